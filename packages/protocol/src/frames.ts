@@ -1,0 +1,104 @@
+// Frames are `[type, body]` JSON arrays. Both sides validate every frame they receive.
+import * as v from 'valibot';
+import {
+  authUpdatedBodySchema,
+  connectBodySchema,
+  connectedBodySchema,
+  updateAuthBodySchema,
+} from './connect.ts';
+import {errorBodySchema, ProtocolError} from './error.ts';
+import {pokeBodySchema} from './poke.ts';
+import {changeDesiredQueriesBodySchema} from './queries.ts';
+import {pushBodySchema, pushResponseBodySchema} from './push.ts';
+
+const emptyBodySchema = v.strictObject({});
+
+/** Frames a client sends. */
+export const upstreamSchemas = {
+  connect: connectBodySchema,
+  changeDesiredQueries: changeDesiredQueriesBodySchema,
+  push: pushBodySchema,
+  updateAuth: updateAuthBodySchema,
+  ping: emptyBodySchema,
+} as const;
+
+/** Frames the server sends. */
+export const downstreamSchemas = {
+  connected: connectedBodySchema,
+  authUpdated: authUpdatedBodySchema,
+  poke: pokeBodySchema,
+  pushResponse: pushResponseBodySchema,
+  pong: emptyBodySchema,
+  error: errorBodySchema,
+} as const;
+
+type Bodies<S extends Record<string, v.GenericSchema>> = {
+  [K in keyof S]: [K, v.InferOutput<S[K]>];
+}[keyof S];
+
+export type UpstreamFrame = Bodies<typeof upstreamSchemas>;
+export type DownstreamFrame = Bodies<typeof downstreamSchemas>;
+export type UpstreamType = UpstreamFrame[0];
+export type DownstreamType = DownstreamFrame[0];
+
+/** The largest frame either side accepts by default (bytes of JSON text). */
+export const DEFAULT_MAX_FRAME_BYTES = 10 * 1024 * 1024;
+
+function decode<S extends Record<string, v.GenericSchema>>(
+  schemas: S,
+  text: string,
+  maxBytes: number,
+): Bodies<S> {
+  // String length is UTF-16 units; a frame over the limit in units is over it in bytes too.
+  if (text.length > maxBytes) {
+    throw new ProtocolError(
+      'MessageTooLarge',
+      `Frame of ${text.length} characters exceeds the limit of ${maxBytes} bytes`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new ProtocolError('InvalidMessage', 'Frame is not valid JSON', {cause: e});
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== 'string') {
+    throw new ProtocolError('InvalidMessage', 'Frame must be a JSON array [type, body]');
+  }
+  const type: string = parsed[0];
+  if (!Object.hasOwn(schemas, type)) {
+    throw new ProtocolError(
+      'InvalidMessage',
+      `Unknown frame type ${JSON.stringify(type.slice(0, 40))}`,
+    );
+  }
+  const schema = schemas[type] as v.GenericSchema;
+  const result = v.safeParse(schema, parsed[1]);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const path = issue.path?.map(p => String(p.key)).join('.') ?? '';
+    // The issue message describes the expectation, not the value received.
+    throw new ProtocolError(
+      'InvalidMessage',
+      `Invalid ${type} frame${path ? ` at ${path}` : ''}: ${issue.expected ? `expected ${issue.expected}` : issue.message.split(' but ')[0]}`,
+    );
+  }
+  return [type, result.output] as Bodies<S>;
+}
+
+/** Parses and validates a frame from a client. Throws ProtocolError. */
+export function decodeUpstream(text: string, maxBytes = DEFAULT_MAX_FRAME_BYTES): UpstreamFrame {
+  return decode(upstreamSchemas, text, maxBytes);
+}
+
+/** Parses and validates a frame from the server. Throws ProtocolError. */
+export function decodeDownstream(
+  text: string,
+  maxBytes = Number.POSITIVE_INFINITY,
+): DownstreamFrame {
+  return decode(downstreamSchemas, text, maxBytes);
+}
+
+export function encodeFrame(frame: UpstreamFrame | DownstreamFrame): string {
+  return JSON.stringify(frame);
+}

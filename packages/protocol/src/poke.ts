@@ -1,0 +1,51 @@
+import * as v from 'valibot';
+import {jsonValueSchema, rowSchema} from './json-value.ts';
+
+export const rowPutSchema = v.strictObject({
+  op: v.literal('put'),
+  table: v.string(),
+  value: rowSchema,
+});
+export const rowDelSchema = v.strictObject({
+  op: v.literal('del'),
+  table: v.string(),
+  /** The primary key columns and values of the row to delete. */
+  id: rowSchema,
+});
+/** Delete every row the client has: sent first in a poke that resets the client. */
+export const rowClearSchema = v.strictObject({op: v.literal('clear')});
+export const rowPatchOpSchema = v.variant('op', [rowPutSchema, rowDelSchema, rowClearSchema]);
+export type RowPatchOp = v.InferOutput<typeof rowPatchOpSchema>;
+
+export const queryErrorSchema = v.strictObject({
+  hash: v.string(),
+  kind: v.picklist(['unknown-query', 'bad-args', 'refused', 'transform-failed', 'internal']),
+  message: v.string(),
+  details: v.optional(jsonValueSchema),
+});
+export type QueryError = v.InferOutput<typeof queryErrorSchema>;
+
+/**
+ * A poke moves the client from `baseVersion` to `version` atomically: the client applies
+ * all of it or none of it.
+ */
+export const pokeBodySchema = v.strictObject({
+  pokeID: v.string(),
+  /** The version this poke applies on top of; null when it resets the client. */
+  baseVersion: v.nullable(v.string()),
+  version: v.string(),
+  rows: v.array(rowPatchOpSchema),
+  /** Queries whose complete result is now included ('put') or no longer held ('del'). */
+  gotQueries: v.array(
+    v.variant('op', [
+      v.strictObject({op: v.literal('put'), hash: v.string()}),
+      v.strictObject({op: v.literal('del'), hash: v.string()}),
+      v.strictObject({op: v.literal('clear')}),
+    ]),
+  ),
+  /** Per-client last mutation ids that advanced with this poke. */
+  lastMutationIDChanges: v.record(v.string(), v.pipe(v.number(), v.integer(), v.minValue(0))),
+  /** Queries that failed (e.g. a synced query the API server could not resolve). */
+  queryErrors: v.optional(v.array(queryErrorSchema)),
+});
+export type PokeBody = v.InferOutput<typeof pokeBodySchema>;
