@@ -1,1 +1,105 @@
-export {};
+// @zync/zql: schema builders, the query builder and its AST, the permissions DSL, and
+// (ivm/) the incremental query engine. Re-exports only.
+
+// schema
+export {
+  boolean,
+  column,
+  ColumnBuilder,
+  enumeration,
+  json,
+  number,
+  string,
+} from './schema/column.ts';
+export type {
+  SchemaValue,
+  SchemaValueToTSType,
+  SchemaValueWithCustomType,
+  TypeNameToTypeMap,
+  ValueType,
+} from './schema/column.ts';
+export {table, TableBuilder, TableBuilderWithColumns} from './schema/table.ts';
+export type {PrimaryKey, TableSchema} from './schema/table.ts';
+export {relationships} from './schema/relationships.ts';
+export type {
+  Cardinality,
+  Connection,
+  LastInTuple,
+  Relationship,
+  Relationships,
+  RelationshipsSchema,
+} from './schema/relationships.ts';
+export {
+  createSchema,
+  legacyMutatorsEnabled,
+  legacyQueriesEnabled,
+  tableSchemaOf,
+} from './schema/schema.ts';
+export type {Schema, TableRow} from './schema/schema.ts';
+export {clientToServer, mapAST, mapRow, serverToClient} from './schema/name-map.ts';
+export type {NameDirection, NameMapper} from './schema/name-map.ts';
+
+// query
+export {
+  and,
+  cmp,
+  FALSE,
+  isAlwaysFalse,
+  isAlwaysTrue,
+  negateOperator,
+  not,
+  or,
+  SIMPLE_OPERATORS,
+  toLiteral,
+  TRUE,
+} from './query/condition.ts';
+export {completeOrdering, deepFreeze, formatOf, hashAST, normalizeAST} from './query/ast.ts';
+export {escapeLike} from './query/escape-like.ts';
+export {ExpressionBuilder} from './query/expression.ts';
+export type {ExpressionBuilderOptions, ExpressionFactory} from './query/expression.ts';
+export {delegateSymbol} from './query/delegate.ts';
+export type {
+  AnyQueryLike,
+  CustomQueryID,
+  Format,
+  Listener,
+  MaterializeOptions,
+  PreloadOptions,
+  QueryDelegate,
+  QueryErrorDetails,
+  ResultType,
+  RunOptions,
+  TTL,
+  TypedView,
+  ViewFactory,
+} from './query/delegate.ts';
+export {
+  createBuilder,
+  customQueryHash,
+  EXISTS_ALIAS_PREFIX,
+  newQuery,
+  QueryImpl,
+  withDelegate,
+} from './query/query-impl.ts';
+export type {SchemaQuery} from './query/query-impl.ts';
+export type {
+  AnyQuery,
+  AvailableRelationships,
+  DestTableName,
+  ExistsOptions,
+  GetFilterType,
+  HumanReadable,
+  NoCompoundTypeSelector,
+  PullRow,
+  Query,
+  QueryResultType,
+  QueryRowType,
+  QueryTable,
+  Row,
+} from './query/query.ts';
+export {syncedQuery, syncedQueryWithContext, withValidation} from './query/named.ts';
+export type {HasParseFn, ParseFn, Parser, QueryFn, SyncedQuery} from './query/named.ts';
+
+// permissions
+
+// ivm exports (added by the engine's author)
