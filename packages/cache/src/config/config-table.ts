@@ -1,0 +1,185 @@
+// Every zero-cache setting, declared once. docs/configuration.md mirrors this table.
+
+export type ConfigType =
+  | 'string'
+  | 'postgres-url'
+  | 'http-url'
+  | 'port'
+  | 'app-id'
+  | 'log-level'
+  | 'boolean'
+  | 'positive-int'
+  | 'json-object'
+  | 'list';
+
+export interface ConfigVar {
+  readonly env: string;
+  readonly key: string;
+  readonly type: ConfigType;
+  readonly default?: string;
+  readonly required?: boolean;
+  /** Never echoed in errors or help. */
+  readonly secret?: boolean;
+  readonly aliases?: readonly string[];
+  readonly description: string;
+}
+
+export const CONFIG_VARS = [
+  {
+    env: 'ZERO_UPSTREAM_DB',
+    key: 'upstreamDb',
+    type: 'postgres-url',
+    required: true,
+    secret: true,
+    description: 'Postgres URL of the app database (the replication source).',
+  },
+  {
+    env: 'ZERO_CVR_DB',
+    key: 'cvrDb',
+    type: 'postgres-url',
+    secret: true,
+    description: 'Postgres URL for client view records; default: the upstream database.',
+  },
+  {
+    env: 'ZERO_CHANGE_DB',
+    key: 'changeDb',
+    type: 'postgres-url',
+    secret: true,
+    description: 'Postgres URL for the change log; default: the upstream database.',
+  },
+  {
+    env: 'ZERO_REPLICA_FILE',
+    key: 'replicaFile',
+    type: 'string',
+    default: 'zero-replica.db',
+    description: 'Path of the SQLite replica file.',
+  },
+  {
+    env: 'ZERO_PORT',
+    key: 'port',
+    type: 'port',
+    default: '4848',
+    description: 'TCP port zero-cache listens on.',
+  },
+  {
+    env: 'ZERO_HOST',
+    key: 'host',
+    type: 'string',
+    default: '0.0.0.0',
+    description: 'Listen address.',
+  },
+  {
+    env: 'ZERO_APP_ID',
+    key: 'appId',
+    type: 'app-id',
+    default: 'zero',
+    description: 'Names the publication, slot and internal schema (lowercase letters, digits, _).',
+  },
+  {
+    env: 'ZERO_SCHEMA_PATH',
+    key: 'schemaPath',
+    type: 'string',
+    description: "The app's schema file (.ts or .js) exporting schema and permissions.",
+  },
+  {
+    env: 'ZERO_LOG_LEVEL',
+    key: 'logLevel',
+    type: 'log-level',
+    default: 'info',
+    description: 'debug, info, warn or error.',
+  },
+  {
+    env: 'ZERO_AUTH_SECRET',
+    key: 'authSecret',
+    type: 'string',
+    secret: true,
+    description: 'Symmetric key to verify HS256/384/512 JWTs.',
+  },
+  {
+    env: 'ZERO_AUTH_JWK',
+    key: 'authJwk',
+    type: 'json-object',
+    secret: true,
+    description: 'A public key in JWK form (RS*, PS*, ES*, EdDSA).',
+  },
+  {
+    env: 'ZERO_AUTH_JWKS_URL',
+    key: 'authJwksUrl',
+    type: 'http-url',
+    description: 'URL of a JWKS; keys are cached and refetched on an unknown kid.',
+  },
+  {
+    env: 'ZERO_AUTH_ISSUER',
+    key: 'authIssuer',
+    type: 'string',
+    description: 'Required iss claim, if set.',
+  },
+  {
+    env: 'ZERO_AUTH_AUDIENCE',
+    key: 'authAudience',
+    type: 'string',
+    description: 'Required aud claim, if set.',
+  },
+  {
+    env: 'ZERO_MUTATE_URL',
+    key: 'mutateUrl',
+    type: 'http-url',
+    aliases: ['ZERO_PUSH_URL'],
+    description: 'Custom mutator endpoint of the API server.',
+  },
+  {
+    env: 'ZERO_MUTATE_API_KEY',
+    key: 'mutateApiKey',
+    type: 'string',
+    secret: true,
+    description: 'API key sent to the mutate endpoint.',
+  },
+  {
+    env: 'ZERO_MUTATE_FORWARD_COOKIES',
+    key: 'mutateForwardCookies',
+    type: 'boolean',
+    default: 'false',
+    description: "Forward the client's Cookie header to the mutate endpoint.",
+  },
+  {
+    env: 'ZERO_GET_QUERIES_URL',
+    key: 'getQueriesUrl',
+    type: 'http-url',
+    aliases: ['ZERO_QUERY_URL'],
+    description: 'Synced query endpoint of the API server.',
+  },
+  {
+    env: 'ZERO_GET_QUERIES_API_KEY',
+    key: 'getQueriesApiKey',
+    type: 'string',
+    secret: true,
+    description: 'API key sent to the get-queries endpoint.',
+  },
+  {
+    env: 'ZERO_GET_QUERIES_FORWARD_COOKIES',
+    key: 'getQueriesForwardCookies',
+    type: 'boolean',
+    default: 'false',
+    description: "Forward the client's Cookie header to the get-queries endpoint.",
+  },
+  {
+    env: 'ZERO_GET_QUERIES_REVALIDATE_SECONDS',
+    key: 'getQueriesRevalidateSeconds',
+    type: 'positive-int',
+    default: '300',
+    description: 'How often synced queries are re-transformed.',
+  },
+  {
+    env: 'ZERO_ADMIN_PASSWORD',
+    key: 'adminPassword',
+    type: 'string',
+    secret: true,
+    description: 'Protects admin/debug endpoints; unset: they are off.',
+  },
+  {
+    env: 'ZERO_ALLOWED_ORIGINS',
+    key: 'allowedOrigins',
+    type: 'list',
+    description: 'Comma-separated origins allowed to open a WebSocket when cookies are forwarded.',
+  },
+] as const satisfies readonly ConfigVar[];

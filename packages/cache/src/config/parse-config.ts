@@ -1,0 +1,169 @@
+// Parses the environment once into a frozen config. Only the entry point passes
+// `process.env` here; everything else receives the result.
+import {LOG_LEVELS} from '@zync/shared';
+import type {LogLevel} from '@zync/shared';
+import {ConfigError} from './config-error.ts';
+import {CONFIG_VARS} from './config-table.ts';
+import type {ConfigVar} from './config-table.ts';
+
+export interface ZeroConfig {
+  readonly upstreamDb: string;
+  readonly cvrDb: string;
+  readonly changeDb: string;
+  readonly replicaFile: string;
+  readonly port: number;
+  readonly host: string;
+  readonly appId: string;
+  readonly schemaPath: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly authSecret: string | undefined;
+  readonly authJwk: Readonly<Record<string, unknown>> | undefined;
+  readonly authJwksUrl: string | undefined;
+  readonly authIssuer: string | undefined;
+  readonly authAudience: string | undefined;
+  readonly mutateUrl: string | undefined;
+  readonly mutateApiKey: string | undefined;
+  readonly mutateForwardCookies: boolean;
+  readonly getQueriesUrl: string | undefined;
+  readonly getQueriesApiKey: string | undefined;
+  readonly getQueriesForwardCookies: boolean;
+  readonly getQueriesRevalidateSeconds: number;
+  readonly adminPassword: string | undefined;
+  readonly allowedOrigins: readonly string[] | undefined;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function shown(v: ConfigVar, raw: string): string {
+  return v.secret ? '(value hidden)' : JSON.stringify(raw);
+}
+
+function parseValue(v: ConfigVar, raw: string): unknown {
+  const bad = (need: string) =>
+    new ConfigError('invalid', v.env, `${v.env} must be ${need}, got ${shown(v, raw)}`);
+  switch (v.type) {
+    case 'string':
+      return raw;
+    case 'postgres-url': {
+      let u: URL;
+      try {
+        u = new URL(raw);
+      } catch {
+        throw bad('a postgres:// or postgresql:// URL');
+      }
+      if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:')
+        throw bad('a postgres:// or postgresql:// URL');
+      return raw;
+    }
+    case 'http-url': {
+      let u: URL;
+      try {
+        u = new URL(raw);
+      } catch {
+        throw bad('an http:// or https:// URL');
+      }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        throw bad('an http:// or https:// URL');
+      return raw;
+    }
+    case 'port': {
+      const n = Number(raw);
+      if (!/^\d+$/.test(raw) || n < 1 || n > 65535) throw bad('an integer between 1 and 65535');
+      return n;
+    }
+    case 'positive-int': {
+      const n = Number(raw);
+      if (!/^\d+$/.test(raw) || n < 1) throw bad('a positive integer');
+      return n;
+    }
+    case 'app-id':
+      if (!/^[a-z0-9_]+$/.test(raw))
+        throw bad('lowercase letters, digits and underscores only (/^[a-z0-9_]+$/)');
+      return raw;
+    case 'log-level':
+      if (!(LOG_LEVELS as readonly string[]).includes(raw))
+        throw bad(`one of ${LOG_LEVELS.join(', ')}`);
+      return raw;
+    case 'boolean': {
+      const s = raw.toLowerCase();
+      if (s === 'true' || s === '1') return true;
+      if (s === 'false' || s === '0') return false;
+      throw bad('true or false');
+    }
+    case 'json-object': {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        throw bad('a JSON object');
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+        throw bad('a JSON object');
+      return Object.freeze(parsed);
+    }
+    case 'list':
+      return Object.freeze(
+        raw
+          .split(',')
+          .map(s => s.trim())
+          .filter(s => s.length > 0),
+      );
+  }
+}
+
+/** Parses and validates the zero-cache configuration from an environment object. */
+export function parseConfig(env: Env): ZeroConfig {
+  const out: Record<string, unknown> = {};
+  for (const v of CONFIG_VARS as readonly ConfigVar[]) {
+    let raw = env[v.env];
+    for (const alias of v.aliases ?? []) {
+      const a = env[alias];
+      if (a === undefined || a === '') continue;
+      if (raw !== undefined && raw !== '' && raw !== a) {
+        throw new ConfigError(
+          'conflict',
+          v.env,
+          `${v.env} and its alias ${alias} are both set to different values; set only one`,
+        );
+      }
+      raw = a;
+    }
+    if (raw === undefined || raw === '') raw = v.default;
+    if (raw === undefined) {
+      if (v.required)
+        throw new ConfigError('missing', v.env, `${v.env} is required: ${v.description}`);
+      out[v.key] = undefined;
+      continue;
+    }
+    out[v.key] = parseValue(v, raw);
+  }
+  const keys = ['ZERO_AUTH_SECRET', 'ZERO_AUTH_JWK', 'ZERO_AUTH_JWKS_URL'].filter(
+    k => env[k] !== undefined && env[k] !== '',
+  );
+  if (keys.length > 1) {
+    throw new ConfigError(
+      'conflict',
+      keys[0]!,
+      `only one of ZERO_AUTH_SECRET, ZERO_AUTH_JWK and ZERO_AUTH_JWKS_URL may be set, but ${keys.join(' and ')} are`,
+    );
+  }
+  out['cvrDb'] ??= out['upstreamDb'];
+  out['changeDb'] ??= out['upstreamDb'];
+  return Object.freeze(out) as unknown as ZeroConfig;
+}
+
+/** The text `zero-cache --help` prints. */
+export function configHelp(): string {
+  const lines = ['Usage: zero-cache', '', 'Configuration (environment variables):', ''];
+  for (const v of CONFIG_VARS as readonly ConfigVar[]) {
+    const def =
+      v.default !== undefined
+        ? `default: ${v.default}`
+        : v.required
+          ? 'required'
+          : 'default: unset';
+    const alias = v.aliases ? ` (alias ${v.aliases.join(', ')})` : '';
+    lines.push(`  ${v.env}${alias}`, `      ${v.description} [${def}]`);
+  }
+  return lines.join('\n');
+}

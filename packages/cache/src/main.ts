@@ -1,0 +1,52 @@
+// zero-cache's entry point: the only place that reads process.env.
+import {createLogger, formatLogLine} from '@zync/shared';
+import {ConfigError} from './config/config-error.ts';
+import {configHelp, parseConfig} from './config/parse-config.ts';
+import {runZeroCache} from './server/run-zero-cache.ts';
+
+function write(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function main(): Promise<number> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`${configHelp()}\n`);
+    return 0;
+  }
+  let config;
+  try {
+    config = parseConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      write(`zero-cache: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  const lc = createLogger(config.logLevel, (level, msg, ctx) =>
+    write(formatLogLine(level, msg, ctx)),
+  );
+  const zc = runZeroCache(config, lc);
+  let stopping = false;
+  const onSignal = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    lc.info('stopping', {signal: sig});
+    void zc.stop();
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  try {
+    await zc.done;
+    lc.info('stopped');
+    return 0;
+  } catch (e) {
+    lc.error('zero-cache failed', {
+      kind: (e as {kind?: string}).kind,
+      error: e instanceof Error ? e.message : String(e),
+    });
+    return 1;
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,429 @@
+// The replicator service: keeps a SQLite replica in step with the upstream Postgres
+// through a logical replication slot. See docs/replication.md.
+import Database from 'better-sqlite3';
+import {mkdirSync, rmSync} from 'node:fs';
+import {dirname} from 'node:path';
+import type pg from 'pg';
+import {LogicalReplicationService} from 'pg-logical-replication';
+import type {Logger} from '@zync/shared';
+import {redactUrl, safeErrorMessage} from '../pg/redact-url.ts';
+import {
+  createInternalTables,
+  readReplicationState,
+  writeInitialState,
+} from '../replica/replica-schema.ts';
+import {formatLsn, lsnToVersion, parseLsn, versionToLsn} from '../replica/version.ts';
+import {upstreamBackfill} from './backfill.ts';
+import {ChangeApplier} from './change-applier.ts';
+import {copyTable, createReplicaTable} from './initial-copy.ts';
+import {PgOutputDecoder} from './pgoutput-decoder.ts';
+import type {PgOutputMessage} from './pgoutput-decoder.ts';
+import {ReplicatorError} from './replicator-error.ts';
+import {
+  checkWalLevel,
+  dropSlot,
+  ensurePublication,
+  listPublishedTables,
+  loadTypeNames,
+  newClient,
+  SESSION_OPTIONS,
+  slotExists,
+  upstreamNames,
+} from './upstream.ts';
+import type {UpstreamNames} from './upstream.ts';
+
+export interface ReplicatorOptions {
+  readonly upstreamUrl: string;
+  readonly replicaFile: string;
+  readonly appId: string;
+  readonly lc: Logger;
+  /** How long change-log entries are kept (default 5 minutes). */
+  readonly changeLogRetentionMs?: number;
+  /** Upper bound of the reconnect backoff (default 5 s). */
+  readonly maxRetryDelayMs?: number;
+}
+
+export type VersionListener = (version: string) => void;
+
+export class Replicator {
+  readonly ready: Promise<void>;
+  readonly #opts: ReplicatorOptions;
+  readonly #lc: Logger;
+  readonly #names: UpstreamNames;
+  readonly #listeners = new Set<VersionListener>();
+  #resolveReady!: () => void;
+  #rejectReady!: (e: unknown) => void;
+  #stopped = false;
+  #running: Promise<void> | undefined;
+  #db: Database.Database | undefined;
+  #catalog: pg.Client | undefined;
+  #copyClients: pg.Client[] = [];
+  #service: LogicalReplicationService | undefined;
+  #wake: (() => void) | undefined;
+  #version = '';
+  #samples: {at: number; version: string}[] = [];
+  #lastPrune = Date.now();
+
+  constructor(opts: ReplicatorOptions) {
+    this.#opts = opts;
+    this.#lc = opts.lc.with({component: 'replicator'});
+    this.#names = upstreamNames(opts.appId);
+    this.ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.ready.catch(() => {});
+  }
+
+  /** The replica's current version ('' before the initial copy is done). */
+  get version(): string {
+    return this.#version;
+  }
+
+  /** Calls `listener(version)` after each replica commit. Returns an unsubscribe function. */
+  subscribe(listener: VersionListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  run(): Promise<void> {
+    this.#running ??= this.#run();
+    return this.#running;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake?.();
+    await this.#service?.stop().catch(() => {});
+    for (const c of this.#copyClients) await c.end().catch(() => {});
+    await this.#running?.catch(() => {});
+  }
+
+  async #run(): Promise<void> {
+    try {
+      await this.#retrying('connect to upstream', async () => {
+        const c = newClient(this.#opts.upstreamUrl);
+        c.on('error', () => {});
+        await c.connect();
+        this.#catalog = c;
+        await checkWalLevel(c);
+        await ensurePublication(c, this.#names);
+      });
+      if (this.#stopped) return;
+      await this.#openReplica();
+      this.#resolveReady();
+      await this.#streamLoop();
+    } catch (e) {
+      this.#rejectReady(e);
+      if (!this.#stopped) throw e;
+    } finally {
+      await this.#catalog?.end().catch(() => {});
+      this.#db?.close();
+      this.#db = undefined;
+    }
+  }
+
+  async #openReplica(): Promise<void> {
+    const file = this.#opts.replicaFile;
+    mkdirSync(dirname(file), {recursive: true});
+    let db = openDb(file);
+    const state = readReplicationState(db);
+    const catalog = this.#catalog!;
+    if (state && state.slot === this.#names.slot && (await slotExists(catalog, state.slot))) {
+      this.#lc.info('resuming replication', {version: state.version, replica: file});
+    } else {
+      if (state) {
+        this.#lc.warn('replica does not match the upstream slot; copying again', {replica: file});
+      }
+      db.close();
+      for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, {force: true});
+      db = openDb(file);
+      await this.#retrying('initial copy', () => this.#initialCopy(db));
+    }
+    db.pragma('synchronous = NORMAL');
+    this.#db = db;
+    this.#version = readReplicationState(db)!.version;
+  }
+
+  async #initialCopy(db: Database.Database): Promise<void> {
+    const url = this.#opts.upstreamUrl;
+    const {slot, publication} = this.#names;
+    const repl = newClient(url, true);
+    const copy = newClient(url);
+    this.#copyClients = [repl, copy];
+    repl.on('error', () => {});
+    copy.on('error', () => {});
+    try {
+      await dropSlot(this.#catalog!, slot);
+      await repl.connect();
+      const {rows} = await repl.query<{consistent_point: string; snapshot_name: string}>(
+        `CREATE_REPLICATION_SLOT "${slot}" LOGICAL pgoutput EXPORT_SNAPSHOT`,
+      );
+      const cp = parseLsn(rows[0]!.consistent_point);
+      await copy.connect();
+      await copy.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await copy.query(`SET TRANSACTION SNAPSHOT '${rows[0]!.snapshot_name}'`);
+      const tables = await listPublishedTables(copy, publication);
+      const started = Date.now();
+      let total = 0;
+      for (const t of tables) {
+        if (t.primaryKey.length === 0) {
+          this.#lc.warn('table has no primary key; it is left out of the replica', {table: t.name});
+          continue;
+        }
+        db.transaction(() => createReplicaTable(db, t))();
+        total += (await copyTable(copy, db, t, this.#lc)).rows;
+      }
+      await copy.query('COMMIT');
+      // Transactions committing at the consistent point are streamed, not copied.
+      const lsn = cp - 1n;
+      const version = lsnToVersion(lsn);
+      writeInitialState(db, {
+        version,
+        lsn: formatLsn(lsn),
+        changelogFloor: version,
+        appId: this.#opts.appId,
+        publication,
+        slot,
+        initialVersion: version,
+      });
+      await this.#catalog!.query(
+        `INSERT INTO "${this.#names.schema}".replicas (slot, initial_version) VALUES ($1, $2)
+         ON CONFLICT (slot) DO UPDATE SET initial_version = $2, created_at = now()`,
+        [slot, version],
+      );
+      this.#lc.info('initial copy done', {
+        tables: tables.length,
+        rows: total,
+        ms: Date.now() - started,
+        version,
+      });
+    } catch (e) {
+      for (const t of db
+        .prepare(
+          `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_zync\\_%' ESCAPE '\\'`,
+        )
+        .all() as {name: string}[]) {
+        db.exec(`DROP TABLE "${t.name.replace(/"/g, '""')}"`);
+      }
+      db.exec('DELETE FROM _zync_tables; DELETE FROM _zync_columns;');
+      throw e;
+    } finally {
+      this.#copyClients = [];
+      await copy.end().catch(() => {});
+      await repl.end().catch(() => {});
+    }
+  }
+
+  async #streamLoop(): Promise<void> {
+    const db = this.#db!;
+    const typeNames = await loadTypeNames(this.#catalog!);
+    let delay = 100;
+    while (!this.#stopped) {
+      const state = readReplicationState(db)!;
+      const applier = new ChangeApplier(
+        db,
+        this.#lc,
+        typeNames,
+        upstreamBackfill(this.#catalog!, db, this.#names.publication, this.#lc),
+        versionToLsn(state.version),
+        state.version,
+      );
+      const startedAt = Date.now();
+      try {
+        await this.#stream(applier, typeNames);
+      } catch (e) {
+        if (e instanceof ReplicatorError && e.kind !== 'apply-failed') throw e;
+        if (!this.#stopped) {
+          this.#lc.warn('replication stream ended; reconnecting', {
+            upstream: redactUrl(this.#opts.upstreamUrl),
+            error: safeErrorMessage(e),
+            code: (e as {code?: string}).code,
+          });
+        }
+      } finally {
+        applier.abort();
+      }
+      if (this.#stopped) break;
+      if (Date.now() - startedAt > 10_000) delay = 100;
+      await this.#sleep(delay);
+      delay = Math.min(delay * 2, this.#opts.maxRetryDelayMs ?? 5_000);
+      if (
+        !this.#catalog ||
+        (await this.#catalog.query('SELECT 1').then(
+          () => false,
+          () => true,
+        ))
+      ) {
+        await this.#reconnectCatalog();
+      }
+    }
+  }
+
+  async #reconnectCatalog(): Promise<void> {
+    await this.#catalog?.end().catch(() => {});
+    this.#catalog = undefined;
+    await this.#retrying('reconnect to upstream', async () => {
+      const c = newClient(this.#opts.upstreamUrl);
+      c.on('error', () => {});
+      await c.connect();
+      this.#catalog = c;
+    });
+  }
+
+  async #stream(applier: ChangeApplier, typeNames: Map<number, string>): Promise<void> {
+    if (!(await slotExists(this.#catalog!, this.#names.slot))) {
+      throw new ReplicatorError(
+        'slot-lost',
+        `replication slot ${this.#names.slot} no longer exists upstream; restart zero-cache to copy the replica again`,
+      );
+    }
+    let decoded = 0;
+    let applied = 0;
+    let failed: unknown;
+    let acked = applier.lsn;
+    const decoder = new PgOutputDecoder({
+      publication: this.#names.publication,
+      onDecoded: () => decoded++,
+    });
+    const service = new LogicalReplicationService(
+      {connectionString: this.#opts.upstreamUrl, options: SESSION_OPTIONS},
+      {acknowledge: {auto: false, timeoutSeconds: 0}, flowControl: {enabled: true}},
+    );
+    this.#service = service;
+    const ack = (lsn: bigint) => {
+      acked = lsn;
+      void service.acknowledge(formatLsn(lsn)).catch(() => {});
+    };
+    const onMessage = async (msg: PgOutputMessage) => {
+      if (failed) return;
+      try {
+        if (msg.tag === 'type') typeNames.set(msg.oid, msg.name);
+        const res = applier.handle(msg);
+        const version = res instanceof Promise ? await res : res;
+        if (version !== null) this.#advanced(version);
+      } catch (e) {
+        failed = e;
+        applier.abort();
+        this.#lc.error('applying an upstream transaction failed; reconnecting', {
+          error: safeErrorMessage(e),
+        });
+        void service.stop();
+      } finally {
+        applied++;
+      }
+    };
+    service.on('data', (_lsn: string, msg: PgOutputMessage) => onMessage(msg));
+    service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
+      const walEnd = parseLsn(lsn);
+      // Idle: everything received so far is in the replica, so the slot may move up to here.
+      const idle = decoded === applied && !applier.inTransaction && !failed;
+      const target = idle && walEnd > 0n ? walEnd - 1n : applier.lsn;
+      if (shouldRespond || target > acked) ack(target > acked ? target : acked);
+    });
+    service.on('error', () => {});
+    const timer = setInterval(() => {
+      if (applier.lsn > acked) ack(applier.lsn);
+    }, 1_000);
+    try {
+      this.#lc.info('streaming changes', {from: formatLsn(applier.lsn)});
+      await service.subscribe(decoder, this.#names.slot, formatLsn(applier.lsn));
+      if (failed) throw new ReplicatorError('apply-failed', 'apply failed', {cause: failed});
+      if (!this.#stopped) throw new Error('replication stream closed by upstream');
+    } finally {
+      clearInterval(timer);
+      this.#service = undefined;
+      await service.destroy().catch(() => {});
+    }
+  }
+
+  #advanced(version: string): void {
+    this.#version = version;
+    for (const l of this.#listeners) {
+      try {
+        l(version);
+      } catch (e) {
+        this.#lc.error('a replica listener threw', {error: safeErrorMessage(e)});
+      }
+    }
+    const now = Date.now();
+    const last = this.#samples[this.#samples.length - 1];
+    if (!last || now - last.at > 5_000) this.#samples.push({at: now, version});
+    if (now - this.#lastPrune > 30_000) {
+      this.#lastPrune = now;
+      this.#prune(now);
+    }
+  }
+
+  /** Drops change-log entries older than the retention period; see docs/replica.md. */
+  #prune(now: number): void {
+    const keepMs = this.#opts.changeLogRetentionMs ?? 5 * 60_000;
+    let floor: string | undefined;
+    while (this.#samples.length > 0 && now - this.#samples[0]!.at > keepMs) {
+      floor = this.#samples.shift()!.version;
+    }
+    if (!floor || !this.#db) return;
+    const db = this.#db;
+    db.transaction(() => {
+      const n = db.prepare(`DELETE FROM _zync_changelog WHERE version <= ?`).run(floor).changes;
+      db.prepare(`UPDATE _zync_replication_state SET changelog_floor = ? WHERE id = 0`).run(floor);
+      this.#lc.debug('pruned change log', {entries: n, floor});
+    })();
+  }
+
+  async #retrying(what: string, fn: () => Promise<void>): Promise<void> {
+    let delay = 200;
+    for (let attempt = 1; ; attempt++) {
+      if (this.#stopped) return;
+      try {
+        await fn();
+        return;
+      } catch (e) {
+        if (e instanceof ReplicatorError || this.#stopped) throw e;
+        if (isPermanent(e)) {
+          throw new ReplicatorError('permission', `${what} failed: ${safeErrorMessage(e)}`, {
+            cause: e,
+          });
+        }
+        this.#lc.warn(`${what} failed; retrying`, {
+          upstream: redactUrl(this.#opts.upstreamUrl),
+          attempt,
+          retryInMs: delay,
+          code: (e as {code?: string}).code,
+          error: safeErrorMessage(e),
+        });
+        await this.#catalog?.end().catch(() => {});
+        this.#catalog = undefined;
+        await this.#sleep(delay);
+        delay = Math.min(delay * 2, this.#opts.maxRetryDelayMs ?? 5_000);
+        if (what !== 'connect to upstream' && what !== 'reconnect to upstream') {
+          await this.#reconnectCatalog();
+        }
+      }
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise(resolve => {
+      const t = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+}
+
+function openDb(file: string): Database.Database {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = OFF');
+  createInternalTables(db);
+  return db;
+}
+
+/** Errors that retrying cannot fix (bad credentials, missing privileges, unknown database). */
+function isPermanent(e: unknown): boolean {
+  const code = (e as {code?: string}).code;
+  return code === '28P01' || code === '28000' || code === '42501' || code === '3D000';
+}
