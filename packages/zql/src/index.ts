@@ -101,5 +101,26 @@ export {syncedQuery, syncedQueryWithContext, withValidation} from './query/named
 export type {HasParseFn, ParseFn, Parser, QueryFn, SyncedQuery} from './query/named.ts';
 
 // permissions
+export {
+  ANYONE_CAN,
+  ANYONE_CAN_DO_ANYTHING,
+  definePermissions,
+  NOBODY_CAN,
+} from './permissions/define.ts';
+export type {
+  AssetPermissions,
+  DefinedPermissions,
+  PermissionRule,
+  PermissionsConfig,
+  StoredPolicy,
+  StoredRowPermissions,
+  StoredRule,
+} from './permissions/define.ts';
+export {bindPermissions, foldCondition} from './permissions/bind.ts';
+export type {BindOptions, BoundPermissions, PermissionAction} from './permissions/bind.ts';
+export {applySelectPermissions} from './permissions/apply.ts';
+export type {ApplyOptions} from './permissions/apply.ts';
+export {compareValues, evaluateCondition, likeRegExp} from './permissions/evaluate.ts';
+export type {ExistsResolver, RowValues} from './permissions/evaluate.ts';
 
 // ivm exports (added by the engine's author)

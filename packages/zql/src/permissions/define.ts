@@ -1,0 +1,133 @@
+// `definePermissions(schema, () => config)`: keeps the rule functions (they are called
+// with the real decoded claims when a connection is bound, see bind.ts) next to the
+// schema, as plain data and plain functions: no classes, no module identity.
+/* eslint-disable @typescript-eslint/no-explicit-any -- rules take the app's own AuthData */
+import type {Condition} from '@zync/protocol';
+import type {Schema} from '../schema/schema.ts';
+import type {ExpressionBuilder} from '../query/expression.ts';
+
+export type PermissionRule<
+  TAuthData,
+  TSchema extends Schema,
+  TTable extends keyof TSchema['tables'] & string,
+> = (authData: TAuthData, eb: ExpressionBuilder<TSchema, TTable>) => Condition;
+
+export type AssetPermissions<
+  TAuthData,
+  TSchema extends Schema,
+  TTable extends keyof TSchema['tables'] & string,
+> = {
+  select?: PermissionRule<TAuthData, TSchema, TTable>[] | undefined;
+  insert?: PermissionRule<TAuthData, TSchema, TTable>[] | undefined;
+  update?:
+    | {
+        preMutation?: PermissionRule<TAuthData, TSchema, TTable>[] | undefined;
+        postMutation?: PermissionRule<TAuthData, TSchema, TTable>[] | undefined;
+      }
+    | undefined;
+  delete?: PermissionRule<TAuthData, TSchema, TTable>[] | undefined;
+};
+
+export type PermissionsConfig<TAuthData, TSchema extends Schema> = {
+  [K in keyof TSchema['tables']]?: {
+    row?: AssetPermissions<TAuthData, TSchema, K & string> | undefined;
+    /** Accepted for compatibility; cell-level rules are not enforced (see docs/zql.md). */
+    cell?:
+      | {
+          [C in keyof TSchema['tables'][K]['columns']]?: Omit<
+            AssetPermissions<TAuthData, TSchema, K & string>,
+            'cell'
+          >;
+        }
+      | undefined;
+  };
+};
+
+/** A rule as stored: any claims shape, any table. */
+export type StoredRule = (authData: any, eb: ExpressionBuilder<Schema, string>) => Condition;
+export type StoredPolicy = readonly StoredRule[];
+
+export type StoredRowPermissions = {
+  readonly select?: StoredPolicy | undefined;
+  readonly insert?: StoredPolicy | undefined;
+  readonly update?:
+    | {
+        readonly preMutation?: StoredPolicy | undefined;
+        readonly postMutation?: StoredPolicy | undefined;
+      }
+    | undefined;
+  readonly delete?: StoredPolicy | undefined;
+};
+
+/** What `definePermissions` resolves to; bind it to a connection's claims with bindPermissions. */
+export type DefinedPermissions = {
+  readonly kind: 'zync-permissions';
+  readonly schema: Schema;
+  readonly tables: {
+    readonly [table: string]:
+      {readonly row?: StoredRowPermissions | undefined; readonly cell?: unknown} | undefined;
+  };
+};
+
+/** The policy that allows everyone: one rule that is always true. */
+export const ANYONE_CAN = Object.freeze([
+  (_: unknown, eb: ExpressionBuilder<Schema, never>): Condition => eb.and(),
+]) as unknown as ((_: unknown, eb: ExpressionBuilder<Schema, never>) => Condition)[];
+
+/** The policy that allows no one (the same as leaving the policy out). */
+export const NOBODY_CAN = Object.freeze([]) as unknown as never[];
+
+/** @deprecated spell out the policies; kept for apps written against Zero. */
+export const ANYONE_CAN_DO_ANYTHING = Object.freeze({
+  row: Object.freeze({
+    select: ANYONE_CAN,
+    insert: ANYONE_CAN,
+    update: Object.freeze({preMutation: ANYONE_CAN, postMutation: ANYONE_CAN}),
+    delete: ANYONE_CAN,
+  }),
+});
+
+function policy(value: unknown, where: string): StoredPolicy | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some(r => typeof r !== 'function')) {
+    throw new TypeError(`definePermissions: ${where} must be an array of rules (functions)`);
+  }
+  return Object.freeze([...(value as StoredRule[])]);
+}
+
+export async function definePermissions<TAuthData, TSchema extends Schema>(
+  schema: TSchema,
+  definer: () =>
+    Promise<PermissionsConfig<TAuthData, TSchema>> | PermissionsConfig<TAuthData, TSchema>,
+): Promise<DefinedPermissions> {
+  if (!schema || typeof schema !== 'object' || typeof schema.tables !== 'object') {
+    throw new TypeError('definePermissions: the first argument must be the schema');
+  }
+  const config = (await definer()) as Record<string, unknown> | undefined;
+  const tables: Record<string, DefinedPermissions['tables'][string]> = {};
+  for (const [table, value] of Object.entries(config ?? {})) {
+    if (!Object.hasOwn(schema.tables, table)) {
+      throw new TypeError(`definePermissions: unknown table "${table}"`);
+    }
+    if (value === undefined) continue;
+    const {row, cell} = value as {row?: Record<string, unknown>; cell?: unknown};
+    let storedRow: StoredRowPermissions | undefined;
+    if (row !== undefined) {
+      const update = row['update'] as Record<string, unknown> | undefined;
+      storedRow = Object.freeze({
+        select: policy(row['select'], `${table}.row.select`),
+        insert: policy(row['insert'], `${table}.row.insert`),
+        update:
+          update === undefined
+            ? undefined
+            : Object.freeze({
+                preMutation: policy(update['preMutation'], `${table}.row.update.preMutation`),
+                postMutation: policy(update['postMutation'], `${table}.row.update.postMutation`),
+              }),
+        delete: policy(row['delete'], `${table}.row.delete`),
+      });
+    }
+    tables[table] = Object.freeze({row: storedRow, cell});
+  }
+  return Object.freeze({kind: 'zync-permissions', schema, tables: Object.freeze(tables)});
+}
