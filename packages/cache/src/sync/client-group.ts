@@ -1,0 +1,417 @@
+// One client group in memory: its CVR, its query driver, its connected clients. Every
+// operation runs in order on one queue, and each produces at most one poke to every
+// connected client of the group, followed by one CVR write. See docs/view-syncer.md.
+import {encodeFrame, type AST, type PokeBody, type QueryPatch} from '@zync/protocol';
+import type {Logger} from '@zync/shared';
+import type {CVR} from './cvr.ts';
+import {CVRStep, type StepPatch} from './cvr-step.ts';
+import type {CVRStore} from './cvr-store.ts';
+import {parseVersion} from './cvr-version.ts';
+import {
+  applyQueryPatch,
+  expiredQueries,
+  nextExpiry,
+  undesireAll,
+  undesireEveryone,
+} from './desired-queries.ts';
+import type {GroupClient, QueryPreparer, RequestedQuery} from './group-client.ts';
+import type {SyncLimits} from './limits.ts';
+import type {QueryDriver} from './query-driver.ts';
+
+export type ClientGroupOptions = {
+  readonly groupID: string;
+  readonly store: CVRStore;
+  readonly driver: QueryDriver;
+  readonly prepareQuery: QueryPreparer;
+  readonly limits: SyncLimits;
+  readonly logger: Logger;
+  /** Called once the group has no clients for `groupIdleMs`, or broke. */
+  readonly onDone: (group: ClientGroup) => void;
+  readonly now?: () => number;
+};
+
+export class ClientGroup {
+  readonly groupID: string;
+  readonly #o: ClientGroupOptions;
+  readonly #lc: Logger;
+  readonly #now: () => number;
+  readonly #clients = new Map<string, GroupClient>();
+  #cvr: CVR | undefined;
+  #queue: Promise<void> = Promise.resolve();
+  #flushing: Promise<void> = Promise.resolve();
+  #pokeCounter = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #ttlTimer: ReturnType<typeof setTimeout> | undefined;
+  #done = false;
+  #broken = false;
+  #advanceQueued = false;
+  #resolveStopped: () => void = () => {};
+  /** Resolves once the group is done and its CVR written and released. */
+  readonly stopped: Promise<void>;
+
+  constructor(options: ClientGroupOptions) {
+    this.groupID = options.groupID;
+    this.#o = options;
+    this.#lc = options.logger.with({clientGroupID: options.groupID});
+    this.#now = options.now ?? Date.now;
+    this.stopped = new Promise(resolve => {
+      this.#resolveStopped = resolve;
+    });
+  }
+
+  get clientCount(): number {
+    return this.#clients.size;
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /**
+   * Runs `fn` after everything queued before it. Resolves false if the group was already
+   * done (the caller must use a fresh group) or `fn` failed (which breaks the group).
+   */
+  #run(fn: () => Promise<void>): Promise<boolean> {
+    const next = this.#queue.then(async () => {
+      if (this.#done) return false;
+      try {
+        await fn();
+        return true;
+      } catch (e) {
+        this.#fail(e);
+        return false;
+      }
+    });
+    this.#queue = next.then(() => {});
+    return next;
+  }
+
+  #fail(e: unknown): void {
+    if (this.#broken) return;
+    this.#broken = true;
+    this.#lc.error('Client group failed; disconnecting its clients', {
+      error: e instanceof Error ? e.name : 'unknown',
+      reason: e instanceof Error ? e.message.slice(0, 200) : undefined,
+    });
+    for (const c of this.#clients.values()) c.fail('Internal', 'The server lost this client group');
+    this.#clients.clear();
+    this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    clearTimeout(this.#idleTimer);
+    clearTimeout(this.#ttlTimer);
+    this.#o.driver.destroy();
+    this.#o.onDone(this);
+    void this.#finalize();
+  }
+
+  /** Waits for the last CVR write, then marks the CVR released (unless it broke). */
+  async #finalize(): Promise<void> {
+    try {
+      await this.#flushing;
+      if (!this.#broken && this.#cvr) await this.#o.store.release(this.groupID);
+      this.#lc.debug('Released client group');
+    } catch (e) {
+      this.#lc.warn('Could not release client group', {
+        error: e instanceof Error ? e.message.slice(0, 200) : 'unknown',
+      });
+    } finally {
+      this.#resolveStopped();
+    }
+  }
+
+  #requireCVR(): CVR {
+    if (!this.#cvr) throw new Error('client group used before loading');
+    return this.#cvr;
+  }
+
+  /** Loads the CVR and re-hydrates the queries it still holds. */
+  async #load(): Promise<void> {
+    if (this.#cvr) return;
+    const {cvr} = await this.#o.store.load(this.groupID);
+    this.#cvr = cvr;
+    const now = this.#now();
+    undesireEveryone(cvr, now);
+    const step = new CVRStep(cvr);
+    step.touchAllLive();
+    cvr.dropAllRefs();
+    const expired = new Set(expiredQueries(cvr, now).map(q => q.hash));
+    for (const q of [...cvr.state.queries.values()]) {
+      if (q.deleted) continue;
+      if (q.gotSeq === null || !q.ast) {
+        cvr.forgetQuery(q.hash);
+      } else if (expired.has(q.hash)) {
+        step.lostQuery(q.hash);
+      } else {
+        await this.#hydrate(step, {hash: q.hash, ast: q.ast}, true);
+      }
+    }
+    step.finish(this.#o.driver.version);
+    this.#afterStep();
+    this.#lc.debug('Loaded client group', {queries: cvr.state.queries.size});
+  }
+
+  /**
+   * Adds a query to the driver and its rows to the step. `known` queries were got before
+   * (re-hydration after load): no gotQueries change unless they fail.
+   */
+  async #hydrate(step: CVRStep, ast: {readonly hash: string; readonly ast: AST}, known: boolean) {
+    const cvr = this.#requireCVR();
+    const q = cvr.state.queries.get(ast.hash);
+    if (!q) return;
+    try {
+      const rows = await this.#o.driver.addQuery(ast.hash, ast.ast);
+      for (const r of rows) step.addRow(ast.hash, r.table, r.id, r.row);
+      q.ast = ast.ast;
+      cvr.markQueryDirty(q.hash);
+      if (!known) step.gotQuery(q.hash);
+    } catch (e) {
+      this.#o.driver.removeQuery(ast.hash);
+      step.dropQueryRows(ast.hash);
+      this.#lc.warn('Query failed to hydrate', {
+        hash: ast.hash,
+        error: e instanceof Error ? e.message.slice(0, 200) : 'unknown',
+      });
+      step.queryError({hash: ast.hash, kind: 'internal', message: 'The query could not be run'});
+      this.#dropFailed(step, ast.hash);
+    }
+  }
+
+  /** A query that could not be prepared or run: forget it (or keep its tombstone). */
+  #dropFailed(step: CVRStep, hash: string): void {
+    const cvr = this.#requireCVR();
+    const q = cvr.state.queries.get(hash);
+    if (!q) return;
+    q.desiredBy.clear();
+    q.inactiveSince = null;
+    if (q.gotSeq !== null && !q.deleted) {
+      step.lostQuery(hash);
+    } else if (q.patchSeq === 0) {
+      cvr.forgetQuery(hash);
+    } else {
+      cvr.markQueryDirty(hash);
+    }
+  }
+
+  async #addRequested(step: CVRStep, client: GroupClient, pending: RequestedQuery[]) {
+    for (const req of pending) {
+      const prepared = await this.#o.prepareQuery(req, client.context);
+      if (!prepared.ok) {
+        step.queryError(prepared.error);
+        this.#dropFailed(step, req.hash);
+        continue;
+      }
+      await this.#hydrate(step, {hash: req.hash, ast: prepared.ast}, false);
+    }
+  }
+
+  #dropExpired(step: CVRStep): void {
+    const cvr = this.#requireCVR();
+    for (const q of expiredQueries(cvr, this.#now())) {
+      this.#o.driver.removeQuery(q.hash);
+      step.dropQueryRows(q.hash);
+      step.lostQuery(q.hash);
+    }
+  }
+
+  /**
+   * A client joins: apply its desired queries, catch it up from its base version. Resolves
+   * false if the group was released meanwhile (connect to a fresh one) or failed.
+   */
+  connect(client: GroupClient, baseVersion: string | null, desired: QueryPatch): Promise<boolean> {
+    return this.#run(async () => {
+      try {
+        await this.#connect(client, baseVersion, desired);
+      } catch (e) {
+        client.fail('Internal', 'The server could not load this client group');
+        throw e;
+      }
+    });
+  }
+
+  async #connect(client: GroupClient, baseVersion: string | null, desired: QueryPatch) {
+    await this.#load();
+    const cvr = this.#requireCVR();
+    clearTimeout(this.#idleTimer);
+    const previous = this.#clients.get(client.clientID);
+    if (previous) {
+      this.#clients.delete(client.clientID);
+      previous.fail('InvalidConnectionRequest', 'Replaced by a newer connection of this client');
+    }
+    const now = this.#now();
+    // `connect` declares the client's whole set of queries: start from nothing.
+    undesireAll(cvr, client.clientID, now);
+    const pending = applyQueryPatch(cvr, client.clientID, desired, this.#o.limits, now);
+    const base = cvr.cookie;
+    const step = new CVRStep(cvr);
+    await this.#addRequested(step, client, pending);
+    this.#dropExpired(step);
+    const patch = step.finish(this.#o.driver.version);
+    // Query errors concern the connecting client only; it gets them in its catch-up.
+    this.#poke(base, {...patch, queryErrors: []});
+    const catchUp = cvr.catchUp(this.#servableSeq(baseVersion));
+    client.sendText(
+      this.#encodePoke(catchUp.reset ? null : baseVersion, {
+        rows: catchUp.rows,
+        gotQueries: catchUp.gotQueries,
+        queryErrors: patch.queryErrors,
+      }),
+    );
+    this.#clients.set(client.clientID, client);
+    this.#afterStep();
+  }
+
+  /** The step a client's cookie stands for, or null when it cannot be served as a delta. */
+  #servableSeq(baseVersion: string | null): number | null {
+    if (baseVersion === null) return null;
+    const cvr = this.#requireCVR();
+    const v = parseVersion(baseVersion);
+    if (!v || v.epoch !== cvr.state.epoch) return null;
+    if (v.seq > cvr.state.seq || v.seq < cvr.state.horizon) return null;
+    return v.seq;
+  }
+
+  changeDesiredQueries(client: GroupClient, patch: QueryPatch): Promise<boolean> {
+    return this.#run(async () => {
+      if (this.#clients.get(client.clientID) !== client) return;
+      const cvr = this.#requireCVR();
+      const now = this.#now();
+      const pending = applyQueryPatch(cvr, client.clientID, patch, this.#o.limits, now);
+      const base = cvr.cookie;
+      const step = new CVRStep(cvr);
+      await this.#addRequested(step, client, pending);
+      this.#dropExpired(step);
+      this.#poke(base, step.finish(this.#o.driver.version));
+      this.#afterStep();
+    });
+  }
+
+  disconnect(client: GroupClient): Promise<boolean> {
+    return this.#run(() => {
+      if (this.#clients.get(client.clientID) !== client) return Promise.resolve();
+      this.#clients.delete(client.clientID);
+      const cvr = this.#requireCVR();
+      undesireAll(cvr, client.clientID, this.#now());
+      const base = cvr.cookie;
+      const step = new CVRStep(cvr);
+      this.#dropExpired(step);
+      this.#poke(base, step.finish(this.#o.driver.version));
+      this.#afterStep();
+      return Promise.resolve();
+    });
+  }
+
+  /** The replica moved on. Requests made while one is pending are coalesced. */
+  requestAdvance(): void {
+    if (this.#advanceQueued) return;
+    this.#advanceQueued = true;
+    void this.advance();
+  }
+
+  /** Advances every query to the replica's head and pokes what changed. */
+  advance(): Promise<boolean> {
+    return this.#run(async () => {
+      this.#advanceQueued = false;
+      if (!this.#cvr) return;
+      const cvr = this.#cvr;
+      const result = await this.#o.driver.advance();
+      const base = cvr.cookie;
+      const step = new CVRStep(cvr);
+      for (const [hash, changes] of result.changes) {
+        const q = cvr.state.queries.get(hash);
+        if (!q || q.deleted || q.gotSeq === null) continue;
+        for (const c of changes) {
+          if (c.type === 'add') step.addRow(hash, c.table, c.id, c.row);
+          else if (c.type === 'edit') step.editRow(c.table, c.id, c.row);
+          else step.removeRow(hash, c.table, c.id);
+        }
+      }
+      this.#dropExpired(step);
+      this.#poke(base, step.finish(result.version));
+      this.#afterStep();
+    });
+  }
+
+  #expire(): Promise<boolean> {
+    return this.#run(() => {
+      const cvr = this.#requireCVR();
+      const base = cvr.cookie;
+      const step = new CVRStep(cvr);
+      this.#dropExpired(step);
+      this.#poke(base, step.finish(this.#o.driver.version));
+      this.#afterStep();
+      return Promise.resolve();
+    });
+  }
+
+  #encodePoke(baseVersion: string | null, patch: StepPatch): string {
+    const cvr = this.#requireCVR();
+    const body: PokeBody = {
+      pokeID: `${cvr.state.epoch}.${++this.#pokeCounter}`,
+      baseVersion,
+      version: cvr.cookie,
+      rows: patch.rows,
+      gotQueries: patch.gotQueries,
+      lastMutationIDChanges: {},
+    };
+    if (patch.queryErrors.length > 0) body.queryErrors = patch.queryErrors;
+    return encodeFrame(['poke', body]);
+  }
+
+  /** Sends one step to every connected client (if it changed anything they can see). */
+  #poke(base: string, p: StepPatch): void {
+    if (this.#clients.size === 0) return;
+    if (p.rows.length === 0 && p.gotQueries.length === 0 && p.queryErrors.length === 0) return;
+    const text = this.#encodePoke(base, p);
+    for (const c of this.#clients.values()) c.sendText(text);
+  }
+
+  /** Purges old tombstones, queues the CVR write, and (re)arms the TTL and idle timers. */
+  #afterStep(): void {
+    const cvr = this.#requireCVR();
+    cvr.purgeTombstones(this.#o.limits.maxTombstones);
+    if (cvr.hasDirty) {
+      const writes = cvr.takeWrites();
+      // Pokes go out before their CVR write lands; see docs/cvr.md for what a crash means.
+      this.#flushing = this.#flushing
+        .then(() => this.#o.store.flush(writes))
+        .catch((e: unknown) => this.#fail(e));
+    }
+    clearTimeout(this.#ttlTimer);
+    const expiry = nextExpiry(cvr);
+    if (expiry !== undefined) {
+      this.#ttlTimer = setTimeout(() => void this.#expire(), Math.max(0, expiry - this.#now()) + 1);
+      this.#ttlTimer.unref?.();
+    }
+    clearTimeout(this.#idleTimer);
+    if (this.#clients.size === 0) {
+      this.#idleTimer = setTimeout(() => void this.#releaseIfIdle(), this.#o.limits.groupIdleMs);
+      this.#idleTimer.unref?.();
+    }
+  }
+
+  #releaseIfIdle(): Promise<boolean> {
+    return this.#run(async () => {
+      if (this.#clients.size > 0) return;
+      await this.#releaseNow();
+    });
+  }
+
+  async #releaseNow(): Promise<void> {
+    this.#finish();
+    await this.stopped;
+  }
+
+  /** Stops the group: closes its clients, writes what is left and releases the CVR. */
+  stop(): Promise<void> {
+    const closing = this.#queue.then(async () => {
+      this.#clients.clear();
+      await this.#releaseNow();
+    });
+    this.#queue = closing.catch(() => {});
+    return closing;
+  }
+}

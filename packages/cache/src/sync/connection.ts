@@ -1,0 +1,275 @@
+// One WebSocket: the handshake (first frame `connect` within a timeout, protocol version,
+// authentication), then frame dispatch, a bounded send buffer, and error-then-close.
+// Frames from one socket are handled strictly in order.
+import type {IncomingMessage} from 'node:http';
+import type {RawData, WebSocket} from 'ws';
+import {
+  decodeUpstream,
+  encodeFrame,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type ConnectBody,
+  type DownstreamFrame,
+  type ErrorKind,
+  type UpstreamFrame,
+} from '@zync/protocol';
+import type {Logger} from '@zync/shared';
+import type {GroupClient, QueryContext} from './group-client.ts';
+import type {GroupRegistry} from './group-registry.ts';
+import type {Authenticator, Pusher} from './hooks.ts';
+import type {SyncLimits} from './limits.ts';
+
+export type ConnectionOptions = {
+  readonly wsid: string;
+  readonly limits: SyncLimits;
+  readonly logger: Logger;
+  readonly authenticate: Authenticator;
+  readonly pusher: Pusher;
+  readonly groups: GroupRegistry;
+  readonly onClose: (conn: Connection) => void;
+};
+
+/** Time allowed for the closing handshake after an error before the socket is cut. */
+const CLOSE_GRACE_MS = 1000;
+
+function closeCode(kind: ErrorKind): number {
+  switch (kind) {
+    case 'MessageTooLarge':
+      return 1009;
+    case 'ServerOverloaded':
+      return 1013;
+    case 'Internal':
+      return 1011;
+    default:
+      return 1008;
+  }
+}
+
+type State = 'awaiting-connect' | 'open' | 'closed';
+
+export class Connection implements GroupClient {
+  readonly wsid: string;
+  readonly #ws: WebSocket;
+  readonly #upgrade: IncomingMessage;
+  readonly #o: ConnectionOptions;
+  #lc: Logger;
+  #state: State = 'awaiting-connect';
+  #inbox: Promise<void> = Promise.resolve();
+  #pushes: Promise<void> = Promise.resolve();
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #connectBody: ConnectBody | undefined;
+  #context: QueryContext | undefined;
+
+  constructor(ws: WebSocket, upgrade: IncomingMessage, options: ConnectionOptions) {
+    this.wsid = options.wsid;
+    this.#ws = ws;
+    this.#upgrade = upgrade;
+    this.#o = options;
+    this.#lc = options.logger.with({wsid: options.wsid});
+    ws.on('message', (data, isBinary) => this.#receive(data, isBinary));
+    ws.on('close', () => this.#closed());
+    ws.on('error', e => {
+      this.#lc.debug('Socket error', {error: e.message.slice(0, 200)});
+      this.#closed();
+    });
+    this.#connectTimer = setTimeout(
+      () => this.fail('InvalidConnectionRequest', 'No connect frame received in time'),
+      options.limits.connectTimeoutMs,
+    );
+  }
+
+  get clientID(): string {
+    return this.#requireContext().clientID;
+  }
+
+  get context(): QueryContext {
+    return this.#requireContext();
+  }
+
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  #requireContext(): QueryContext {
+    if (!this.#context) throw new Error('connection not yet accepted');
+    return this.#context;
+  }
+
+  #receive(data: RawData, isBinary: boolean): void {
+    if (this.#state === 'closed') return;
+    if (isBinary) {
+      this.fail('InvalidMessage', 'Binary frames are not supported');
+      return;
+    }
+    const text = Array.isArray(data)
+      ? Buffer.concat(data).toString('utf8')
+      : Buffer.from(data as ArrayBuffer).toString('utf8');
+    let frame: UpstreamFrame;
+    try {
+      frame = decodeUpstream(text, this.#o.limits.maxFrameBytes);
+    } catch (e) {
+      if (e instanceof ProtocolError) this.fail(e.kind, e.message);
+      else this.fail('InvalidMessage', 'Frame could not be decoded');
+      return;
+    }
+    this.#inbox = this.#inbox
+      .then(() => (this.#state === 'closed' ? undefined : this.#handle(frame)))
+      .catch((e: unknown) => {
+        this.#lc.error('Failed to handle a frame', {
+          type: frame[0],
+          error: e instanceof Error ? e.message.slice(0, 200) : 'unknown',
+        });
+        this.fail('Internal', 'The server failed to handle a frame');
+      });
+  }
+
+  async #handle(frame: UpstreamFrame): Promise<void> {
+    if (this.#state === 'awaiting-connect') {
+      if (frame[0] !== 'connect') {
+        this.fail('InvalidConnectionRequest', 'The first frame must be connect');
+        return;
+      }
+      await this.#connect(frame[1]);
+      return;
+    }
+    switch (frame[0]) {
+      case 'connect':
+        this.fail('InvalidMessage', 'connect may be sent only once');
+        return;
+      case 'ping':
+        this.send(['pong', {}]);
+        return;
+      case 'changeDesiredQueries':
+        await this.#o.groups.changeDesiredQueries(this, frame[1].patch);
+        return;
+      case 'updateAuth':
+        await this.#updateAuth(frame[1].auth);
+        return;
+      case 'push':
+        this.#push(frame[1]);
+        return;
+    }
+  }
+
+  async #connect(body: ConnectBody): Promise<void> {
+    clearTimeout(this.#connectTimer);
+    if (body.protocolVersion !== PROTOCOL_VERSION) {
+      this.fail(
+        'VersionNotSupported',
+        `Protocol version ${body.protocolVersion} is not supported; this server speaks ${PROTOCOL_VERSION}`,
+      );
+      return;
+    }
+    const auth = await this.#o.authenticate(body, this.#upgrade);
+    if (this.#state === 'closed') return;
+    if (!auth.ok) {
+      this.fail(auth.kind, auth.message);
+      return;
+    }
+    this.#connectBody = body;
+    this.#context = {
+      clientID: body.clientID,
+      clientGroupID: body.clientGroupID,
+      userID: body.userID,
+      authData: auth.authData,
+      token: body.auth,
+    };
+    this.#lc = this.#lc.with({clientID: body.clientID, clientGroupID: body.clientGroupID});
+    this.#state = 'open';
+    this.send(['connected', {wsid: this.wsid, tokenExpiresAt: auth.tokenExpiresAt}]);
+    await this.#o.groups.connect(this, body.baseVersion, body.desiredQueries);
+    this.#lc.debug('Client connected');
+  }
+
+  async #updateAuth(token: string): Promise<void> {
+    const body = this.#connectBody;
+    if (!body) return;
+    const next: ConnectBody = {...body, auth: token};
+    const auth = await this.#o.authenticate(next, this.#upgrade);
+    if (this.#state === 'closed') return;
+    if (!auth.ok) {
+      this.fail(auth.kind, auth.message);
+      return;
+    }
+    this.#connectBody = next;
+    this.#context = {...this.#requireContext(), authData: auth.authData, token};
+    this.send(['authUpdated', {tokenExpiresAt: auth.tokenExpiresAt}]);
+  }
+
+  #push(body: Extract<UpstreamFrame, ['push', unknown]>[1]): void {
+    const ctx = this.#requireContext();
+    if (body.clientGroupID !== ctx.clientGroupID) {
+      this.fail('InvalidMessage', 'push names another client group');
+      return;
+    }
+    // Pushes run in order, but beside query changes: a slow API server holds back
+    // mutations only, never pokes.
+    this.#pushes = this.#pushes
+      .then(async () => {
+        if (this.#state === 'closed') return;
+        const response = await this.#o.pusher.push(body, {
+          ...this.#requireContext(),
+          upgrade: this.#upgrade,
+        });
+        this.send(['pushResponse', response]);
+      })
+      .catch((e: unknown) => {
+        this.#lc.warn('Push failed', {
+          error: e instanceof Error ? e.message.slice(0, 200) : 'unknown',
+        });
+        this.fail('PushFailed', 'The mutations could not be processed');
+      });
+  }
+
+  send(frame: DownstreamFrame): void {
+    this.sendText(encodeFrame(frame));
+  }
+
+  /**
+   * Sends unless the client is too far behind: a backlog over the limit when the next frame
+   * is due closes the connection with ServerOverloaded, so that it holds back nobody.
+   */
+  sendText(text: string): void {
+    if (this.#state === 'closed') return;
+    if (this.#ws.bufferedAmount > this.#o.limits.maxBufferedBytes) {
+      this.fail('ServerOverloaded', 'The client is not reading fast enough');
+      return;
+    }
+    this.#ws.send(text);
+  }
+
+  /** Sends an error frame and closes. Idempotent. */
+  fail(kind: ErrorKind, message: string): void {
+    if (this.#state === 'closed') return;
+    this.#lc.info('Closing connection', {kind});
+    try {
+      this.#ws.send(encodeFrame(['error', {kind, message}]));
+      this.#ws.close(closeCode(kind), kind);
+    } catch {
+      // the socket is already going away
+    }
+    const ws = this.#ws;
+    setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+    this.#closed();
+  }
+
+  /** Closes without an error (server shutdown). */
+  close(code = 1001, reason = 'Server shutting down'): void {
+    if (this.#state === 'closed') return;
+    this.#ws.close(code, reason);
+    const ws = this.#ws;
+    setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+    this.#closed();
+  }
+
+  #closed(): void {
+    clearTimeout(this.#connectTimer);
+    if (this.#state === 'closed') return;
+    const wasOpen = this.#state === 'open';
+    this.#state = 'closed';
+    if (wasOpen) {
+      this.#o.groups.disconnect(this);
+    }
+    this.#o.onClose(this);
+  }
+}

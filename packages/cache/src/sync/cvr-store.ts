@@ -1,0 +1,301 @@
+// Keeps CVRs in Postgres, in a schema of their own (`zync_<appid>_cvr`). One transaction per
+// flush; each table is written with one statement over a JSON array (no parameter limit).
+// See docs/cvr.md for the crash semantics (the `owned` flag).
+import type pg from 'pg';
+import type {AST, RowValue} from '@zync/protocol';
+import type {Logger, ReadonlyJSONValue} from '@zync/shared';
+import {
+  CVR,
+  queryFromRecord,
+  rowFromRecord,
+  type CVRQuery,
+  type CVRRow,
+  type CVRWrites,
+} from './cvr.ts';
+import {newEpoch} from './cvr-version.ts';
+
+const SCHEMA_VERSION = 1;
+/** Rows per statement when writing a large batch (keeps single JSON parameters modest). */
+const ROW_CHUNK = 2000;
+
+export type LoadedCVR = {
+  readonly cvr: CVR;
+  /**
+   * True when the group was still marked as owned: its last owner stopped without
+   * releasing it (a crash), so pokes may have gone out that the CVR never recorded. The
+   * epoch was renewed, so every client of the group gets a reset.
+   */
+  readonly tookOver: boolean;
+};
+
+export function cvrSchemaName(appID: string): string {
+  if (!/^[a-z0-9_]+$/.test(appID)) {
+    throw new TypeError('App id must consist of lowercase letters, digits and underscores');
+  }
+  return `zync_${appID}_cvr`;
+}
+
+export class CVRStore {
+  readonly #pool: pg.Pool;
+  readonly #schema: string;
+  readonly #lc: Logger;
+
+  constructor(pool: pg.Pool, appID: string, logger: Logger) {
+    this.#pool = pool;
+    this.#schema = `"${cvrSchemaName(appID)}"`;
+    this.#lc = logger.with({component: 'cvr-store'});
+  }
+
+  /** Creates the schema and tables if needed. Safe to run from several processes. */
+  async init(): Promise<void> {
+    const s = this.#schema;
+    await this.#tx(async c => {
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [s]);
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.meta (version int NOT NULL)`);
+      const {rows} = await c.query<{version: number}>(`SELECT version FROM ${s}.meta`);
+      const current = rows[0]?.version ?? 0;
+      if (current > SCHEMA_VERSION) {
+        throw new Error(`CVR schema version ${current} is newer than this server supports`);
+      }
+      if (current === SCHEMA_VERSION) return;
+      await c.query(`
+        CREATE TABLE ${s}.groups (
+          group_id text PRIMARY KEY,
+          epoch text NOT NULL,
+          seq bigint NOT NULL,
+          horizon bigint NOT NULL,
+          replica_version text,
+          owned boolean NOT NULL,
+          last_active timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE ${s}.queries (
+          group_id text NOT NULL,
+          hash text NOT NULL,
+          ast jsonb,
+          name text,
+          args jsonb,
+          desired_by jsonb NOT NULL,
+          ttl_ms bigint NOT NULL,
+          inactive_since bigint,
+          got_seq bigint,
+          replica_version text,
+          patch_seq bigint NOT NULL,
+          deleted boolean NOT NULL,
+          PRIMARY KEY (group_id, hash)
+        );
+        CREATE TABLE ${s}.rows (
+          group_id text NOT NULL,
+          row_key text NOT NULL,
+          tbl text NOT NULL,
+          row_id jsonb NOT NULL,
+          content_hash text,
+          refs jsonb NOT NULL,
+          patch_seq bigint NOT NULL,
+          deleted boolean NOT NULL,
+          PRIMARY KEY (group_id, row_key)
+        );
+        INSERT INTO ${s}.meta (version) VALUES (${SCHEMA_VERSION});
+      `);
+    });
+  }
+
+  /** Loads (or creates) a group's CVR and marks it owned by this process. */
+  async load(groupID: string): Promise<LoadedCVR> {
+    const s = this.#schema;
+    return this.#tx(async c => {
+      const g = await c.query<{
+        epoch: string;
+        seq: string;
+        horizon: string;
+        replica_version: string | null;
+        owned: boolean;
+      }>(
+        `SELECT epoch, seq, horizon, replica_version, owned FROM ${s}.groups WHERE group_id = $1 FOR UPDATE`,
+        [groupID],
+      );
+      const group = g.rows[0];
+      if (!group) {
+        const cvr = CVR.empty(groupID, newEpoch());
+        await c.query(
+          `INSERT INTO ${s}.groups (group_id, epoch, seq, horizon, owned) VALUES ($1, $2, 0, 0, true)`,
+          [groupID, cvr.state.epoch],
+        );
+        return {cvr, tookOver: false};
+      }
+      const tookOver = group.owned;
+      const epoch = tookOver ? newEpoch() : group.epoch;
+      await c.query(`UPDATE ${s}.groups SET owned = true, epoch = $2 WHERE group_id = $1`, [
+        groupID,
+        epoch,
+      ]);
+      const q = await c.query<{
+        hash: string;
+        ast: AST | null;
+        name: string | null;
+        args: ReadonlyJSONValue[] | null;
+        desired_by: Record<string, number>;
+        ttl_ms: string;
+        inactive_since: string | null;
+        got_seq: string | null;
+        replica_version: string | null;
+        patch_seq: string;
+        deleted: boolean;
+      }>(`SELECT * FROM ${s}.queries WHERE group_id = $1`, [groupID]);
+      const queries = new Map<string, CVRQuery>();
+      for (const r of q.rows) {
+        queries.set(
+          r.hash,
+          queryFromRecord({
+            hash: r.hash,
+            ast: r.ast,
+            name: r.name,
+            args: r.args,
+            desiredBy: r.desired_by,
+            ttlMs: Number(r.ttl_ms),
+            inactiveSince: r.inactive_since === null ? null : Number(r.inactive_since),
+            gotSeq: r.got_seq === null ? null : Number(r.got_seq),
+            replicaVersion: r.replica_version,
+            patchSeq: Number(r.patch_seq),
+            deleted: r.deleted,
+          }),
+        );
+      }
+      const rr = await c.query<{
+        row_key: string;
+        tbl: string;
+        row_id: RowValue;
+        content_hash: string | null;
+        refs: Record<string, number>;
+        patch_seq: string;
+        deleted: boolean;
+      }>(`SELECT * FROM ${s}.rows WHERE group_id = $1`, [groupID]);
+      const rows = new Map<string, CVRRow>();
+      for (const r of rr.rows) {
+        rows.set(
+          r.row_key,
+          rowFromRecord({
+            key: r.row_key,
+            table: r.tbl,
+            id: r.row_id,
+            contentHash: r.content_hash,
+            refs: r.refs,
+            patchSeq: Number(r.patch_seq),
+            deleted: r.deleted,
+          }),
+        );
+      }
+      if (tookOver) {
+        this.#lc.warn('Took over a CVR that was not released; its clients will be reset', {
+          clientGroupID: groupID,
+        });
+      }
+      const cvr = new CVR({
+        groupID,
+        epoch,
+        seq: Number(group.seq),
+        horizon: Number(group.horizon),
+        replicaVersion: group.replica_version,
+        queries,
+        rows,
+      });
+      return {cvr, tookOver};
+    });
+  }
+
+  /** Writes one batch of changes in one transaction. */
+  async flush(w: CVRWrites): Promise<void> {
+    const s = this.#schema;
+    const id = w.group.groupID;
+    await this.#tx(async c => {
+      await c.query(
+        `INSERT INTO ${s}.groups (group_id, epoch, seq, horizon, replica_version, owned)
+         VALUES ($1, $2, $3, $4, $5, true)
+         ON CONFLICT (group_id) DO UPDATE SET epoch = $2, seq = $3, horizon = $4,
+           replica_version = $5, last_active = now()`,
+        [id, w.group.epoch, w.group.seq, w.group.horizon, w.group.replicaVersion],
+      );
+      if (w.deletedQueries.length > 0) {
+        await c.query(`DELETE FROM ${s}.queries WHERE group_id = $1 AND hash = ANY($2)`, [
+          id,
+          w.deletedQueries,
+        ]);
+      }
+      if (w.queries.length > 0) {
+        const data = w.queries.map(q => ({
+          hash: q.hash,
+          ast: q.ast,
+          name: q.name,
+          args: q.args,
+          desired_by: q.desiredBy,
+          ttl_ms: q.ttlMs,
+          inactive_since: q.inactiveSince,
+          got_seq: q.gotSeq,
+          replica_version: q.replicaVersion,
+          patch_seq: q.patchSeq,
+          deleted: q.deleted,
+        }));
+        await c.query(
+          `INSERT INTO ${s}.queries (group_id, hash, ast, name, args, desired_by, ttl_ms,
+             inactive_since, got_seq, replica_version, patch_seq, deleted)
+           SELECT $1, x.* FROM jsonb_to_recordset($2::jsonb) AS x(hash text, ast jsonb,
+             name text, args jsonb, desired_by jsonb, ttl_ms bigint, inactive_since bigint,
+             got_seq bigint, replica_version text, patch_seq bigint, deleted boolean)
+           ON CONFLICT (group_id, hash) DO UPDATE SET ast = excluded.ast, name = excluded.name,
+             args = excluded.args, desired_by = excluded.desired_by, ttl_ms = excluded.ttl_ms,
+             inactive_since = excluded.inactive_since, got_seq = excluded.got_seq,
+             replica_version = excluded.replica_version, patch_seq = excluded.patch_seq,
+             deleted = excluded.deleted`,
+          [id, JSON.stringify(data)],
+        );
+      }
+      for (let i = 0; i < w.deletedRows.length; i += ROW_CHUNK) {
+        await c.query(`DELETE FROM ${s}.rows WHERE group_id = $1 AND row_key = ANY($2)`, [
+          id,
+          w.deletedRows.slice(i, i + ROW_CHUNK),
+        ]);
+      }
+      for (let i = 0; i < w.rows.length; i += ROW_CHUNK) {
+        const data = w.rows.slice(i, i + ROW_CHUNK).map(r => ({
+          row_key: r.key,
+          tbl: r.table,
+          row_id: r.id,
+          content_hash: r.contentHash,
+          refs: r.refs,
+          patch_seq: r.patchSeq,
+          deleted: r.deleted,
+        }));
+        await c.query(
+          `INSERT INTO ${s}.rows (group_id, row_key, tbl, row_id, content_hash, refs, patch_seq, deleted)
+           SELECT $1, x.* FROM jsonb_to_recordset($2::jsonb) AS x(row_key text, tbl text,
+             row_id jsonb, content_hash text, refs jsonb, patch_seq bigint, deleted boolean)
+           ON CONFLICT (group_id, row_key) DO UPDATE SET content_hash = excluded.content_hash,
+             refs = excluded.refs, patch_seq = excluded.patch_seq, deleted = excluded.deleted`,
+          [id, JSON.stringify(data)],
+        );
+      }
+    });
+  }
+
+  /** Marks the group as cleanly released (every poke it sent is recorded). */
+  async release(groupID: string): Promise<void> {
+    await this.#pool.query(`UPDATE ${this.#schema}.groups SET owned = false WHERE group_id = $1`, [
+      groupID,
+    ]);
+  }
+
+  async #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.#pool.connect();
+    try {
+      await c.query('BEGIN');
+      const result = await fn(c);
+      await c.query('COMMIT');
+      return result;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+}

@@ -1,0 +1,357 @@
+// The client view record of one client group, in memory: which queries the group holds,
+// which rows it has, and at which CVR step each was last put or deleted. Changes happen in
+// steps (see cvr-step.ts); dirty records are collected for the CVR store to write.
+// See docs/cvr.md.
+import type {AST, RowPatchOp, RowValue} from '@zync/protocol';
+import type {ReadonlyJSONValue} from '@zync/shared';
+import {formatVersion, type CVRVersion} from './cvr-version.ts';
+
+export type CVRQuery = {
+  readonly hash: string;
+  /** The AST the group runs (already transformed), or null if never resolved. */
+  ast: AST | null;
+  name: string | null;
+  args: readonly ReadonlyJSONValue[] | null;
+  /** Connected clients that want the query, with the TTL each asked for. */
+  desiredBy: Map<string, number>;
+  /** How long to keep the query once nobody wants it. */
+  ttlMs: number;
+  /** When the last client stopped wanting it (epoch ms), null while wanted. */
+  inactiveSince: number | null;
+  /** The step at which the query's result was (last) included, null if never. */
+  gotSeq: number | null;
+  /** The replica version its result was got at. */
+  replicaVersion: string | null;
+  /** The step of the last gotQueries change (put or del). */
+  patchSeq: number;
+  /** Tombstone: the query was dropped at `patchSeq`. */
+  deleted: boolean;
+};
+
+export type CVRRow = {
+  readonly table: string;
+  readonly id: RowValue;
+  /** A hash of the row's contents as last sent, null for tombstones. */
+  contentHash: string | null;
+  /** How many times each query references the row. */
+  refs: Map<string, number>;
+  /** The step at which the row was last put or deleted. */
+  patchSeq: number;
+  /** Tombstone: the row was deleted at `patchSeq`. */
+  deleted: boolean;
+};
+
+export type CVRState = {
+  readonly groupID: string;
+  epoch: string;
+  /** The current (last completed) step. */
+  seq: number;
+  /** Tombstones at or before this step were purged: older cookies get a reset. */
+  horizon: number;
+  replicaVersion: string | null;
+  readonly queries: Map<string, CVRQuery>;
+  readonly rows: Map<string, CVRRow>;
+};
+
+export type GotQueryOp = {op: 'put'; hash: string} | {op: 'del'; hash: string} | {op: 'clear'};
+
+export type CatchUp = {
+  /** True when the client's cookie cannot be served as a delta: rows/queries start with clear. */
+  readonly reset: boolean;
+  readonly rows: RowPatchOp[];
+  readonly gotQueries: GotQueryOp[];
+};
+
+export class CVR {
+  readonly state: CVRState;
+  /** Contents of every live row (refs > 0). Memory only; rebuilt by hydration. */
+  readonly contents = new Map<string, RowValue>();
+  /** query hash → row keys it references. Memory only. */
+  readonly queryRows = new Map<string, Set<string>>();
+  readonly #dirtyQueries = new Set<string>();
+  readonly #dirtyRows = new Set<string>();
+  #groupDirty = false;
+
+  constructor(state: CVRState) {
+    this.state = state;
+    for (const [key, row] of state.rows) {
+      for (const hash of row.refs.keys()) this.#index(hash, key);
+    }
+  }
+
+  static empty(groupID: string, epoch: string): CVR {
+    return new CVR({
+      groupID,
+      epoch,
+      seq: 0,
+      horizon: 0,
+      replicaVersion: null,
+      queries: new Map(),
+      rows: new Map(),
+    });
+  }
+
+  get version(): CVRVersion {
+    return {epoch: this.state.epoch, seq: this.state.seq};
+  }
+
+  get cookie(): string {
+    return formatVersion(this.version);
+  }
+
+  #index(hash: string, key: string): void {
+    let set = this.queryRows.get(hash);
+    if (!set) {
+      set = new Set();
+      this.queryRows.set(hash, set);
+    }
+    set.add(key);
+  }
+
+  #unindex(hash: string, key: string): void {
+    const set = this.queryRows.get(hash);
+    if (!set) return;
+    set.delete(key);
+    if (set.size === 0) this.queryRows.delete(hash);
+  }
+
+  /** Adjusts the reference count of `query` on `key` (creating the record if needed). */
+  adjustRef(hash: string, key: string, table: string, id: RowValue, delta: number): CVRRow {
+    let rec = this.state.rows.get(key);
+    if (!rec) {
+      rec = {table, id, contentHash: null, refs: new Map(), patchSeq: 0, deleted: true};
+      this.state.rows.set(key, rec);
+    }
+    const n = (rec.refs.get(hash) ?? 0) + delta;
+    if (n > 0) {
+      rec.refs.set(hash, n);
+      this.#index(hash, key);
+    } else {
+      rec.refs.delete(hash);
+      this.#unindex(hash, key);
+    }
+    this.#dirtyRows.add(key);
+    return rec;
+  }
+
+  /** Drops every reference of one query; returns the keys it referenced. */
+  dropRefs(hash: string): string[] {
+    const keys = [...(this.queryRows.get(hash) ?? [])];
+    for (const key of keys) {
+      this.state.rows.get(key)?.refs.delete(hash);
+      this.#dirtyRows.add(key);
+    }
+    this.queryRows.delete(hash);
+    return keys;
+  }
+
+  /** Forgets every reference (before re-hydrating a loaded CVR). */
+  dropAllRefs(): void {
+    for (const [key, rec] of this.state.rows) {
+      if (rec.refs.size > 0) {
+        rec.refs.clear();
+        this.#dirtyRows.add(key);
+      }
+    }
+    this.queryRows.clear();
+  }
+
+  /** Removes a row record entirely (never sent, or a purged tombstone). */
+  forgetRow(key: string): void {
+    this.state.rows.delete(key);
+    this.contents.delete(key);
+    this.#dirtyRows.add(key);
+  }
+
+  markQueryDirty(hash: string): void {
+    this.#dirtyQueries.add(hash);
+  }
+
+  markRowDirty(key: string): void {
+    this.#dirtyRows.add(key);
+  }
+
+  markGroupDirty(): void {
+    this.#groupDirty = true;
+  }
+
+  forgetQuery(hash: string): void {
+    this.state.queries.delete(hash);
+    this.#dirtyQueries.add(hash);
+  }
+
+  get hasDirty(): boolean {
+    return this.#groupDirty || this.#dirtyQueries.size > 0 || this.#dirtyRows.size > 0;
+  }
+
+  /**
+   * Hands over what changed since the last call, as copies, for the store to write.
+   * Keys whose record no longer exists are deletions.
+   */
+  takeWrites(): CVRWrites {
+    const queries: CVRQueryRecord[] = [];
+    const deletedQueries: string[] = [];
+    for (const hash of this.#dirtyQueries) {
+      const q = this.state.queries.get(hash);
+      if (q) queries.push(queryRecord(q));
+      else deletedQueries.push(hash);
+    }
+    const rows: CVRRowRecord[] = [];
+    const deletedRows: string[] = [];
+    for (const key of this.#dirtyRows) {
+      const r = this.state.rows.get(key);
+      if (r) rows.push(rowRecord(key, r));
+      else deletedRows.push(key);
+    }
+    this.#dirtyQueries.clear();
+    this.#dirtyRows.clear();
+    this.#groupDirty = false;
+    return {
+      group: {
+        groupID: this.state.groupID,
+        epoch: this.state.epoch,
+        seq: this.state.seq,
+        horizon: this.state.horizon,
+        replicaVersion: this.state.replicaVersion,
+      },
+      queries,
+      deletedQueries,
+      rows,
+      deletedRows,
+    };
+  }
+
+  /**
+   * What a client holding step `baseSeq` (null: nothing, or a cookie we cannot serve)
+   * needs to reach the current step.
+   */
+  catchUp(baseSeq: number | null): CatchUp {
+    const reset = baseSeq === null;
+    const since = baseSeq ?? -1;
+    const rows: RowPatchOp[] = reset ? [{op: 'clear'}] : [];
+    const gotQueries: GotQueryOp[] = reset ? [{op: 'clear'}] : [];
+    for (const [key, rec] of this.state.rows) {
+      if (rec.patchSeq <= since) continue;
+      if (!rec.deleted) {
+        const value = this.contents.get(key);
+        if (value) rows.push({op: 'put', table: rec.table, value});
+      } else if (!reset) {
+        rows.push({op: 'del', table: rec.table, id: rec.id});
+      }
+    }
+    for (const q of this.state.queries.values()) {
+      if (q.patchSeq <= since) continue;
+      if (!q.deleted && q.gotSeq !== null) gotQueries.push({op: 'put', hash: q.hash});
+      else if (q.deleted && !reset) gotQueries.push({op: 'del', hash: q.hash});
+    }
+    return {reset, rows, gotQueries};
+  }
+
+  /**
+   * Purges the oldest tombstones when there are more than `max`, keeping about half, and
+   * moves the horizon so that cookies older than what was purged get a reset.
+   */
+  purgeTombstones(max: number): void {
+    const seqs: number[] = [];
+    for (const r of this.state.rows.values())
+      if (r.deleted && r.refs.size === 0) seqs.push(r.patchSeq);
+    for (const q of this.state.queries.values()) if (q.deleted) seqs.push(q.patchSeq);
+    if (seqs.length <= max) return;
+    seqs.sort((a, b) => a - b);
+    const cutoff = seqs[seqs.length - Math.max(1, Math.floor(max / 2)) - 1] as number;
+    for (const [key, r] of this.state.rows) {
+      if (r.deleted && r.refs.size === 0 && r.patchSeq <= cutoff) this.forgetRow(key);
+    }
+    for (const q of [...this.state.queries.values()]) {
+      if (q.deleted && q.patchSeq <= cutoff) this.forgetQuery(q.hash);
+    }
+    if (cutoff > this.state.horizon) {
+      this.state.horizon = cutoff;
+      this.#groupDirty = true;
+    }
+  }
+}
+
+/** Persisted form of a query (plain data, safe to hold while the CVR moves on). */
+export type CVRQueryRecord = {
+  hash: string;
+  ast: AST | null;
+  name: string | null;
+  args: readonly ReadonlyJSONValue[] | null;
+  desiredBy: Record<string, number>;
+  ttlMs: number;
+  inactiveSince: number | null;
+  gotSeq: number | null;
+  replicaVersion: string | null;
+  patchSeq: number;
+  deleted: boolean;
+};
+
+export type CVRRowRecord = {
+  key: string;
+  table: string;
+  id: RowValue;
+  contentHash: string | null;
+  refs: Record<string, number>;
+  patchSeq: number;
+  deleted: boolean;
+};
+
+export type CVRGroupRecord = {
+  groupID: string;
+  epoch: string;
+  seq: number;
+  horizon: number;
+  replicaVersion: string | null;
+};
+
+export type CVRWrites = {
+  group: CVRGroupRecord;
+  queries: CVRQueryRecord[];
+  deletedQueries: string[];
+  rows: CVRRowRecord[];
+  deletedRows: string[];
+};
+
+function queryRecord(q: CVRQuery): CVRQueryRecord {
+  return {
+    hash: q.hash,
+    ast: q.ast,
+    name: q.name,
+    args: q.args,
+    desiredBy: Object.fromEntries(q.desiredBy),
+    ttlMs: q.ttlMs,
+    inactiveSince: q.inactiveSince,
+    gotSeq: q.gotSeq,
+    replicaVersion: q.replicaVersion,
+    patchSeq: q.patchSeq,
+    deleted: q.deleted,
+  };
+}
+
+function rowRecord(key: string, r: CVRRow): CVRRowRecord {
+  return {
+    key,
+    table: r.table,
+    id: r.id,
+    contentHash: r.contentHash,
+    refs: Object.fromEntries(r.refs),
+    patchSeq: r.patchSeq,
+    deleted: r.deleted,
+  };
+}
+
+export function queryFromRecord(r: CVRQueryRecord): CVRQuery {
+  return {...r, desiredBy: new Map(Object.entries(r.desiredBy))};
+}
+
+export function rowFromRecord(r: CVRRowRecord): CVRRow {
+  return {
+    table: r.table,
+    id: r.id,
+    contentHash: r.contentHash,
+    refs: new Map(Object.entries(r.refs)),
+    patchSeq: r.patchSeq,
+    deleted: r.deleted,
+  };
+}

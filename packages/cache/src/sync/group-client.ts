@@ -1,0 +1,55 @@
+// What a client group needs from a connected client, independent of the WebSocket.
+import type {AST, DownstreamFrame, ErrorKind, QueryError} from '@zync/protocol';
+import type {ReadonlyJSONValue} from '@zync/shared';
+
+/** Who asks for a query; given to the query preparer (permissions, synced queries). */
+export type QueryContext = {
+  readonly clientID: string;
+  readonly clientGroupID: string;
+  readonly userID: string;
+  /** The verified token's claims; `{}` for anonymous connections. */
+  readonly authData: Readonly<Record<string, ReadonlyJSONValue>>;
+  /** The raw token, for forwarding to the app's API server. Never log it. */
+  readonly token: string | undefined;
+};
+
+export interface GroupClient {
+  readonly clientID: string;
+  readonly context: QueryContext;
+  /** Sends an already-encoded frame (pokes are encoded once per group). */
+  sendText(text: string): void;
+  send(frame: DownstreamFrame): void;
+  /** Sends an error frame and closes the connection. */
+  fail(kind: ErrorKind, message: string): void;
+}
+
+/** A query as a client asked for it. */
+export type RequestedQuery = {
+  readonly hash: string;
+  readonly ast?: AST | undefined;
+  readonly name?: string | undefined;
+  readonly args?: readonly ReadonlyJSONValue[] | undefined;
+};
+
+export type PreparedQuery = {ok: true; ast: AST} | {ok: false; error: QueryError};
+
+/**
+ * Turns a requested query into the AST the group runs: resolves synced queries (name +
+ * args) and binds permission filters to the client's auth data. Later work supplies the
+ * real one; the default accepts ASTs as they are.
+ */
+export type QueryPreparer = (query: RequestedQuery, ctx: QueryContext) => Promise<PreparedQuery>;
+
+export const passThroughQueryPreparer: QueryPreparer = query =>
+  Promise.resolve(
+    query.ast
+      ? {ok: true, ast: query.ast}
+      : {
+          ok: false,
+          error: {
+            hash: query.hash,
+            kind: 'unknown-query',
+            message: 'Synced queries are not supported by this server yet',
+          },
+        },
+  );

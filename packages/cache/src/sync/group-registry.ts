@@ -1,0 +1,104 @@
+// The client groups this process holds in memory, created on first connect and dropped
+// once idle. Routes client events to their group and replica advances to every group.
+import type {QueryPatch} from '@zync/protocol';
+import type {Logger} from '@zync/shared';
+import {ClientGroup} from './client-group.ts';
+import type {CVRStore} from './cvr-store.ts';
+import type {GroupClient, QueryPreparer} from './group-client.ts';
+import type {SyncLimits} from './limits.ts';
+import type {QueryDriverFactory} from './query-driver.ts';
+
+export type GroupRegistryOptions = {
+  readonly store: CVRStore;
+  readonly createDriver: QueryDriverFactory;
+  readonly prepareQuery: QueryPreparer;
+  readonly limits: SyncLimits;
+  readonly logger: Logger;
+};
+
+export interface ConnectedClient extends GroupClient {
+  readonly closed: boolean;
+}
+
+export class GroupRegistry {
+  readonly #o: GroupRegistryOptions;
+  readonly #groups = new Map<string, ClientGroup>();
+  /** Groups being released: a new group for the same id waits until its CVR is written. */
+  readonly #releasing = new Map<string, Promise<void>>();
+  #stopped = false;
+
+  constructor(options: GroupRegistryOptions) {
+    this.#o = options;
+  }
+
+  /** Client groups currently held in memory. */
+  get size(): number {
+    return this.#groups.size;
+  }
+
+  has(groupID: string): boolean {
+    return this.#groups.has(groupID);
+  }
+
+  #group(groupID: string): ClientGroup {
+    let g = this.#groups.get(groupID);
+    if (!g || g.done) {
+      const group: ClientGroup = new ClientGroup({
+        groupID,
+        store: this.#o.store,
+        driver: this.#o.createDriver(groupID),
+        prepareQuery: this.#o.prepareQuery,
+        limits: this.#o.limits,
+        logger: this.#o.logger,
+        onDone: done => {
+          if (this.#groups.get(groupID) === done) this.#groups.delete(groupID);
+          this.#releasing.set(groupID, done.stopped);
+          void done.stopped.finally(() => {
+            if (this.#releasing.get(groupID) === done.stopped) this.#releasing.delete(groupID);
+          });
+        },
+      });
+      g = group;
+      this.#groups.set(groupID, g);
+    }
+    return g;
+  }
+
+  async connect(
+    client: ConnectedClient,
+    baseVersion: string | null,
+    desired: QueryPatch,
+  ): Promise<void> {
+    const groupID = client.context.clientGroupID;
+    // A group may be released between lookup and its turn; then use a fresh one.
+    for (let attempt = 0; attempt < 3 && !client.closed; attempt++) {
+      if (this.#stopped) {
+        client.fail('Internal', 'The server is shutting down');
+        return;
+      }
+      await this.#releasing.get(groupID);
+      if (await this.#group(groupID).connect(client, baseVersion, desired)) return;
+    }
+    if (!client.closed) client.fail('Internal', 'The client group could not be loaded');
+  }
+
+  async changeDesiredQueries(client: GroupClient, patch: QueryPatch): Promise<void> {
+    await this.#groups.get(client.context.clientGroupID)?.changeDesiredQueries(client, patch);
+  }
+
+  disconnect(client: GroupClient): void {
+    void this.#groups.get(client.context.clientGroupID)?.disconnect(client);
+  }
+
+  /** The replica advanced: every group in memory catches up. */
+  advanceAll(): void {
+    for (const g of this.#groups.values()) g.requestAdvance();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const groups = [...this.#groups.values()];
+    await Promise.all(groups.map(g => g.stop()));
+    await Promise.all(this.#releasing.values());
+  }
+}

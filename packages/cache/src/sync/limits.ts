@@ -1,0 +1,29 @@
+import {DEFAULT_MAX_FRAME_BYTES} from '@zync/protocol';
+
+/** Tunables of the view syncer. Every field has a default (see DEFAULT_SYNC_LIMITS). */
+export type SyncLimits = {
+  /** Largest frame accepted from a client (characters of JSON text). */
+  readonly maxFrameBytes: number;
+  /** How long a new socket may take to send its `connect` frame. */
+  readonly connectTimeoutMs: number;
+  /** A client whose unsent backlog exceeds this when a frame is due is closed as too slow. */
+  readonly maxBufferedBytes: number;
+  /** How long a client group without connected clients stays in memory. */
+  readonly groupIdleMs: number;
+  /** TTL of a query that no client wants, when the client gave none. */
+  readonly defaultTtlMs: number;
+  /** Upper bound for any TTL a client asks for. */
+  readonly maxTtlMs: number;
+  /** Tombstones (deleted rows and queries) kept per group before the oldest are purged. */
+  readonly maxTombstones: number;
+};
+
+export const DEFAULT_SYNC_LIMITS: SyncLimits = Object.freeze({
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+  connectTimeoutMs: 10_000,
+  maxBufferedBytes: 32 * 1024 * 1024,
+  groupIdleMs: 30_000,
+  defaultTtlMs: 5 * 60_000,
+  maxTtlMs: 10 * 60_000,
+  maxTombstones: 20_000,
+});

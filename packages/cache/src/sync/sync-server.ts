@@ -1,0 +1,171 @@
+// The view syncer's front door: an HTTP server with a health endpoint and the sync
+// WebSocket, client groups in memory, and the subscription to replica advances.
+import {createServer, type IncomingMessage, type Server} from 'node:http';
+import type {Duplex} from 'node:stream';
+import {randomUUID} from 'node:crypto';
+import {WebSocketServer} from 'ws';
+import {SYNC_PATH} from '@zync/protocol';
+import type {Logger} from '@zync/shared';
+import {Connection} from './connection.ts';
+import type {CVRStore} from './cvr-store.ts';
+import {passThroughQueryPreparer, type QueryPreparer} from './group-client.ts';
+import {GroupRegistry} from './group-registry.ts';
+import {
+  anonymousAuthenticator,
+  unsupportedPusher,
+  type Authenticator,
+  type Pusher,
+} from './hooks.ts';
+import {DEFAULT_SYNC_LIMITS, type SyncLimits} from './limits.ts';
+import type {QueryDriverFactory, ReplicaNotifier} from './query-driver.ts';
+
+export type SyncServerOptions = {
+  /** Listen address (ZERO_HOST). */
+  readonly host: string;
+  /** Listen port (ZERO_PORT); 0 picks a free one (see `ready`). */
+  readonly port: number;
+  readonly logger: Logger;
+  /** Where CVRs live; `run()` creates its schema if needed. */
+  readonly cvrStore: CVRStore;
+  /** One query driver per client group in memory. */
+  readonly createDriver: QueryDriverFactory;
+  /** Replica advances; each one advances every group in memory. */
+  readonly replica: ReplicaNotifier;
+  readonly authenticate?: Authenticator | undefined;
+  readonly pusher?: Pusher | undefined;
+  readonly prepareQuery?: QueryPreparer | undefined;
+  readonly limits?: Partial<SyncLimits> | undefined;
+};
+
+export type SyncServerStats = {readonly connections: number; readonly clientGroups: number};
+
+export class SyncServer {
+  readonly #o: SyncServerOptions;
+  readonly #lc: Logger;
+  readonly #limits: SyncLimits;
+  readonly #groups: GroupRegistry;
+  readonly #connections = new Set<Connection>();
+  #http: Server | undefined;
+  #wss: WebSocketServer | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #stopping: Promise<void> | undefined;
+  #resolveReady: (port: number) => void = () => {};
+  #rejectReady: (e: unknown) => void = () => {};
+  #resolveStopped: () => void = () => {};
+  readonly #stopped: Promise<void>;
+  /** Resolves with the port once the server listens. */
+  readonly ready: Promise<number>;
+
+  constructor(options: SyncServerOptions) {
+    this.#o = options;
+    this.#lc = options.logger.with({component: 'sync-server'});
+    this.#limits = Object.freeze({...DEFAULT_SYNC_LIMITS, ...options.limits});
+    this.#groups = new GroupRegistry({
+      store: options.cvrStore,
+      createDriver: options.createDriver,
+      prepareQuery: options.prepareQuery ?? passThroughQueryPreparer,
+      limits: this.#limits,
+      logger: options.logger.with({component: 'view-syncer'}),
+    });
+    this.ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.ready.catch(() => {});
+    this.#stopped = new Promise(resolve => {
+      this.#resolveStopped = resolve;
+    });
+  }
+
+  stats(): SyncServerStats {
+    return {connections: this.#connections.size, clientGroups: this.#groups.size};
+  }
+
+  /** Starts listening; resolves once the server has stopped. */
+  async run(): Promise<void> {
+    try {
+      await this.#start();
+    } catch (e) {
+      this.#rejectReady(e);
+      throw e;
+    }
+    await this.#stopped;
+  }
+
+  async #start(): Promise<void> {
+    await this.#o.cvrStore.init();
+    const wss = new WebSocketServer({
+      noServer: true,
+      // Frames between maxFrameBytes and this get a MessageTooLarge error frame from us;
+      // beyond it `ws` cuts the socket without reading the frame (close code 1009).
+      maxPayload: this.#limits.maxFrameBytes * 2 + 1024,
+      perMessageDeflate: false,
+    });
+    this.#wss = wss;
+    const http = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method === 'GET' && (path === '/' || path === '/keepalive')) {
+        res.writeHead(200, {'content-type': 'text/plain'}).end('OK');
+      } else {
+        res.writeHead(404, {'content-type': 'text/plain'}).end('Not Found');
+      }
+    });
+    this.#http = http;
+    http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.#upgrade(wss, req, socket, head);
+    });
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(this.#o.port, this.#o.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+    this.#unsubscribe = this.#o.replica.subscribe(() => this.#groups.advanceAll());
+    const addr = http.address();
+    const port = typeof addr === 'object' && addr ? addr.port : this.#o.port;
+    this.#lc.info('Sync server listening', {host: this.#o.host, port});
+    this.#resolveReady(port);
+  }
+
+  #upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== SYNC_PATH || this.#stopping) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    socket.on('error', () => {});
+    wss.handleUpgrade(req, socket, head, ws => {
+      const conn = new Connection(ws, req, {
+        wsid: randomUUID(),
+        limits: this.#limits,
+        logger: this.#o.logger.with({component: 'connection'}),
+        authenticate: this.#o.authenticate ?? anonymousAuthenticator,
+        pusher: this.#o.pusher ?? unsupportedPusher,
+        groups: this.#groups,
+        onClose: c => this.#connections.delete(c),
+      });
+      this.#connections.add(conn);
+    });
+  }
+
+  /** Closes every connection, writes and releases every CVR, stops listening. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    this.#unsubscribe?.();
+    for (const c of [...this.#connections]) c.close();
+    await this.#groups.stop();
+    const http = this.#http;
+    if (http) {
+      http.closeAllConnections();
+      await new Promise<void>(resolve => http.close(() => resolve()));
+    }
+    this.#wss?.close();
+    this.#lc.info('Sync server stopped');
+    this.#resolveStopped();
+  }
+}
