@@ -20,8 +20,8 @@ function startBin(env: Record<string, string>, out: string[]): ChildProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
-  child.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
-  child.stdout!.on('data', (d: Buffer) => out.push(d.toString()));
+  child.stderr.on('data', (d: Buffer) => out.push(d.toString()));
+  child.stdout.on('data', (d: Buffer) => out.push(d.toString()));
   return child;
 }
 

