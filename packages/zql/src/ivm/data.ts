@@ -1,0 +1,98 @@
+// Row values, their total order, and comparators built once per ordering.
+import type {Ordering} from '@zync/protocol';
+
+export type Value = string | number | boolean | null;
+export type Row = Readonly<Record<string, Value>>;
+export type PrimaryKey = readonly [string, ...string[]];
+export type Comparator = (a: Row, b: Row) => number;
+
+/**
+ * Probe sentinels: stand for "below / above every value" when seeking in an index.
+ * They only ever appear in probe rows built by sources, never in stored rows.
+ */
+export const LOW: Value = {low: true} as unknown as Value;
+export const HIGH: Value = {high: true} as unknown as Value;
+
+function typeRank(v: Value): number {
+  switch (typeof v) {
+    case 'boolean':
+      return 1;
+    case 'number':
+      return 2;
+    case 'string':
+      return 3;
+    default:
+      return 0; // null
+  }
+}
+
+/**
+ * Total order used for sorting: null first, then booleans, numbers, strings (by UTF-16
+ * code unit). Mixed types only meet in malformed data; they still order deterministically.
+ */
+export function compareValues(a: Value, b: Value): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  const ta = typeof a;
+  if (ta === typeof b) {
+    return (a as number) < (b as number) ? -1 : 1;
+  }
+  return typeRank(a) - typeRank(b);
+}
+
+/**
+ * A comparator over `ordering` (which must already end with the primary key). The
+ * sentinels LOW/HIGH compare below/above everything regardless of direction.
+ */
+export function makeComparator(ordering: Ordering): Comparator {
+  const cols = ordering.map(o => o[0]);
+  const dirs = ordering.map(o => (o[1] === 'asc' ? 1 : -1));
+  const n = cols.length;
+  return (a, b) => {
+    for (let i = 0; i < n; i++) {
+      const col = cols[i] as string;
+      const va = a[col] as Value;
+      const vb = b[col] as Value;
+      if (va === vb) continue;
+      if (va === LOW || vb === HIGH) return -1;
+      if (va === HIGH || vb === LOW) return 1;
+      const c = compareValues(va, vb);
+      if (c !== 0) return c * (dirs[i] as number);
+    }
+    return 0;
+  };
+}
+
+/** Appends the primary-key columns (ascending) that `ordering` does not already hold. */
+export function completeOrdering(ordering: Ordering | undefined, pk: PrimaryKey): Ordering {
+  const out: (readonly [string, 'asc' | 'desc'])[] = ordering ? [...ordering] : [];
+  for (const col of pk) {
+    if (!out.some(o => o[0] === col)) out.push([col, 'asc']);
+  }
+  return out;
+}
+
+export function valuesEqual(a: Value | undefined, b: Value | undefined): boolean {
+  return a === b;
+}
+
+/** A stable string for a tuple of values (distinguishes 1 from '1'). */
+export function tupleKey(row: Row, cols: readonly string[]): string {
+  let s = '';
+  for (const c of cols) {
+    const v = row[c];
+    s += (typeof v === 'string' ? 's' + v.length + ':' + v : String(v)) + '|';
+  }
+  return s;
+}
+
+export function rowKeyOf(row: Row, pk: PrimaryKey): string {
+  return tupleKey(row, pk);
+}
+
+export function pick(row: Row, cols: readonly string[]): Record<string, Value> {
+  const out: Record<string, Value> = {};
+  for (const c of cols) out[c] = row[c] ?? null;
+  return out;
+}

@@ -1,0 +1,14 @@
+import {test} from 'vitest';
+import {MemorySource} from './memory-source.ts';
+import {checkSourceProperty} from './test-harness/source-property.ts';
+
+const memory = (spec: {name: string; primaryKey: readonly [string, ...string[]]}) =>
+  new MemorySource(spec.name, spec.primaryKey);
+
+test('incremental views equal evaluate() after every change (MemorySource)', () => {
+  checkSourceProperty(memory, {numRuns: 700});
+}, 120_000);
+
+test('row set equals the rows the query touches (MemorySource)', () => {
+  checkSourceProperty(memory, {numRuns: 400, rowSet: true});
+}, 120_000);

@@ -1,0 +1,139 @@
+// RowSetOutput: which rows (of every table) a query needs on the client: root rows,
+// related rows (junction hops included) and the rows that make its EXISTS conditions
+// true. Counts references, so a row shared by several parents leaves only with the last.
+// Emits net changes once per batch; nothing is materialized as a result tree for the app.
+import type {Batcher} from './batcher.ts';
+import {rowKeyOf, type PrimaryKey, type Row} from './data.ts';
+import type {Change, Input, Output, SourceSchema} from './operator.ts';
+import {MaterializedTree, type TreeListener} from './tree.ts';
+
+export type RowSetChange =
+  | {readonly type: 'add'; readonly table: string; readonly row: Row}
+  | {readonly type: 'remove'; readonly table: string; readonly row: Row}
+  | {readonly type: 'edit'; readonly table: string; readonly oldRow: Row; readonly row: Row};
+
+export type RowSetListener = (changes: readonly RowSetChange[]) => void;
+
+type Entry = {row: Row; count: number};
+type Touched = {readonly table: string; readonly key: string; readonly before: Row | undefined};
+
+export class RowSetOutput implements Output, TreeListener {
+  readonly #input: Input;
+  readonly #batcher: Batcher | undefined;
+  readonly #primaryKeys = new Map<string, PrimaryKey>();
+  readonly #rows = new Map<string, Map<string, Entry>>();
+  readonly #touched = new Map<string, Touched>();
+  readonly #listeners = new Set<RowSetListener>();
+  readonly #flush = () => this.#doFlush();
+  readonly #tree: MaterializedTree;
+  #hydrating = true;
+  #scheduled = false;
+
+  constructor(input: Input, options: {readonly batcher?: Batcher | undefined} = {}) {
+    this.#input = input;
+    this.#batcher = options.batcher;
+    collectPrimaryKeys(input.getSchema(), this.#primaryKeys);
+    this.#tree = new MaterializedTree(input, true, this);
+    this.#hydrating = false;
+    input.setOutput(this);
+  }
+
+  /** Every row currently in the set (what a hydrate sends). */
+  *rows(): Iterable<{readonly table: string; readonly row: Row}> {
+    for (const [table, m] of this.#rows) for (const e of m.values()) yield {table, row: e.row};
+  }
+
+  /** Number of distinct rows in the set. */
+  get size(): number {
+    let n = 0;
+    for (const m of this.#rows.values()) n += m.size;
+    return n;
+  }
+
+  has(table: string, row: Row): boolean {
+    const pk = this.#primaryKeys.get(table);
+    return !!pk && !!this.#rows.get(table)?.has(rowKeyOf(row, pk));
+  }
+
+  addListener(fn: RowSetListener): () => void {
+    this.#listeners.add(fn);
+    return () => {
+      this.#listeners.delete(fn);
+    };
+  }
+
+  destroy(): void {
+    this.#listeners.clear();
+    this.#input.destroy();
+  }
+
+  push(change: Change): void {
+    this.#tree.apply(change);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      if (this.#batcher) this.#batcher.schedule(this.#flush);
+      else this.#doFlush();
+    }
+  }
+
+  #entry(table: string, row: Row, create: boolean): {key: string; m: Map<string, Entry>} {
+    const pk = this.#primaryKeys.get(table) as PrimaryKey;
+    let m = this.#rows.get(table);
+    if (!m && create) {
+      m = new Map();
+      this.#rows.set(table, m);
+    }
+    const key = rowKeyOf(row, pk);
+    if (!this.#hydrating) {
+      const tk = table + '\u0000' + key;
+      if (!this.#touched.has(tk)) this.#touched.set(tk, {table, key, before: m?.get(key)?.row});
+    }
+    return {key, m: m ?? new Map<string, Entry>()};
+  }
+
+  enter(table: string, row: Row): void {
+    const {key, m} = this.#entry(table, row, true);
+    const e = m.get(key);
+    if (e) {
+      e.count++;
+      e.row = row;
+    } else m.set(key, {row, count: 1});
+  }
+
+  leave(table: string, row: Row): void {
+    const {key, m} = this.#entry(table, row, false);
+    const e = m.get(key);
+    if (!e) throw new Error('Row set out of balance');
+    if (--e.count === 0) m.delete(key);
+  }
+
+  edit(table: string, _oldRow: Row, row: Row): void {
+    const {key, m} = this.#entry(table, row, false);
+    const e = m.get(key);
+    if (e) e.row = row;
+  }
+
+  #doFlush(): void {
+    this.#scheduled = false;
+    if (this.#touched.size === 0) return;
+    const changes: RowSetChange[] = [];
+    for (const t of this.#touched.values()) {
+      const after = this.#rows.get(t.table)?.get(t.key)?.row;
+      if (t.before === after) continue;
+      if (!t.before) changes.push({type: 'add', table: t.table, row: after as Row});
+      else if (!after) changes.push({type: 'remove', table: t.table, row: t.before});
+      else changes.push({type: 'edit', table: t.table, oldRow: t.before, row: after});
+    }
+    this.#touched.clear();
+    if (changes.length === 0) return;
+    for (const fn of [...this.#listeners]) fn(changes);
+  }
+}
+
+function collectPrimaryKeys(schema: SourceSchema, out: Map<string, PrimaryKey>): void {
+  out.set(schema.tableName, schema.primaryKey);
+  for (const name in schema.relationships) {
+    const rel = schema.relationships[name];
+    if (rel) collectPrimaryKeys(rel.schema, out);
+  }
+}

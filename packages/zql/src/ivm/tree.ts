@@ -1,0 +1,147 @@
+// A materialized copy of a pipeline's output: the rows in order, with their
+// relationships. Views render it; the row-set output counts the rows it holds.
+import type {Row} from './data.ts';
+import type {Change, Input, Node, RelationshipSchema, SourceSchema} from './operator.ts';
+
+export type TreeNode = {
+  row: Row;
+  readonly rels: Map<string, TreeList>;
+  /** Cached rendering; undefined when stale. */
+  data: unknown;
+};
+
+export type TreeList = {
+  readonly schema: SourceSchema;
+  readonly rel: RelationshipSchema | undefined;
+  readonly nodes: TreeNode[];
+  /** Cached rendering; undefined when stale. */
+  data: unknown;
+  dirty: boolean;
+};
+
+export interface TreeListener {
+  enter(table: string, row: Row): void;
+  leave(table: string, row: Row): void;
+  edit(table: string, oldRow: Row, row: Row): void;
+}
+
+export class MaterializedTree {
+  readonly root: TreeList;
+  readonly #includeInternal: boolean;
+  readonly #listener: TreeListener | undefined;
+
+  constructor(input: Input, includeInternal: boolean, listener?: TreeListener) {
+    this.#includeInternal = includeInternal;
+    this.#listener = listener;
+    this.root = this.#buildList(input.getSchema(), undefined, input.fetch({}));
+  }
+
+  #buildList(
+    schema: SourceSchema,
+    rel: RelationshipSchema | undefined,
+    nodes: Iterable<Node>,
+  ): TreeList {
+    const list: TreeList = {schema, rel, nodes: [], data: undefined, dirty: true};
+    for (const node of nodes) list.nodes.push(this.#buildNode(schema, node));
+    return list;
+  }
+
+  #buildNode(schema: SourceSchema, node: Node): TreeNode {
+    const tn: TreeNode = {row: node.row, rels: new Map(), data: undefined};
+    this.#listener?.enter(schema.tableName, node.row);
+    for (const name in schema.relationships) {
+      const rel = schema.relationships[name] as RelationshipSchema;
+      if (rel.internal && !this.#includeInternal) continue;
+      const fetch = node.relationships[name];
+      tn.rels.set(name, this.#buildList(rel.schema, rel, fetch ? fetch() : []));
+    }
+    return tn;
+  }
+
+  #leave(schema: SourceSchema, tn: TreeNode): void {
+    const listener = this.#listener;
+    if (!listener) return;
+    listener.leave(schema.tableName, tn.row);
+    for (const list of tn.rels.values()) {
+      for (const child of list.nodes) this.#leave(list.schema, child);
+    }
+  }
+
+  /** Applies a change to `list` (the root by default). */
+  apply(change: Change, list: TreeList = this.root): void {
+    const compare = list.schema.compareRows;
+    const nodes = list.nodes;
+    list.dirty = true;
+    list.data = undefined;
+    switch (change.type) {
+      case 'add': {
+        const i = lowerBound(nodes, change.node.row, compare);
+        if (i < nodes.length && compare((nodes[i] as TreeNode).row, change.node.row) === 0) {
+          throw new Error(`Duplicate row added to ${list.schema.tableName}`);
+        }
+        nodes.splice(i, 0, this.#buildNode(list.schema, change.node));
+        return;
+      }
+      case 'remove': {
+        const i = findExact(nodes, change.node.row, compare);
+        const [tn] = nodes.splice(i, 1);
+        this.#leave(list.schema, tn as TreeNode);
+        return;
+      }
+      case 'edit': {
+        const i = findExact(nodes, change.oldNode.row, compare);
+        const tn = nodes[i] as TreeNode;
+        const oldRow = tn.row;
+        tn.row = change.node.row;
+        tn.data = undefined;
+        const before = i > 0 ? (nodes[i - 1] as TreeNode) : undefined;
+        const after = i + 1 < nodes.length ? (nodes[i + 1] as TreeNode) : undefined;
+        if (
+          (before && compare(before.row, tn.row) > 0) ||
+          (after && compare(after.row, tn.row) < 0)
+        ) {
+          nodes.splice(i, 1);
+          nodes.splice(lowerBound(nodes, tn.row, compare), 0, tn);
+        }
+        this.#listener?.edit(list.schema.tableName, oldRow, tn.row);
+        return;
+      }
+      case 'child': {
+        const i = findExact(nodes, change.node.row, compare);
+        const tn = nodes[i] as TreeNode;
+        const childList = tn.rels.get(change.child.relationshipName);
+        if (!childList) return; // an internal relationship this tree does not keep
+        tn.data = undefined;
+        this.apply(change.child.change, childList);
+        return;
+      }
+    }
+  }
+}
+
+function lowerBound(
+  nodes: readonly TreeNode[],
+  row: Row,
+  compare: (a: Row, b: Row) => number,
+): number {
+  let lo = 0;
+  let hi = nodes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare((nodes[mid] as TreeNode).row, row) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function findExact(
+  nodes: readonly TreeNode[],
+  row: Row,
+  compare: (a: Row, b: Row) => number,
+): number {
+  const i = lowerBound(nodes, row, compare);
+  if (i >= nodes.length || compare((nodes[i] as TreeNode).row, row) !== 0) {
+    throw new Error('Row to change is not in the view');
+  }
+  return i;
+}
