@@ -108,6 +108,7 @@ export {
   NOBODY_CAN,
 } from './permissions/define.ts';
 export type {
+  AlwaysBuilder,
   AssetPermissions,
   DefinedPermissions,
   PermissionRule,

@@ -125,6 +125,11 @@ export function foldCondition(c: Condition): Condition {
       if (c.left.kind === 'literal' && c.right.kind === 'literal') {
         return compareValues(c.op, c.left.value, c.right.value) ? TRUE : FALSE;
       }
+      // `col IN ()` (e.g. an empty or missing array claim) can match no row.
+      if (c.op === 'IN' && c.right.kind === 'literal') {
+        const v = c.right.value;
+        if (v === null || (Array.isArray(v) && v.every(x => x === null))) return FALSE;
+      }
       return c;
     case 'and':
       return and(...c.conditions.map(foldCondition));
