@@ -20,7 +20,8 @@ export type IDBStoreOptions = {
   /**
    * Called when the browser closes a connection under us: another context deletes or
    * upgrades the database (`versionchange`), or the engine closes it (`close`). Every
-   * store of that name in this context is closed cleanly first.
+   * store of that name in this context is closed cleanly first. Create few providers with
+   * this option (e.g. one per context): each one's listener lives as long as the factory.
    */
   onConnectionLost?: (name: string, reason: 'versionchange' | 'close') => void;
   /** Default: `globalThis.indexedDB`. */
@@ -30,7 +31,29 @@ export type IDBStoreOptions = {
 };
 
 // One pool per IDBFactory, so stores of one name in this context share a connection.
-const pools = new WeakMap<IDBFactory, SharedDbPool>();
+type FactoryState = {
+  pool: SharedDbPool;
+  lostListeners: Set<(name: string, reason: 'versionchange' | 'close') => void>;
+};
+const factories = new WeakMap<IDBFactory, FactoryState>();
+
+function factoryState(factory: IDBFactory): FactoryState {
+  let state = factories.get(factory);
+  if (!state) {
+    const lostListeners = new Set<(name: string, reason: 'versionchange' | 'close') => void>();
+    const pool: SharedDbPool = new SharedDbPool(name =>
+      openBackend(factory, name, reason => {
+        // Close every store of this name cleanly, then tell the owners.
+        void pool.closeAll(name).then(() => {
+          for (const l of lostListeners) l(name, reason);
+        });
+      }),
+    );
+    state = {pool, lostListeners};
+    factories.set(factory, state);
+  }
+  return state;
+}
 
 export function idbStoreProvider(options: IDBStoreOptions = {}): StoreProvider {
   const g: {indexedDB?: IDBFactory | undefined} = globalThis;
@@ -54,18 +77,9 @@ export function idbStoreProvider(options: IDBStoreOptions = {}): StoreProvider {
     fallBack('indexedDB is not defined');
     return fallback;
   }
-  let pool = pools.get(factory);
-  if (!pool) {
-    const p: SharedDbPool = new SharedDbPool(name =>
-      openBackend(factory, name, reason => {
-        // Close every store of this name cleanly, then tell the owner.
-        void p.closeAll(name).then(() => options.onConnectionLost?.(name, reason));
-      }),
-    );
-    pool = p;
-    pools.set(factory, pool);
-  }
-  const idbPool = pool;
+  const state = factoryState(factory);
+  if (options.onConnectionLost) state.lostListeners.add(options.onConnectionLost);
+  const idbPool = state.pool;
   return {
     create: name =>
       failed
