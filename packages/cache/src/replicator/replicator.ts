@@ -197,6 +197,8 @@ export class Replicator {
         rows: total,
         ms: Date.now() - started,
         version,
+        rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20),
+        heapMb: Math.round(process.memoryUsage().heapTotal / 2 ** 20),
       });
     } catch (e) {
       for (const t of db
