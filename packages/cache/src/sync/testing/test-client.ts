@@ -1,0 +1,109 @@
+// A WebSocket client for tests: records every frame, waits for frames by type.
+import WebSocket from 'ws';
+import {
+  decodeDownstream,
+  PROTOCOL_VERSION,
+  SYNC_PATH,
+  type ConnectBody,
+  type DownstreamFrame,
+  type PokeBody,
+  type UpstreamFrame,
+} from '@zync/protocol';
+
+type Waiter = {pred: (f: DownstreamFrame) => boolean; resolve: (f: DownstreamFrame) => void};
+
+export class TestClient {
+  readonly ws: WebSocket;
+  readonly frames: DownstreamFrame[] = [];
+  readonly closed: Promise<{code: number; reason: string}>;
+  #seen = 0;
+  #waiters: Waiter[] = [];
+  /** The version of the last poke applied, as a client would track it. */
+  version: string | null = null;
+
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
+    this.closed = new Promise(resolve => {
+      ws.on('close', (code, reason) => resolve({code, reason: reason.toString()}));
+    });
+    ws.on('message', data => {
+      const text = Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
+      const frame = decodeDownstream(text);
+      this.frames.push(frame);
+      if (frame[0] === 'poke') this.version = frame[1].version;
+      this.#waiters = this.#waiters.filter(w => {
+        if (!w.pred(frame)) return true;
+        w.resolve(frame);
+        return false;
+      });
+    });
+    ws.on('error', () => {});
+  }
+
+  static open(port: number, path = SYNC_PATH): Promise<TestClient> {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
+    const c = new TestClient(ws);
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(c));
+      ws.once('error', reject);
+    });
+  }
+
+  send(frame: UpstreamFrame | string): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  connect(body: Partial<ConnectBody> & Pick<ConnectBody, 'clientID' | 'clientGroupID'>): void {
+    this.send([
+      'connect',
+      {
+        protocolVersion: PROTOCOL_VERSION,
+        userID: 'u1',
+        baseVersion: null,
+        lastMutationID: 0,
+        desiredQueries: [],
+        ...body,
+      },
+    ]);
+  }
+
+  /** The next frame (not yet returned by `next`) of `type`; waits if none. */
+  next<T extends DownstreamFrame[0]>(
+    type: T,
+    timeoutMs = 5000,
+  ): Promise<Extract<DownstreamFrame, [T, unknown]>> {
+    const idx = this.frames.findIndex((f, i) => i >= this.#seen && f[0] === type);
+    if (idx >= 0) {
+      this.#seen = idx + 1;
+      return Promise.resolve(this.frames[idx] as Extract<DownstreamFrame, [T, unknown]>);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${type}`)), timeoutMs);
+      this.#waiters.push({
+        pred: f => f[0] === type,
+        resolve: f => {
+          clearTimeout(timer);
+          this.#seen = this.frames.length;
+          resolve(f as Extract<DownstreamFrame, [T, unknown]>);
+        },
+      });
+    });
+  }
+
+  async poke(timeoutMs = 5000): Promise<PokeBody> {
+    return (await this.next('poke', timeoutMs))[1];
+  }
+
+  /** Pokes received so far that `next` has not returned. */
+  pendingPokes(): PokeBody[] {
+    return this.frames
+      .slice(this.#seen)
+      .filter((f): f is ['poke', PokeBody] => f[0] === 'poke')
+      .map(f => f[1]);
+  }
+
+  close(): Promise<{code: number; reason: string}> {
+    this.ws.close();
+    return this.closed;
+  }
+}
