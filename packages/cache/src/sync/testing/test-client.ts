@@ -27,7 +27,9 @@ export class TestClient {
       ws.on('close', (code, reason) => resolve({code, reason: reason.toString()}));
     });
     ws.on('message', data => {
-      const text = Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
+      const text = Buffer.isBuffer(data)
+        ? data.toString('utf8')
+        : Buffer.from(data as ArrayBuffer).toString('utf8');
       const frame = decodeDownstream(text);
       this.frames.push(frame);
       if (frame[0] === 'poke') this.version = frame[1].version;
