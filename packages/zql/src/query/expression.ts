@@ -29,32 +29,6 @@ export type ExistsFn = (
   options?: ExistsOptions,
 ) => Condition;
 
-export interface CmpFn<TSchema extends Schema, TTable extends keyof TSchema['tables'] & string> {
-  <
-    TSelector extends NoCompoundTypeSelector<PullTableSchema<TTable, TSchema>>,
-    TOperator extends SimpleOperator,
-  >(
-    field: TSelector,
-    op: TOperator,
-    value: GetFilterType<PullTableSchema<TTable, TSchema>, TSelector, TOperator>,
-  ): Condition;
-  <TSelector extends NoCompoundTypeSelector<PullTableSchema<TTable, TSchema>>>(
-    field: TSelector,
-    value: GetFilterType<PullTableSchema<TTable, TSchema>, TSelector, '='>,
-  ): Condition;
-}
-
-export type ExistsBuilderFn<
-  TSchema extends Schema,
-  TTable extends keyof TSchema['tables'] & string,
-> = <TRelationship extends AvailableRelationships<TTable, TSchema>>(
-  relationship: TRelationship,
-  cb?: (
-    q: Query<TSchema, DestTableName<TTable, TSchema, TRelationship>>,
-  ) => Query<TSchema, string, any>,
-  options?: ExistsOptions,
-) => Condition;
-
 export type ExpressionBuilderOptions = {
   /**
    * Permission rules see real claim values, so `cmp(authData.role, '=', 'admin')` has a
@@ -64,24 +38,61 @@ export type ExpressionBuilderOptions = {
   readonly literalLeft?: boolean | undefined;
 };
 
+/*
+ * The members are declared as methods (with `this: void`: they are bound closures) in a
+ * merged interface. Method parameters are compared bivariantly, so a rule typed for
+ * `ExpressionBuilder<S, keyof S['tables']>` fits the policy of any one table, as in Zero.
+ */
+
+export interface ExpressionBuilder<
+  TSchema extends Schema,
+  TTable extends keyof TSchema['tables'] & string,
+> {
+  cmp<
+    TSelector extends NoCompoundTypeSelector<PullTableSchema<TTable, TSchema>>,
+    TOperator extends SimpleOperator,
+  >(
+    this: void,
+    field: TSelector,
+    op: TOperator,
+    value: GetFilterType<PullTableSchema<TTable, TSchema>, TSelector, TOperator>,
+  ): Condition;
+  cmp<TSelector extends NoCompoundTypeSelector<PullTableSchema<TTable, TSchema>>>(
+    this: void,
+    field: TSelector,
+    value: GetFilterType<PullTableSchema<TTable, TSchema>, TSelector, '='>,
+  ): Condition;
+  /** Compares two literals (e.g. a claim with a constant). */
+  cmpLit(
+    this: void,
+    left: ReadonlyJSONValue | undefined,
+    op: SimpleOperator,
+    right: ReadonlyJSONValue | undefined,
+  ): Condition;
+  and(this: void, ...conditions: (Condition | undefined)[]): Condition;
+  or(this: void, ...conditions: (Condition | undefined)[]): Condition;
+  not(this: void, condition: Condition): Condition;
+  exists<TRelationship extends AvailableRelationships<TTable, TSchema>>(
+    this: void,
+    relationship: TRelationship,
+    cb?: (
+      q: Query<TSchema, DestTableName<TTable, TSchema, TRelationship>>,
+    ) => Query<TSchema, string, any>,
+    options?: ExistsOptions,
+  ): Condition;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class ExpressionBuilder<
   TSchema extends Schema,
   TTable extends keyof TSchema['tables'] & string,
 > {
-  readonly cmp: CmpFn<TSchema, TTable>;
-  readonly cmpLit: (
-    left: ReadonlyJSONValue | undefined,
-    op: SimpleOperator,
-    right: ReadonlyJSONValue | undefined,
-  ) => Condition;
-  readonly and: typeof and = and;
-  readonly or: typeof or = or;
-  readonly not: typeof not = not;
-  readonly exists: ExistsBuilderFn<TSchema, TTable>;
-
   constructor(exists: ExistsFn, table?: TableSchema, options?: ExpressionBuilderOptions) {
     const literalLeft = options?.literalLeft === true;
-    this.exists = exists as ExistsBuilderFn<TSchema, TTable>;
+    this.and = and;
+    this.or = or;
+    this.not = not;
+    this.exists = exists as ExpressionBuilder<TSchema, TTable>['exists'];
     this.cmpLit = (left, op, right) => {
       if (!isSimpleOperator(op)) {
         throw new TypeError(`unknown operator ${JSON.stringify(op)}`);
