@@ -49,19 +49,40 @@ export function makeComparator(ordering: Ordering): Comparator {
   const cols = ordering.map(o => o[0]);
   const dirs = ordering.map(o => (o[1] === 'asc' ? 1 : -1));
   const n = cols.length;
+  if (n === 1) {
+    const c0 = cols[0] as string;
+    const d0 = dirs[0] as number;
+    return (a, b) => compareAt(a[c0] as Value, b[c0] as Value, d0);
+  }
+  if (n === 2) {
+    const c0 = cols[0] as string;
+    const d0 = dirs[0] as number;
+    const c1 = cols[1] as string;
+    const d1 = dirs[1] as number;
+    return (a, b) =>
+      compareAt(a[c0] as Value, b[c0] as Value, d0) ||
+      compareAt(a[c1] as Value, b[c1] as Value, d1);
+  }
   return (a, b) => {
     for (let i = 0; i < n; i++) {
       const col = cols[i] as string;
-      const va = a[col] as Value;
-      const vb = b[col] as Value;
-      if (va === vb) continue;
-      if (va === LOW || vb === HIGH) return -1;
-      if (va === HIGH || vb === LOW) return 1;
-      const c = compareValues(va, vb);
-      if (c !== 0) return c * (dirs[i] as number);
+      const c = compareAt(a[col] as Value, b[col] as Value, dirs[i] as number);
+      if (c !== 0) return c;
     }
     return 0;
   };
+}
+
+/** One column of a comparator: numbers and strings first (the common case), then the rest. */
+function compareAt(va: Value, vb: Value, dir: number): number {
+  if (va === vb) return 0;
+  const ta = typeof va;
+  if (ta === typeof vb && (ta === 'number' || ta === 'string')) {
+    return (va as number) < (vb as number) ? -dir : dir;
+  }
+  if (va === LOW || vb === HIGH) return -1;
+  if (va === HIGH || vb === LOW) return 1;
+  return compareValues(va, vb) * dir;
 }
 
 /** Appends the primary-key columns (ascending) that `ordering` does not already hold. */

@@ -157,11 +157,20 @@ export class MemorySource implements Source {
       this.#full = NO_OVERLAY;
       this.#current = NO_OVERLAY;
       for (const idx of this.#indexes.values()) {
+        // Same position in this index: overwrite the key in place.
+        if (removed && added && idx.compare(removed, added) === 0) {
+          idx.tree.set(added, undefined, true);
+          continue;
+        }
         if (removed) idx.tree.delete(removed);
         if (added) idx.tree.set(added, undefined);
       }
       this.#batcher?.end();
     }
+  }
+
+  get primaryIndex(): Index {
+    return this.#primary;
   }
 
   overlayFor(conn: Connection): Overlay {
@@ -255,6 +264,32 @@ class Connection implements SourceInput {
     this.#output.push(change);
   }
 
+  #coversPrimaryKey(constraint: Readonly<Record<string, Value>>): boolean {
+    for (const k of this.#source.primaryKey) if (!(k in constraint)) return false;
+    return true;
+  }
+
+  /** A constraint naming the whole primary key: at most one row, found by point lookup. */
+  #lookup(constraint: Readonly<Record<string, Value>>, req: FetchRequest): Row | undefined {
+    const overlay = this.#source.overlayFor(this);
+    let row: Row | undefined;
+    const add = overlay.add;
+    if (add && this.#source.primaryIndex.compare(add, constraint) === 0) row = add;
+    else {
+      row = this.#source.get(constraint);
+      if (row && row === overlay.remove) row = undefined;
+    }
+    if (!row) return undefined;
+    for (const k in constraint) if (row[k] !== constraint[k]) return undefined;
+    if (this.#hasFilter && !this.#predicate(row)) return undefined;
+    const start = req.start;
+    if (start) {
+      const c = this.#schema.compareRows(row, start.row) * (req.reverse ? -1 : 1);
+      if (c < 0 || (c === 0 && start.basis === 'after')) return undefined;
+    }
+    return row;
+  }
+
   #indexFor(constraint: Readonly<Record<string, Value>> | undefined): ConstraintIndex {
     let key = '';
     if (constraint) for (const k in constraint) key += k + '\u0000';
@@ -278,6 +313,11 @@ class Connection implements SourceInput {
         const v = constraint[k];
         if (v === null || v === undefined) return;
       }
+    }
+    if (constraint && this.#coversPrimaryKey(constraint)) {
+      const row = this.#lookup(constraint, req);
+      if (row) yield {row, relationships: NO_RELATIONSHIPS};
+      return;
     }
     const {index, cols} = this.#indexFor(constraint);
     const compare = index.compare;

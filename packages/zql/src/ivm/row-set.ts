@@ -14,7 +14,12 @@ export type RowSetChange =
 
 export type RowSetListener = (changes: readonly RowSetChange[]) => void;
 
-type Entry = {row: Row; count: number};
+/**
+ * References to one row. During a push the tree can briefly hold two versions of a row
+ * (a connection not yet told of an edit still serves the old one): `row` is one version
+ * with `count` references, `others` counts the rest.
+ */
+type Entry = {row: Row; count: number; others: Map<Row, number> | undefined};
 type Touched = {readonly table: string; readonly key: string; readonly before: Row | undefined};
 
 export class RowSetOutput implements Output, TreeListener {
@@ -94,23 +99,37 @@ export class RowSetOutput implements Output, TreeListener {
   enter(table: string, row: Row): void {
     const {key, m} = this.#entry(table, row, true);
     const e = m.get(key);
-    if (e) {
-      e.count++;
-      e.row = row;
-    } else m.set(key, {row, count: 1});
+    if (!e) m.set(key, {row, count: 1, others: undefined});
+    else if (e.row === row) e.count++;
+    else {
+      e.others ??= new Map();
+      e.others.set(row, (e.others.get(row) ?? 0) + 1);
+    }
   }
 
   leave(table: string, row: Row): void {
     const {key, m} = this.#entry(table, row, false);
     const e = m.get(key);
     if (!e) throw new Error('Row set out of balance');
-    if (--e.count === 0) m.delete(key);
+    if (e.row === row) e.count--;
+    else {
+      const n = e.others?.get(row);
+      if (!n || !e.others) throw new Error('Row set out of balance');
+      if (n === 1) e.others.delete(row);
+      else e.others.set(row, n - 1);
+    }
+    if (e.count === 0) {
+      const next = e.others?.entries().next();
+      if (next && !next.done) {
+        [e.row, e.count] = next.value;
+        e.others?.delete(e.row);
+      } else m.delete(key);
+    }
   }
 
-  edit(table: string, _oldRow: Row, row: Row): void {
-    const {key, m} = this.#entry(table, row, false);
-    const e = m.get(key);
-    if (e) e.row = row;
+  edit(table: string, oldRow: Row, row: Row): void {
+    this.enter(table, row);
+    this.leave(table, oldRow);
   }
 
   #doFlush(): void {
