@@ -1,0 +1,146 @@
+// The client's copy of the server's rows: one in-memory MemorySource per table (what
+// queries run on) kept in step with the local store (what survives a reload).
+import type {PokeBody, RowPatchOp} from '@zync/protocol';
+import type {ReadonlyJSONValue} from '@zync/shared';
+import type {Schema} from '@zync/zql';
+import type {Row, Value} from '@zync/zql/ivm';
+import {Batcher, MemorySource} from '@zync/zql/ivm';
+import type {Store} from '../kv/store.ts';
+import {canScan} from '../kv/store.ts';
+
+export const ROW_PREFIX = 'r/';
+export const META_VERSION = 'm/version';
+export const META_GOT = 'm/gotQueries';
+export const META_CLIENT_GROUP = 'm/clientGroupID';
+export const META_LMIDS = 'm/lmids';
+
+type TableNames = {
+  /** client table name */
+  readonly table: string;
+  readonly primaryKey: readonly string[];
+  /** server column → client column */
+  readonly columns: ReadonlyMap<string, string>;
+};
+
+export type KVOp = {readonly key: string; readonly value: ReadonlyJSONValue | undefined};
+
+function rowKey(table: string, primaryKey: readonly string[], row: Row): string {
+  return `${ROW_PREFIX}${table}/${JSON.stringify(primaryKey.map(k => row[k] ?? null))}`;
+}
+
+export class LocalState {
+  readonly batcher = new Batcher();
+  readonly sources = new Map<string, MemorySource>();
+  readonly #byServerName = new Map<string, TableNames>();
+  version: string | null = null;
+  gotQueries = new Set<string>();
+  lastMutationIDs: Record<string, number> = {};
+  clientGroupID: string | undefined;
+
+  constructor(schema: Schema) {
+    for (const [name, t] of Object.entries(schema.tables)) {
+      this.sources.set(name, new MemorySource(name, t.primaryKey, [], {batcher: this.batcher}));
+      const columns = new Map<string, string>();
+      for (const [col, spec] of Object.entries(t.columns)) columns.set(spec.serverName ?? col, col);
+      this.#byServerName.set(t.serverName ?? name, {
+        table: name,
+        primaryKey: t.primaryKey,
+        columns,
+      });
+    }
+  }
+
+  /** Loads rows and metadata from the store into memory (views update once at the end). */
+  async load(store: Store): Promise<void> {
+    const read = await store.read();
+    try {
+      this.version = ((await read.get(META_VERSION)) as string | null | undefined) ?? null;
+      this.gotQueries = new Set(((await read.get(META_GOT)) as string[] | undefined) ?? []);
+      this.lastMutationIDs = ((await read.get(META_LMIDS)) as Record<string, number>) ?? {};
+      this.clientGroupID = (await read.get(META_CLIENT_GROUP)) as string | undefined;
+      if (!canScan(read)) return;
+      this.batcher.begin();
+      try {
+        for await (const [key, value] of read.scan(ROW_PREFIX)) {
+          const slash = key.indexOf('/', ROW_PREFIX.length);
+          const table = key.slice(ROW_PREFIX.length, slash);
+          const src = this.sources.get(table);
+          if (src && value && typeof value === 'object' && !Array.isArray(value)) {
+            const row = value as Row;
+            if (!src.get(row)) src.add(row);
+          }
+        }
+      } finally {
+        this.batcher.end();
+      }
+    } finally {
+      read.release();
+    }
+  }
+
+  /** Converts a server-named row to the client's names, dropping unknown columns. */
+  #toClient(names: TableNames, value: Readonly<Record<string, ReadonlyJSONValue>>): Row {
+    const row: Record<string, Value> = {};
+    for (const [serverCol, clientCol] of names.columns) {
+      const v = value[serverCol];
+      row[clientCol] = v === undefined ? null : (v as Value);
+    }
+    return row;
+  }
+
+  /**
+   * Applies a poke to memory in one batch (views notify once) and returns the store
+   * writes that make it durable.
+   */
+  applyPoke(poke: PokeBody): KVOp[] {
+    const ops: KVOp[] = [];
+    this.batcher.begin();
+    try {
+      for (const op of poke.rows) this.#applyRow(op, ops);
+    } finally {
+      for (const g of poke.gotQueries) {
+        if (g.op === 'put') this.gotQueries.add(g.hash);
+        else if (g.op === 'del') this.gotQueries.delete(g.hash);
+        else this.gotQueries.clear();
+      }
+      for (const [c, id] of Object.entries(poke.lastMutationIDChanges)) {
+        this.lastMutationIDs[c] = id;
+      }
+      this.version = poke.version;
+      this.batcher.end();
+    }
+    ops.push({key: META_VERSION, value: this.version});
+    ops.push({key: META_GOT, value: [...this.gotQueries]});
+    ops.push({key: META_LMIDS, value: this.lastMutationIDs});
+    return ops;
+  }
+
+  #applyRow(op: RowPatchOp, ops: KVOp[]): void {
+    if (op.op === 'clear') {
+      for (const [table, src] of this.sources) {
+        const t = [...this.#byServerName.values()].find(n => n.table === table);
+        for (const row of [...src.rows()]) {
+          src.remove(row);
+          if (t) ops.push({key: rowKey(table, t.primaryKey, row), value: undefined});
+        }
+      }
+      return;
+    }
+    const names = this.#byServerName.get(op.table);
+    if (!names) return; // a table this client's schema does not know
+    const src = this.sources.get(names.table);
+    if (!src) return;
+    if (op.op === 'put') {
+      const row = this.#toClient(names, op.value);
+      const existing = src.get(row);
+      if (existing) src.edit(existing, row);
+      else src.add(row);
+      ops.push({key: rowKey(names.table, names.primaryKey, row), value: row});
+    } else {
+      const id = this.#toClient(names, op.id);
+      const existing = src.get(id);
+      if (existing) src.remove(existing);
+      ops.push({key: rowKey(names.table, names.primaryKey, id), value: undefined});
+    }
+  }
+}

@@ -1,0 +1,255 @@
+// Which queries this client wants from the server, and the live views over local data.
+// Each distinct query (by hash) is sent once, however many views use it.
+import type {AST, QueryError, QueryPatchOp} from '@zync/protocol';
+import type {
+  AnyQueryLike,
+  Listener,
+  PreloadOptions,
+  QueryDelegate,
+  QueryErrorDetails,
+  ResultType,
+  RunOptions,
+  Schema,
+  TTL,
+  TypedView,
+  ViewFactory,
+} from '@zync/zql';
+import {customQueryHash, mapAST} from '@zync/zql';
+import type {ArrayView, ViewData} from '@zync/zql/ivm';
+import {materialize} from '@zync/zql/ivm';
+import type {LocalState} from './local-state.ts';
+import {ttlToMs} from './ttl.ts';
+
+type Desired = {
+  readonly hash: string;
+  readonly put: Extract<QueryPatchOp, {op: 'put'}>;
+  refs: number;
+  error: QueryErrorDetails | undefined;
+  readonly onChange: Set<() => void>;
+};
+
+export class QueryManager implements QueryDelegate {
+  readonly #schema: Schema;
+  readonly #local: LocalState;
+  readonly #send: (patch: QueryPatchOp[]) => void;
+  readonly #desired = new Map<string, Desired>();
+
+  constructor(schema: Schema, local: LocalState, send: (patch: QueryPatchOp[]) => void) {
+    this.#schema = schema;
+    this.#local = local;
+    this.#send = send;
+  }
+
+  /** Every desired query, for the `connect` frame after a reconnect. */
+  desiredPatch(): QueryPatchOp[] {
+    return [...this.#desired.values()].map(d => d.put);
+  }
+
+  resultType(hash: string): ResultType {
+    const d = this.#desired.get(hash);
+    if (d?.error) return 'error';
+    return this.#local.gotQueries.has(hash) ? 'complete' : 'unknown';
+  }
+
+  /** Called after a poke: notifies views whose query completed or failed. */
+  afterPoke(errors: readonly QueryError[] | undefined, touched: ReadonlySet<string>): void {
+    for (const e of errors ?? []) {
+      const d = this.#desired.get(e.hash);
+      if (d) {
+        d.error = {
+          error: e.kind === 'internal' || e.kind === 'transform-failed' ? 'zero' : 'app',
+          message: e.message,
+          ...(e.details === undefined ? {} : {details: e.details}),
+        };
+        touched = new Set([...touched, e.hash]);
+      }
+    }
+    for (const hash of touched) {
+      const d = this.#desired.get(hash);
+      if (d) for (const fn of [...d.onChange]) fn();
+    }
+  }
+
+  /** Every query's error state is forgotten when the client resets. */
+  #hashOf(query: AnyQueryLike): string {
+    return query.customQueryID ? customQueryHash(query.customQueryID) : query.hash();
+  }
+
+  #retain(query: AnyQueryLike, ttl: TTL | undefined): Desired {
+    const hash = this.#hashOf(query);
+    let d = this.#desired.get(hash);
+    if (!d) {
+      const ttlMs = ttlToMs(ttl);
+      const put: Extract<QueryPatchOp, {op: 'put'}> = query.customQueryID
+        ? {
+            op: 'put',
+            hash,
+            name: query.customQueryID.name,
+            args: [...query.customQueryID.args],
+            ttlMs,
+          }
+        : {op: 'put', hash, ast: toServerAST(query.ast, this.#schema), ttlMs};
+      d = {hash, put, refs: 0, error: undefined, onChange: new Set()};
+      this.#desired.set(hash, d);
+      this.#send([put]);
+    }
+    d.refs++;
+    return d;
+  }
+
+  #release(d: Desired): void {
+    if (--d.refs > 0) return;
+    this.#desired.delete(d.hash);
+    this.#send([{op: 'del', hash: d.hash}]);
+  }
+
+  #view(query: AnyQueryLike): ArrayView {
+    return materialize(
+      query.ast,
+      {getSource: t => this.#local.sources.get(t)},
+      {batcher: this.#local.batcher},
+    );
+  }
+
+  materialize(
+    query: AnyQueryLike,
+    factory: ViewFactory<unknown> | undefined,
+    ttl: TTL | undefined,
+  ): unknown {
+    const d = this.#retain(query, ttl);
+    const view = this.#view(query);
+    const typed = new QueryView(
+      view,
+      d,
+      () => this.resultType(d.hash),
+      () => this.#release(d),
+    );
+    if (factory) {
+      return (factory as unknown as (v: TypedView<unknown>) => unknown)(typed);
+    }
+    return typed;
+  }
+
+  run(query: AnyQueryLike, options: RunOptions | undefined): Promise<unknown> {
+    if (options?.type !== 'complete') {
+      const view = this.#view(query);
+      const data = view.data;
+      view.destroy();
+      return Promise.resolve(data);
+    }
+    const typed = this.materialize(query, undefined, options.ttl) as QueryView;
+    return new Promise((resolve, reject) => {
+      const check = (data: unknown, rt: ResultType, err?: QueryErrorDetails) => {
+        if (rt === 'complete') {
+          unsub();
+          typed.destroy();
+          resolve(data);
+        } else if (rt === 'error') {
+          unsub();
+          typed.destroy();
+          reject(new Error(err?.message ?? 'Query failed'));
+        }
+      };
+      const unsub = typed.addListener(check);
+    });
+  }
+
+  preload(
+    query: AnyQueryLike,
+    options: PreloadOptions | undefined,
+  ): {cleanup: () => void; complete: Promise<void>} {
+    const d = this.#retain(query, options?.ttl);
+    let done = false;
+    const complete = new Promise<void>(resolve => {
+      const check = () => {
+        if (this.resultType(d.hash) !== 'unknown') {
+          d.onChange.delete(check);
+          resolve();
+        }
+      };
+      d.onChange.add(check);
+      check();
+    });
+    return {
+      cleanup: () => {
+        if (!done) {
+          done = true;
+          this.#release(d);
+        }
+      },
+      complete,
+    };
+  }
+}
+
+function toServerAST(ast: AST, schema: Schema): AST {
+  return mapAST(ast, schema, 'server');
+}
+
+/** The view an app gets: data, listeners with the result type, destroy. */
+export class QueryView implements TypedView<unknown> {
+  readonly #view: ArrayView;
+  readonly #desired: Desired;
+  readonly #resultType: () => ResultType;
+  readonly #release: () => void;
+  readonly #listeners = new Set<Listener<unknown>>();
+  readonly #unsubView: () => void;
+  readonly #onChange = () => this.#notify(this.#view.data);
+  #destroyed = false;
+  #lastType: ResultType;
+
+  constructor(
+    view: ArrayView,
+    desired: Desired,
+    resultType: () => ResultType,
+    release: () => void,
+  ) {
+    this.#view = view;
+    this.#desired = desired;
+    this.#resultType = resultType;
+    this.#release = release;
+    this.#lastType = resultType();
+    this.#unsubView = view.addListener(data => this.#notify(data));
+    desired.onChange.add(this.#onChange);
+  }
+
+  get data(): ViewData {
+    return this.#view.data;
+  }
+
+  get resultType(): ResultType {
+    return this.#resultType();
+  }
+
+  get error(): QueryErrorDetails | undefined {
+    return this.#desired.error;
+  }
+
+  #notify(data: ViewData): void {
+    const rt = this.#resultType();
+    this.#lastType = rt;
+    for (const fn of [...this.#listeners]) fn(data, rt, this.#desired.error);
+  }
+
+  addListener(listener: Listener<unknown>): () => void {
+    this.#listeners.add(listener);
+    listener(this.#view.data, this.#lastType, this.#desired.error);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  updateTTL(_ttl: TTL): void {
+    // The TTL is sent with the query when it is first wanted.
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#listeners.clear();
+    this.#desired.onChange.delete(this.#onChange);
+    this.#unsubView();
+    this.#view.destroy();
+    this.#release();
+  }
+}

@@ -1,0 +1,175 @@
+import type {DownstreamFrame, PokeBody, UpstreamFrame} from '@zync/protocol';
+import {decodeUpstream, encodeFrame, SYNC_PATH} from '@zync/protocol';
+import {createSchema, number, string, table} from '@zync/zql';
+import {afterEach, describe, expect, test, vi} from 'vitest';
+import {WebSocket, WebSocketServer} from 'ws';
+import type {SocketLike} from '../connection/connection.ts';
+import {memStoreProvider} from '../kv/mem-store.ts';
+import {Zero} from './zero.ts';
+
+const schema = createSchema({
+  tables: [
+    table('issue')
+      .from('issues')
+      .columns({id: string(), title: string(), rank: number().from('rank_num')})
+      .primaryKey('id'),
+  ],
+});
+
+type Srv = Awaited<ReturnType<typeof fakeServer>>;
+
+async function fakeServer(port = 0) {
+  const wss = new WebSocketServer({host: '127.0.0.1', port, path: SYNC_PATH});
+  await new Promise<void>(r => wss.once('listening', r));
+  const received: UpstreamFrame[] = [];
+  const sockets: WebSocket[] = [];
+  wss.on('connection', ws => {
+    sockets.push(ws);
+    ws.on('message', data => {
+      const f = decodeUpstream((data as Buffer).toString());
+      received.push(f);
+      if (f[0] === 'connect')
+        ws.send(encodeFrame(['connected', {wsid: 'w', tokenExpiresAt: null}]));
+    });
+  });
+  return {
+    server: `http://127.0.0.1:${(wss.address() as {port: number}).port}`,
+    received,
+    send: (f: DownstreamFrame) => sockets.at(-1)?.send(encodeFrame(f)),
+    close: () => {
+      for (const s of sockets) s.terminate();
+      return new Promise<void>(r => wss.close(() => r()));
+    },
+  };
+}
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function makeZero(srv: Srv | null, kvStore: 'mem' | ReturnType<typeof memStoreProvider> = 'mem') {
+  const z = new Zero({
+    server: srv?.server ?? null,
+    userID: 'alice',
+    schema,
+    kvStore,
+    createSocket: url => new WebSocket(url) as unknown as SocketLike,
+  });
+  cleanups.push(() => z.close());
+  return z;
+}
+
+function poke(body: Partial<PokeBody>): DownstreamFrame {
+  return [
+    'poke',
+    {
+      pokeID: 'p',
+      baseVersion: null,
+      version: '01',
+      rows: [],
+      gotQueries: [],
+      lastMutationIDChanges: {},
+      ...body,
+    },
+  ];
+}
+
+describe('Zero', () => {
+  test('rejects bad options with a clear TypeError', () => {
+    expect(() => new Zero({userID: '', schema})).toThrow(/userID/);
+    expect(() => new Zero({userID: 'a', schema, server: 'ftp://x'})).toThrow(/http/);
+    expect(() => new Zero({userID: 'a', schema, server: 'http://x/a/b'})).toThrow(/one path/);
+  });
+
+  test('names its database zync/<user>/<storageKey>/<hash>', () => {
+    const z = new Zero({userID: 'a@b', storageKey: 'k/1', schema, server: null, kvStore: 'mem'});
+    cleanups.push(() => z.close());
+    expect(z.idbName).toMatch(/^zync\/a%40b\/k%2F1\/[0-9a-f]{12}$/);
+  });
+
+  test('sends queries in server names and applies pokes to live views', async () => {
+    const srv = await fakeServer();
+    cleanups.push(srv.close);
+    const z = makeZero(srv);
+    const view = z.query.issue.where('rank', '>', 1).orderBy('rank', 'desc').materialize() as {
+      data: unknown;
+      addListener(fn: (d: unknown, rt: string) => void): () => void;
+    };
+    const seen: [unknown, string][] = [];
+    view.addListener((d, rt) => seen.push([d, rt]));
+    await vi.waitFor(() => expect(z.connection.state.current.name).toBe('connected'));
+    const connect = srv.received.find(f => f[0] === 'connect');
+    const put = connect?.[0] === 'connect' ? connect[1].desiredQueries[0] : undefined;
+    expect(put?.op === 'put' && put.ast?.table).toBe('issues');
+    expect(JSON.stringify(put)).toContain('rank_num');
+    const hash = put?.op === 'put' ? put.hash : '';
+    srv.send(
+      poke({
+        rows: [
+          {op: 'put', table: 'issues', value: {id: 'a', title: 'A', rank_num: 2, extra: 1}},
+          {op: 'put', table: 'issues', value: {id: 'b', title: 'B', rank_num: 5}},
+          {op: 'put', table: 'issues', value: {id: 'c', title: 'C', rank_num: 0}},
+        ],
+        gotQueries: [{op: 'put', hash}],
+      }),
+    );
+    await vi.waitFor(() => expect(seen.at(-1)?.[1]).toBe('complete'));
+    expect(view.data).toEqual([
+      {id: 'b', title: 'B', rank: 5},
+      {id: 'a', title: 'A', rank: 2},
+    ]);
+    srv.send(
+      poke({
+        baseVersion: '01',
+        version: '02',
+        rows: [{op: 'del', table: 'issues', id: {id: 'b'}}],
+      }),
+    );
+    await vi.waitFor(() => expect(view.data).toEqual([{id: 'a', title: 'A', rank: 2}]));
+    expect(await z.run(z.query.issue)).toHaveLength(2);
+  });
+
+  test('reopened offline, the data is there; it reconnects from its stored version', async () => {
+    const provider = memStoreProvider();
+    const srv = await fakeServer();
+    cleanups.push(srv.close);
+    const z1 = makeZero(srv, provider);
+    await vi.waitFor(() => expect(z1.connection.state.current.name).toBe('connected'));
+    srv.send(
+      poke({rows: [{op: 'put', table: 'issues', value: {id: 'a', title: 'A', rank_num: 1}}]}),
+    );
+    await vi.waitFor(async () => expect(await z1.run(z1.query.issue)).toHaveLength(1));
+    const group = await z1.clientGroupID;
+    await z1.close();
+    await srv.close();
+
+    // zero-cache is down: the data still shows from the local store.
+    const z2 = makeZero(srv, provider);
+    expect(await z2.clientGroupID).toBe(group);
+    expect(await z2.run(z2.query.issue)).toEqual([{id: 'a', title: 'A', rank: 1}]);
+    expect(z2.connection.state.current.name).not.toBe('connected');
+    await z2.close();
+
+    const srv2 = await fakeServer(Number(new URL(srv.server).port));
+    cleanups.push(srv2.close);
+    const z3 = makeZero(srv2, provider);
+    await vi.waitFor(() => expect(z3.connection.state.current.name).toBe('connected'));
+    const connects = srv2.received.filter(f => f[0] === 'connect');
+    const last = connects.at(-1);
+    expect(last?.[0] === 'connect' && last[1].baseVersion).toBe('01');
+  });
+
+  test('delete() drops its own database only', async () => {
+    const provider = memStoreProvider();
+    const a = new Zero({userID: 'a', schema, server: null, kvStore: provider});
+    const b = new Zero({userID: 'b', schema, server: null, kvStore: provider});
+    cleanups.push(() => b.close());
+    await a.clientGroupID;
+    await b.clientGroupID;
+    const res = await a.delete();
+    expect(res).toEqual({deleted: [a.idbName], errors: []});
+    expect(a.connection.state.current.name).toBe('closed');
+    expect(b.closed).toBe(false);
+  });
+});

@@ -1,0 +1,288 @@
+// The `Zero` client: a local store that answers queries at once, kept in step with
+// zero-cache over one WebSocket.
+import type {ConnectBody, DownstreamFrame, PokeBody, QueryPatchOp} from '@zync/protocol';
+import {PROTOCOL_VERSION} from '@zync/protocol';
+import type {Logger} from '@zync/shared';
+import {createLogger, hashOf} from '@zync/shared';
+import type {PreloadOptions, RunOptions, Schema, SchemaQuery, TTL} from '@zync/zql';
+import {createBuilder} from '@zync/zql';
+import {AuthSource} from '../connection/auth-source.ts';
+import {Connection} from '../connection/connection.ts';
+import type {ConnectionState} from '../connection/connection-state.ts';
+import {ConnectionStateStore} from '../connection/connection-state.ts';
+import type {Store} from '../kv/store.ts';
+import {databaseName} from '../storage/database-name.ts';
+import type {RegistryProvider} from '../storage/registry.ts';
+import {resolveStoreProvider} from '../storage/drop.ts';
+import {consoleSink} from './console-sink.ts';
+import type {KVOp} from './local-state.ts';
+import {LocalState, META_CLIENT_GROUP} from './local-state.ts';
+import type {ZeroOptions} from './options.ts';
+import {validateOptions} from './options.ts';
+import {QueryManager} from './query-manager.ts';
+
+function randomID(): string {
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, b => b.toString(36).padStart(2, '0'))
+    .join('')
+    .slice(0, 18);
+}
+
+type Runnable = {
+  run(options?: RunOptions): Promise<unknown>;
+  materialize(ttl?: TTL): unknown;
+  preload(options?: PreloadOptions): {cleanup: () => void; complete: Promise<void>};
+};
+
+export class Zero<S extends Schema, MD = unknown> {
+  readonly userID: string;
+  readonly clientID: string;
+  readonly storageKey: string;
+  readonly idbName: string;
+  readonly schema: S;
+  readonly query: SchemaQuery<S>;
+  readonly clientGroupID: Promise<string>;
+  readonly connection: {
+    readonly state: {
+      readonly current: ConnectionState;
+      subscribe(fn: (s: ConnectionState) => void): () => void;
+    };
+    connect(opts?: {auth?: string}): Promise<void>;
+  };
+
+  readonly #logger: Logger;
+  readonly #provider: RegistryProvider;
+  readonly #store: Store;
+  readonly #local: LocalState;
+  readonly #queries: QueryManager;
+  readonly #state: ConnectionStateStore;
+  readonly #conn: Connection | undefined;
+  readonly #ready: Promise<void>;
+  readonly #unwatchDrop: () => void;
+  readonly #onOnlineListeners = new Set<(online: boolean) => void>();
+  readonly #removeVisibility: () => void;
+  #writes: Promise<void> = Promise.resolve();
+  #closed = false;
+  #online = false;
+  #groupID = '';
+
+  constructor(options: ZeroOptions<S, MD>) {
+    validateOptions(options);
+    this.userID = options.userID;
+    this.storageKey = options.storageKey ?? '';
+    this.schema = options.schema;
+    this.clientID = randomID();
+    this.#logger = createLogger(options.logLevel ?? 'error', consoleSink, {});
+    const server = options.server ?? null;
+    this.idbName = databaseName({
+      userID: options.userID,
+      storageKey: options.storageKey,
+      server,
+      schemaVersion: hashOf(options.schema),
+    });
+    this.#provider = resolveStoreProvider(options.kvStore ?? 'idb', {logger: this.#logger});
+    this.#store = this.#provider.create(this.idbName);
+    this.#local = new LocalState(options.schema);
+    this.#queries = new QueryManager(options.schema, this.#local, patch =>
+      this.#sendQueries(patch),
+    );
+    this.query = createBuilder(options.schema, this.#queries);
+
+    this.#state = new ConnectionStateStore(
+      server === null
+        ? {name: 'disconnected', reason: 'No server configured'}
+        : {name: 'connecting'},
+    );
+    this.#state.subscribe(s => this.#setOnline(s.name === 'connected'));
+    if (options.onOnlineChange) this.#onOnlineListeners.add(options.onOnlineChange);
+
+    this.#conn =
+      server === null
+        ? undefined
+        : new Connection({
+            server,
+            auth: new AuthSource(options.auth),
+            state: this.#state,
+            logger: this.#logger,
+            buildConnect: token => this.#connectBody(token),
+            onFrame: f => this.#onFrame(f),
+            createSocket: options.createSocket,
+            hiddenTabDisconnectDelayMs: options.hiddenTabDisconnectDelay,
+          });
+    const conn = this.#conn;
+    this.connection = {
+      state: this.#state,
+      connect: (opts = {}) => {
+        conn?.connect(opts);
+        return Promise.resolve();
+      },
+    };
+
+    this.#unwatchDrop = this.#provider.bus.watch(this.#provider.scope, this.idbName, reason => {
+      void this.#closeFrom(`The local database was dropped (${reason})`);
+    });
+    this.#removeVisibility = watchVisibility(hidden => this.#conn?.setHidden(hidden));
+
+    this.#ready = this.#init();
+    this.clientGroupID = this.#ready.then(() => this.#groupID);
+  }
+
+  async #init(): Promise<void> {
+    try {
+      await this.#local.load(this.#store);
+      this.#groupID = this.#local.clientGroupID ?? randomID();
+      if (!this.#local.clientGroupID) {
+        this.#local.clientGroupID = this.#groupID;
+        this.#enqueueWrite([{key: META_CLIENT_GROUP, value: this.#groupID}]);
+      }
+    } catch (e) {
+      this.#logger.error('Could not open the local store', {error: (e as Error).name});
+      this.#groupID ||= randomID();
+    }
+    if (!this.#closed) this.#conn?.start();
+  }
+
+  get online(): boolean {
+    return this.#online;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  onOnline(fn: (online: boolean) => void): () => void {
+    this.#onOnlineListeners.add(fn);
+    return () => {
+      this.#onOnlineListeners.delete(fn);
+    };
+  }
+
+  #setOnline(online: boolean): void {
+    if (online === this.#online) return;
+    this.#online = online;
+    for (const fn of [...this.#onOnlineListeners]) fn(online);
+  }
+
+  materialize(query: Runnable, options?: {ttl?: TTL}): unknown {
+    return query.materialize(options?.ttl);
+  }
+
+  run(query: Runnable, options?: RunOptions): Promise<unknown> {
+    return query.run(options);
+  }
+
+  preload(
+    query: Runnable,
+    options?: PreloadOptions,
+  ): {cleanup: () => void; complete: Promise<void>} {
+    return query.preload(options);
+  }
+
+  #connectBody(token: string | undefined): ConnectBody {
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      clientID: this.clientID,
+      clientGroupID: this.#groupID,
+      userID: this.userID,
+      baseVersion: this.#local.version,
+      lastMutationID: 0,
+      desiredQueries: this.#queries.desiredPatch(),
+      ...(token === undefined ? {} : {auth: token}),
+    };
+  }
+
+  #sendQueries(patch: QueryPatchOp[]): void {
+    this.#conn?.send(['changeDesiredQueries', {patch}]);
+  }
+
+  #onFrame(frame: DownstreamFrame): void {
+    switch (frame[0]) {
+      case 'poke':
+        this.#applyPoke(frame[1]);
+        return;
+      case 'error':
+        if (frame[1].kind === 'ClientNotFound') {
+          // The server forgot this group: start over from an empty version.
+          this.#local.version = null;
+        }
+        this.#logger.warn('Server error', {kind: frame[1].kind});
+        return;
+      default:
+        return;
+    }
+  }
+
+  #applyPoke(poke: PokeBody): void {
+    if (poke.baseVersion !== null && poke.baseVersion !== this.#local.version) {
+      this.#logger.error('Poke does not follow the local version; reconnecting');
+      this.#local.version = null;
+      this.#conn?.connect();
+      return;
+    }
+    const before = new Set(this.#local.gotQueries);
+    const ops = this.#local.applyPoke(poke);
+    this.#enqueueWrite(ops);
+    const touched = new Set<string>();
+    for (const h of this.#local.gotQueries) if (!before.has(h)) touched.add(h);
+    for (const h of before) if (!this.#local.gotQueries.has(h)) touched.add(h);
+    this.#queries.afterPoke(poke.queryErrors, touched);
+  }
+
+  /** Store writes run one after another; each is one atomic commit. */
+  #enqueueWrite(ops: readonly KVOp[]): void {
+    const store = this.#store;
+    this.#writes = this.#writes.then(async () => {
+      if (store.closed) return;
+      const w = await store.write();
+      try {
+        for (const op of ops) {
+          if (op.value === undefined) await w.del(op.key);
+          else await w.put(op.key, op.value);
+        }
+        await w.commit();
+      } finally {
+        w.release();
+      }
+    });
+    this.#writes = this.#writes.catch((e: unknown) => {
+      this.#logger.error('A local store write failed', {error: (e as Error).name});
+    });
+  }
+
+  async #closeFrom(reason: string): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#conn?.close();
+    this.#state.set({name: 'closed', reason});
+    this.#unwatchDrop();
+    this.#removeVisibility();
+    await this.#writes;
+    if (!this.#store.closed) await this.#store.close();
+  }
+
+  /** Closes the connection and the local store, after in-flight writes finish. */
+  async close(): Promise<void> {
+    await this.#ready.catch(() => {});
+    await this.#closeFrom('closed by the app');
+  }
+
+  /** Beyond: closes this instance and drops its own local database. */
+  async delete(): Promise<{deleted: string[]; errors: unknown[]}> {
+    await this.close();
+    try {
+      await this.#provider.drop(this.idbName);
+      return {deleted: [this.idbName], errors: []};
+    } catch (e) {
+      return {deleted: [], errors: [e]};
+    }
+  }
+}
+
+function watchVisibility(onChange: (hidden: boolean) => void): () => void {
+  const doc = (globalThis as {document?: Document}).document;
+  if (!doc?.addEventListener) return () => {};
+  const handler = () => onChange(doc.visibilityState === 'hidden');
+  doc.addEventListener('visibilitychange', handler);
+  return () => doc.removeEventListener('visibilitychange', handler);
+}
