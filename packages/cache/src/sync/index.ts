@@ -2,6 +2,12 @@ export {ClientGroup} from './client-group.ts';
 export type {ClientGroupOptions} from './client-group.ts';
 export {CVRStore, cvrSchemaName} from './cvr-store.ts';
 export type {LoadedCVR} from './cvr-store.ts';
+export {EngineQueryDriver, engineQueryDriverFactory} from './engine-query-driver.ts';
+export type {
+  EngineSnapshot,
+  EngineSnapshotAdvance,
+  EngineSnapshotFactory,
+} from './engine-query-driver.ts';
 export {passThroughQueryPreparer} from './group-client.ts';
 export type {
   GroupClient,

@@ -1,11 +1,14 @@
-import {afterEach, expect, test} from 'vitest';
+import {afterEach, describe, expect, test} from 'vitest';
 import type {AST} from '@zync/protocol';
 import {createLogger} from '@zync/shared';
 import {createTestDatabase} from '../../../../test/pg.ts';
 import {startTestServer, type TestServer} from './testing/harness.ts';
 import {MemoryReplica} from './testing/memory-replica.ts';
 import {highPriority, issues, openTop2, summarize} from './testing/poke-summary.ts';
-import type {RecomputeDriver} from './testing/recompute-driver.ts';
+import {RecomputeDriver} from './testing/recompute-driver.ts';
+import {MemorySnapshot} from './testing/memory-snapshot.ts';
+import {engineQueryDriverFactory} from './engine-query-driver.ts';
+import type {QueryDriverFactory} from './query-driver.ts';
 import {TestClient} from './testing/test-client.ts';
 
 let t: TestServer | undefined;
@@ -15,285 +18,354 @@ afterEach(async () => {
   t = undefined;
 });
 
-async function setup(limits: Parameters<typeof startTestServer>[0]['limits'] = {}) {
-  const replica = new MemoryReplica({issue: {primaryKey: ['id'], rows: issues()}});
-  t = await startTestServer({dbUrl: await createTestDatabase('view_syncer'), replica, limits});
-  return {replica, port: t.port, server: t};
+type DriverKind = 'recompute' | 'engine';
+
+function driverFor(kind: DriverKind, replica: MemoryReplica): QueryDriverFactory | undefined {
+  return kind === 'engine'
+    ? engineQueryDriverFactory((_id, batcher) => new MemorySnapshot(replica, batcher))
+    : undefined;
 }
 
-test('two groups: hydrate, then inserts/updates/deletes move rows in and out of filter and limit', async () => {
-  const {replica, port} = await setup();
-  const c1 = await TestClient.open(port);
-  c1.connect({
-    clientID: 'c1',
-    clientGroupID: 'g1',
-    desiredQueries: [{op: 'put', hash: 'A', ast: openTop2}],
-  });
-  const p1 = await c1.poke();
-  expect(p1.baseVersion).toBeNull();
-  expect(summarize(p1)).toEqual({
-    clear: true,
-    puts: ['issue:2', 'issue:4'],
-    dels: [],
-    got: ['clear', 'put:A'],
-  });
-  expect(p1.rows).toContainEqual({
-    op: 'put',
-    table: 'issue',
-    value: {id: 4, status: 'open', priority: 7},
-  });
+for (const kind of ['recompute', 'engine'] as const) {
+  describe(`with the ${kind} driver`, () => {
+    async function setup(limits: Parameters<typeof startTestServer>[0]['limits'] = {}) {
+      const replica = new MemoryReplica({issue: {primaryKey: ['id'], rows: issues()}});
+      const createDriver = driverFor(kind, replica);
+      t = await startTestServer({
+        dbUrl: await createTestDatabase('view_syncer'),
+        replica,
+        limits,
+        ...(createDriver ? {createDriver} : {}),
+      });
+      return {replica, port: t.port, server: t};
+    }
 
-  const c2 = await TestClient.open(port);
-  c2.connect({
-    clientID: 'c2',
-    clientGroupID: 'g2',
-    desiredQueries: [{op: 'put', hash: 'B', ast: highPriority}],
-  });
-  expect(summarize(await c2.poke())).toEqual({
-    clear: true,
-    puts: ['issue:3', 'issue:4'],
-    dels: [],
-    got: ['clear', 'put:B'],
-  });
+    test('two groups: hydrate, then inserts/updates/deletes move rows in and out of filter and limit', async () => {
+      const {replica, port} = await setup();
+      const c1 = await TestClient.open(port);
+      c1.connect({
+        clientID: 'c1',
+        clientGroupID: 'g1',
+        desiredQueries: [{op: 'put', hash: 'A', ast: openTop2}],
+      });
+      const p1 = await c1.poke();
+      expect(p1.baseVersion).toBeNull();
+      expect(summarize(p1)).toEqual({
+        clear: true,
+        puts: ['issue:2', 'issue:4'],
+        dels: [],
+        got: ['clear', 'put:A'],
+      });
+      expect(p1.rows).toContainEqual({
+        op: 'put',
+        table: 'issue',
+        value: {id: 4, status: 'open', priority: 7},
+      });
 
-  // Insert: 6 enters the top 2 and pushes 2 out; 6 also enters B.
-  replica.put('issue', {id: 6, status: 'open', priority: 8}).commit();
-  let a = await c1.poke();
-  expect(a.baseVersion).toBe(p1.version);
-  expect(summarize(a)).toEqual({clear: false, puts: ['issue:6'], dels: ['issue:2'], got: []});
-  expect(summarize(await c2.poke())).toEqual({
-    clear: false,
-    puts: ['issue:6'],
-    dels: [],
-    got: [],
-  });
+      const c2 = await TestClient.open(port);
+      c2.connect({
+        clientID: 'c2',
+        clientGroupID: 'g2',
+        desiredQueries: [{op: 'put', hash: 'B', ast: highPriority}],
+      });
+      expect(summarize(await c2.poke())).toEqual({
+        clear: true,
+        puts: ['issue:3', 'issue:4'],
+        dels: [],
+        got: ['clear', 'put:B'],
+      });
 
-  // Update: 4 is closed, leaves A (2 comes back); for B it is an edit.
-  replica.put('issue', {id: 4, status: 'closed', priority: 7}).commit();
-  a = await c1.poke();
-  expect(summarize(a)).toEqual({clear: false, puts: ['issue:2'], dels: ['issue:4'], got: []});
-  const b = await c2.poke();
-  expect(b.rows).toEqual([
-    {op: 'put', table: 'issue', value: {id: 4, status: 'closed', priority: 7}},
-  ]);
+      // Insert: 6 enters the top 2 and pushes 2 out; 6 also enters B.
+      replica.put('issue', {id: 6, status: 'open', priority: 8}).commit();
+      let a = await c1.poke();
+      expect(a.baseVersion).toBe(p1.version);
+      expect(summarize(a)).toEqual({clear: false, puts: ['issue:6'], dels: ['issue:2'], got: []});
+      expect(summarize(await c2.poke())).toEqual({
+        clear: false,
+        puts: ['issue:6'],
+        dels: [],
+        got: [],
+      });
 
-  // Delete 3: only B has it. c1 gets no poke; its next poke is the following change.
-  replica.del('issue', {id: 3}).commit();
-  expect(summarize(await c2.poke())).toEqual({
-    clear: false,
-    puts: [],
-    dels: ['issue:3'],
-    got: [],
-  });
-  replica.put('issue', {id: 7, status: 'open', priority: 9}).commit();
-  const next = await c1.poke();
-  expect(next.baseVersion).toBe(a.version);
-  expect(summarize(next)).toEqual({
-    clear: false,
-    puts: ['issue:7'],
-    dels: ['issue:2'],
-    got: [],
-  });
-  expect(summarize(await c2.poke()).puts).toEqual(['issue:7']);
-  await c1.close();
-  await c2.close();
-});
+      // Update: 4 is closed, leaves A (2 comes back); for B it is an edit.
+      replica.put('issue', {id: 4, status: 'closed', priority: 7}).commit();
+      a = await c1.poke();
+      expect(summarize(a)).toEqual({clear: false, puts: ['issue:2'], dels: ['issue:4'], got: []});
+      const b = await c2.poke();
+      expect(b.rows).toEqual([
+        {op: 'put', table: 'issue', value: {id: 4, status: 'closed', priority: 7}},
+      ]);
 
-test('rows shared by two queries are sent once and deleted only when neither needs them', async () => {
-  const {port} = await setup();
-  const c = await TestClient.open(port);
-  c.connect({
-    clientID: 'c1',
-    clientGroupID: 'g1',
-    desiredQueries: [
-      {op: 'put', hash: 'A', ast: openTop2, ttlMs: 0},
-      {op: 'put', hash: 'B', ast: highPriority, ttlMs: 0},
-    ],
-  });
-  const p = await c.poke();
-  // 4 is in both queries: one put.
-  expect(summarize(p)).toEqual({
-    clear: true,
-    puts: ['issue:2', 'issue:3', 'issue:4'],
-    dels: [],
-    got: ['clear', 'put:A', 'put:B'],
-  });
+      // Delete 3: only B has it. c1 gets no poke; its next poke is the following change.
+      replica.del('issue', {id: 3}).commit();
+      expect(summarize(await c2.poke())).toEqual({
+        clear: false,
+        puts: [],
+        dels: ['issue:3'],
+        got: [],
+      });
+      replica.put('issue', {id: 7, status: 'open', priority: 9}).commit();
+      const next = await c1.poke();
+      expect(next.baseVersion).toBe(a.version);
+      expect(summarize(next)).toEqual({
+        clear: false,
+        puts: ['issue:7'],
+        dels: ['issue:2'],
+        got: [],
+      });
+      expect(summarize(await c2.poke()).puts).toEqual(['issue:7']);
+      await c1.close();
+      await c2.close();
+    });
 
-  c.send(['changeDesiredQueries', {patch: [{op: 'del', hash: 'B'}]}]);
-  expect(summarize(await c.poke())).toEqual({
-    clear: false,
-    puts: [],
-    dels: ['issue:3'],
-    got: ['del:B'],
-  });
+    test('rows shared by two queries are sent once and deleted only when neither needs them', async () => {
+      const {port} = await setup();
+      const c = await TestClient.open(port);
+      c.connect({
+        clientID: 'c1',
+        clientGroupID: 'g1',
+        desiredQueries: [
+          {op: 'put', hash: 'A', ast: openTop2, ttlMs: 0},
+          {op: 'put', hash: 'B', ast: highPriority, ttlMs: 0},
+        ],
+      });
+      const p = await c.poke();
+      // 4 is in both queries: one put.
+      expect(summarize(p)).toEqual({
+        clear: true,
+        puts: ['issue:2', 'issue:3', 'issue:4'],
+        dels: [],
+        got: ['clear', 'put:A', 'put:B'],
+      });
 
-  c.send(['changeDesiredQueries', {patch: [{op: 'del', hash: 'A'}]}]);
-  expect(summarize(await c.poke())).toEqual({
-    clear: false,
-    puts: [],
-    dels: ['issue:2', 'issue:4'],
-    got: ['del:A'],
-  });
-  await c.close();
-});
+      c.send(['changeDesiredQueries', {patch: [{op: 'del', hash: 'B'}]}]);
+      expect(summarize(await c.poke())).toEqual({
+        clear: false,
+        puts: [],
+        dels: ['issue:3'],
+        got: ['del:B'],
+      });
 
-test('one query wanted by two clients of a group runs once; both get its pokes', async () => {
-  const {replica, port, server} = await setup();
-  const a = await TestClient.open(port);
-  a.connect({
-    clientID: 'a',
-    clientGroupID: 'g',
-    desiredQueries: [{op: 'put', hash: 'A', ast: openTop2}],
-  });
-  await a.poke();
-  const b = await TestClient.open(port);
-  b.connect({
-    clientID: 'b',
-    clientGroupID: 'g',
-    desiredQueries: [{op: 'put', hash: 'A', ast: openTop2}],
-  });
-  const pb = await b.poke();
-  expect(summarize(pb)).toEqual({
-    clear: true,
-    puts: ['issue:2', 'issue:4'],
-    dels: [],
-    got: ['clear', 'put:A'],
-  });
-  expect((server.drivers.get('g') as RecomputeDriver).queryCount).toBe(1);
-  replica.put('issue', {id: 1, status: 'open', priority: 100}).commit();
-  const [pa2, pb2] = [await a.poke(), await b.poke()];
-  expect(pa2).toEqual(pb2);
-  expect(summarize(pa2)).toEqual({clear: false, puts: ['issue:1'], dels: ['issue:2'], got: []});
+      c.send(['changeDesiredQueries', {patch: [{op: 'del', hash: 'A'}]}]);
+      expect(summarize(await c.poke())).toEqual({
+        clear: false,
+        puts: [],
+        dels: ['issue:2', 'issue:4'],
+        got: ['del:A'],
+      });
+      await c.close();
+    });
 
-  // One client leaving keeps the query for the other: no poke.
-  await a.close();
-  replica.put('issue', {id: 2, status: 'open', priority: 200}).commit();
-  expect(summarize(await b.poke())).toEqual({
-    clear: false,
-    puts: ['issue:2'],
-    dels: ['issue:4'],
-    got: [],
-  });
-  await b.close();
-});
+    test('one query wanted by two clients of a group runs once; both get its pokes', async () => {
+      const {replica, port, server} = await setup();
+      const a = await TestClient.open(port);
+      a.connect({
+        clientID: 'a',
+        clientGroupID: 'g',
+        desiredQueries: [{op: 'put', hash: 'A', ast: openTop2}],
+      });
+      await a.poke();
+      const b = await TestClient.open(port);
+      b.connect({
+        clientID: 'b',
+        clientGroupID: 'g',
+        desiredQueries: [{op: 'put', hash: 'A', ast: openTop2}],
+      });
+      const pb = await b.poke();
+      expect(summarize(pb)).toEqual({
+        clear: true,
+        puts: ['issue:2', 'issue:4'],
+        dels: [],
+        got: ['clear', 'put:A'],
+      });
+      if (kind === 'recompute') {
+        expect((server.drivers.get('g') as RecomputeDriver).queryCount).toBe(1);
+      }
+      replica.put('issue', {id: 1, status: 'open', priority: 100}).commit();
+      const [pa2, pb2] = [await a.poke(), await b.poke()];
+      expect(pa2).toEqual(pb2);
+      expect(summarize(pa2)).toEqual({clear: false, puts: ['issue:1'], dels: ['issue:2'], got: []});
 
-test('a query nobody wants is dropped after its TTL', async () => {
-  const {port} = await setup();
-  const c = await TestClient.open(port);
-  c.connect({
-    clientID: 'c1',
-    clientGroupID: 'g1',
-    desiredQueries: [{op: 'put', hash: 'B', ast: highPriority, ttlMs: 300}],
-  });
-  await c.poke();
-  const start = Date.now();
-  c.send(['changeDesiredQueries', {patch: [{op: 'del', hash: 'B'}]}]);
-  const p = await c.poke();
-  expect(Date.now() - start).toBeGreaterThanOrEqual(250);
-  expect(summarize(p)).toEqual({
-    clear: false,
-    puts: [],
-    dels: ['issue:3', 'issue:4'],
-    got: ['del:B'],
-  });
-  await c.close();
-});
+      // One client leaving keeps the query for the other: no poke.
+      await a.close();
+      replica.put('issue', {id: 2, status: 'open', priority: 200}).commit();
+      expect(summarize(await b.poke())).toEqual({
+        clear: false,
+        puts: ['issue:2'],
+        dels: ['issue:4'],
+        got: [],
+      });
+      await b.close();
+    });
 
-test('a query put again within its TTL is not re-sent', async () => {
-  const {port} = await setup();
-  const c = await TestClient.open(port);
-  c.connect({
-    clientID: 'c1',
-    clientGroupID: 'g1',
-    desiredQueries: [{op: 'put', hash: 'B', ast: highPriority, ttlMs: 60_000}],
-  });
-  await c.poke();
-  c.send(['changeDesiredQueries', {patch: [{op: 'del', hash: 'B'}]}]);
-  c.send(['changeDesiredQueries', {patch: [{op: 'put', hash: 'B', ast: highPriority}]}]);
-  c.send(['ping', {}]);
-  await c.next('pong');
-  expect(c.pendingPokes()).toEqual([]);
-  await c.close();
-});
+    test('a query nobody wants is dropped after its TTL', async () => {
+      const {port} = await setup();
+      const c = await TestClient.open(port);
+      c.connect({
+        clientID: 'c1',
+        clientGroupID: 'g1',
+        desiredQueries: [{op: 'put', hash: 'B', ast: highPriority, ttlMs: 300}],
+      });
+      await c.poke();
+      const start = Date.now();
+      c.send(['changeDesiredQueries', {patch: [{op: 'del', hash: 'B'}]}]);
+      const p = await c.poke();
+      expect(Date.now() - start).toBeGreaterThanOrEqual(250);
+      expect(summarize(p)).toEqual({
+        clear: false,
+        puts: [],
+        dels: ['issue:3', 'issue:4'],
+        got: ['del:B'],
+      });
+      await c.close();
+    });
 
-test('a query that cannot run gets a query error; others are unaffected', async () => {
-  const {port} = await setup();
-  const c = await TestClient.open(port);
-  c.connect({
-    clientID: 'c1',
-    clientGroupID: 'g1',
-    desiredQueries: [
-      {op: 'put', hash: 'bad', ast: {kind: 'query', table: 'nope'}},
-      {op: 'put', hash: 'synced', name: 'myQuery', args: [1]},
-      {op: 'put', hash: 'B', ast: highPriority},
-    ],
-  });
-  const p = await c.poke();
-  expect(summarize(p).got).toEqual(['clear', 'put:B']);
-  expect(p.queryErrors?.map(e => [e.hash, e.kind]).sort()).toEqual([
-    ['bad', 'internal'],
-    ['synced', 'unknown-query'],
-  ]);
-  await c.close();
-});
+    test('a query put again within its TTL is not re-sent', async () => {
+      const {port} = await setup();
+      const c = await TestClient.open(port);
+      c.connect({
+        clientID: 'c1',
+        clientGroupID: 'g1',
+        desiredQueries: [{op: 'put', hash: 'B', ast: highPriority, ttlMs: 60_000}],
+      });
+      await c.poke();
+      c.send(['changeDesiredQueries', {patch: [{op: 'del', hash: 'B'}]}]);
+      c.send(['changeDesiredQueries', {patch: [{op: 'put', hash: 'B', ast: highPriority}]}]);
+      c.send(['ping', {}]);
+      await c.next('pong');
+      expect(c.pendingPokes()).toEqual([]);
+      await c.close();
+    });
 
-test('a group without clients is released from memory after the idle period', async () => {
-  const {port, server} = await setup({groupIdleMs: 100});
-  const c = await TestClient.open(port);
-  c.connect({
-    clientID: 'c1',
-    clientGroupID: 'g1',
-    desiredQueries: [{op: 'put', hash: 'B', ast: highPriority}],
-  });
-  await c.poke();
-  expect(server.server.stats()).toEqual({connections: 1, clientGroups: 1});
-  const driver = server.drivers.get('g1') as RecomputeDriver;
-  await c.close();
-  await expect.poll(() => server.server.stats().clientGroups, {timeout: 3000}).toBe(0);
-  expect(server.server.stats().connections).toBe(0);
-  expect(driver.destroyed).toBe(true);
-});
+    test('a query that cannot run gets a query error; others are unaffected', async () => {
+      const {port} = await setup();
+      const c = await TestClient.open(port);
+      c.connect({
+        clientID: 'c1',
+        clientGroupID: 'g1',
+        desiredQueries: [
+          {op: 'put', hash: 'bad', ast: {kind: 'query', table: 'nope'}},
+          {op: 'put', hash: 'synced', name: 'myQuery', args: [1]},
+          {op: 'put', hash: 'B', ast: highPriority},
+        ],
+      });
+      const p = await c.poke();
+      expect(summarize(p).got).toEqual(['clear', 'put:B']);
+      expect(p.queryErrors?.map(e => [e.hash, e.kind]).sort()).toEqual([
+        ['bad', 'internal'],
+        ['synced', 'unknown-query'],
+      ]);
+      await c.close();
+    });
 
-test('a slow client is closed with ServerOverloaded; others keep receiving', async () => {
-  const kinds: unknown[] = [];
-  const logger = createLogger('debug', (_l, msg, ctx) => {
-    if (msg === 'Closing connection') kinds.push(ctx['kind']);
+    test('a group without clients is released from memory after the idle period', async () => {
+      const {port, server} = await setup({groupIdleMs: 100});
+      const c = await TestClient.open(port);
+      c.connect({
+        clientID: 'c1',
+        clientGroupID: 'g1',
+        desiredQueries: [{op: 'put', hash: 'B', ast: highPriority}],
+      });
+      await c.poke();
+      expect(server.server.stats()).toEqual({connections: 1, clientGroups: 1});
+      const driver = server.drivers.get('g1');
+      await c.close();
+      await expect.poll(() => server.server.stats().clientGroups, {timeout: 3000}).toBe(0);
+      expect(server.server.stats().connections).toBe(0);
+      if (driver instanceof RecomputeDriver) expect(driver.destroyed).toBe(true);
+    });
+
+    test('a slow client is closed with ServerOverloaded; others keep receiving', async () => {
+      const kinds: unknown[] = [];
+      const logger = createLogger('debug', (_l, msg, ctx) => {
+        if (msg === 'Closing connection') kinds.push(ctx['kind']);
+      });
+      const replica = new MemoryReplica({issue: {primaryKey: ['id'], rows: issues()}});
+      const createDriver = driverFor(kind, replica);
+      t = await startTestServer({
+        dbUrl: await createTestDatabase('view_syncer'),
+        replica,
+        logger,
+        ...(createDriver ? {createDriver} : {}),
+        limits: {maxBufferedBytes: 64 * 1024},
+      });
+      const all: AST = {kind: 'query', table: 'issue'};
+      const slow = await TestClient.open(t.port);
+      slow.connect({
+        clientID: 's',
+        clientGroupID: 'slow',
+        desiredQueries: [{op: 'put', hash: 'q', ast: all}],
+      });
+      await slow.poke();
+      const fast = await TestClient.open(t.port);
+      fast.connect({
+        clientID: 'f',
+        clientGroupID: 'fast',
+        desiredQueries: [{op: 'put', hash: 'q', ast: all}],
+      });
+      await fast.poke();
+      // The slow client stops reading; the kernel buffers tens of MB before the server sees it.
+      (slow.ws as unknown as {_socket: {pause(): void}})._socket.pause();
+      const big = 'x'.repeat(2 * 1024 * 1024);
+      for (let i = 0; i < 60 && !kinds.includes('ServerOverloaded'); i++) {
+        replica.put('issue', {id: 1000 + i, status: 'open', priority: 0, body: big}).commit();
+        const p = await fast.poke();
+        expect(summarize(p).puts).toEqual([`issue:${1000 + i}`]);
+      }
+      expect(kinds).toContain('ServerOverloaded');
+      // It cannot read its error frame while paused; the server cuts it after a grace period.
+      await expect.poll(() => t?.server.stats().connections).toBe(1);
+      replica.put('issue', {id: 1, status: 'open', priority: 1, body: 'after'}).commit();
+      expect(summarize(await fast.poke()).puts).toEqual(['issue:1']);
+      await fast.close();
+      slow.ws.terminate();
+    });
   });
-  const replica = new MemoryReplica({issue: {primaryKey: ['id'], rows: issues()}});
+}
+
+test('engine driver: related rows come and go with their parents', async () => {
+  const replica = new MemoryReplica({
+    issue: {primaryKey: ['id'], rows: issues()},
+    comment: {
+      primaryKey: ['id'],
+      rows: [
+        {id: 'c1', issueID: 4},
+        {id: 'c2', issueID: 1},
+      ],
+    },
+  });
+  const createDriver = driverFor('engine', replica);
   t = await startTestServer({
     dbUrl: await createTestDatabase('view_syncer'),
     replica,
-    logger,
-    limits: {maxBufferedBytes: 64 * 1024},
+    ...(createDriver ? {createDriver} : {}),
   });
-  const all: AST = {kind: 'query', table: 'issue'};
-  const slow = await TestClient.open(t.port);
-  slow.connect({
-    clientID: 's',
-    clientGroupID: 'slow',
-    desiredQueries: [{op: 'put', hash: 'q', ast: all}],
+  const withComments: AST = {
+    ...openTop2,
+    related: [
+      {
+        kind: 'correlated',
+        correlation: {parentField: ['id'], childField: ['issueID']},
+        subquery: {kind: 'query', table: 'comment', alias: 'comments'},
+      },
+    ],
+  };
+  const c = await TestClient.open(t.port);
+  c.connect({
+    clientID: 'c',
+    clientGroupID: 'g',
+    desiredQueries: [{op: 'put', hash: 'R', ast: withComments}],
   });
-  await slow.poke();
-  const fast = await TestClient.open(t.port);
-  fast.connect({
-    clientID: 'f',
-    clientGroupID: 'fast',
-    desiredQueries: [{op: 'put', hash: 'q', ast: all}],
+  expect(summarize(await c.poke()).puts).toEqual(['comment:"c1"', 'issue:2', 'issue:4']);
+  replica.put('comment', {id: 'c3', issueID: 2}).commit();
+  expect(summarize(await c.poke()).puts).toEqual(['comment:"c3"']);
+  // 4 leaves the top 2 with its comment; 1 enters with its comment.
+  replica.put('issue', {id: 4, status: 'closed', priority: 7}).commit();
+  expect(summarize(await c.poke())).toEqual({
+    clear: false,
+    puts: ['comment:"c2"', 'issue:1'],
+    dels: ['comment:"c1"', 'issue:4'],
+    got: [],
   });
-  await fast.poke();
-  // The slow client stops reading; the kernel buffers tens of MB before the server sees it.
-  (slow.ws as unknown as {_socket: {pause(): void}})._socket.pause();
-  const big = 'x'.repeat(2 * 1024 * 1024);
-  for (let i = 0; i < 60 && !kinds.includes('ServerOverloaded'); i++) {
-    replica.put('issue', {id: 1000 + i, status: 'open', priority: 0, body: big}).commit();
-    const p = await fast.poke();
-    expect(summarize(p).puts).toEqual([`issue:${1000 + i}`]);
-  }
-  expect(kinds).toContain('ServerOverloaded');
-  // It cannot read its error frame while paused; the server cuts it after a grace period.
-  await expect.poll(() => t?.server.stats().connections).toBe(1);
-  replica.put('issue', {id: 1, status: 'open', priority: 1, body: 'after'}).commit();
-  expect(summarize(await fast.poke()).puts).toEqual(['issue:1']);
-  await fast.close();
-  slow.ws.terminate();
+  await c.close();
 });
