@@ -1,1 +1,9 @@
-export {};
+// @zync/client: the browser-safe client. Node-only stores have their own entries
+// (./kv/sqlite-store.ts, ./kv/expo-sqlite-store.ts).
+export {Zero} from './zero/zero.ts';
+export type {ZeroOptions} from './zero/options.ts';
+export type {ConnectionState, ConnectionStateName} from './connection/connection-state.ts';
+export type {AuthOption} from './connection/auth-source.ts';
+export type {SocketFactory, SocketLike} from './connection/connection.ts';
+export * from './kv/index.ts';
+export * from './storage/index.ts';
