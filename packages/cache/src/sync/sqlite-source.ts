@@ -1,0 +1,496 @@
+// A Source over one table of the SQLite replica. Reads go through the pinned read
+// transaction of a snapshot (owned by the Snapshotter) plus an in-memory overlay of the
+// changes pushed since that snapshot; push visibility mirrors MemorySource exactly.
+// See docs/sqlite-source.md.
+import type Database from 'better-sqlite3';
+import type {Condition, Ordering} from '@zync/protocol';
+import {fromReplicaValue} from '../replica/open-replica.ts';
+import type {TableSpec} from '../replica/table-spec.ts';
+import {
+  compileFilter,
+  isOrderSafe,
+  matchesKind,
+  quoteIdent,
+  toParam,
+  type ColumnKinds,
+  type SqlParam,
+} from './sqlite-filter.ts';
+import {
+  compileRowPredicate,
+  completeOrdering,
+  makeComparator,
+  NO_RELATIONSHIPS,
+  type Batcher,
+  type Change,
+  type Comparator,
+  type ConnectOptions,
+  type FetchRequest,
+  type Node,
+  type Output,
+  type PrimaryKey,
+  type Row,
+  type RowPredicate,
+  type Source,
+  type SourceChange,
+  type SourceInput,
+  type SourceSchema,
+  type Value,
+} from '../../../zql/src/ivm/index.ts';
+
+/** Where a source reads: the pinned read connection of the current snapshot. */
+export interface SnapshotHandle {
+  readonly db: Database.Database;
+}
+
+export type SQLiteSourceOptions = {
+  /** Every push runs inside a batch of this batcher, so views flush once per change. */
+  readonly batcher?: Batcher | undefined;
+};
+
+type Transient = {readonly add: Row | undefined; readonly remove: Row | undefined};
+const NONE: Transient = {add: undefined, remove: undefined};
+const NULL_OUTPUT: Output = {push: () => {}};
+
+/** A stable string for a row's primary key (distinguishes 1 from '1'). */
+export function keyOf(row: Row, pk: readonly string[]): string {
+  let s = '';
+  for (const c of pk) {
+    const v = row[c];
+    s += (typeof v === 'string' ? 's' + v.length + ':' + v : String(v)) + '|';
+  }
+  return s;
+}
+
+/** Builds the function that turns a replica row into engine values (see fromReplicaRow). */
+function rowConverter(spec: TableSpec): (raw: Record<string, unknown>) => Row {
+  const special = Object.entries(spec.columns).filter(
+    ([, c]) => c.kind === 'boolean' || c.kind === 'json',
+  );
+  // TEXT and REAL/INTEGER affinity columns already hold strings and numbers.
+  if (special.length === 0) return raw => raw as Row;
+  return raw => {
+    const out: Record<string, unknown> = {...raw};
+    for (const [name, c] of special) out[name] = fromReplicaValue(c.kind, raw[name]);
+    return out as Row;
+  };
+}
+
+export class SQLiteSource implements Source {
+  readonly tableName: string;
+  readonly primaryKey: PrimaryKey;
+  readonly spec: TableSpec;
+  readonly kinds: ColumnKinds;
+  readonly convert: (raw: Record<string, unknown>) => Row;
+  readonly selectList: string;
+  readonly #snapshot: SnapshotHandle;
+  readonly #batcher: Batcher | undefined;
+  readonly #connections: Connection[] = [];
+  readonly #lookups = new WeakMap<Database.Database, Database.Statement>();
+  /** Changes pushed since the snapshot: primary key → row now, or null if deleted. */
+  readonly #overlay = new Map<string, Row | null>();
+  #pushIndex = -1;
+  #full: Transient = NONE;
+  #current: Transient = NONE;
+  #valid = true;
+
+  constructor(snapshot: SnapshotHandle, spec: TableSpec, options: SQLiteSourceOptions = {}) {
+    if (spec.primaryKey.length === 0) throw new TypeError('a source needs a primary key');
+    this.tableName = spec.name;
+    this.primaryKey = spec.primaryKey as PrimaryKey;
+    this.spec = spec;
+    this.#snapshot = snapshot;
+    this.#batcher = options.batcher;
+    const kinds: Record<string, ColumnKinds[string]> = {};
+    for (const [name, c] of Object.entries(spec.columns)) kinds[name] = c.kind;
+    this.kinds = kinds;
+    this.convert = rowConverter(spec);
+    this.selectList = Object.keys(spec.columns).map(quoteIdent).join(', ');
+  }
+
+  get db(): Database.Database {
+    if (!this.#valid) throw new TypeError(`source ${this.tableName} was invalidated by a reset`);
+    return this.#snapshot.db;
+  }
+
+  /** Number of keys changed since the snapshot. */
+  get overlaySize(): number {
+    return this.#overlay.size;
+  }
+
+  connect(ordering: Ordering, options: ConnectOptions = {}): SourceInput {
+    const conn = new Connection(
+      this,
+      completeOrdering(ordering, this.primaryKey),
+      options.filter,
+      options.splitEditKeys ?? [],
+    );
+    this.#connections.push(conn);
+    return conn;
+  }
+
+  disconnect(conn: Connection): void {
+    const i = this.#connections.indexOf(conn);
+    if (i >= 0) this.#connections.splice(i, 1);
+  }
+
+  /** The snapshot moved to a state that includes every pushed change: drop the overlay. */
+  rebase(): void {
+    if (this.#pushIndex >= 0) throw new TypeError('rebase during a push');
+    this.#overlay.clear();
+  }
+
+  /** The table changed shape or was truncated: every later read throws. */
+  invalidate(): void {
+    this.#valid = false;
+  }
+
+  /** The current row (snapshot + overlay) with the primary key of `row`, if any. */
+  get(row: Row): Row | undefined {
+    const key = keyOf(row, this.primaryKey);
+    const o = this.#overlay.get(key);
+    if (o !== undefined) return o ?? undefined;
+    return this.#getFromSnapshot(row);
+  }
+
+  #getFromSnapshot(row: Row): Row | undefined {
+    const params: SqlParam[] = [];
+    for (const k of this.primaryKey) {
+      const v = row[k];
+      if (v === undefined || (v !== null && !matchesKind(this.kinds[k] ?? 'json', v))) {
+        return undefined;
+      }
+      params.push(toParam(v));
+    }
+    const db = this.db;
+    let stmt = this.#lookups.get(db);
+    if (!stmt || stmt.busy) {
+      stmt = db.prepare(
+        `SELECT ${this.selectList} FROM ${quoteIdent(this.tableName)} WHERE ${this.primaryKey
+          .map(k => `${quoteIdent(k)} IS ?`)
+          .join(' AND ')}`,
+      );
+      this.#lookups.set(db, stmt);
+    }
+    const raw = stmt.get(...params) as Record<string, unknown> | undefined;
+    return raw ? this.convert(raw) : undefined;
+  }
+
+  push(change: SourceChange): void {
+    let added: Row | undefined;
+    let removed: Row | undefined;
+    if (change.type === 'add') {
+      if (this.get(change.row)) throw new TypeError(`Row already exists in ${this.tableName}`);
+      added = change.row;
+    } else {
+      removed = this.get(change.type === 'edit' ? change.oldRow : change.row);
+      if (!removed) throw new TypeError(`Row not found in ${this.tableName}`);
+      if (change.type === 'edit') {
+        added = change.row;
+        if (keyOf(removed, this.primaryKey) !== keyOf(added, this.primaryKey) && this.get(added)) {
+          throw new TypeError(`Row already exists in ${this.tableName}`);
+        }
+      }
+    }
+    this.#batcher?.begin();
+    try {
+      this.#full = {add: added, remove: removed};
+      const pkChanged =
+        !!added && !!removed && keyOf(removed, this.primaryKey) !== keyOf(added, this.primaryKey);
+      const conns = this.#connections.slice();
+      for (const conn of conns) {
+        this.#pushIndex = this.#connections.indexOf(conn);
+        if (added && removed) {
+          if (pkChanged || conn.changesSplitKey(removed, added)) {
+            this.#current = {add: undefined, remove: removed};
+            conn.pushChange('remove', removed, undefined);
+            this.#current = this.#full;
+            conn.pushChange('add', added, undefined);
+          } else {
+            this.#current = this.#full;
+            conn.pushChange('edit', added, removed);
+          }
+        } else {
+          this.#current = this.#full;
+          conn.pushChange(added ? 'add' : 'remove', (added ?? removed) as Row, undefined);
+        }
+      }
+    } finally {
+      this.#pushIndex = -1;
+      this.#full = NONE;
+      this.#current = NONE;
+      if (removed) this.#overlay.set(keyOf(removed, this.primaryKey), null);
+      if (added) this.#overlay.set(keyOf(added, this.primaryKey), added);
+      this.#batcher?.end();
+    }
+  }
+
+  transientFor(conn: Connection): Transient {
+    if (this.#pushIndex < 0) return NONE;
+    const i = this.#connections.indexOf(conn);
+    if (i < this.#pushIndex) return this.#full;
+    if (i === this.#pushIndex) return this.#current;
+    return NONE;
+  }
+
+  get overlay(): ReadonlyMap<string, Row | null> {
+    return this.#overlay;
+  }
+}
+
+type Shape = {readonly sql: string; readonly pool: Database.Statement[]};
+
+class Connection implements SourceInput {
+  readonly ordering: Ordering;
+  readonly filter: Condition | undefined;
+  readonly splitEditKeys: readonly string[];
+  readonly #source: SQLiteSource;
+  readonly #predicate: RowPredicate;
+  readonly #hasFilter: boolean;
+  readonly #schema: SourceSchema;
+  readonly #compare: Comparator;
+  readonly #where: string;
+  readonly #whereParams: readonly SqlParam[];
+  /** The SQL filter is exactly the predicate: rows from SQL need no JS check. */
+  readonly #exact: boolean;
+  readonly #shapes = new WeakMap<Database.Database, Map<string, Shape>>();
+  #output: Output = NULL_OUTPUT;
+
+  constructor(
+    source: SQLiteSource,
+    ordering: Ordering,
+    filter: Condition | undefined,
+    splitEditKeys: readonly string[],
+  ) {
+    this.#source = source;
+    this.ordering = ordering;
+    this.filter = filter;
+    this.splitEditKeys = splitEditKeys;
+    this.#predicate = compileRowPredicate(filter);
+    this.#hasFilter = filter !== undefined;
+    this.#compare = makeComparator(ordering);
+    this.#schema = {
+      tableName: source.tableName,
+      primaryKey: source.primaryKey,
+      ordering,
+      compareRows: this.#compare,
+      relationships: {},
+    };
+    const frag = compileFilter(filter, source.kinds);
+    this.#where = frag.sql;
+    this.#whereParams = frag.params;
+    this.#exact = frag.exact;
+  }
+
+  getSchema(): SourceSchema {
+    return this.#schema;
+  }
+
+  setOutput(output: Output): void {
+    this.#output = output;
+  }
+
+  destroy(): void {
+    this.#source.disconnect(this);
+  }
+
+  changesSplitKey(oldRow: Row, row: Row): boolean {
+    for (const k of this.splitEditKeys) if (oldRow[k] !== row[k]) return true;
+    return false;
+  }
+
+  pushChange(type: 'add' | 'remove' | 'edit', row: Row, oldRow: Row | undefined): void {
+    const pass = !this.#hasFilter || this.#predicate(row);
+    let change: Change;
+    if (type === 'edit') {
+      const oldPass = !this.#hasFilter || this.#predicate(oldRow as Row);
+      const oldNode: Node = {row: oldRow as Row, relationships: NO_RELATIONSHIPS};
+      const node: Node = {row, relationships: NO_RELATIONSHIPS};
+      if (pass && oldPass) change = {type: 'edit', oldNode, node};
+      else if (pass) change = {type: 'add', node};
+      else if (oldPass) change = {type: 'remove', node: oldNode};
+      else return;
+    } else {
+      if (!pass) return;
+      change = {type, node: {row, relationships: NO_RELATIONSHIPS}};
+    }
+    this.#output.push(change);
+  }
+
+  #statement(db: Database.Database, key: string, build: () => string): Database.Statement {
+    let shapes = this.#shapes.get(db);
+    if (!shapes) {
+      shapes = new Map();
+      this.#shapes.set(db, shapes);
+    }
+    let shape = shapes.get(key);
+    if (!shape) {
+      shape = {sql: build(), pool: []};
+      shapes.set(key, shape);
+    }
+    // A statement is busy while an iterator over it is open (nested fetches of one shape).
+    for (const s of shape.pool) if (!s.busy) return s;
+    const s = db.prepare(shape.sql);
+    shape.pool.push(s);
+    return s;
+  }
+
+  *fetch(req: FetchRequest): Iterable<Node> {
+    const source = this.#source;
+    const kinds = source.kinds;
+    const constraint = req.constraint;
+    const reverse = req.reverse === true;
+    const start = req.start;
+    const conds: string[] = [];
+    const params: SqlParam[] = [];
+    let key = reverse ? 'r' : 'f';
+    if (constraint) {
+      for (const k of Object.keys(constraint).sort()) {
+        const v = constraint[k];
+        const kind = kinds[k];
+        // A value of another type (or null) never equals a column's value in JS.
+        if (v === null || v === undefined || kind === undefined || !matchesKind(kind, v)) return;
+        conds.push(`${quoteIdent(k)} = ?`);
+        params.push(toParam(v));
+        key += `c${k.length}:${k}`;
+      }
+    }
+    if (this.#where !== '1') {
+      conds.push(`(${this.#where})`);
+      params.push(...this.#whereParams);
+    }
+    let jsStart = false;
+    if (start) {
+      const bound = this.#startBound(start.row, start.basis === 'after', reverse);
+      if (bound) {
+        conds.push(bound.sql);
+        params.push(...bound.params);
+        key += bound.key;
+      } else jsStart = true;
+    }
+    const db = source.db;
+    const stmt = this.#statement(db, key, () => {
+      const order = this.ordering
+        .map(([c, d]) => `${quoteIdent(c)} ${(d === 'asc') !== reverse ? 'ASC' : 'DESC'}`)
+        .join(', ');
+      const where = conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
+      return `SELECT ${source.selectList} FROM ${quoteIdent(source.tableName)}${where} ORDER BY ${order}`;
+    });
+
+    const compare = this.#compare;
+    const dir = reverse ? -1 : 1;
+    const after = start?.basis === 'after';
+    const accept = (row: Row, fromSql: boolean): boolean => {
+      if (this.#hasFilter && !(fromSql && this.#exact) && !this.#predicate(row)) return false;
+      if (start && (jsStart || !fromSql)) {
+        const c = compare(row, start.row) * dir;
+        if (c < 0 || (c === 0 && after)) return false;
+      }
+      return true;
+    };
+    const convert = source.convert;
+    const overlay = source.overlay;
+    const t = source.transientFor(this);
+    const iter = stmt.iterate(...params) as IterableIterator<Record<string, unknown>>;
+
+    if (overlay.size === 0 && !t.add && !t.remove) {
+      const needsCheck = (this.#hasFilter && !this.#exact) || jsStart;
+      for (const raw of iter) {
+        const row = convert(raw);
+        if (needsCheck && !accept(row, true)) continue;
+        yield {row, relationships: NO_RELATIONSHIPS};
+      }
+      return;
+    }
+
+    // Merge the snapshot's rows with the rows the overlay holds, in iteration order.
+    const pk = source.primaryKey;
+    const removedKey = t.remove ? keyOf(t.remove, pk) : undefined;
+    const addedKey = t.add ? keyOf(t.add, pk) : undefined;
+    const extras: Row[] = [];
+    const consider = (row: Row) => {
+      if (constraint) for (const k in constraint) if (row[k] !== constraint[k]) return;
+      if (accept(row, false)) extras.push(row);
+    };
+    for (const [k, row] of overlay) {
+      if (row && k !== removedKey && k !== addedKey) consider(row);
+    }
+    if (t.add) consider(t.add);
+    extras.sort((a, b) => compare(a, b) * dir);
+    let i = 0;
+    for (const raw of iter) {
+      const row = convert(raw);
+      const k = keyOf(row, pk);
+      if (overlay.has(k) || k === removedKey || k === addedKey) continue;
+      if (!accept(row, true)) continue;
+      while (i < extras.length && compare(extras[i] as Row, row) * dir < 0) {
+        yield {row: extras[i++] as Row, relationships: NO_RELATIONSHIPS};
+      }
+      yield {row, relationships: NO_RELATIONSHIPS};
+    }
+    while (i < extras.length) yield {row: extras[i++] as Row, relationships: NO_RELATIONSHIPS};
+  }
+
+  /**
+   * `(ordering) >= / > (start)` in iteration direction, with the engine's null order
+   * (null first ascending). Undefined when a start value's type differs from its column's
+   * (SQLite would coerce it); the caller then skips in JS.
+   */
+  #startBound(
+    startRow: Row,
+    after: boolean,
+    reverse: boolean,
+  ): {sql: string; params: SqlParam[]; key: string} | undefined {
+    const cols: {name: string; asc: boolean; v: Value}[] = [];
+    let key = after ? 'a' : 's';
+    for (const [name, d] of this.ordering) {
+      const v = startRow[name];
+      if (v === undefined) return undefined;
+      const kind = this.#source.kinds[name];
+      if (v !== null && (kind === undefined || !matchesKind(kind, v))) return undefined;
+      if (typeof v === 'string' && !isOrderSafe(v)) return undefined;
+      const asc = (d === 'asc') !== reverse;
+      cols.push({name, asc, v});
+      key += (asc ? '+' : '-') + (v === null ? 'n' : 'v');
+    }
+    const params: SqlParam[] = [];
+    if (cols.every(c => c.asc && c.v !== null)) {
+      // Row-value comparison: SQLite seeks the index directly.
+      for (const c of cols) params.push(toParam(c.v));
+      const names = cols.map(c => quoteIdent(c.name)).join(', ');
+      return {
+        sql: `(${names}) ${after ? '>' : '>='} (${cols.map(() => '?').join(', ')})`,
+        params,
+        key: key + 'R',
+      };
+    }
+    // Expanded: c1 ≻ v1 OR (c1 = v1 AND (c2 ≻ v2 OR (c2 = v2 AND ...))).
+    const build = (i: number): string => {
+      const c = cols[i];
+      if (!c) return after ? '0' : '1';
+      const col = quoteIdent(c.name);
+      let gt: string;
+      let eq: string;
+      if (c.v === null) {
+        gt = c.asc ? `${col} IS NOT NULL` : '0';
+        eq = `${col} IS NULL`;
+      } else {
+        params.push(toParam(c.v));
+        gt = c.asc ? `${col} > ?` : `(${col} < ? OR ${col} IS NULL)`;
+        params.push(toParam(c.v));
+        eq = `${col} = ?`;
+      }
+      return `(${gt} OR (${eq} AND ${build(i + 1)}))`;
+    };
+    const sql = build(0);
+    const first = cols[0];
+    // A leading range term lets SQLite seek the index on the first column.
+    if (first && first.asc && first.v !== null) {
+      return {
+        sql: `${quoteIdent(first.name)} >= ? AND ${sql}`,
+        params: [toParam(first.v), ...params],
+        key,
+      };
+    }
+    return {sql, params, key};
+  }
+}
