@@ -75,7 +75,7 @@ export class EngineQueryDriver implements QueryDriver {
     const pk = this.#snapshot.getSource(table)?.primaryKey ?? [];
     const id: RowValue = {};
     for (const c of pk) id[c] = row[c] ?? null;
-    return {table, id, row: row as RowValue};
+    return {table, id, row: row};
   }
 
   #build(hash: string, ast: AST): Query {
