@@ -6,9 +6,9 @@ const memory = (spec: {name: string; primaryKey: readonly [string, ...string[]]}
   new MemorySource(spec.name, spec.primaryKey);
 
 test('incremental views equal evaluate() after every change (MemorySource)', () => {
-  checkSourceProperty(memory, {numRuns: 700});
+  checkSourceProperty(memory, {numRuns: 4000});
 }, 120_000);
 
 test('row set equals the rows the query touches (MemorySource)', () => {
-  checkSourceProperty(memory, {numRuns: 400, rowSet: true});
+  checkSourceProperty(memory, {numRuns: 3000, rowSet: true});
 }, 120_000);

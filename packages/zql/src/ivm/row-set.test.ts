@@ -60,3 +60,33 @@ test('row set: related and EXISTS rows enter and leave, shared rows are counted'
       .sort(),
   ).toEqual(['edit issue:2', 'remove user:10']);
 });
+
+test('row set: a self-join that briefly holds two versions of a row keeps the newest', () => {
+  const f = new Fixture();
+  const issue = f.table('issue', [{id: 3, ownerId: 3, parentId: null}]);
+  const ast: AST = {
+    kind: 'query',
+    table: 'issue',
+    related: [
+      {
+        kind: 'correlated',
+        correlation: {parentField: ['parentId'], childField: ['id']},
+        subquery: {
+          kind: 'query',
+          table: 'issue',
+          alias: 'parent',
+          where: {
+            kind: 'simple',
+            op: '=',
+            left: {kind: 'column', name: 'id'},
+            right: {kind: 'column', name: 'ownerId'},
+          },
+        },
+      },
+    ],
+  };
+  const rs = buildRowSet(ast, f.ctx, {batcher: f.batcher});
+  const edited = {id: 3, ownerId: null, parentId: 3};
+  issue.edit({id: 3, ownerId: 3, parentId: null}, edited);
+  expect([...rs.rows()].map(r => r.row)).toEqual([edited]);
+});

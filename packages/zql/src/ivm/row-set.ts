@@ -38,7 +38,7 @@ export class RowSetOutput implements Output, TreeListener {
     this.#input = input;
     this.#batcher = options.batcher;
     collectPrimaryKeys(input.getSchema(), this.#primaryKeys);
-    this.#tree = new MaterializedTree(input, true, this);
+    this.#tree = new MaterializedTree(input, true, this, true);
     this.#hydrating = false;
     input.setOutput(this);
   }

@@ -1,6 +1,6 @@
 // A materialized copy of a pipeline's output: the rows in order, with their
 // relationships. Views render it; the row-set output counts the rows it holds.
-import type {Row} from './data.ts';
+import {rowKeyOf, type Row} from './data.ts';
 import type {Change, Input, Node, RelationshipSchema, SourceSchema} from './operator.ts';
 
 export type TreeNode = {
@@ -13,11 +13,17 @@ export type TreeNode = {
 export type TreeList = {
   readonly schema: SourceSchema;
   readonly rel: RelationshipSchema | undefined;
+  /** Ordered mode: the nodes in the list's ordering. */
   readonly nodes: TreeNode[];
+  /** Keyed mode (no order needed, e.g. the row set): nodes by primary key. */
+  readonly keyed: Map<string, TreeNode> | undefined;
   /** Cached rendering; undefined when stale. */
   data: unknown;
   dirty: boolean;
 };
+
+/** Shared by all nodes without relationships; never written to. */
+const NO_RELS: Map<string, TreeList> = new Map();
 
 export interface TreeListener {
   enter(table: string, row: Row): void;
@@ -30,7 +36,11 @@ export class MaterializedTree {
   readonly #includeInternal: boolean;
   readonly #listener: TreeListener | undefined;
 
-  constructor(input: Input, includeInternal: boolean, listener?: TreeListener) {
+  readonly #keyed: boolean;
+
+  /** `keyed`: keep nodes in hash maps by primary key instead of sorted arrays. */
+  constructor(input: Input, includeInternal: boolean, listener?: TreeListener, keyed = false) {
+    this.#keyed = keyed;
     this.#includeInternal = includeInternal;
     this.#listener = listener;
     this.root = this.#buildList(input.getSchema(), undefined, input.fetch({}));
@@ -41,14 +51,25 @@ export class MaterializedTree {
     rel: RelationshipSchema | undefined,
     nodes: Iterable<Node>,
   ): TreeList {
-    const list: TreeList = {schema, rel, nodes: [], data: undefined, dirty: true};
-    for (const node of nodes) list.nodes.push(this.#buildNode(schema, node));
+    const keyed = this.#keyed ? new Map<string, TreeNode>() : undefined;
+    const list: TreeList = {schema, rel, nodes: [], keyed, data: undefined, dirty: true};
+    for (const node of nodes) {
+      const tn = this.#buildNode(schema, node);
+      if (keyed) keyed.set(rowKeyOf(node.row, schema.primaryKey), tn);
+      else list.nodes.push(tn);
+    }
     return list;
   }
 
   #buildNode(schema: SourceSchema, node: Node): TreeNode {
-    const tn: TreeNode = {row: node.row, rels: new Map(), data: undefined};
+    let leaf = true;
+    for (const _ in schema.relationships) {
+      leaf = false;
+      break;
+    }
+    const tn: TreeNode = {row: node.row, rels: leaf ? NO_RELS : new Map(), data: undefined};
     this.#listener?.enter(schema.tableName, node.row);
+    if (leaf) return tn;
     for (const name in schema.relationships) {
       const rel = schema.relationships[name] as RelationshipSchema;
       if (rel.internal && !this.#includeInternal) continue;
@@ -63,12 +84,18 @@ export class MaterializedTree {
     if (!listener) return;
     listener.leave(schema.tableName, tn.row);
     for (const list of tn.rels.values()) {
-      for (const child of list.nodes) this.#leave(list.schema, child);
+      for (const child of list.keyed ? list.keyed.values() : list.nodes) {
+        this.#leave(list.schema, child);
+      }
     }
   }
 
   /** Applies a change to `list` (the root by default). */
   apply(change: Change, list: TreeList = this.root): void {
+    if (list.keyed) {
+      this.#applyKeyed(change, list, list.keyed);
+      return;
+    }
     const compare = list.schema.compareRows;
     const nodes = list.nodes;
     list.dirty = true;
@@ -113,6 +140,41 @@ export class MaterializedTree {
         if (!childList) return; // an internal relationship this tree does not keep
         tn.data = undefined;
         this.apply(change.child.change, childList);
+        return;
+      }
+    }
+  }
+
+  #applyKeyed(change: Change, list: TreeList, keyed: Map<string, TreeNode>): void {
+    const pk = list.schema.primaryKey;
+    switch (change.type) {
+      case 'add': {
+        const key = rowKeyOf(change.node.row, pk);
+        if (keyed.has(key)) throw new Error(`Duplicate row added to ${list.schema.tableName}`);
+        keyed.set(key, this.#buildNode(list.schema, change.node));
+        return;
+      }
+      case 'remove': {
+        const key = rowKeyOf(change.node.row, pk);
+        const tn = keyed.get(key);
+        if (!tn) throw new Error('Row to change is not in the view');
+        keyed.delete(key);
+        this.#leave(list.schema, tn);
+        return;
+      }
+      case 'edit': {
+        const tn = keyed.get(rowKeyOf(change.oldNode.row, pk));
+        if (!tn) throw new Error('Row to change is not in the view');
+        const oldRow = tn.row;
+        tn.row = change.node.row;
+        this.#listener?.edit(list.schema.tableName, oldRow, tn.row);
+        return;
+      }
+      case 'child': {
+        const tn = keyed.get(rowKeyOf(change.node.row, pk));
+        if (!tn) throw new Error('Row to change is not in the view');
+        const childList = tn.rels.get(change.child.relationshipName);
+        if (childList) this.apply(change.child.change, childList);
         return;
       }
     }
