@@ -25,7 +25,7 @@ afterEach(async () => {
 
 async function server(): Promise<FakeZeroCache> {
   const s = await startFakeZeroCache();
-  cleanups.push(s.close);
+  cleanups.push(() => s.close());
   return s;
 }
 
