@@ -67,7 +67,11 @@ export class MaterializedTree {
       leaf = false;
       break;
     }
-    const tn: TreeNode = {row: node.row, rels: leaf ? NO_RELS : new Map(), data: undefined};
+    const tn: TreeNode = {
+      row: node.row,
+      rels: leaf ? NO_RELS : new Map<string, TreeList>(),
+      data: undefined,
+    };
     this.#listener?.enter(schema.tableName, node.row);
     if (leaf) return tn;
     for (const name in schema.relationships) {
