@@ -54,7 +54,7 @@ test('SIGKILL at random moments during streaming always converges', async () => 
   await c.query(`CREATE TABLE k (id int PRIMARY KEY, n int NOT NULL)`);
   await c.query(`INSERT INTO k SELECT i, 0 FROM generate_series(1, 20000) i`);
   const file = tempReplicaFile();
-  const env = {ZERO_UPSTREAM_DB: url, ZERO_REPLICA_FILE: file, ZERO_APP_ID: 'crash'};
+  const env = {ZERO_UPSTREAM_DB: url, ZERO_REPLICA_FILE: file, ZERO_APP_ID: `crash_${process.pid}`};
 
   let writing = true;
   let next = 100_000;
@@ -72,8 +72,15 @@ test('SIGKILL at random moments during streaming always converges', async () => 
 
   const out: string[] = [];
   for (let round = 0; round < 4; round++) {
+    const streams = out.join('').split('streaming changes').length;
     const child = startBin(env, out);
-    await sleep(1200 + Math.random() * 1500);
+    // kill at a random moment once it streams (the first round may also hit the copy)
+    const deadline = Date.now() + 20_000;
+    while (round > 0 && out.join('').split('streaming changes').length === streams) {
+      if (Date.now() > deadline) throw new Error('zero-cache did not start streaming');
+      await sleep(20);
+    }
+    await sleep((round === 0 ? 1000 : 0) + Math.random() * 1000);
     child.kill('SIGKILL');
     await exited(child);
   }
@@ -89,8 +96,8 @@ test('SIGKILL at random moments during streaming always converges', async () => 
   const {rows: last} = await c.query<{n: string}>(`SELECT count(*)::text AS n FROM k`);
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const rep = readReplicaTable(file, 'k');
-    if (replicaVersion(file) !== '' && rep.length === Number(last[0]!.n)) {
+    const rep = replicaVersion(file) === '' ? [] : readReplicaTable(file, 'k');
+    if (rep.length === Number(last[0]!.n)) {
       const up = (await c.query(`SELECT id, n FROM k ORDER BY id`)).rows;
       const sorted = [...rep].sort((a, b) => Number(a['id']) - Number(b['id']));
       if (JSON.stringify(sorted) === JSON.stringify(up)) break;

@@ -1,6 +1,7 @@
 // The replicator service: keeps a SQLite replica in step with the upstream Postgres
 // through a logical replication slot. See docs/replication.md.
 import Database from 'better-sqlite3';
+import type {ChildProcess} from 'node:child_process';
 import {mkdirSync, rmSync} from 'node:fs';
 import {dirname} from 'node:path';
 import type pg from 'pg';
@@ -15,7 +16,7 @@ import {
 import {formatLsn, lsnToVersion, parseLsn, versionToLsn} from '../replica/version.ts';
 import {upstreamBackfill} from './backfill.ts';
 import {ChangeApplier} from './change-applier.ts';
-import {copyTable, createReplicaTable} from './initial-copy.ts';
+import {copyInChildProcess} from './copy-process.ts';
 import {PgOutputDecoder} from './pgoutput-decoder.ts';
 import type {PgOutputMessage} from './pgoutput-decoder.ts';
 import {ReplicatorError} from './replicator-error.ts';
@@ -23,7 +24,6 @@ import {
   checkWalLevel,
   dropSlot,
   ensurePublication,
-  listPublishedTables,
   loadTypeNames,
   newClient,
   SESSION_OPTIONS,
@@ -58,6 +58,7 @@ export class Replicator {
   #db: Database.Database | undefined;
   #catalog: pg.Client | undefined;
   #copyClients: pg.Client[] = [];
+  #copyChild: ChildProcess | undefined;
   #service: LogicalReplicationService | undefined;
   #wake: (() => void) | undefined;
   #version = '';
@@ -95,6 +96,7 @@ export class Replicator {
     this.#stopped = true;
     this.#wake?.();
     await this.#service?.stop().catch(() => {});
+    this.#copyChild?.kill('SIGKILL');
     for (const c of this.#copyClients) await c.end().catch(() => {});
     await this.#running?.catch(() => {});
   }
@@ -149,10 +151,8 @@ export class Replicator {
     const url = this.#opts.upstreamUrl;
     const {slot, publication} = this.#names;
     const repl = newClient(url, true);
-    const copy = newClient(url);
-    this.#copyClients = [repl, copy];
+    this.#copyClients = [repl];
     repl.on('error', () => {});
-    copy.on('error', () => {});
     try {
       await dropSlot(this.#catalog!, slot);
       await repl.connect();
@@ -160,21 +160,17 @@ export class Replicator {
         `CREATE_REPLICATION_SLOT "${slot}" LOGICAL pgoutput EXPORT_SNAPSHOT`,
       );
       const cp = parseLsn(rows[0]!.consistent_point);
-      await copy.connect();
-      await copy.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      await copy.query(`SET TRANSACTION SNAPSHOT '${rows[0]!.snapshot_name}'`);
-      const tables = await listPublishedTables(copy, publication);
       const started = Date.now();
-      let total = 0;
-      for (const t of tables) {
-        if (t.primaryKey.length === 0) {
-          this.#lc.warn('table has no primary key; it is left out of the replica', {table: t.name});
-          continue;
-        }
-        db.transaction(() => createReplicaTable(db, t))();
-        total += (await copyTable(copy, db, t, this.#lc)).rows;
-      }
-      await copy.query('COMMIT');
+      const summary = await copyInChildProcess(
+        {
+          upstreamUrl: url,
+          replicaFile: this.#opts.replicaFile,
+          publication,
+          snapshot: rows[0]!.snapshot_name,
+        },
+        this.#lc,
+        child => (this.#copyChild = child),
+      );
       // Transactions committing at the consistent point are streamed, not copied.
       const lsn = cp - 1n;
       const version = lsnToVersion(lsn);
@@ -193,8 +189,8 @@ export class Replicator {
         [slot, version],
       );
       this.#lc.info('initial copy done', {
-        tables: tables.length,
-        rows: total,
+        tables: summary.tables,
+        rows: summary.rows,
         ms: Date.now() - started,
         version,
         rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20),
@@ -212,7 +208,6 @@ export class Replicator {
       throw e;
     } finally {
       this.#copyClients = [];
-      await copy.end().catch(() => {});
       await repl.end().catch(() => {});
     }
   }

@@ -7,6 +7,7 @@ import {
   readReplicaTable,
   startReplicator,
   tempReplicaFile,
+  uniqueAppId,
 } from './test-helpers.ts';
 import type {Replicator} from './replicator.ts';
 
@@ -70,7 +71,7 @@ test('added columns and tables appear without restart; renames and truncates app
   await c.query(`CREATE TABLE nopk (x int)`);
   const lines: string[] = [];
   const file = tempReplicaFile();
-  const r = await startReplicator(url, file, 'zero', lines);
+  const r = await startReplicator(url, file, undefined, lines);
   running.push(r);
   expect(lines.some(l => l.includes('no primary key') && l.includes('nopk'))).toBe(true);
 
@@ -112,10 +113,11 @@ test('two app ids replicate from one database side by side', async () => {
   const c = await pgClient(url);
   await c.query(`CREATE TABLE s (id int PRIMARY KEY)`);
   await c.query(`INSERT INTO s VALUES (1)`);
+  const app = uniqueAppId();
   const f1 = tempReplicaFile();
   const f2 = tempReplicaFile();
-  const r1 = await startReplicator(url, f1, 'app_one');
-  const r2 = await startReplicator(url, f2, 'app_two');
+  const r1 = await startReplicator(url, f1, `${app}_one`);
+  const r2 = await startReplicator(url, f2, `${app}_two`);
   running.push(r1, r2);
   await c.query(`INSERT INTO s VALUES (2)`);
   await catchUp(c, r1);
@@ -126,7 +128,7 @@ test('two app ids replicate from one database side by side', async () => {
     `SELECT slot_name FROM pg_replication_slots ORDER BY 1`,
   );
   expect(rows.map(x => x.slot_name)).toEqual(
-    expect.arrayContaining(['zync_app_one_slot', 'zync_app_two_slot']),
+    expect.arrayContaining([`zync_${app}_one_slot`, `zync_${app}_two_slot`]),
   );
   await c.end();
 });

@@ -14,7 +14,11 @@ export function tempReplicaFile(): string {
 }
 
 export function captureLogger(lines: string[] = []): Logger {
-  return createLogger('debug', (l, m, c) => lines.push(formatLogLine(l, m, c)));
+  return createLogger('debug', (l, m, c) => {
+    const line = formatLogLine(l, m, c);
+    lines.push(line);
+    if (process.env['ZYNC_TEST_LOG']) console.log(line);
+  });
 }
 
 export async function pgClient(url: string): Promise<pg.Client> {
@@ -25,10 +29,16 @@ export async function pgClient(url: string): Promise<pg.Client> {
   return c;
 }
 
+let apps = 0;
+/** Slots are cluster-wide: every test replicator gets its own app id unless told otherwise. */
+export function uniqueAppId(): string {
+  return `t${process.pid}_${apps++}`;
+}
+
 export async function startReplicator(
   url: string,
   file = tempReplicaFile(),
-  appId = 'zero',
+  appId = uniqueAppId(),
   lines: string[] = [],
 ): Promise<Replicator> {
   const r = new Replicator({upstreamUrl: url, replicaFile: file, appId, lc: captureLogger(lines)});
@@ -38,7 +48,7 @@ export async function startReplicator(
 }
 
 /** Resolves once the replica has caught up with everything committed upstream so far. */
-export async function catchUp(client: pg.Client, r: Replicator, timeoutMs = 20_000): Promise<void> {
+export async function catchUp(client: pg.Client, r: Replicator, timeoutMs = 60_000): Promise<void> {
   // a marker transaction makes progress visible even if the last change was filtered out
   await client.query(`CREATE TABLE IF NOT EXISTS _marker (id int PRIMARY KEY, n int)`);
   const {rows} = await client.query<{lsn: string}>(

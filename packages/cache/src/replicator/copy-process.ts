@@ -1,0 +1,118 @@
+// The initial copy runs in a child process: it churns through every upstream row, and a
+// separate process hands all of that memory back to the OS when it exits, so the
+// long-running zero-cache stays small. This file is both the child's entry point and the
+// parent's launcher.
+import Database from 'better-sqlite3';
+import {fork} from 'node:child_process';
+import type {ChildProcess} from 'node:child_process';
+import {createRequire} from 'node:module';
+import {pathToFileURL} from 'node:url';
+import {createLogger} from '@zync/shared';
+import type {LogContext, Logger, LogLevel} from '@zync/shared';
+import {safeErrorMessage} from '../pg/redact-url.ts';
+import {copyTable, createReplicaTable} from './initial-copy.ts';
+import {listPublishedTables, newClient} from './upstream.ts';
+
+export interface CopyJob {
+  readonly upstreamUrl: string;
+  readonly replicaFile: string;
+  readonly publication: string;
+  readonly snapshot: string;
+}
+
+export interface CopySummary {
+  readonly tables: number;
+  readonly rows: number;
+}
+
+type FromChild =
+  | {type: 'log'; level: LogLevel; msg: string; ctx: LogContext}
+  | {type: 'done'; summary: CopySummary}
+  | {type: 'failed'; message: string; code?: string | undefined};
+
+/** Copies every published table from the exported snapshot into the replica file. */
+export async function copyAll(job: CopyJob, lc: Logger): Promise<CopySummary> {
+  const db = new Database(job.replicaFile);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = OFF');
+  const client = newClient(job.upstreamUrl);
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(`SET TRANSACTION SNAPSHOT '${job.snapshot.replace(/'/g, "''")}'`);
+    const tables = await listPublishedTables(client, job.publication);
+    let rows = 0;
+    let copied = 0;
+    for (const t of tables) {
+      if (t.primaryKey.length === 0) {
+        lc.warn('table has no primary key; it is left out of the replica', {table: t.name});
+        continue;
+      }
+      db.transaction(() => createReplicaTable(db, t))();
+      rows += (await copyTable(client, db, t, lc)).rows;
+      copied++;
+    }
+    await client.query('COMMIT');
+    return {tables: copied, rows};
+  } finally {
+    db.close();
+    await client.end().catch(() => {});
+  }
+}
+
+/** Runs `copyAll` in a child process; `onChild` receives it so the caller can kill it. */
+export function copyInChildProcess(
+  job: CopyJob,
+  lc: Logger,
+  onChild: (child: ChildProcess | undefined) => void,
+): Promise<CopySummary> {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const child = fork(new URL(import.meta.url), [], {
+    execArgv: ['--import', tsx],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: {PATH: process.env['PATH'] ?? '', ZYNC_COPY_CHILD: '1'},
+  });
+  onChild(child);
+  return new Promise<CopySummary>((resolve, reject) => {
+    let summary: CopySummary | undefined;
+    let failure: Error | undefined;
+    child.on('message', (m: FromChild) => {
+      if (m.type === 'log') lc[m.level](m.msg, m.ctx);
+      else if (m.type === 'done') summary = m.summary;
+      else failure = Object.assign(new Error(m.message), {code: m.code});
+    });
+    child.once('error', e => failure ?? (failure = e));
+    child.once('exit', (code, signal) => {
+      onChild(undefined);
+      if (summary && code === 0) resolve(summary);
+      else reject(failure ?? new Error(`initial copy process exited (${signal ?? code})`));
+    });
+    child.send(job);
+  });
+}
+
+if (process.env['ZYNC_COPY_CHILD'] === '1' && process.send) {
+  const send = (m: FromChild) => process.send!(m);
+  const lc = createLogger('debug', (level, msg, ctx) => send({type: 'log', level, msg, ctx}));
+  let finished = false;
+  // a parent that dies (even by SIGKILL) closes the channel: never copy for nobody
+  process.once('disconnect', () => {
+    if (!finished) process.exit(1);
+  });
+  process.once('message', (job: CopyJob) => {
+    copyAll(job, lc).then(
+      summary => {
+        finished = true;
+        send({type: 'done', summary});
+        process.disconnect();
+      },
+      (e: unknown) => {
+        finished = true;
+        process.exitCode = 1;
+        send({type: 'failed', message: safeErrorMessage(e), code: (e as {code?: string}).code});
+        process.disconnect();
+      },
+    );
+  });
+}
