@@ -17,7 +17,7 @@ export function captureLogger(lines: string[] = []): Logger {
   return createLogger('debug', (l, m, c) => {
     const line = formatLogLine(l, m, c);
     lines.push(line);
-    if (process.env['ZYNC_TEST_LOG']) console.log(line);
+    if (process.env['ZYNC_TEST_LOG']) process.stdout.write(`${line}\n`);
   });
 }
 
