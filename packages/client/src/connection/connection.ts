@@ -156,7 +156,9 @@ export class Connection {
     this.#socket = undefined;
     this.#epoch++;
     if (s) {
-      s.onopen = s.onmessage = s.onclose = s.onerror = null;
+      s.onopen = s.onmessage = s.onclose = null;
+      // Closing a socket that is still connecting reports an error; nobody needs it.
+      s.onerror = () => {};
       try {
         s.close(1000, 'client closing');
       } catch {

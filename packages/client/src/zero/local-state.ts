@@ -31,6 +31,9 @@ function rowKey(table: string, primaryKey: readonly string[], row: Row): string 
 export class LocalState {
   readonly batcher = new Batcher();
   readonly sources = new Map<string, MemorySource>();
+  /** The server's rows (what pokes said), per client table, by row key. */
+  readonly serverRows = new Map<string, Map<string, Row>>();
+  readonly primaryKeys = new Map<string, readonly string[]>();
   readonly #byServerName = new Map<string, TableNames>();
   version: string | null = null;
   gotQueries = new Set<string>();
@@ -40,6 +43,8 @@ export class LocalState {
   constructor(schema: Schema) {
     for (const [name, t] of Object.entries(schema.tables)) {
       this.sources.set(name, new MemorySource(name, t.primaryKey, [], {batcher: this.batcher}));
+      this.serverRows.set(name, new Map());
+      this.primaryKeys.set(name, t.primaryKey);
       const columns = new Map<string, string>();
       for (const [col, spec] of Object.entries(t.columns)) columns.set(spec.serverName ?? col, col);
       this.#byServerName.set(t.serverName ?? name, {
@@ -67,6 +72,7 @@ export class LocalState {
           const src = this.sources.get(table);
           if (src && value && typeof value === 'object' && !Array.isArray(value)) {
             const row = value as Row;
+            this.serverRows.get(table)?.set(key, row);
             if (!src.get(row)) src.add(row);
           }
         }
@@ -76,6 +82,30 @@ export class LocalState {
     } finally {
       read.release();
     }
+  }
+
+  /** The store key of a row of a client table. */
+  keyOf(table: string, row: Row): string {
+    return rowKey(table, this.primaryKeys.get(table) ?? [], row);
+  }
+
+  /** Sets what queries see for one row (optimistic writes and rebases); undefined deletes. */
+  setVisible(table: string, row: Row | undefined, id: Row): void {
+    const src = this.sources.get(table);
+    if (!src) throw new TypeError(`Unknown table ${table}`);
+    const existing = src.get(id);
+    if (row === undefined) {
+      if (existing) src.remove(existing);
+    } else if (existing) {
+      if (existing !== row) src.edit(existing, row);
+    } else {
+      src.add(row);
+    }
+  }
+
+  /** The row queries currently see with the primary key of `id`. */
+  visible(table: string, id: Row): Row | undefined {
+    return this.sources.get(table)?.get(id);
   }
 
   /** Converts a server-named row to the client's names, dropping unknown columns. */
@@ -117,12 +147,14 @@ export class LocalState {
 
   #applyRow(op: RowPatchOp, ops: KVOp[]): void {
     if (op.op === 'clear') {
-      for (const [table, src] of this.sources) {
-        const t = [...this.#byServerName.values()].find(n => n.table === table);
-        for (const row of [...src.rows()]) {
-          src.remove(row);
-          if (t) ops.push({key: rowKey(table, t.primaryKey, row), value: undefined});
+      for (const [table, rows] of this.serverRows) {
+        const src = this.sources.get(table);
+        for (const [key, row] of rows) {
+          const existing = src?.get(row);
+          if (existing) src?.remove(existing);
+          ops.push({key, value: undefined});
         }
+        rows.clear();
       }
       return;
     }
@@ -135,12 +167,16 @@ export class LocalState {
       const existing = src.get(row);
       if (existing) src.edit(existing, row);
       else src.add(row);
-      ops.push({key: rowKey(names.table, names.primaryKey, row), value: row});
+      const key = rowKey(names.table, names.primaryKey, row);
+      this.serverRows.get(names.table)?.set(key, row);
+      ops.push({key, value: row});
     } else {
       const id = this.#toClient(names, op.id);
       const existing = src.get(id);
       if (existing) src.remove(existing);
-      ops.push({key: rowKey(names.table, names.primaryKey, id), value: undefined});
+      const key = rowKey(names.table, names.primaryKey, id);
+      this.serverRows.get(names.table)?.delete(key);
+      ops.push({key, value: undefined});
     }
   }
 }

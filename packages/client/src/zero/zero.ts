@@ -17,6 +17,9 @@ import {resolveStoreProvider} from '../storage/drop.ts';
 import {consoleSink} from './console-sink.ts';
 import type {KVOp} from './local-state.ts';
 import {LocalState, META_CLIENT_GROUP} from './local-state.ts';
+import {MutationManager, PENDING_PREFIX} from './mutations.ts';
+import type {MutatorResult} from './mutations.ts';
+import type {DeleteID, InsertValue, UpdateValue} from './row-types.ts';
 import type {ZeroOptions} from './options.ts';
 import {validateOptions} from './options.ts';
 import {QueryManager} from './query-manager.ts';
@@ -42,6 +45,8 @@ export class Zero<S extends Schema, MD = unknown> {
   readonly idbName: string;
   readonly schema: S;
   readonly query: SchemaQuery<S>;
+  /** CRUD mutators per table and the app's custom mutators per namespace. */
+  readonly mutate: MD extends undefined ? CrudMutate<S> : CrudMutate<S> & CustomMutate<MD>;
   readonly clientGroupID: Promise<string>;
   readonly connection: {
     readonly state: {
@@ -56,6 +61,7 @@ export class Zero<S extends Schema, MD = unknown> {
   readonly #store: Store;
   readonly #local: LocalState;
   readonly #queries: QueryManager;
+  readonly #mutations: MutationManager;
   readonly #state: ConnectionStateStore;
   readonly #conn: Connection | undefined;
   readonly #ready: Promise<void>;
@@ -88,6 +94,20 @@ export class Zero<S extends Schema, MD = unknown> {
       this.#sendQueries(patch),
     );
     this.query = createBuilder(options.schema, this.#queries);
+    this.#mutations = new MutationManager({
+      schema: options.schema,
+      local: this.#local,
+      clientID: this.clientID,
+      mutators: options.mutators,
+      queryDelegate: this.#queries,
+      persist: ops => this.#enqueueWrite(ops),
+      push: mutations =>
+        this.#conn?.send([
+          'push',
+          {clientGroupID: this.#groupID, mutations, requestID: randomID()},
+        ]) ?? false,
+    });
+    this.mutate = this.#mutations.mutate as typeof this.mutate;
 
     this.#state = new ConnectionStateStore(
       server === null
@@ -107,6 +127,7 @@ export class Zero<S extends Schema, MD = unknown> {
             logger: this.#logger,
             buildConnect: token => this.#connectBody(token),
             onFrame: f => this.#onFrame(f),
+            onConnected: () => this.#mutations.onConnected(),
             createSocket: options.createSocket,
             hiddenTabDisconnectDelayMs: options.hiddenTabDisconnectDelay,
           });
@@ -131,6 +152,7 @@ export class Zero<S extends Schema, MD = unknown> {
   async #init(): Promise<void> {
     try {
       await this.#local.load(this.#store);
+      await this.#mutations.restore(await this.#readPending());
       this.#groupID = this.#local.clientGroupID ?? randomID();
       if (!this.#local.clientGroupID) {
         this.#local.clientGroupID = this.#groupID;
@@ -141,6 +163,21 @@ export class Zero<S extends Schema, MD = unknown> {
       this.#groupID ||= randomID();
     }
     if (!this.#closed) this.#conn?.start();
+  }
+
+  async #readPending(): Promise<Parameters<MutationManager['restore']>[0]> {
+    const read = await this.#store.read();
+    try {
+      const out: Parameters<MutationManager['restore']>[0][number][] = [];
+      if (read.scan) {
+        for await (const [, v] of read.scan(PENDING_PREFIX)) {
+          out.push(v as unknown as Parameters<MutationManager['restore']>[0][number]);
+        }
+      }
+      return out;
+    } finally {
+      read.release();
+    }
   }
 
   get online(): boolean {
@@ -201,6 +238,9 @@ export class Zero<S extends Schema, MD = unknown> {
       case 'poke':
         this.#applyPoke(frame[1]);
         return;
+      case 'pushResponse':
+        this.#mutations.onPushResponse(frame[1]);
+        return;
       case 'error':
         if (frame[1].kind === 'ClientNotFound') {
           // The server forgot this group: start over from an empty version.
@@ -214,19 +254,27 @@ export class Zero<S extends Schema, MD = unknown> {
   }
 
   #applyPoke(poke: PokeBody): void {
-    if (poke.baseVersion !== null && poke.baseVersion !== this.#local.version) {
-      this.#logger.error('Poke does not follow the local version; reconnecting');
-      this.#local.version = null;
-      this.#conn?.connect();
-      return;
-    }
-    const before = new Set(this.#local.gotQueries);
-    const ops = this.#local.applyPoke(poke);
-    this.#enqueueWrite(ops);
-    const touched = new Set<string>();
-    for (const h of this.#local.gotQueries) if (!before.has(h)) touched.add(h);
-    for (const h of before) if (!this.#local.gotQueries.has(h)) touched.add(h);
-    this.#queries.afterPoke(poke.queryErrors, touched);
+    const before = new Set<string>();
+    let applied = false;
+    void this.#mutations
+      .rebase(() => {
+        if (poke.baseVersion !== null && poke.baseVersion !== this.#local.version) {
+          this.#logger.error('Poke does not follow the local version; reconnecting');
+          this.#local.version = null;
+          this.#conn?.connect();
+          return;
+        }
+        for (const h of this.#local.gotQueries) before.add(h);
+        this.#enqueueWrite(this.#local.applyPoke(poke));
+        applied = true;
+      })
+      .then(() => {
+        if (!applied) return;
+        const touched = new Set<string>();
+        for (const h of this.#local.gotQueries) if (!before.has(h)) touched.add(h);
+        for (const h of before) if (!this.#local.gotQueries.has(h)) touched.add(h);
+        this.#queries.afterPoke(poke.queryErrors, touched);
+      });
   }
 
   /** Store writes run one after another; each is one atomic commit. */
@@ -278,6 +326,26 @@ export class Zero<S extends Schema, MD = unknown> {
     }
   }
 }
+
+type CrudMutate<S extends Schema> = {
+  readonly [T in keyof S['tables']]: {
+    readonly [Op in 'insert' | 'upsert' | 'update' | 'delete']: (
+      value: Op extends 'insert' | 'upsert'
+        ? InsertValue<S['tables'][T]>
+        : Op extends 'update'
+          ? UpdateValue<S['tables'][T]>
+          : DeleteID<S['tables'][T]>,
+    ) => MutatorResult;
+  };
+};
+
+type CustomMutate<MD> = {
+  readonly [NS in keyof MD]: {
+    readonly [N in keyof MD[NS]]: MD[NS][N] extends (tx: never, ...args: infer A) => unknown
+      ? (...args: A) => MutatorResult
+      : never;
+  };
+};
 
 function watchVisibility(onChange: (hidden: boolean) => void): () => void {
   const doc = (globalThis as {document?: Document}).document;

@@ -1,0 +1,187 @@
+import type {Mutation} from '@zync/protocol';
+import {createSchema, number, string, table} from '@zync/zql';
+import {afterEach, expect, test, vi} from 'vitest';
+import {WebSocket} from 'ws';
+import type {FakeZeroCache} from '../../../../test/fake-zero-cache.ts';
+import {pokeFrame, startFakeZeroCache} from '../../../../test/fake-zero-cache.ts';
+import type {SocketLike} from '../connection/connection.ts';
+import {memStoreProvider} from '../kv/mem-store.ts';
+import type {StoreProvider} from '../kv/store.ts';
+import {Zero} from './zero.ts';
+
+const schema = createSchema({
+  tables: [
+    table('issue')
+      .from('issues')
+      .columns({id: string(), title: string(), votes: number().from('vote_count')})
+      .primaryKey('id'),
+  ],
+});
+
+type Tx = {
+  mutate: {issue: {insert(v: object): Promise<void>; update(v: object): Promise<void>}};
+  location: string;
+};
+const mutators = {
+  issue: {
+    vote: async (tx: Tx, {id}: {id: string}) => {
+      // The client guesses +1; the server implementation may differ.
+      await tx.mutate.issue.update({id, votes: 100});
+    },
+    create: async (tx: Tx, {id, title}: {id: string; title: string}) => {
+      await tx.mutate.issue.insert({id, title: `${title} (${tx.location})`, votes: 0});
+    },
+  },
+};
+
+const createSocket = (url: string) => new WebSocket(url) as unknown as SocketLike;
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(provider: StoreProvider = memStoreProvider(), srv?: FakeZeroCache) {
+  const s = srv ?? (await startFakeZeroCache());
+  if (!srv) cleanups.push(() => s.close());
+  const zero = new Zero({
+    server: s.server,
+    userID: 'u',
+    schema,
+    kvStore: provider,
+    mutators,
+    createSocket,
+  });
+  cleanups.push(() => zero.close());
+  await vi.waitFor(() => expect(zero.online).toBe(true));
+  return {srv: s, zero, provider};
+}
+
+function pushes(srv: FakeZeroCache): Mutation[] {
+  return srv.received.flatMap(f => (f[0] === 'push' ? f[1].mutations : []));
+}
+
+test('a CRUD insert shows at once, is pushed in server names, and is confirmed without flicker', async () => {
+  const {srv, zero} = await setup();
+  const view = zero.query.issue.materialize() as {
+    data: unknown;
+    addListener(fn: (d: unknown) => void): () => void;
+  };
+  const seen: unknown[] = [];
+  view.addListener(d => seen.push(d));
+  const r = zero.mutate.issue.insert({id: 'a', title: 'A', votes: 1});
+  await r.client;
+  expect(view.data).toEqual([{id: 'a', title: 'A', votes: 1}]);
+  await vi.waitFor(() => expect(pushes(srv)).toHaveLength(1));
+  const m = pushes(srv)[0]!;
+  expect(m).toMatchObject({type: 'crud', id: 1, clientID: zero.clientID, name: '_zero_crud'});
+  expect(m.args).toEqual([
+    {ops: [{op: 'insert', table: 'issues', value: {id: 'a', title: 'A', vote_count: 1}}]},
+  ]);
+  srv.send(
+    pokeFrame({
+      rows: [{op: 'put', table: 'issues', value: {id: 'a', title: 'A', vote_count: 1}}],
+      lastMutationIDChanges: {[zero.clientID]: 1},
+    }),
+  );
+  expect(await r.server).toEqual({type: 'success'});
+  expect(view.data).toEqual([{id: 'a', title: 'A', votes: 1}]);
+  // Every state the view showed had the row: no flicker during the rebase.
+  expect(seen.slice(1).every(d => Array.isArray(d) && d.length === 1)).toBe(true);
+});
+
+test('a custom mutator runs on the client; after the rebase the server result wins', async () => {
+  const {srv, zero} = await setup();
+  srv.send(
+    pokeFrame({rows: [{op: 'put', table: 'issues', value: {id: 'a', title: 'A', vote_count: 1}}]}),
+  );
+  await vi.waitFor(async () => expect(await zero.run(zero.query.issue)).toHaveLength(1));
+  const r = zero.mutate.issue.vote({id: 'a'});
+  await r.client;
+  expect(await zero.run(zero.query.issue.one())).toMatchObject({votes: 100});
+  await vi.waitFor(() => expect(pushes(srv)[0]?.name).toBe('issue.vote'));
+  expect(pushes(srv)[0]?.args).toEqual([{id: 'a'}]);
+  // The server's implementation added 2, not 99.
+  srv.send(
+    pokeFrame({
+      baseVersion: '01',
+      version: '02',
+      rows: [{op: 'put', table: 'issues', value: {id: 'a', title: 'A', vote_count: 3}}],
+      lastMutationIDChanges: {[zero.clientID]: 1},
+    }),
+  );
+  expect(await r.server).toEqual({type: 'success'});
+  expect(await zero.run(zero.query.issue.one())).toMatchObject({votes: 3});
+});
+
+test('pending mutations are replayed over a poke that does not confirm them', async () => {
+  const {srv, zero} = await setup();
+  await zero.mutate.issue.create({id: 'n', title: 'New'}).client;
+  srv.send(
+    pokeFrame({rows: [{op: 'put', table: 'issues', value: {id: 'x', title: 'X', vote_count: 0}}]}),
+  );
+  await vi.waitFor(async () => expect(await zero.run(zero.query.issue)).toHaveLength(2));
+  expect(await zero.run(zero.query.issue.where('id', 'n').one())).toMatchObject({
+    title: 'New (client)',
+  });
+});
+
+test('an error outcome reaches the server promise and the optimistic row goes away', async () => {
+  const {srv, zero} = await setup();
+  const r = zero.mutate.issue.insert({id: 'bad', title: 'B', votes: 0});
+  await r.client;
+  await vi.waitFor(() => expect(pushes(srv)).toHaveLength(1));
+  srv.send([
+    'pushResponse',
+    {
+      mutations: [
+        {
+          clientID: zero.clientID,
+          id: 1,
+          result: {type: 'error', error: 'zero', message: 'Permission denied'},
+        },
+      ],
+    },
+  ]);
+  srv.send(pokeFrame({lastMutationIDChanges: {[zero.clientID]: 1}}));
+  expect(await r.server).toEqual({
+    type: 'error',
+    error: {type: 'zero', message: 'Permission denied'},
+  });
+  expect(await zero.run(zero.query.issue)).toEqual([]);
+});
+
+test('pending mutations survive a reload and are pushed by the next instance', async () => {
+  const provider = memStoreProvider();
+  const srv = await startFakeZeroCache();
+  cleanups.push(() => srv.close());
+  const z1 = new Zero({
+    server: srv.server,
+    userID: 'u',
+    schema,
+    kvStore: provider,
+    mutators,
+    createSocket,
+  });
+  await z1.mutate.issue.insert({id: 'p', title: 'P', votes: 0}).client;
+  const firstClient = z1.clientID;
+  await z1.close();
+  const before = pushes(srv).length;
+  const {zero: z2} = await setup(provider, srv);
+  expect(await z2.run(z2.query.issue)).toEqual([{id: 'p', title: 'P', votes: 0}]);
+  await vi.waitFor(() => expect(pushes(srv).length).toBeGreaterThan(before));
+  const last = pushes(srv).at(-1)!;
+  expect(last).toMatchObject({clientID: firstClient, id: 1});
+});
+
+test('a custom namespace may not reuse CRUD names of a table', () => {
+  expect(
+    () =>
+      new Zero({
+        server: null,
+        userID: 'u',
+        schema,
+        kvStore: 'mem',
+        mutators: {issue: {insert: async () => {}}},
+      }),
+  ).toThrow(/clashes/);
+});

@@ -1,0 +1,439 @@
+// Optimistic mutations: run at once against local data, kept durably until the server has
+// applied them, replayed on top of every server update (rebase), and pushed in order.
+import type {CrudOp, Mutation, MutationResult, PushResponseBody} from '@zync/protocol';
+import {CRUD_MUTATION_NAME} from '@zync/protocol';
+import type {ReadonlyJSONValue} from '@zync/shared';
+import type {QueryDelegate, Schema, SchemaQuery} from '@zync/zql';
+import {createBuilder} from '@zync/zql';
+import type {Row, Value} from '@zync/zql/ivm';
+import type {KVOp, LocalState} from './local-state.ts';
+
+export const PENDING_PREFIX = 'p/';
+
+export type ServerOutcome =
+  | {readonly type: 'success'}
+  | {
+      readonly type: 'error';
+      readonly error: {
+        readonly type: 'app' | 'zero';
+        readonly message: string;
+        readonly details?: ReadonlyJSONValue | undefined;
+      };
+    };
+
+export type MutatorResult = {
+  readonly client: Promise<void>;
+  readonly server: Promise<ServerOutcome>;
+};
+
+type CrudKind = CrudOp['op'];
+
+type StoredMutation = Mutation & {readonly seq: number};
+
+type Pending = {
+  readonly m: StoredMutation;
+  settle?: ((o: ServerOutcome) => void) | undefined;
+  error?: ServerOutcome | undefined;
+};
+
+type TableMutator = {[K in CrudKind]: (value: Record<string, unknown>) => Promise<void>};
+
+/** The transaction a client-side custom mutator receives. */
+export type ClientTransaction<S extends Schema> = {
+  readonly location: 'client';
+  readonly reason: 'optimistic' | 'rebase';
+  readonly clientID: string;
+  readonly mutationID: number;
+  readonly mutate: {readonly [T in keyof S['tables']]: TableMutator};
+  readonly query: SchemaQuery<S>;
+};
+
+type CustomMutator = (tx: ClientTransaction<Schema>, args: never) => Promise<void> | void;
+
+function pendingKey(seq: number): string {
+  return `${PENDING_PREFIX}${String(seq).padStart(12, '0')}`;
+}
+
+export class MutationManager {
+  readonly #schema: Schema;
+  readonly #local: LocalState;
+  readonly #clientID: string;
+  readonly #mutators: Record<string, Record<string, CustomMutator>>;
+  readonly #queryDelegate: QueryDelegate;
+  readonly #persist: (ops: KVOp[]) => void;
+  readonly #push: (mutations: Mutation[]) => boolean;
+  readonly #pending: Pending[] = [];
+  /** Client-visible rows touched by pending mutations, as table + NUL + key. */
+  #touched = new Map<string, {table: string; id: Row}>();
+  #nextID = 1;
+  #nextSeq = 1;
+  /** All work on local data runs one step at a time. */
+  #queue: Promise<void> = Promise.resolve();
+  /** Highest (clientID → id) already sent on the current connection. */
+  #sent = new Map<string, number>();
+
+  readonly mutate: Record<string, unknown>;
+
+  constructor(args: {
+    schema: Schema;
+    local: LocalState;
+    clientID: string;
+    mutators: unknown;
+    queryDelegate: QueryDelegate;
+    persist: (ops: KVOp[]) => void;
+    push: (mutations: Mutation[]) => boolean;
+  }) {
+    this.#schema = args.schema;
+    this.#local = args.local;
+    this.#clientID = args.clientID;
+    this.#queryDelegate = args.queryDelegate;
+    this.#persist = args.persist;
+    this.#push = args.push;
+    this.#mutators = validateMutators(args.mutators, args.schema);
+    this.mutate = this.#buildMutate();
+  }
+
+  get pendingCount(): number {
+    return this.#pending.length;
+  }
+
+  /** Runs `fn` after every earlier step on local data. */
+  enqueue<T>(fn: () => Promise<T> | T): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  }
+
+  #buildMutate(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    if (this.#schema.enableLegacyMutators !== false) {
+      for (const table of Object.keys(this.#schema.tables)) {
+        const ops: Record<string, unknown> = {};
+        for (const op of ['insert', 'upsert', 'update', 'delete'] as const) {
+          ops[op] = (value: Record<string, unknown>) => this.#crud(table, op, value);
+        }
+        out[table] = ops;
+      }
+    }
+    for (const [ns, fns] of Object.entries(this.#mutators)) {
+      const target = (out[ns] ?? {}) as Record<string, unknown>;
+      for (const [name, fn] of Object.entries(fns)) {
+        target[name] = (args: ReadonlyJSONValue) => this.#custom(`${ns}.${name}`, fn, args);
+      }
+      out[ns] = target;
+    }
+    return out;
+  }
+
+  #crud(table: string, op: CrudKind, value: Record<string, unknown>): MutatorResult {
+    if (!value || typeof value !== 'object') {
+      throw new TypeError(`mutate.${table}.${op} needs a row object`);
+    }
+    const serverOp = this.#toServerOp(table, op, value);
+    return this.#start(
+      {name: CRUD_MUTATION_NAME, type: 'crud', args: [{ops: [serverOp]}]},
+      (mutationID, reason) => this.#applyCrud(table, op, value as Row, mutationID, reason),
+    );
+  }
+
+  #custom(name: string, fn: CustomMutator, args: ReadonlyJSONValue): MutatorResult {
+    return this.#start(
+      {name, type: 'custom', args: args === undefined ? [] : [args]},
+      (mutationID, reason) => fn(this.#tx(mutationID, reason), args as never),
+    );
+  }
+
+  #start(
+    m: {name: string; type: 'crud' | 'custom'; args: ReadonlyJSONValue[]},
+    run: (mutationID: number, reason: 'optimistic' | 'rebase') => Promise<void> | void,
+  ): MutatorResult {
+    let settle!: (o: ServerOutcome) => void;
+    const server = new Promise<ServerOutcome>(r => (settle = r));
+    const client = this.enqueue(async () => {
+      const id = this.#nextID++;
+      const stored: StoredMutation = {
+        type: m.type,
+        id,
+        clientID: this.#clientID,
+        name: m.name,
+        args: m.args,
+        timestamp: Date.now(),
+        seq: this.#nextSeq++,
+      };
+      const p: Pending = {m: stored, settle};
+      this.#pending.push(p);
+      this.#persist([{key: pendingKey(stored.seq), value: stored}]);
+      this.#local.batcher.begin();
+      try {
+        await run(id, 'optimistic');
+      } finally {
+        this.#local.batcher.end();
+      }
+      this.#pushPending();
+    });
+    return {client, server};
+  }
+
+  #tx(mutationID: number, reason: 'optimistic' | 'rebase'): ClientTransaction<Schema> {
+    const mutate: Record<string, TableMutator> = {};
+    for (const table of Object.keys(this.#schema.tables)) {
+      const ops = {} as TableMutator;
+      for (const op of ['insert', 'upsert', 'update', 'delete'] as const) {
+        ops[op] = value => {
+          this.#applyCrud(table, op, value as Row, mutationID, reason);
+          return Promise.resolve();
+        };
+      }
+      mutate[table] = ops;
+    }
+    return {
+      location: 'client',
+      reason,
+      clientID: this.#clientID,
+      mutationID,
+      mutate,
+      query: createBuilder(this.#schema, this.#queryDelegate),
+    };
+  }
+
+  /** Applies one CRUD op to what queries see (not to the server rows). */
+  #applyCrud(
+    table: string,
+    op: CrudKind,
+    value: Row,
+    _mutationID: number,
+    _reason: 'optimistic' | 'rebase',
+  ): void {
+    const t = this.#schema.tables[table];
+    if (!t) throw new TypeError(`Unknown table ${table}`);
+    for (const k of t.primaryKey) {
+      if (value[k] === undefined || value[k] === null) {
+        throw new TypeError(`${op} on ${table} needs the primary key column ${k}`);
+      }
+    }
+    const existing = this.#local.visible(table, value);
+    const full = (): Row => {
+      const row: Record<string, Value> = {};
+      for (const [col, spec] of Object.entries(t.columns)) {
+        const v = value[col];
+        if (v === undefined && !spec.optional) {
+          throw new TypeError(`${op} on ${table} needs a value for column ${col}`);
+        }
+        row[col] = v === undefined ? null : v;
+      }
+      return row;
+    };
+    let next: Row | undefined = existing;
+    switch (op) {
+      case 'insert':
+        if (!existing) next = full();
+        break;
+      case 'upsert':
+        next = existing ? {...existing, ...definedOnly(value)} : full();
+        break;
+      case 'update':
+        if (existing) next = {...existing, ...definedOnly(value)};
+        break;
+      case 'delete':
+        next = undefined;
+        break;
+    }
+    this.#touched.set(`${table}\u0000${this.#local.keyOf(table, value)}`, {table, id: value});
+    this.#local.setVisible(table, next, value);
+  }
+
+  #toServerOp(table: string, op: CrudKind, value: Record<string, unknown>): CrudOp {
+    const t = this.#schema.tables[table];
+    if (!t) throw new TypeError(`Unknown table ${table}`);
+    const out: Record<string, ReadonlyJSONValue> = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (v === undefined) continue;
+      const spec = t.columns[k];
+      if (!spec) throw new TypeError(`${op} on ${table}: unknown column ${k}`);
+      if (op === 'delete' && !t.primaryKey.includes(k)) continue;
+      out[spec.serverName ?? k] = v as ReadonlyJSONValue;
+    }
+    return {op, table: t.serverName ?? table, value: out};
+  }
+
+  /** Restores pending mutations from the store (after a reload) and replays them. */
+  async restore(pending: readonly StoredMutation[]): Promise<void> {
+    await this.enqueue(async () => {
+      const sorted = [...pending].sort((a, b) => a.seq - b.seq);
+      for (const m of sorted) {
+        if ((this.#local.lastMutationIDs[m.clientID] ?? 0) >= m.id) continue;
+        this.#pending.push({m});
+        this.#nextSeq = Math.max(this.#nextSeq, m.seq + 1);
+      }
+      await this.#replay();
+    });
+  }
+
+  /**
+   * Rebase after a poke: `applyServer` changes the server rows; every pending mutation not
+   * yet confirmed is replayed on top. Views see the end result only.
+   */
+  rebase(applyServer: () => void): Promise<void> {
+    return this.enqueue(async () => {
+      this.#local.batcher.begin();
+      try {
+        // Show server rows again where pending mutations wrote.
+        for (const {table, id} of this.#touched.values()) {
+          const key = this.#local.keyOf(table, id);
+          this.#local.setVisible(table, this.#local.serverRows.get(table)?.get(key), id);
+        }
+        this.#touched = new Map();
+        applyServer();
+        this.#confirm();
+        await this.#replayLocked();
+      } finally {
+        this.#local.batcher.end();
+      }
+    });
+  }
+
+  #confirm(): void {
+    const lmids = this.#local.lastMutationIDs;
+    const ops: KVOp[] = [];
+    for (let i = 0; i < this.#pending.length;) {
+      const p = this.#pending[i]!;
+      if ((lmids[p.m.clientID] ?? 0) >= p.m.id) {
+        this.#pending.splice(i, 1);
+        ops.push({key: pendingKey(p.m.seq), value: undefined});
+        p.settle?.(p.error ?? {type: 'success'});
+      } else {
+        i++;
+      }
+    }
+    if (ops.length) this.#persist(ops);
+  }
+
+  async #replay(): Promise<void> {
+    this.#local.batcher.begin();
+    try {
+      await this.#replayLocked();
+    } finally {
+      this.#local.batcher.end();
+    }
+  }
+
+  async #replayLocked(): Promise<void> {
+    for (const p of this.#pending) {
+      try {
+        if (p.m.type === 'crud') {
+          const {ops} = (p.m.args[0] ?? {ops: []}) as {ops: CrudOp[]};
+          for (const op of ops) {
+            const table = this.#clientTable(op.table);
+            this.#applyCrud(table, op.op, this.#toClientRow(table, op.value), p.m.id, 'rebase');
+          }
+        } else {
+          const [ns, name] = splitName(p.m.name);
+          const fn = this.#mutators[ns]?.[name];
+          if (fn) await fn(this.#tx(p.m.id, 'rebase'), p.m.args[0] as never);
+        }
+      } catch {
+        // A mutator that fails on replay leaves no optimistic effect; the server decides.
+      }
+    }
+  }
+
+  #clientTable(serverTable: string): string {
+    for (const [name, t] of Object.entries(this.#schema.tables)) {
+      if ((t.serverName ?? name) === serverTable) return name;
+    }
+    throw new TypeError(`Unknown server table ${serverTable}`);
+  }
+
+  #toClientRow(table: string, value: Readonly<Record<string, ReadonlyJSONValue>>): Row {
+    const t = this.#schema.tables[table]!;
+    const row: Record<string, Value> = {};
+    for (const [col, spec] of Object.entries(t.columns)) {
+      const v = value[spec.serverName ?? col];
+      if (v !== undefined) row[col] = v as Value;
+    }
+    return row;
+  }
+
+  /** A new connection: everything pending is sent again (the server skips duplicates). */
+  onConnected(): void {
+    this.#sent.clear();
+    this.#pushPending();
+  }
+
+  #pushPending(): void {
+    const toSend = this.#pending
+      .map(p => p.m)
+      .filter(m => m.id > (this.#sent.get(m.clientID) ?? 0));
+    if (toSend.length === 0) return;
+    const mutations: Mutation[] = toSend.map(({seq: _seq, ...m}) => m);
+    if (this.#push(mutations)) {
+      for (const m of toSend) {
+        this.#sent.set(m.clientID, Math.max(this.#sent.get(m.clientID) ?? 0, m.id));
+      }
+    }
+  }
+
+  /** Outcomes from zero-cache: errors are kept until the poke that confirms the id. */
+  onPushResponse(body: PushResponseBody): void {
+    for (const r of body.mutations) {
+      const p = this.#pending.find(x => x.m.clientID === r.clientID && x.m.id === r.id);
+      if (!p) continue;
+      p.error = toOutcome(r.result);
+    }
+  }
+}
+
+function toOutcome(r: MutationResult): ServerOutcome {
+  if (r.type === 'ok') return {type: 'success'};
+  return {
+    type: 'error',
+    error: {
+      type: r.error,
+      message: r.message,
+      ...(r.details === undefined ? {} : {details: r.details}),
+    },
+  };
+}
+
+function definedOnly(value: Row): Row {
+  const out: Record<string, Value> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+function splitName(name: string): [string, string] {
+  const i = name.indexOf('.');
+  return i < 0 ? ['', name] : [name.slice(0, i), name.slice(i + 1)];
+}
+
+const CRUD_NAMES = new Set(['insert', 'upsert', 'update', 'delete']);
+
+function validateMutators(
+  mutators: unknown,
+  schema: Schema,
+): Record<string, Record<string, CustomMutator>> {
+  if (mutators === undefined || mutators === null) return {};
+  if (typeof mutators !== 'object') throw new TypeError('Zero: mutators must be an object');
+  const out: Record<string, Record<string, CustomMutator>> = {};
+  for (const [ns, fns] of Object.entries(mutators as Record<string, unknown>)) {
+    if (!fns || typeof fns !== 'object') {
+      throw new TypeError(`Zero: mutators.${ns} must be an object of functions`);
+    }
+    out[ns] = {};
+    for (const [name, fn] of Object.entries(fns as Record<string, unknown>)) {
+      if (typeof fn !== 'function') {
+        throw new TypeError(`Zero: mutators.${ns}.${name} must be a function`);
+      }
+      if (Object.hasOwn(schema.tables, ns) && CRUD_NAMES.has(name)) {
+        throw new TypeError(
+          `Zero: mutators.${ns}.${name} clashes with the CRUD mutator of table ${ns}; rename it`,
+        );
+      }
+      out[ns][name] = fn as CustomMutator;
+    }
+  }
+  return out;
+}
