@@ -187,7 +187,9 @@ export class MemorySource implements Source {
     if (!idx) {
       const compare = makeComparator(ordering);
       const tree: Tree = new BTree(undefined, compare);
-      for (const row of this.#primary.tree.keys()) tree.set(row, undefined);
+      // Inserting in key order keeps the tree's right edge hot: much faster than random.
+      const rows = [...this.#primary.tree.keys()].sort(compare);
+      for (const row of rows) tree.set(row, undefined);
       idx = {ordering, compare, tree};
       this.#indexes.set(key, idx);
     }
