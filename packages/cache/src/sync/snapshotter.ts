@@ -72,8 +72,7 @@ function release(db: Database.Database, file: string): Database.Database {
     db.exec('COMMIT');
     return db;
   } catch {
-    // An iterator left open by a consumer keeps the connection busy: start afresh.
-    db.close();
+    // Still busy (an iterator we do not know of): leave the connection to the GC.
     return openConnection(file);
   }
 }
@@ -147,9 +146,9 @@ export class Snapshotter implements SnapshotHandle {
         version: next.version,
         reason,
         commit: () => {
+          this.#swap(next);
           for (const s of this.#sources.values()) s.invalidate();
           this.#sources = new Map();
-          this.#swap(next);
           this.#specs = this.#readSpecs(next.db);
         },
       };
@@ -170,6 +169,7 @@ export class Snapshotter implements SnapshotHandle {
   }
 
   #swap(next: Snap): void {
+    for (const s of this.#sources.values()) s.closeIterators();
     const old = this.#cur;
     this.#cur = next;
     this.#spare = release(old.db, this.#file);

@@ -92,6 +92,8 @@ export class SQLiteSource implements Source {
   #full: Transient = NONE;
   #current: Transient = NONE;
   #valid = true;
+  /** Statement iterators not yet finished (a consumer may stop without closing them). */
+  readonly #iterators = new Set<IterableIterator<unknown>>();
 
   constructor(snapshot: SnapshotHandle, spec: TableSpec, options: SQLiteSourceOptions = {}) {
     if (spec.primaryKey.length === 0) throw new TypeError('a source needs a primary key');
@@ -142,6 +144,24 @@ export class SQLiteSource implements Source {
   /** The table changed shape or was truncated: every later read throws. */
   invalidate(): void {
     this.#valid = false;
+    this.closeIterators();
+  }
+
+  /**
+   * Closes statement iterators still open on the snapshot's connection, which SQLite would
+   * otherwise keep busy (no COMMIT, no close). A consumer holding one sees it end.
+   */
+  closeIterators(): void {
+    for (const it of this.#iterators) it.return?.();
+    this.#iterators.clear();
+  }
+
+  track(it: IterableIterator<unknown>): void {
+    this.#iterators.add(it);
+  }
+
+  untrack(it: IterableIterator<unknown>): void {
+    this.#iterators.delete(it);
   }
 
   /** The current row (snapshot + overlay) with the primary key of `row`, if any. */
@@ -391,43 +411,48 @@ class Connection implements SourceInput {
     const overlay = source.overlay;
     const t = source.transientFor(this);
     const iter = stmt.iterate(...params) as IterableIterator<Record<string, unknown>>;
+    source.track(iter);
+    try {
+      if (overlay.size === 0 && !t.add && !t.remove) {
+        const needsCheck = (this.#hasFilter && !this.#exact) || jsStart;
+        for (const raw of iter) {
+          const row = convert(raw);
+          if (needsCheck && !accept(row, true)) continue;
+          yield {row, relationships: NO_RELATIONSHIPS};
+        }
+        return;
+      }
 
-    if (overlay.size === 0 && !t.add && !t.remove) {
-      const needsCheck = (this.#hasFilter && !this.#exact) || jsStart;
+      // Merge the snapshot's rows with the rows the overlay holds, in iteration order.
+      const pk = source.primaryKey;
+      const removedKey = t.remove ? keyOf(t.remove, pk) : undefined;
+      const addedKey = t.add ? keyOf(t.add, pk) : undefined;
+      const extras: Row[] = [];
+      const consider = (row: Row) => {
+        if (constraint) for (const k in constraint) if (row[k] !== constraint[k]) return;
+        if (accept(row, false)) extras.push(row);
+      };
+      for (const [k, row] of overlay) {
+        if (row && k !== removedKey && k !== addedKey) consider(row);
+      }
+      if (t.add) consider(t.add);
+      extras.sort((a, b) => compare(a, b) * dir);
+      let i = 0;
       for (const raw of iter) {
         const row = convert(raw);
-        if (needsCheck && !accept(row, true)) continue;
+        const k = keyOf(row, pk);
+        if (overlay.has(k) || k === removedKey || k === addedKey) continue;
+        if (!accept(row, true)) continue;
+        while (i < extras.length && compare(extras[i] as Row, row) * dir < 0) {
+          yield {row: extras[i++] as Row, relationships: NO_RELATIONSHIPS};
+        }
         yield {row, relationships: NO_RELATIONSHIPS};
       }
-      return;
+      while (i < extras.length) yield {row: extras[i++] as Row, relationships: NO_RELATIONSHIPS};
+    } finally {
+      source.untrack(iter);
+      iter.return?.();
     }
-
-    // Merge the snapshot's rows with the rows the overlay holds, in iteration order.
-    const pk = source.primaryKey;
-    const removedKey = t.remove ? keyOf(t.remove, pk) : undefined;
-    const addedKey = t.add ? keyOf(t.add, pk) : undefined;
-    const extras: Row[] = [];
-    const consider = (row: Row) => {
-      if (constraint) for (const k in constraint) if (row[k] !== constraint[k]) return;
-      if (accept(row, false)) extras.push(row);
-    };
-    for (const [k, row] of overlay) {
-      if (row && k !== removedKey && k !== addedKey) consider(row);
-    }
-    if (t.add) consider(t.add);
-    extras.sort((a, b) => compare(a, b) * dir);
-    let i = 0;
-    for (const raw of iter) {
-      const row = convert(raw);
-      const k = keyOf(row, pk);
-      if (overlay.has(k) || k === removedKey || k === addedKey) continue;
-      if (!accept(row, true)) continue;
-      while (i < extras.length && compare(extras[i] as Row, row) * dir < 0) {
-        yield {row: extras[i++] as Row, relationships: NO_RELATIONSHIPS};
-      }
-      yield {row, relationships: NO_RELATIONSHIPS};
-    }
-    while (i < extras.length) yield {row: extras[i++] as Row, relationships: NO_RELATIONSHIPS};
   }
 
   /**

@@ -1,0 +1,136 @@
+import {mkdtempSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {afterAll, expect, test} from 'vitest';
+import type {Row} from '../../../zql/src/ivm/index.ts';
+import {Snapshotter, type TableChange} from './snapshotter.ts';
+import {TestReplica} from './sqlite-test-replica.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'zync-snapshotter-'));
+const cleanup: (() => void)[] = [];
+afterAll(() => {
+  for (const fn of cleanup.splice(0)) fn();
+  rmSync(dir, {recursive: true, force: true});
+});
+let n = 0;
+
+function setup() {
+  const file = join(dir, `s${n++}.db`);
+  const replica = new TestReplica(file, [
+    {name: 'issue', columns: {id: 'text', title: 'text', open: 'bool'}, primaryKey: ['id']},
+    {name: 'other', columns: {id: 'int4'}, primaryKey: ['id']},
+  ]);
+  const add = (row: Row) => ({table: 'issue', change: {type: 'add' as const, row}});
+  replica.apply([add({id: 'a', title: 'A', open: true}), add({id: 'b', title: 'B', open: false})]);
+  const snapshotter = new Snapshotter(file);
+  cleanup.push(
+    () => snapshotter.destroy(),
+    () => replica.close(),
+  );
+  const source = snapshotter.getSource('issue');
+  if (!source) throw new Error('no source');
+  return {replica, snapshotter, source, add};
+}
+
+function pushAll(s: Snapshotter): TableChange[] {
+  const adv = s.advance();
+  if (adv.kind !== 'changes') throw new Error(adv.kind);
+  const out: TableChange[] = [];
+  for (const c of adv.changes()) {
+    out.push(c);
+    s.getSource(c.table)?.push(c.change);
+  }
+  adv.commit();
+  return out;
+}
+
+test('reads are pinned to the snapshot until advance', () => {
+  const {replica, snapshotter, source, add} = setup();
+  const input = source.connect([]);
+  const v0 = snapshotter.version;
+  replica.apply([add({id: 'c', title: 'C', open: null})]);
+  expect([...input.fetch({})].map(n => n.row['id'])).toEqual(['a', 'b']);
+  expect(snapshotter.version).toBe(v0);
+  const changes = pushAll(snapshotter);
+  expect(changes).toEqual([
+    {table: 'issue', change: {type: 'add', row: {id: 'c', title: 'C', open: null}}},
+  ]);
+  expect(snapshotter.version).toBe(replica.version);
+  expect(source.overlaySize).toBe(0);
+  expect([...input.fetch({})].map(n => n.row['id'])).toEqual(['a', 'b', 'c']);
+  expect(snapshotter.advance()).toEqual({kind: 'none', version: replica.version});
+});
+
+test('several versions collapse to one net change per key; no-op sets vanish', () => {
+  const {replica, snapshotter} = setup();
+  const a = {id: 'a', title: 'A', open: true};
+  const a2 = {id: 'a', title: 'A2', open: false};
+  const b = {id: 'b', title: 'B', open: false};
+  replica.apply([{table: 'issue', change: {type: 'edit', oldRow: a, row: a2}}]);
+  replica.apply([{table: 'issue', change: {type: 'edit', oldRow: a2, row: {...a2, title: 'A3'}}}]);
+  replica.apply([{table: 'issue', change: {type: 'remove', row: b}}]);
+  replica.apply([{table: 'issue', change: {type: 'add', row: b}}]);
+  replica.apply([{table: 'issue', change: {type: 'add', row: {id: 'x', title: null, open: true}}}]);
+  replica.apply([{table: 'issue', change: {type: 'remove', row: {id: 'x'}}}]);
+  replica.apply([{table: 'other', change: {type: 'add', row: {id: 1}}}]);
+  expect(pushAll(snapshotter)).toEqual([
+    {
+      table: 'issue',
+      change: {type: 'edit', oldRow: a, row: {id: 'a', title: 'A3', open: false}},
+    },
+  ]);
+});
+
+test('a primary-key change is a remove and an add', () => {
+  const {replica, snapshotter} = setup();
+  const a = {id: 'a', title: 'A', open: true};
+  replica.apply([{table: 'issue', change: {type: 'edit', oldRow: a, row: {...a, id: 'z'}}}]);
+  expect(pushAll(snapshotter)).toEqual([
+    {table: 'issue', change: {type: 'remove', row: a}},
+    {table: 'issue', change: {type: 'add', row: {...a, id: 'z'}}},
+  ]);
+});
+
+test('tables without a source are skipped; a source created later sees the new snapshot', () => {
+  const {replica, snapshotter} = setup();
+  replica.apply([{table: 'other', change: {type: 'add', row: {id: 7}}}]);
+  expect(pushAll(snapshotter)).toEqual([]);
+  const other = snapshotter.getSource('other');
+  expect([...(other?.connect([]).fetch({}) ?? [])].map(n => n.row)).toEqual([{id: 7}]);
+});
+
+test('truncate and reset entries ask the caller to rehydrate', () => {
+  for (const op of ['truncate', 'reset'] as const) {
+    const {replica, snapshotter, source} = setup();
+    replica.tableOp('issue', op);
+    const adv = snapshotter.advance();
+    expect(adv.kind).toBe('reset');
+    if (adv.kind !== 'reset') return;
+    expect(adv.reason).toBe(op);
+    adv.commit();
+    expect(() => [...source.connect([]).fetch({})]).toThrow(TypeError);
+    const fresh = snapshotter.getSource('issue');
+    expect(fresh).not.toBe(source);
+    expect([...(fresh?.connect([]).fetch({}) ?? [])].length).toBe(op === 'truncate' ? 0 : 2);
+  }
+});
+
+test('a pruned change log asks the caller to rehydrate', () => {
+  const {replica, snapshotter, add} = setup();
+  const v = replica.apply([add({id: 'c', title: 'C', open: true})]);
+  replica.db.prepare(`UPDATE _zync_replication_state SET changelog_floor = ?`).run(v);
+  replica.apply([add({id: 'd', title: 'D', open: true})]);
+  const adv = snapshotter.advance();
+  expect(adv.kind === 'reset' && adv.reason).toBe('changelog-pruned');
+});
+
+test('an iterator left open does not block the swap', () => {
+  const {replica, snapshotter, source, add} = setup();
+  const it = source.connect([]).fetch({})[Symbol.iterator]();
+  it.next();
+  replica.apply([add({id: 'c', title: 'C', open: true})]);
+  pushAll(snapshotter);
+  replica.apply([add({id: 'd', title: 'D', open: true})]);
+  pushAll(snapshotter);
+  expect([...source.connect([]).fetch({})].map(n => n.row['id'])).toEqual(['a', 'b', 'c', 'd']);
+});
