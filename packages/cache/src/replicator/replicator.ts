@@ -39,6 +39,8 @@ export interface ReplicatorOptions {
   readonly lc: Logger;
   /** How long change-log entries are kept (default 5 minutes). */
   readonly changeLogRetentionMs?: number;
+  /** How often pruning is considered, after a commit (default 30 s). */
+  readonly changeLogPruneIntervalMs?: number;
   /** Upper bound of the reconnect backoff (default 5 s). */
   readonly maxRetryDelayMs?: number;
 }
@@ -345,8 +347,10 @@ export class Replicator {
     }
     const now = Date.now();
     const last = this.#samples[this.#samples.length - 1];
-    if (!last || now - last.at > 5_000) this.#samples.push({at: now, version});
-    if (now - this.#lastPrune > 30_000) {
+    const keepMs = this.#opts.changeLogRetentionMs ?? 5 * 60_000;
+    if (!last || now - last.at > Math.min(5_000, keepMs / 4))
+      this.#samples.push({at: now, version});
+    if (now - this.#lastPrune > (this.#opts.changeLogPruneIntervalMs ?? 30_000)) {
       this.#lastPrune = now;
       this.#prune(now);
     }
