@@ -1,0 +1,202 @@
+// CRUD mutations of one push, applied upstream in one transaction. Each mutation runs under
+// its own SAVEPOINT: one that fails (constraint, missing row, permission) is rolled back
+// alone and answered with an error, and the next still runs. The clients' last mutation ids
+// are bumped in the same transaction, failed mutations included (they were processed: the
+// client must drop them, not resend them forever).
+import type pg from 'pg';
+import {
+  CRUD_MUTATION_NAME,
+  crudOpSchema,
+  ProtocolError,
+  type CrudOp,
+  type Mutation,
+} from '@zync/protocol';
+import type {Logger} from '@zync/shared';
+import * as v from 'valibot';
+import type {ClientMutationIDs} from './client-mutation-ids.ts';
+import {applyCrudOp} from './crud-ops.ts';
+import type {PgCatalog} from './pg-catalog.ts';
+import {MutationFailure} from './push-failure.ts';
+import type {MutationOutcome} from './push-types.ts';
+import type {WriteAuthorizer} from './write-authorizer.ts';
+
+const crudArgsSchema = v.tuple([v.strictObject({ops: v.array(crudOpSchema)})]);
+
+export type CrudContext = {
+  readonly clientGroupID: string;
+  readonly userID: string | undefined;
+  readonly authorizer: WriteAuthorizer;
+  /** When set, every CRUD mutation is refused with this message (and still marked processed). */
+  readonly refusal: string | undefined;
+};
+
+export type CrudProcessorOptions = {
+  readonly db: pg.Pool;
+  readonly catalog: PgCatalog;
+  readonly mutationIDs: ClientMutationIDs;
+  readonly logger: Logger;
+};
+
+export class CrudProcessor {
+  readonly #o: CrudProcessorOptions;
+
+  constructor(options: CrudProcessorOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Applies `mutations` (all CRUD, in the order pushed). Ids at or below the client's last
+   * one are skipped (already processed, no outcome); an id past last + 1 is a protocol error
+   * (ProtocolError 'InvalidMessage'), and then nothing of this call is applied.
+   */
+  async process(mutations: readonly Mutation[], ctx: CrudContext): Promise<MutationOutcome[]> {
+    const {db, mutationIDs} = this.#o;
+    await mutationIDs.ensureTable(db);
+    const client = await db.connect();
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      const lmids = new Map<string, number>();
+      const outcomes: MutationOutcome[] = [];
+      let n = 0;
+      for (const m of mutations) {
+        let last = lmids.get(m.clientID);
+        if (last === undefined) {
+          last = await mutationIDs.lockAndRead(client, ctx.clientGroupID, m.clientID);
+          lmids.set(m.clientID, last);
+        }
+        if (m.id <= last) continue;
+        if (m.id > last + 1) {
+          throw new ProtocolError(
+            'InvalidMessage',
+            `Mutation ${m.id} of client ${m.clientID} is out of order: expected ${last + 1}`,
+          );
+        }
+        lmids.set(m.clientID, m.id);
+        const sp = `m${n++}`;
+        await client.query(`SAVEPOINT ${sp}`);
+        try {
+          await this.#apply(client, m, ctx);
+          await client.query(`RELEASE SAVEPOINT ${sp}`);
+          outcomes.push({clientID: m.clientID, id: m.id, result: {type: 'ok'}});
+        } catch (e) {
+          const failure = toFailure(e);
+          if (!failure) throw e;
+          await client.query(`ROLLBACK TO SAVEPOINT ${sp}`);
+          this.#o.logger.info('CRUD mutation refused', {
+            clientID: m.clientID,
+            id: m.id,
+            kind: failure.kind,
+          });
+          outcomes.push({
+            clientID: m.clientID,
+            id: m.id,
+            result: {type: 'error', error: 'zero', message: failure.message},
+          });
+        }
+      }
+      for (const [clientID, last] of lmids) {
+        await mutationIDs.write(client, ctx.clientGroupID, clientID, last, ctx.userID);
+      }
+      await client.query('COMMIT');
+      return outcomes;
+    } catch (e) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = rollbackError;
+      }
+      if (e instanceof ProtocolError) throw e;
+      const code = (e as {code?: unknown}).code;
+      throw new ProtocolError(
+        'PushFailed',
+        `The mutations could not be written upstream${typeof code === 'string' ? ` (SQLSTATE ${code})` : ''}`,
+        {cause: e},
+      );
+    } finally {
+      client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+
+  async #apply(client: pg.PoolClient, m: Mutation, ctx: CrudContext): Promise<void> {
+    if (ctx.refusal !== undefined) throw new MutationFailure('unsupported', ctx.refusal);
+    if (m.name !== CRUD_MUTATION_NAME) {
+      throw new MutationFailure(
+        'unsupported',
+        `a CRUD mutation must be named ${CRUD_MUTATION_NAME}`,
+      );
+    }
+    const args = v.safeParse(crudArgsSchema, m.args);
+    if (!args.success) {
+      throw new MutationFailure('invalid-value', 'CRUD arguments must be [{ops: CrudOp[]}]');
+    }
+    for (const op of args.output[0].ops) {
+      try {
+        await applyCrudOp(client, op, this.#o.catalog, ctx.authorizer);
+      } catch (e) {
+        throw toFailure(e, op) ?? e;
+      }
+    }
+  }
+}
+
+const VERBS: Record<CrudOp['op'], string> = {
+  insert: 'insert into',
+  upsert: 'upsert into',
+  update: 'update of',
+  delete: 'delete from',
+};
+
+/** SQLSTATE classes caused by the mutation itself (as opposed to the server or network). */
+function toFailure(e: unknown, op?: CrudOp): MutationFailure | undefined {
+  if (e instanceof MutationFailure) return e;
+  const err = e as {code?: unknown; table?: unknown; column?: unknown; constraint?: unknown};
+  if (typeof err.code !== 'string') return undefined;
+  // Postgres's own messages can quote values (e.g. "invalid input syntax ...: \"x\""), so
+  // only the table, column and constraint names are passed on.
+  const table = typeof err.table === 'string' ? err.table : (op?.table ?? 'the table');
+  const what = op ? `${VERBS[op.op]} ${table}` : `write to ${table}`;
+  const constraint = typeof err.constraint === 'string' ? ` (${err.constraint})` : '';
+  switch (err.code) {
+    case '23505':
+      return new MutationFailure(
+        'constraint',
+        `${what} violates a unique constraint${constraint}`,
+        {cause: e},
+      );
+    case '23503':
+      return new MutationFailure(
+        'constraint',
+        `${what} violates a foreign key constraint${constraint}`,
+        {cause: e},
+      );
+    case '23502':
+      return new MutationFailure(
+        'constraint',
+        `${what} leaves column ${typeof err.column === 'string' ? err.column : '?'} null, which it does not allow`,
+        {cause: e},
+      );
+    case '23514':
+      return new MutationFailure('constraint', `${what} violates a check constraint${constraint}`, {
+        cause: e,
+      });
+  }
+  if (err.code.startsWith('23')) {
+    return new MutationFailure('constraint', `${what} violates a constraint${constraint}`, {
+      cause: e,
+    });
+  }
+  if (err.code.startsWith('22')) {
+    return new MutationFailure(
+      'invalid-value',
+      `a value does not fit its column's type (SQLSTATE ${err.code})`,
+      {cause: e},
+    );
+  }
+  if (err.code === 'P0001') {
+    return new MutationFailure('constraint', `a trigger refused the write (SQLSTATE P0001)`, {
+      cause: e,
+    });
+  }
+  return undefined;
+}

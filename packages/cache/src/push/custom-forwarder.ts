@@ -1,0 +1,207 @@
+// Custom mutations go to the app's API server (ZERO_MUTATE_URL) in Zero's push request
+// shape; the API server runs them and bumps the last mutation ids itself. Network errors,
+// timeouts, 429 and 5xx are retried with exponential backoff: the caller holds the
+// client group's queue meanwhile, so later pushes wait and order is kept. 401/403 means the
+// credentials were refused: nothing was processed, the client must refresh its token
+// (ProtocolError 'AuthInvalidated') and its mutations stay pending.
+import {ProtocolError, type Mutation} from '@zync/protocol';
+import type {Logger, ReadonlyJSONValue} from '@zync/shared';
+import * as v from 'valibot';
+import type {MutationOutcome} from './push-types.ts';
+
+export type RetryPolicy = {
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  /** Give up (ProtocolError 'PushFailed') once retrying has taken this long. */
+  readonly maxElapsedMs: number;
+};
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  initialDelayMs: 200,
+  maxDelayMs: 10_000,
+  maxElapsedMs: 120_000,
+};
+
+export type CustomForwarderOptions = {
+  readonly url: string;
+  readonly apiKey: string | undefined;
+  readonly forwardCookies: boolean;
+  readonly appID: string;
+  /** The app's internal upstream schema (the `schema` query parameter, as Zero sends). */
+  readonly shardSchema: string;
+  readonly timeoutMs?: number | undefined;
+  readonly retry?: RetryPolicy | undefined;
+  readonly logger: Logger;
+};
+
+export type ForwardContext = {
+  readonly clientGroupID: string;
+  readonly requestID: string;
+  /** The connection's token at the time of each attempt (it may be refreshed meanwhile). */
+  readonly token: () => string | undefined;
+  /** The WebSocket upgrade's Cookie header. */
+  readonly cookie: string | undefined;
+  /** Stops retrying when it says false (e.g. the connection closed). */
+  readonly live?: (() => boolean) | undefined;
+};
+
+const mutationIDSchema = v.object({id: v.number(), clientID: v.string()});
+const resultSchema = v.union([
+  v.object({
+    error: v.literal('app'),
+    message: v.optional(v.string()),
+    details: v.optional(v.unknown()),
+  }),
+  v.object({
+    error: v.picklist(['oooMutation', 'alreadyProcessed']),
+    details: v.optional(v.unknown()),
+  }),
+  v.object({error: v.optional(v.undefined()), data: v.optional(v.unknown())}),
+]);
+const responseSchema = v.union([
+  v.object({mutations: v.array(v.object({id: mutationIDSchema, result: resultSchema}))}),
+  v.object({error: v.string(), details: v.optional(v.unknown())}),
+]);
+
+const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
+
+export class CustomForwarder {
+  readonly #o: CustomForwarderOptions;
+  readonly #url: string;
+
+  constructor(options: CustomForwarderOptions) {
+    this.#o = options;
+    const u = new URL(options.url);
+    u.searchParams.set('schema', options.shardSchema);
+    u.searchParams.set('appID', options.appID);
+    this.#url = u.toString();
+  }
+
+  async forward(mutations: readonly Mutation[], ctx: ForwardContext): Promise<MutationOutcome[]> {
+    const body = JSON.stringify({
+      clientGroupID: ctx.clientGroupID,
+      mutations: mutations.map(m => ({
+        type: 'custom',
+        id: m.id,
+        clientID: m.clientID,
+        name: m.name,
+        args: m.args,
+        timestamp: m.timestamp,
+      })),
+      pushVersion: 1,
+      timestamp: Date.now(),
+      requestID: ctx.requestID,
+    });
+    const retry = this.#o.retry ?? DEFAULT_RETRY;
+    const started = Date.now();
+    let delay = retry.initialDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.#attempt(body, ctx);
+      if (outcome.kind === 'done') return toOutcomes(outcome.json, mutations);
+      const elapsed = Date.now() - started;
+      if (elapsed + delay > retry.maxElapsedMs || (ctx.live && !ctx.live())) {
+        this.#o.logger.warn('API server push failed; giving up', {attempt, reason: outcome.reason});
+        throw new ProtocolError(
+          'PushFailed',
+          'The API server could not process the mutations; they stay pending and will be sent again',
+        );
+      }
+      this.#o.logger.info('API server push failed; retrying', {
+        attempt,
+        reason: outcome.reason,
+        delayMs: delay,
+      });
+      await sleep(delay);
+      delay = Math.min(delay * 2, retry.maxDelayMs);
+    }
+  }
+
+  async #attempt(
+    body: string,
+    ctx: ForwardContext,
+  ): Promise<{kind: 'done'; json: unknown} | {kind: 'retry'; reason: string}> {
+    const headers: Record<string, string> = {'Content-Type': 'application/json'};
+    if (this.#o.apiKey !== undefined) headers['X-Api-Key'] = this.#o.apiKey;
+    const token = ctx.token();
+    if (token) headers['Authorization'] = `Bearer ${token}`;
+    if (this.#o.forwardCookies && ctx.cookie) headers['Cookie'] = ctx.cookie;
+    let res: Response;
+    try {
+      res = await fetch(this.#url, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(this.#o.timeoutMs ?? 30_000),
+      });
+    } catch (e) {
+      const name = e instanceof Error ? e.name : 'Error';
+      return {kind: 'retry', reason: name === 'TimeoutError' ? 'timeout' : 'network error'};
+    }
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      throw new ProtocolError(
+        'AuthInvalidated',
+        `The API server refused the credentials (HTTP ${res.status}); refresh the token and resend`,
+      );
+    }
+    if (res.status >= 500 || res.status === 429) {
+      await res.body?.cancel();
+      return {kind: 'retry', reason: `HTTP ${res.status}`};
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new ProtocolError(
+        'PushFailed',
+        `The API server answered the push with HTTP ${res.status}`,
+      );
+    }
+    try {
+      return {kind: 'done', json: await res.json()};
+    } catch {
+      return {kind: 'retry', reason: 'unreadable response'};
+    }
+  }
+}
+
+function toOutcomes(json: unknown, sent: readonly Mutation[]): MutationOutcome[] {
+  const parsed = v.safeParse(responseSchema, json);
+  if (!parsed.success) {
+    throw new ProtocolError('PushFailed', 'The API server answered the push in an unknown shape');
+  }
+  const body = parsed.output;
+  if ('error' in body) {
+    throw new ProtocolError(
+      'PushFailed',
+      `The API server refused the push (${body.error.slice(0, 60)})`,
+    );
+  }
+  const outcomes: MutationOutcome[] = [];
+  const sentIDs = new Set(sent.map(m => `${m.clientID}\u0000${m.id}`));
+  for (const {id, result} of body.mutations) {
+    if (!sentIDs.has(`${id.clientID}\u0000${id.id}`)) continue;
+    if (result.error === 'oooMutation') {
+      throw new ProtocolError(
+        'InvalidMessage',
+        `Mutation ${id.id} of client ${id.clientID} is out of order (the API server expected an earlier one)`,
+      );
+    }
+    if (result.error === 'alreadyProcessed') continue;
+    if (result.error === 'app') {
+      const details = result.details as ReadonlyJSONValue | undefined;
+      const message =
+        result.message ??
+        (typeof details === 'string' ? details : 'The mutator failed on the API server');
+      outcomes.push({
+        clientID: id.clientID,
+        id: id.id,
+        result:
+          details === undefined
+            ? {type: 'error', error: 'app', message}
+            : {type: 'error', error: 'app', message, details},
+      });
+      continue;
+    }
+    outcomes.push({clientID: id.clientID, id: id.id, result: {type: 'ok'}});
+  }
+  return outcomes;
+}

@@ -1,0 +1,146 @@
+// Write permissions for CRUD mutations: the connection's bound rules evaluated against the
+// rows a mutation touches, inside the mutation's own transaction. EXISTS conditions are
+// answered from Postgres in that same transaction (so they see earlier writes of the push):
+// the child rows that match the correlation are read and the subquery's own condition is
+// evaluated on each, recursively. `evaluateCondition` is synchronous, so the EXISTS answers
+// of one level are fetched first and handed to it from a map.
+import type {Condition, ExistsCondition} from '@zync/protocol';
+import type {ReadonlyJSONValue} from '@zync/shared';
+import {
+  evaluateCondition,
+  isAlwaysFalse,
+  isAlwaysTrue,
+  mapAST,
+  serverToClient,
+  type BoundPermissions,
+  type PermissionAction,
+} from '@zync/zql';
+import type {PgCatalog, Queryable} from './pg-catalog.ts';
+import {fromPgRow, quoteIdent, selectList} from './pg-values.ts';
+import {MutationFailure} from './push-failure.ts';
+
+export type Row = Readonly<Record<string, ReadonlyJSONValue>>;
+
+/** Checks one write; throws a MutationFailure of kind 'permission' when denied. */
+export interface WriteAuthorizer {
+  check(db: Queryable, action: PermissionAction, serverTable: string, row: Row): Promise<void>;
+}
+
+/** Allows everything (no permissions configured). */
+export const allowAllWrites: WriteAuthorizer = {check: () => Promise.resolve()};
+
+const RULE_NAMES: Record<PermissionAction, string> = {
+  select: 'select',
+  insert: 'insert',
+  'update.preMutation': 'update (preMutation)',
+  'update.postMutation': 'update (postMutation)',
+  delete: 'delete',
+};
+
+export class BoundWriteAuthorizer implements WriteAuthorizer {
+  readonly #bound: BoundPermissions;
+  readonly #catalog: PgCatalog;
+  /** Conditions in server names, per action and server table. */
+  readonly #conditions = new Map<string, Condition>();
+
+  constructor(bound: BoundPermissions, catalog: PgCatalog) {
+    this.#bound = bound;
+    this.#catalog = catalog;
+  }
+
+  async check(db: Queryable, action: PermissionAction, serverTable: string, row: Row) {
+    const rule = RULE_NAMES[action];
+    const cond = this.#serverCondition(action, serverTable);
+    if (isAlwaysTrue(cond)) return;
+    const allowed = isAlwaysFalse(cond) ? false : await this.#evaluate(db, cond, row);
+    if (!allowed) {
+      throw new MutationFailure(
+        'permission',
+        `Permission denied: the ${rule} rule of table ${serverTable} does not allow this write`,
+      );
+    }
+  }
+
+  #serverCondition(action: PermissionAction, serverTable: string): Condition {
+    const key = `${action}\u0000${serverTable}`;
+    const hit = this.#conditions.get(key);
+    if (hit) return hit;
+    const schema = this.#bound.schema;
+    let clientTable: string;
+    try {
+      clientTable = serverToClient(schema).tableName(serverTable);
+    } catch {
+      throw new MutationFailure(
+        'permission',
+        `Permission denied: table ${serverTable} is not in the app's schema`,
+      );
+    }
+    const cond = this.#bound.condition(clientTable, action);
+    // Mapping a one-table query renames the condition's columns and EXISTS subqueries.
+    const mapped = mapAST({kind: 'query', table: clientTable, where: cond}, schema, 'server');
+    const result = mapped.where ?? cond;
+    this.#conditions.set(key, result);
+    return result;
+  }
+
+  async #evaluate(db: Queryable, cond: Condition, row: Row): Promise<boolean> {
+    const exists = collectExists(cond);
+    const answers = new Map<ExistsCondition, boolean>();
+    for (const e of exists) answers.set(e, await this.#anyChild(db, e, row));
+    return evaluateCondition(cond, row, e => answers.get(e) ?? false);
+  }
+
+  /** Whether some row of the subquery's table matches the correlation and its condition. */
+  async #anyChild(db: Queryable, cond: ExistsCondition, parent: Row): Promise<boolean> {
+    const sub = cond.related.subquery;
+    if (sub.limit === 0) return false;
+    const table = await this.#catalog.table(db, sub.table);
+    if (!table) {
+      throw new MutationFailure(
+        'unknown-table',
+        `table ${sub.table} (in a permission rule) does not exist`,
+      );
+    }
+    const {parentField, childField} = cond.related.correlation;
+    const params: unknown[] = [];
+    const where: string[] = [];
+    for (let i = 0; i < childField.length; i++) {
+      const v = parent[parentField[i] ?? ''] ?? null;
+      if (v === null) return false; // NULL never equals anything
+      const col = childField[i] ?? '';
+      if (!table.columns.has(col)) {
+        throw new MutationFailure(
+          'unknown-column',
+          `column ${col} of table ${sub.table} (in a permission rule) does not exist`,
+        );
+      }
+      params.push(typeof v === 'object' ? JSON.stringify(v) : v);
+      where.push(`${quoteIdent(col)} = $${params.length}`);
+    }
+    const sql =
+      `SELECT ${selectList(table)} FROM ${quoteIdent(table.name)}` +
+      (where.length ? ` WHERE ${where.join(' AND ')}` : '');
+    const res = await db.query<Record<string, unknown>>(sql, params);
+    for (const r of res.rows) {
+      const child = fromPgRow(table, r);
+      if (!sub.where || (await this.#evaluate(db, sub.where, child))) return true;
+    }
+    return false;
+  }
+}
+
+/** The EXISTS conditions at this level (not those nested in their subqueries). */
+function collectExists(cond: Condition, out: ExistsCondition[] = []): ExistsCondition[] {
+  switch (cond.kind) {
+    case 'exists':
+      out.push(cond);
+      break;
+    case 'and':
+    case 'or':
+      for (const c of cond.conditions) collectExists(c, out);
+      break;
+    case 'simple':
+      break;
+  }
+  return out;
+}
