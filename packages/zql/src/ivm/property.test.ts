@@ -12,3 +12,7 @@ test('incremental views equal evaluate() after every change (MemorySource)', () 
 test('row set equals the rows the query touches (MemorySource)', () => {
   checkSourceProperty(memory, {numRuns: 3000, rowSet: true});
 }, 120_000);
+
+test('larger tables and windows (B-tree pages, deep limits)', () => {
+  checkSourceProperty(memory, {numRuns: 150, scale: 8, rowSet: true});
+}, 120_000);

@@ -127,6 +127,40 @@ export function checkSourceContract(
     {numRuns: options.numRuns},
   );
 
+  // 1b. The same over a few hundred rows, so that B-tree style sources span many pages.
+  fc.assert(
+    fc.property(
+      fc
+        .array(rowArb(SPEC), {minLength: 200, maxLength: 600})
+        .map(rs => rs.map((r, i) => ({...r, id: i}))),
+      orderingArb,
+      fc.array(reqArb, {minLength: 1, maxLength: 10}),
+      (rows, ordering, reqs) => {
+        const source = factory(SPEC);
+        fill(source, rows);
+        const conn = source.connect(ordering);
+        const full = completeOrdering(ordering, SPEC.primaryKey);
+        for (const r of reqs) {
+          const start = r.start && {
+            ...r.start,
+            row: {...r.start.row, id: (r.start.row.id as number) * 37, ...nonNull(r.constraint)},
+          };
+          const req: FetchRequest = {
+            ...(r.constraint ? {constraint: r.constraint} : {}),
+            ...(start ? {start} : {}),
+            reverse: r.reverse,
+          };
+          const got = rowsOf(conn.fetch(req));
+          const want = expectedFetch(rows, full, undefined, req);
+          if (JSON.stringify(got) !== JSON.stringify(want))
+            throw new Error(`fetch over many rows ${JSON.stringify(req)}`);
+        }
+        conn.destroy();
+      },
+    ),
+    {numRuns: Math.max(10, Math.floor(options.numRuns / 10))},
+  );
+
   // 2. During a push, connections before and at the one being pushed see the change;
   //    later ones do not. Split edits show the remove phase, then the add phase.
   fc.assert(

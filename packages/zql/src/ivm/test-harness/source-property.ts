@@ -10,7 +10,7 @@ import {completeOrdering, makeComparator, rowKeyOf, type PrimaryKey, type Row} f
 import {evaluate} from '../evaluate.ts';
 import type {RowSetChange} from '../row-set.ts';
 import type {Source} from '../source.ts';
-import {changesArb, queryArb, tablesArb, type Change} from './generators.ts';
+import {makeArbitraries, type Change} from './generators.ts';
 import {TABLES, type TableSpec} from './schema.ts';
 
 export type SourceFactory = (spec: TableSpec) => Source;
@@ -18,6 +18,8 @@ export type SourceFactory = (spec: TableSpec) => Source;
 export type PropertyOptions = {
   readonly numRuns: number;
   readonly seed?: number | undefined;
+  /** Data scale: 1 (default) is ~10 rows a table; larger values grow tables and limits. */
+  readonly scale?: number | undefined;
   /** Also check the row-set output (server side). */
   readonly rowSet?: boolean | undefined;
 };
@@ -147,6 +149,7 @@ function sortedTables(data: Record<string, Row[]>): Record<string, Row[]> {
 
 /** Runs the property; throws (with fast-check's counterexample) on failure. */
 export function checkSourceProperty(factory: SourceFactory, options: PropertyOptions): void {
+  const {queryArb, tablesArb, changesArb} = makeArbitraries(options.scale ?? 1);
   fc.assert(
     fc.property(queryArb, tablesArb, changesArb, (ast, initial, changes) => {
       const world = new World(factory, initial);
