@@ -172,6 +172,11 @@ async function main() {
         2,
       )} ms, p99 ${pct(lat, 99).toFixed(2)} ms, max ${lat[lat.length - 1]!.toFixed(2)} ms`,
     );
+    console.log(
+      `latency (client sends UPDATE -> replica advanced, same tx): p50 ${pct(total, 50).toFixed(
+        2,
+      )} ms, p99 ${pct(total, 99).toFixed(2)} ms`,
+    );
     for (const x of writers) await x.end();
     await r2.stop();
 
