@@ -12,7 +12,7 @@ import {
   type RowSetOutput,
   type Source,
   type SourceChange,
-} from '../../../zql/src/ivm/index.ts';
+} from '@zync/zql/ivm';
 import type {
   AdvanceResult,
   DriverRow,

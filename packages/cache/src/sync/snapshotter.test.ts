@@ -2,7 +2,7 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterAll, expect, test} from 'vitest';
-import type {Row} from '../../../zql/src/ivm/index.ts';
+import type {Row} from '@zync/zql/ivm';
 import {Snapshotter, type TableChange} from './snapshotter.ts';
 import {TestReplica} from './sqlite-test-replica.ts';
 

@@ -8,7 +8,7 @@ import {readTableSpecs} from '../replica/replica-schema.ts';
 import type {TableSpec} from '../replica/table-spec.ts';
 import {quoteIdent, toParam, type SqlParam} from './sqlite-filter.ts';
 import {SQLiteSource, type SnapshotHandle} from './sqlite-source.ts';
-import type {Batcher, SourceChange} from '../../../zql/src/ivm/index.ts';
+import type {Batcher, SourceChange} from '@zync/zql/ivm';
 
 export type SnapshotterOptions = {
   /** Passed to every source: each push runs in one batch of it. */

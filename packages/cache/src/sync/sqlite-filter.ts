@@ -5,7 +5,7 @@
 // predicate. An inexact fragment is always implied by the condition (a superset of rows).
 import type {Condition, SimpleCondition} from '@zync/protocol';
 import type {ValueKind} from '../replica/pg-types.ts';
-import {evalSimple} from '../../../zql/src/ivm/index.ts';
+import {evalSimple} from '@zync/zql/ivm';
 
 export type SqlParam = string | number | null;
 

@@ -7,15 +7,10 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterAll, test} from 'vitest';
 import type {Ordering} from '@zync/protocol';
-import type {
-  ConnectOptions,
-  Source,
-  SourceChange,
-  SourceInput,
-} from '../../../zql/src/ivm/index.ts';
-import {checkSourceContract} from '../../../zql/src/ivm/test-harness/source-contract.ts';
-import {checkSourceProperty} from '../../../zql/src/ivm/test-harness/source-property.ts';
-import {TABLES, type TableSpec} from '../../../zql/src/ivm/test-harness/schema.ts';
+import type {ConnectOptions, Source, SourceChange, SourceInput} from '@zync/zql/ivm';
+import {checkSourceContract} from '@zync/zql/ivm/test-harness/source-contract.ts';
+import {checkSourceProperty} from '@zync/zql/ivm/test-harness/source-property.ts';
+import {TABLES, type TableSpec} from '@zync/zql/ivm/test-harness/schema.ts';
 import {Snapshotter} from './snapshotter.ts';
 import type {SQLiteSource} from './sqlite-source.ts';
 import {TestReplica, type TestTable} from './sqlite-test-replica.ts';

@@ -4,7 +4,7 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {AST} from '@zync/protocol';
-import {buildRowSet, materialize} from '../../../zql/src/ivm/index.ts';
+import {buildRowSet, materialize} from '@zync/zql/ivm';
 import {Snapshotter} from './snapshotter.ts';
 import {TestReplica} from './sqlite-test-replica.ts';
 

@@ -10,7 +10,7 @@ import {
   MemorySource,
   type FetchRequest,
   type Row,
-} from '../../../zql/src/ivm/index.ts';
+} from '@zync/zql/ivm';
 import {compileFilter, likeToGlob} from './sqlite-filter.ts';
 import {Snapshotter} from './snapshotter.ts';
 import {TestReplica} from './sqlite-test-replica.ts';

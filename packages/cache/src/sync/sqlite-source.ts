@@ -35,7 +35,7 @@ import {
   type SourceInput,
   type SourceSchema,
   type Value,
-} from '../../../zql/src/ivm/index.ts';
+} from '@zync/zql/ivm';
 
 /** Where a source reads: the pinned read connection of the current snapshot. */
 export interface SnapshotHandle {

@@ -1,7 +1,7 @@
 // An EngineSnapshot over a MemoryReplica: the group's own MemorySources, caught up from the
 // replica's change log on `advance()`.
-import type {Batcher, PrimaryKey, Row} from '../../../../zql/src/ivm/index.ts';
-import {MemorySource} from '../../../../zql/src/ivm/index.ts';
+import type {Batcher, PrimaryKey, Row} from '@zync/zql/ivm';
+import {MemorySource} from '@zync/zql/ivm';
 import type {EngineSnapshot, EngineSnapshotAdvance} from '../engine-query-driver.ts';
 import type {MemoryReplica} from './memory-replica.ts';
 
