@@ -66,7 +66,7 @@ const params = {appID: 'app', schema: 'app_0'};
 
 const adapters: [
   string,
-  (url: string) => {db: ZQLDatabase<typeof schema, unknown>; end(): Promise<void>},
+  (url: string) => {db: ZQLDatabase<typeof schema, unknown>; end: () => Promise<void>},
 ][] = [
   [
     'pg',
