@@ -1,7 +1,8 @@
 // The last mutation id of each client, in `zync_<appID>.clients` upstream. The API server's
-// PushProcessor keeps the same table for custom mutations, so both write paths agree on
-// what was processed. It is read with FOR UPDATE and bumped inside the transaction that
-// applies the mutations: a mutation is applied at most once, and in order.
+// PushProcessor keeps the same table (same DDL as packages/server's `clientsTableDDL`) for
+// custom mutations, so both write paths agree on what was processed. It is read with FOR
+// UPDATE and bumped inside the transaction that applies the mutations: a mutation is
+// applied at most once, and in order.
 import type {Queryable} from './pg-catalog.ts';
 import {quoteIdent} from './pg-values.ts';
 
@@ -30,7 +31,6 @@ export class ClientMutationIDs {
            "clientGroupID" TEXT NOT NULL,
            "clientID" TEXT NOT NULL,
            "lastMutationID" BIGINT NOT NULL,
-           "userID" TEXT,
            PRIMARY KEY ("clientGroupID", "clientID"))`,
       );
     } catch (e) {
@@ -61,12 +61,11 @@ export class ClientMutationIDs {
     clientGroupID: string,
     clientID: string,
     lastMutationID: number,
-    userID: string | undefined,
   ): Promise<void> {
     await db.query(
-      `UPDATE ${this.#table} SET "lastMutationID" = $3, "userID" = COALESCE($4, "userID")
+      `UPDATE ${this.#table} SET "lastMutationID" = $3
        WHERE "clientGroupID" = $1 AND "clientID" = $2`,
-      [clientGroupID, clientID, lastMutationID, userID ?? null],
+      [clientGroupID, clientID, lastMutationID],
     );
   }
 }

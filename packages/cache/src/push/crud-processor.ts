@@ -24,7 +24,6 @@ const crudArgsSchema = v.tuple([v.strictObject({ops: v.array(crudOpSchema)})]);
 
 export type CrudContext = {
   readonly clientGroupID: string;
-  readonly userID: string | undefined;
   readonly authorizer: WriteAuthorizer;
   /** When set, every CRUD mutation is refused with this message (and still marked processed). */
   readonly refusal: string | undefined;
@@ -96,7 +95,7 @@ export class CrudProcessor {
         }
       }
       for (const [clientID, last] of lmids) {
-        await mutationIDs.write(client, ctx.clientGroupID, clientID, last, ctx.userID);
+        await mutationIDs.write(client, ctx.clientGroupID, clientID, last);
       }
       await client.query('COMMIT');
       return outcomes;

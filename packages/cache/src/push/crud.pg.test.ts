@@ -227,3 +227,22 @@ test('opaque-token mode refuses CRUD mutations with a clear error, marking them 
 test('no token text in log lines', () => {
   expect(log.lines.join('\n')).not.toContain('secret-token-abc');
 });
+
+test("the API server's clients table (created first, same DDL) is shared", async () => {
+  await pool.query(`CREATE SCHEMA zync_app`);
+  await pool.query(`CREATE TABLE zync_app.clients (
+      "clientGroupID" TEXT NOT NULL,
+      "clientID" TEXT NOT NULL,
+      "lastMutationID" BIGINT NOT NULL,
+      PRIMARY KEY ("clientGroupID", "clientID"))`);
+  await pool.query(`INSERT INTO zync_app.clients VALUES ('g1', 'c1', 2)`);
+  const res = await pusher.process(
+    push(
+      crud(2, {op: 'insert', table: 'issue', value: {id: 'dup', title: 'D'}}),
+      crud(3, {op: 'insert', table: 'issue', value: {id: 'i3', title: 'C'}}),
+    ),
+    ctx,
+  );
+  expect(res.mutations.map(m => m.id)).toEqual([3]);
+  expect(await lmid()).toBe(3);
+});

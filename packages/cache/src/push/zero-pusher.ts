@@ -147,7 +147,6 @@ export class ZeroPusher implements Pusher {
         outcomes.push(
           ...(await this.#crud.process(run.mutations, {
             clientGroupID: ctx.clientGroupID,
-            userID: ctx.userID,
             authorizer: this.#authorizer(ctx.authData),
             refusal: this.#o.jwtAuth ? undefined : OPAQUE_TOKEN_CRUD_REFUSAL,
           })),
