@@ -14,7 +14,12 @@ import {
   type PushMutation,
   type PushResponse,
 } from './push-request.ts';
-import type {Database, ExtractTransactionType, TransactionProviderInput} from './zql-database.ts';
+import type {
+  Database,
+  ExtractTransactionType,
+  TransactionProviderHooks,
+  TransactionProviderInput,
+} from './zql-database.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- apps type their own args
 export type CustomMutatorImpl<TTransaction, TArgs = any> = (
@@ -125,7 +130,7 @@ export class PushProcessor<
   ): Promise<MutationResult> {
     try {
       await this.#db.transaction(async (tx, hooks) => {
-        checkOrder(m, (await hooks.updateClientMutationID()).lastMutationID);
+        checkOrder(m, await bump(hooks));
         try {
           const fn = findMutator(mutators, m);
           await fn(tx, m.args[0]);
@@ -143,7 +148,7 @@ export class PushProcessor<
       const cause = e instanceof AppError ? e.appCause : e;
       try {
         await this.#db.transaction(async (_tx, hooks) => {
-          checkOrder(m, (await hooks.updateClientMutationID()).lastMutationID);
+          checkOrder(m, await bump(hooks));
         }, input);
       } catch (e2) {
         const order2 = orderResult(e2);
@@ -153,6 +158,16 @@ export class PushProcessor<
       this.#lc.debug('mutation failed with an app error', {mutationID: m.id});
       return appError(cause);
     }
+  }
+}
+
+/** A failure here is the database's, never the app's: it must not become an app error. */
+async function bump(hooks: TransactionProviderHooks): Promise<number> {
+  try {
+    return Number((await hooks.updateClientMutationID()).lastMutationID);
+  } catch (e) {
+    if (e instanceof ServerError) throw e;
+    throw new ServerError('database', 'could not update the last mutation id', {cause: e});
   }
 }
 

@@ -18,7 +18,7 @@ export interface TransactionProviderInput {
 
 export interface TransactionProviderHooks {
   /** Increments the client's last mutation id in this transaction; returns the new value. */
-  updateClientMutationID(): Promise<{lastMutationID: number}>;
+  updateClientMutationID(): Promise<{lastMutationID: number | bigint}>;
 }
 
 /** What PushProcessor needs of a database; ZQLDatabase is the Postgres one. */
