@@ -246,3 +246,22 @@ test("the API server's clients table (created first, same DDL) is shared", async
   expect(res.mutations.map(m => m.id)).toEqual([3]);
   expect(await lmid()).toBe(3);
 });
+
+test('onLastMutationIDs hears the new last mutation id per client', async () => {
+  const heard: [string, Record<string, number>][] = [];
+  const p = new ZeroPusher({
+    db: pool,
+    appID: 'app',
+    jwtAuth: true,
+    logger: log.logger,
+    onLastMutationIDs: (g, lmids) => heard.push([g, Object.fromEntries(lmids)]),
+  });
+  await p.process(
+    push(
+      crud(1, {op: 'insert', table: 'issue', value: {id: 'i1', title: 'A'}}),
+      crud(2, {op: 'insert', table: 'issue', value: {id: 'i1', title: 'A'}}),
+    ),
+    ctx,
+  );
+  expect(heard).toEqual([['g1', {c1: 2}]]);
+});

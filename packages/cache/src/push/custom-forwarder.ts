@@ -3,7 +3,8 @@
 // timeouts, 429 and 5xx are retried with exponential backoff: the caller holds the
 // client group's queue meanwhile, so later pushes wait and order is kept. 401/403 means the
 // credentials were refused: nothing was processed, the client must refresh its token
-// (ProtocolError 'AuthInvalidated') and its mutations stay pending.
+// (ProtocolError 'AuthInvalidated') and its mutations stay pending. A request the API server
+// refuses as such (other 4xx, or an `{error}` body) fails each mutation with a zero error.
 import {ProtocolError, type Mutation} from '@zync/protocol';
 import type {Logger, ReadonlyJSONValue} from '@zync/shared';
 import * as v from 'valibot';
@@ -60,7 +61,7 @@ const resultSchema = v.union([
 ]);
 const responseSchema = v.union([
   v.object({mutations: v.array(v.object({id: mutationIDSchema, result: resultSchema}))}),
-  v.object({error: v.string(), details: v.optional(v.unknown())}),
+  v.object({error: v.string(), status: v.optional(v.number()), details: v.optional(v.unknown())}),
 ]);
 
 const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
@@ -148,18 +149,22 @@ export class CustomForwarder {
       await res.body?.cancel();
       return {kind: 'retry', reason: `HTTP ${res.status}`};
     }
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw new ProtocolError(
-        'PushFailed',
-        `The API server answered the push with HTTP ${res.status}`,
-      );
-    }
+    let json: unknown;
     try {
-      return {kind: 'done', json: await res.json()};
+      json = await res.json();
     } catch {
-      return {kind: 'retry', reason: 'unreadable response'};
+      json = undefined;
     }
+    if (!res.ok) {
+      // A request-level refusal (docs/api-server.md): resending it as-is cannot succeed.
+      const error = (json as {error?: unknown} | undefined)?.error;
+      return {
+        kind: 'done',
+        json: {error: typeof error === 'string' ? error : 'http', status: res.status},
+      };
+    }
+    if (json === undefined) return {kind: 'retry', reason: 'unreadable response'};
+    return {kind: 'done', json};
   }
 }
 
@@ -170,10 +175,20 @@ function toOutcomes(json: unknown, sent: readonly Mutation[]): MutationOutcome[]
   }
   const body = parsed.output;
   if ('error' in body) {
-    throw new ProtocolError(
-      'PushFailed',
-      `The API server refused the push (${body.error.slice(0, 60)})`,
-    );
+    // The API server refused the whole request (e.g. `http` 400, `unsupportedPushVersion`):
+    // each mutation sent fails with a zero error rather than being resent forever. Only the
+    // error code is passed on, never the server's text.
+    const code = /^[A-Za-z0-9_]{1,40}$/.test(body.error) ? body.error : 'unknown';
+    const status = typeof body.status === 'number' ? ` ${body.status}` : '';
+    return sent.map(m => ({
+      clientID: m.clientID,
+      id: m.id,
+      result: {
+        type: 'error',
+        error: 'zero',
+        message: `The API server refused the push request (${code}${status})`,
+      },
+    }));
   }
   const outcomes: MutationOutcome[] = [];
   const sentIDs = new Set(sent.map(m => `${m.clientID}\u0000${m.id}`));

@@ -290,3 +290,30 @@ test('the SyncServer hook reads the Cookie header of the upgrade request', async
   expect(server.received[0]?.headers['cookie']).toBe(COOKIE);
   expect(server.received[0]?.headers['authorization']).toBe(`Bearer ${TOKEN}`);
 });
+
+test('a request-level refusal fails each mutation with a zero error, without retrying', async () => {
+  const {server, port} = await fakeServer();
+  const {pusher} = makePusher(port);
+  server.replies.push({
+    status: 400,
+    body: {error: 'http', status: 400, details: 'invalid push request: private words'},
+  });
+  const res = await pusher.process(push(custom(1), custom(2)), ctx());
+  expect(res.mutations).toEqual(
+    [1, 2].map(id => ({
+      clientID: 'c1',
+      id,
+      result: {
+        type: 'error',
+        error: 'zero',
+        message: 'The API server refused the push request (http 400)',
+      },
+    })),
+  );
+  server.replies.push({status: 200, body: {error: 'unsupportedPushVersion'}});
+  const res2 = await pusher.process(push(custom(1)), ctx());
+  expect(res2.mutations[0]?.result).toMatchObject({
+    message: expect.stringContaining('unsupportedPushVersion') as unknown,
+  });
+  expect(server.received).toHaveLength(2);
+});

@@ -38,6 +38,13 @@ export type ZeroPusherOptions = {
         readonly retry?: RetryPolicy | undefined;
       }
     | undefined;
+  /**
+   * Called after a push with each client's new last mutation id (ids now processed, also
+   * those that failed). The `clients` table is not replicated: the view syncer can carry
+   * these in `lastMutationIDChanges` of its next poke once the replica has the writes.
+   */
+  readonly onLastMutationIDs?:
+    ((clientGroupID: string, lmids: ReadonlyMap<string, number>) => void) | undefined;
   readonly logger: Logger;
 };
 
@@ -168,6 +175,12 @@ export class ZeroPusher implements Pusher {
           })),
         );
       }
+    }
+    const notify = this.#o.onLastMutationIDs;
+    if (notify && outcomes.length > 0) {
+      const lmids = new Map<string, number>();
+      for (const o of outcomes) lmids.set(o.clientID, Math.max(o.id, lmids.get(o.clientID) ?? 0));
+      notify(ctx.clientGroupID, lmids);
     }
     return {mutations: outcomes};
   }
