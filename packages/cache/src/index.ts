@@ -17,4 +17,6 @@ export type {ReplicationState} from './replica/replica-schema.ts';
 export {lsnToVersion, versionToLsn} from './replica/version.ts';
 export {redactUrl} from './pg/redact-url.ts';
 export {runZeroCache} from './server/run-zero-cache.ts';
-export type {ZeroCache} from './server/run-zero-cache.ts';
+export type {ZeroCache, ZeroCacheHooks} from './server/run-zero-cache.ts';
+export * from './sync/index.ts';
+export * from './push/index.ts';

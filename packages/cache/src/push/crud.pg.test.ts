@@ -224,6 +224,19 @@ test('opaque-token mode refuses CRUD mutations with a clear error, marking them 
   expect(await lmid()).toBe(1);
 });
 
+test('without a key, an anonymous connection (no token) may use CRUD', async () => {
+  const anon = new ZeroPusher({db: pool, appID: 'app', jwtAuth: false, logger: log.logger});
+  const res = await anon.process(
+    push({
+      ...crud(1, {op: 'insert', table: 'issue', value: {id: 'anon1', title: 'A'}}),
+      clientID: 'c-anon',
+    }),
+    {...ctx, token: () => undefined},
+  );
+  expect(res.mutations.filter(m => m.result.type === 'error')).toEqual([]);
+  expect((await issues()).map(r => r.id)).toContain('anon1');
+});
+
 test('no token text in log lines', () => {
   expect(log.lines.join('\n')).not.toContain('secret-token-abc');
 });

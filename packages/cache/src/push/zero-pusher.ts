@@ -120,8 +120,9 @@ export class ZeroPusher implements Pusher {
       clientGroupID: ctx.clientGroupID,
       userID: ctx.userID,
       authData: ctx.authData,
-      token: () => ctx.token,
+      token: ctx.currentToken ?? (() => ctx.token),
       cookie,
+      ...(ctx.live ? {live: ctx.live} : {}),
     });
   }
 
@@ -155,7 +156,10 @@ export class ZeroPusher implements Pusher {
           ...(await this.#crud.process(run.mutations, {
             clientGroupID: ctx.clientGroupID,
             authorizer: this.#authorizer(ctx.authData),
-            refusal: this.#o.jwtAuth ? undefined : OPAQUE_TOKEN_CRUD_REFUSAL,
+            // No key configured: a token is opaque (claims unknown), so CRUD is refused; a
+            // connection without any token is anonymous and checked against the rules.
+            refusal:
+              this.#o.jwtAuth || ctx.token() === undefined ? undefined : OPAQUE_TOKEN_CRUD_REFUSAL,
           })),
         );
       } else {

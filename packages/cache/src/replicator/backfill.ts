@@ -35,9 +35,7 @@ export function upstreamBackfill(
         cols.map(c => copyConverter(c.pgType)),
         row => update.run([...row.slice(nk), ...row.slice(0, nk)]),
       );
-      const stream = client.query(
-        copyTo(`COPY (SELECT ${select} FROM public.${quoteIdent(t.name)}) TO STDOUT`),
-      );
+      const stream = client.query(copyTo(`COPY (SELECT ${select} FROM ${t.source}) TO STDOUT`));
       for await (const chunk of stream) parser.push(chunk as Buffer);
       parser.end();
       lc.info('backfilled added columns', {table: t.name, columns: columns.length});

@@ -18,6 +18,7 @@ import {TxChangeLog} from './change-log.ts';
 import {UNCHANGED_TOAST} from './pgoutput-decoder.ts';
 import type {PgOutputMessage, Relation, TupleValue} from './pgoutput-decoder.ts';
 import type {UpstreamTable} from './upstream.ts';
+import {replicaTableName} from './upstream.ts';
 
 type DB = Database.Database;
 
@@ -57,6 +58,7 @@ export class ChangeApplier {
   #version: string;
   #txLsn: bigint | null = null;
   #skip = false;
+  readonly #internalSchema: string;
 
   constructor(
     db: DB,
@@ -65,7 +67,9 @@ export class ChangeApplier {
     backfill: Backfill,
     lsn: bigint,
     version: string,
+    internalSchema = '',
   ) {
+    this.#internalSchema = internalSchema;
     this.#db = db;
     this.#lc = lc;
     this.#typeNames = typeNames;
@@ -170,8 +174,10 @@ export class ChangeApplier {
   }
 
   /** Reconciles the replica with a relation message and prepares its converters. */
-  async #bind(rel: Relation): Promise<Bound | null> {
-    if (rel.schema !== 'public') return null;
+  async #bind(upstreamRel: Relation): Promise<Bound | null> {
+    const mapped = replicaTableName(upstreamRel.schema, upstreamRel.name, this.#internalSchema);
+    if (mapped === null) return null;
+    const rel = mapped === upstreamRel.name ? upstreamRel : {...upstreamRel, name: mapped};
     const cols = rel.columns.map(c => ({
       name: c.name,
       pgType: this.#typeNames.get(c.typeOid) ?? 'text',
@@ -199,7 +205,13 @@ export class ChangeApplier {
         }
         return null;
       }
-      const t: UpstreamTable = {oid: rel.oid, name: rel.name, columns: cols, primaryKey};
+      const t: UpstreamTable = {
+        oid: rel.oid,
+        name: rel.name,
+        source: `${quoteIdent(upstreamRel.schema)}.${quoteIdent(upstreamRel.name)}`,
+        columns: cols,
+        primaryKey,
+      };
       this.#createTable(t);
       this.#log.table(rel.name, 'reset');
       this.#lc.info('new upstream table added to the replica', {table: rel.name});

@@ -97,9 +97,7 @@ export async function copyTable(
     },
   );
   try {
-    const stream = client.query(
-      copyTo(`COPY (SELECT ${select} FROM public.${quoteIdent(t.name)}) TO STDOUT`),
-    );
+    const stream = client.query(copyTo(`COPY (SELECT ${select} FROM ${t.source}) TO STDOUT`));
     for await (const chunk of stream) {
       const buf = chunk as Buffer;
       bytes += buf.length;

@@ -227,6 +227,7 @@ export class Replicator {
         upstreamBackfill(this.#catalog!, db, this.#names.publication, this.#lc),
         versionToLsn(state.version),
         state.version,
+        this.#names.schema,
       );
       const startedAt = Date.now();
       try {

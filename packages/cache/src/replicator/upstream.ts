@@ -54,14 +54,38 @@ export async function ensurePublication(client: pg.Client, names: UpstreamNames)
     `CREATE TABLE IF NOT EXISTS ${quoteIdent(names.schema)}.replicas (
        slot TEXT PRIMARY KEY, initial_version TEXT NOT NULL, created_at TIMESTAMPTZ DEFAULT now())`,
   );
+  const clients = `${quoteIdent(names.schema)}.clients`;
+  try {
+    // The last-mutation-id table shared with the API server's PushProcessor.
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${clients} (
+         "clientGroupID" TEXT NOT NULL,
+         "clientID" TEXT NOT NULL,
+         "lastMutationID" BIGINT NOT NULL,
+         PRIMARY KEY ("clientGroupID", "clientID"))`,
+    );
+  } catch (e) {
+    if (!['23505', '42P07'].includes((e as {code?: string}).code ?? '')) throw e;
+  }
   const {rows} = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [
     names.publication,
   ]);
-  if (rows.length > 0) return;
+  if (rows.length > 0) {
+    const {rows: has} = await client.query(
+      `SELECT 1 FROM pg_publication_tables
+       WHERE pubname = $1 AND schemaname = $2 AND tablename = 'clients'`,
+      [names.publication, names.schema],
+    );
+    if (has.length === 0) {
+      await client.query(`ALTER PUBLICATION ${quoteIdent(names.publication)} ADD TABLE ${clients}`);
+    }
+    return;
+  }
   const {rows: v} = await client.query<{v: string}>(
     `SELECT current_setting('server_version_num') AS v`,
   );
-  const scope = Number(v[0]?.v) >= 150000 ? 'TABLES IN SCHEMA public' : 'ALL TABLES';
+  const scope =
+    Number(v[0]?.v) >= 150000 ? `TABLES IN SCHEMA public, TABLE ${clients}` : 'ALL TABLES';
   try {
     await client.query(`CREATE PUBLICATION ${quoteIdent(names.publication)} FOR ${scope}`);
   } catch (e) {
@@ -102,25 +126,54 @@ export async function loadTypeNames(client: pg.Client): Promise<Map<number, stri
 
 export interface UpstreamTable {
   readonly oid: number;
+  /** The replica's name: the table name for `public`, `_zync_clients` for ours. */
   readonly name: string;
+  /** Where to read it upstream: `schema.table`, quoted. */
+  readonly source: string;
   readonly columns: {name: string; pgType: string}[];
   readonly primaryKey: string[];
 }
 
-/** The published tables of the `public` schema with their columns and primary keys. */
+/**
+ * The replica name of our last-mutation-id table `zync_<appId>.clients`. It is replicated
+ * with the app's tables so that a mutation's effects and the client's new last mutation
+ * id arrive in the same replica transaction.
+ */
+export const CLIENTS_REPLICA_TABLE = '_zync_clients';
+
+/** The replica name of an upstream relation, or null when it is not replicated. */
+export function replicaTableName(
+  schema: string,
+  name: string,
+  internalSchema: string,
+): string | null {
+  if (schema === 'public') return name;
+  if (schema === internalSchema && name === 'clients') return CLIENTS_REPLICA_TABLE;
+  return null;
+}
+
+/**
+ * The published tables (the `public` schema and our clients table) with their columns
+ * and primary keys.
+ */
 export async function listPublishedTables(
   client: pg.Client,
   publication: string,
   only?: string,
 ): Promise<UpstreamTable[]> {
+  const internal = publication.replace(/_pub$/, '');
   const {rows} = await client.query<{
     oid: number;
     name: string;
+    source: string;
     col: string;
     type: string;
     pk: number | null;
   }>(
-    `SELECT c.oid::int AS oid, c.relname AS name, a.attname AS col,
+    `SELECT c.oid::int AS oid,
+            CASE WHEN pt.schemaname = 'public' THEN c.relname ELSE '${CLIENTS_REPLICA_TABLE}' END AS name,
+            quote_ident(pt.schemaname) || '.' || quote_ident(c.relname) AS source,
+            a.attname AS col,
             CASE WHEN t.typtype = 'd' THEN bt.typname ELSE t.typname END AS type,
             array_position(i.indkey::int2[], a.attnum) AS pk
      FROM pg_publication_tables pt
@@ -131,15 +184,25 @@ export async function listPublishedTables(
      JOIN pg_type t ON t.oid = a.atttypid
      LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
      LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
-     WHERE pt.pubname = $1 AND pt.schemaname = 'public' AND ($2::text IS NULL OR c.relname = $2)
+     WHERE pt.pubname = $1
+       AND (pt.schemaname = 'public' OR (pt.schemaname = $3 AND pt.tablename = 'clients'))
+       AND ($2::text IS NULL OR
+            (CASE WHEN pt.schemaname = 'public' THEN c.relname ELSE '${CLIENTS_REPLICA_TABLE}' END) = $2)
      ORDER BY c.relname, a.attnum`,
-    [publication, only ?? null],
+    [publication, only ?? null, internal],
   );
   const byName = new Map<string, UpstreamTable & {pkPos: Map<string, number>}>();
   for (const r of rows) {
     let t = byName.get(r.name);
     if (!t) {
-      t = {oid: r.oid, name: r.name, columns: [], primaryKey: [], pkPos: new Map()};
+      t = {
+        oid: r.oid,
+        name: r.name,
+        source: r.source,
+        columns: [],
+        primaryKey: [],
+        pkPos: new Map(),
+      };
       byName.set(r.name, t);
     }
     t.columns.push({name: r.col, pgType: r.type});

@@ -1,28 +1,107 @@
-// Composes zero-cache's services from a parsed config. For now: the replicator.
+// Composes zero-cache's services from a parsed config: the replicator keeps the replica in
+// step with Postgres; once the replica is ready, the sync server serves clients from it.
 import {resolve} from 'node:path';
+import pg from 'pg';
 import type {Logger} from '@zync/shared';
 import type {ZeroConfig} from '../config/parse-config.ts';
+import {pusherConfig, ZeroPusher} from '../push/zero-pusher.ts';
+import type {DefinedPermissions} from '@zync/zql';
 import {Replicator} from '../replicator/replicator.ts';
+import {CVRStore} from '../sync/cvr-store.ts';
+import {engineQueryDriverFactory} from '../sync/engine-query-driver.ts';
+import type {Authenticator, Pusher} from '../sync/hooks.ts';
+import type {QueryPreparer} from '../sync/group-client.ts';
+import type {SyncLimits} from '../sync/limits.ts';
+import {Snapshotter} from '../sync/snapshotter.ts';
+import {SyncServer} from '../sync/sync-server.ts';
 
 export interface ZeroCache {
   readonly replicator: Replicator;
+  readonly syncServer: SyncServer;
+  /** The port clients connect to, once the replica is ready and the server listens. */
+  readonly ready: Promise<number>;
   /** Settles when every service has stopped (rejects if one fails). */
   readonly done: Promise<void>;
   stop(): Promise<void>;
 }
 
-export function runZeroCache(config: ZeroConfig, lc: Logger): ZeroCache {
+/** Collaborators that later layers (auth, pushes, synced queries) provide. */
+export type ZeroCacheHooks = {
+  readonly authenticate?: Authenticator | undefined;
+  readonly pusher?: Pusher | undefined;
+  readonly prepareQuery?: QueryPreparer | undefined;
+  readonly limits?: Partial<SyncLimits> | undefined;
+  /** The app's permissions (from ZERO_SCHEMA_PATH), for CRUD write checks. */
+  readonly permissions?: DefinedPermissions | undefined;
+};
+
+export function runZeroCache(
+  config: ZeroConfig,
+  lc: Logger,
+  hooks: ZeroCacheHooks = {},
+): ZeroCache {
+  const replicaFile = resolve(config.replicaFile);
   const replicator = new Replicator({
     upstreamUrl: config.upstreamDb,
-    replicaFile: resolve(config.replicaFile),
+    replicaFile,
     appId: config.appId,
     lc,
   });
-  const done = replicator.run();
-  void replicator.ready.then(
-    () =>
-      lc.info('replica ready', {replica: resolve(config.replicaFile), version: replicator.version}),
+  const cvrPool = new pg.Pool({connectionString: config.cvrDb, max: 4});
+  cvrPool.on('error', e => lc.warn('CVR database connection error', {error: e.name}));
+  const upstreamPool = new pg.Pool({connectionString: config.upstreamDb, max: 4});
+  upstreamPool.on('error', e => lc.warn('Upstream connection error', {error: e.name}));
+  const pusher =
+    hooks.pusher ??
+    new ZeroPusher({
+      db: upstreamPool,
+      ...pusherConfig(config),
+      permissions: hooks.permissions,
+      logger: lc.with({component: 'pusher'}),
+    });
+  const syncServer = new SyncServer({
+    host: config.host,
+    port: config.port,
+    logger: lc,
+    cvrStore: new CVRStore(cvrPool, config.appId, lc),
+    createDriver: engineQueryDriverFactory(
+      (_group, batcher) => new Snapshotter(replicaFile, {batcher}),
+    ),
+    replica: replicator,
+    authenticate: hooks.authenticate,
+    pusher,
+    prepareQuery: hooks.prepareQuery,
+    limits: hooks.limits,
+  });
+  const replicating = replicator.run();
+  let syncStarted = false;
+  const serving = replicator.ready.then(() => {
+    syncStarted = true;
+    return syncServer.run();
+  });
+  const ready = serving.then(
+    () => syncServer.ready,
+    () => syncServer.ready,
+  );
+  const readyPort = replicator.ready.then(() => syncServer.ready);
+  void readyPort.then(
+    port =>
+      lc.info('zero-cache ready', {
+        replica: replicaFile,
+        version: replicator.version,
+        url: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`,
+      }),
     () => {},
   );
-  return {replicator, done, stop: () => replicator.stop()};
+  void ready;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (syncStarted) await syncServer.stop();
+      await replicator.stop();
+      await cvrPool.end();
+      await upstreamPool.end();
+    })());
+  const done = Promise.all([replicating, serving]).then(() => {});
+  return {replicator, syncServer, ready: readyPort, done, stop};
 }

@@ -45,6 +45,8 @@ export class ClientGroup {
   #done = false;
   #broken = false;
   #advanceQueued = false;
+  /** The last mutation ids the group's clients have been told. */
+  #lmids: Record<string, number> = {};
   #resolveStopped: () => void = () => {};
   /** Resolves once the group is done and its CVR written and released. */
   readonly stopped: Promise<void>;
@@ -253,12 +255,18 @@ export class ClientGroup {
     // Query errors concern the connecting client only; it gets them in its catch-up.
     this.#poke(base, {...patch, queryErrors: []});
     const catchUp = cvr.catchUp(this.#servableSeq(baseVersion));
+    // The connecting client learns every client's last mutation id (it may have missed some).
+    this.#lmids = this.#o.driver.lastMutationIDs?.(this.groupID) ?? {};
     client.sendText(
-      this.#encodePoke(catchUp.reset ? null : baseVersion, {
-        rows: catchUp.rows,
-        gotQueries: catchUp.gotQueries,
-        queryErrors: patch.queryErrors,
-      }),
+      this.#encodePoke(
+        catchUp.reset ? null : baseVersion,
+        {
+          rows: catchUp.rows,
+          gotQueries: catchUp.gotQueries,
+          queryErrors: patch.queryErrors,
+        },
+        this.#lmids,
+      ),
     );
     this.#clients.set(client.clientID, client);
     this.#afterStep();
@@ -330,9 +338,21 @@ export class ClientGroup {
         }
       }
       this.#dropExpired(step);
-      this.#poke(base, step.finish(result.version));
+      const lmids = result.clientsChanged ? this.#lmidChanges() : {};
+      this.#poke(base, step.finish(result.version), lmids);
       this.#afterStep();
     });
+  }
+
+  /** Last mutation ids that moved since the group's clients were last told. */
+  #lmidChanges(): Record<string, number> {
+    const now = this.#o.driver.lastMutationIDs?.(this.groupID) ?? {};
+    const changes: Record<string, number> = {};
+    for (const [c, id] of Object.entries(now)) {
+      if (this.#lmids[c] !== id) changes[c] = id;
+    }
+    this.#lmids = now;
+    return changes;
   }
 
   #expire(): Promise<boolean> {
@@ -347,7 +367,11 @@ export class ClientGroup {
     });
   }
 
-  #encodePoke(baseVersion: string | null, patch: StepPatch): string {
+  #encodePoke(
+    baseVersion: string | null,
+    patch: StepPatch,
+    lastMutationIDChanges: Record<string, number> = {},
+  ): string {
     const cvr = this.#requireCVR();
     const body: PokeBody = {
       pokeID: `${cvr.state.epoch}.${++this.#pokeCounter}`,
@@ -355,17 +379,24 @@ export class ClientGroup {
       version: cvr.cookie,
       rows: patch.rows,
       gotQueries: patch.gotQueries,
-      lastMutationIDChanges: {},
+      lastMutationIDChanges,
     };
     if (patch.queryErrors.length > 0) body.queryErrors = patch.queryErrors;
     return encodeFrame(['poke', body]);
   }
 
   /** Sends one step to every connected client (if it changed anything they can see). */
-  #poke(base: string, p: StepPatch): void {
+  #poke(base: string, p: StepPatch, lmids: Record<string, number> = {}): void {
     if (this.#clients.size === 0) return;
-    if (p.rows.length === 0 && p.gotQueries.length === 0 && p.queryErrors.length === 0) return;
-    const text = this.#encodePoke(base, p);
+    if (
+      p.rows.length === 0 &&
+      p.gotQueries.length === 0 &&
+      p.queryErrors.length === 0 &&
+      Object.keys(lmids).length === 0
+    ) {
+      return;
+    }
+    const text = this.#encodePoke(base, p, lmids);
     for (const c of this.#clients.values()) c.sendText(text);
   }
 

@@ -210,14 +210,20 @@ export class Connection implements GroupClient {
         const response = await this.#o.pusher.push(body, {
           ...this.#requireContext(),
           upgrade: this.#upgrade,
+          currentToken: () => this.#context?.token,
+          live: () => this.#state !== 'closed',
         });
         this.send(['pushResponse', response]);
       })
       .catch((e: unknown) => {
         this.#lc.warn('Push failed', {
+          kind: e instanceof ProtocolError ? e.kind : undefined,
           error: e instanceof Error ? e.message.slice(0, 200) : 'unknown',
         });
-        this.fail('PushFailed', 'The mutations could not be processed');
+        // AuthInvalidated (the API server refused the token) sends the client to its
+        // refresh path; the mutations stay pending and are pushed again.
+        if (e instanceof ProtocolError) this.fail(e.kind, e.message);
+        else this.fail('PushFailed', 'The mutations could not be processed');
       });
   }
 

@@ -44,8 +44,13 @@ export interface EngineSnapshot {
   readonly version: string;
   getSource(table: string): Source | undefined;
   advance(): EngineSnapshotAdvance;
+  /** The last mutation ids of a group's clients, at `version`. */
+  lastMutationIDs?(clientGroupID: string): Record<string, number>;
   destroy(): void;
 }
+
+/** The replica table that holds every client's last mutation id (see docs/replica.md). */
+export const CLIENTS_TABLE = '_zync_clients';
 
 /** Opens a snapshot for one client group; its sources must push inside `batcher`. */
 export type EngineSnapshotFactory = (clientGroupID: string, batcher: Batcher) => EngineSnapshot;
@@ -65,6 +70,9 @@ export class EngineQueryDriver implements QueryDriver {
 
   constructor(open: (batcher: Batcher) => EngineSnapshot) {
     this.#snapshot = open(this.#batcher);
+    // Opening the clients table's source makes the snapshot report its changes, which
+    // carry last mutation ids (nothing is pushed into it).
+    this.#snapshot.getSource(CLIENTS_TABLE);
   }
 
   get version(): string {
@@ -112,6 +120,10 @@ export class EngineQueryDriver implements QueryDriver {
     return [...q.rowSet.rows()].map(r => this.#driverRow(r.table, r.row));
   }
 
+  lastMutationIDs(clientGroupID: string): Record<string, number> {
+    return this.#snapshot.lastMutationIDs?.(clientGroupID) ?? {};
+  }
+
   removeQuery(hash: string): void {
     const q = this.#queries.get(hash);
     if (!q) return;
@@ -126,9 +138,14 @@ export class EngineQueryDriver implements QueryDriver {
     if (step.kind === 'reset') return this.#rebuild(step);
     const collected = new Map<string, QueryRowChange[]>();
     this.#collecting = collected;
+    let clientsChanged = false;
     try {
       this.#batcher.run(() => {
         for (const {table, change} of step.changes()) {
+          if (table === CLIENTS_TABLE) {
+            clientsChanged = true;
+            continue;
+          }
           this.#snapshot.getSource(table)?.push(change);
         }
       });
@@ -136,7 +153,7 @@ export class EngineQueryDriver implements QueryDriver {
     } finally {
       this.#collecting = undefined;
     }
-    return {version: step.version, changes: collected};
+    return {version: step.version, changes: collected, clientsChanged};
   }
 
   /** The snapshot could not be diffed: rebuild every pipeline and diff the row sets. */

@@ -28,6 +28,10 @@ export const anonymousAuthenticator: Authenticator = () =>
 export type PushContext = QueryContext & {
   /** The WebSocket upgrade request (its Cookie header, if cookies are to be forwarded). */
   readonly upgrade: IncomingMessage;
+  /** The connection's token now (it may be refreshed while a push is retried). */
+  readonly currentToken?: (() => string | undefined) | undefined;
+  /** Whether the connection is still open (retries stop when it is not). */
+  readonly live?: (() => boolean) | undefined;
 };
 
 /** Processes a validated `push` frame and answers the outcome of each mutation. */

@@ -29,6 +29,8 @@ export type AdvanceResult = {
   readonly version: string;
   /** Changes per query hash; queries without changes may be absent. */
   readonly changes: ReadonlyMap<string, readonly QueryRowChange[]>;
+  /** Whether any client's last mutation id changed in this advance. */
+  readonly clientsChanged?: boolean | undefined;
 };
 
 export interface QueryDriver {
@@ -43,6 +45,8 @@ export interface QueryDriver {
   removeQuery(hash: string): void;
   /** Moves every query to the replica's newest version and reports what changed. */
   advance(): MaybePromise<AdvanceResult>;
+  /** The last mutation id of each client of a group, at the driver's version. */
+  lastMutationIDs?(clientGroupID: string): Record<string, number>;
   /** Releases everything (pipelines, snapshots). The driver is not used afterwards. */
   destroy(): void;
 }

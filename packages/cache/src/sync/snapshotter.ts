@@ -231,6 +231,23 @@ export class Snapshotter implements SnapshotHandle {
     }
   }
 
+  /** The last mutation ids of a group's clients in the pinned snapshot. */
+  lastMutationIDs(clientGroupID: string): Record<string, number> {
+    const db = this.db;
+    const exists = db
+      .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_zync_clients'`)
+      .get();
+    if (!exists) return {};
+    const rows = db
+      .prepare(
+        `SELECT "clientID" AS c, "lastMutationID" AS m FROM _zync_clients WHERE "clientGroupID" = ?`,
+      )
+      .all(clientGroupID) as {c: string; m: number}[];
+    const out: Record<string, number> = {};
+    for (const r of rows) out[r.c] = Number(r.m);
+    return out;
+  }
+
   /** Releases both connections. Sources must not be used afterwards. */
   destroy(): void {
     if (this.#closed) return;

@@ -61,7 +61,9 @@ export class LocalState {
     try {
       this.version = ((await read.get(META_VERSION)) as string | null | undefined) ?? null;
       this.gotQueries = new Set(((await read.get(META_GOT)) as string[] | undefined) ?? []);
-      this.lastMutationIDs = ((await read.get(META_LMIDS)) as Record<string, number>) ?? {};
+      this.lastMutationIDs = {
+        ...((await read.get(META_LMIDS)) as Record<string, number> | undefined),
+      };
       this.clientGroupID = (await read.get(META_CLIENT_GROUP)) as string | undefined;
       if (!canScan(read)) return;
       this.batcher.begin();

@@ -159,7 +159,10 @@ export class Zero<S extends Schema, MD = unknown> {
         this.#enqueueWrite([{key: META_CLIENT_GROUP, value: this.#groupID}]);
       }
     } catch (e) {
-      this.#logger.error('Could not open the local store', {error: (e as Error).name});
+      this.#logger.error('Could not open the local store', {
+        error: (e as Error).name,
+        reason: (e as Error).message,
+      });
       this.#groupID ||= randomID();
     }
     if (!this.#closed) this.#conn?.start();
