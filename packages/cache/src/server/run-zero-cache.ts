@@ -102,6 +102,14 @@ export function runZeroCache(
       await cvrPool.end();
       await upstreamPool.end();
     })());
-  const done = Promise.all([replicating, serving]).then(() => {});
+  // Settles when the replicator has stopped and, if it ever started, the sync server too
+  // (a stop before the replica was ready leaves nothing else to wait for).
+  const done = new Promise<void>((resolve, reject) => {
+    serving.catch(reject);
+    replicating.then(async () => {
+      if (syncStarted) await serving;
+      resolve();
+    }, reject);
+  });
   return {replicator, syncServer, ready: readyPort, done, stop};
 }
