@@ -27,8 +27,27 @@ function typeRank(v: Value): number {
 }
 
 /**
- * Total order used for sorting: null first, then booleans, numbers, strings (by UTF-16
- * code unit). Mixed types only meet in malformed data; they still order deterministically.
+ * Orders two different strings by Unicode code point, as SQLite (BINARY on UTF-8) and
+ * Postgres's C collation do. UTF-16 unit order only differs when a surrogate (an astral
+ * character) meets a character in U+E000–U+FFFF at the first difference.
+ */
+export function compareStrings(a: string, b: string): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(i);
+    if (ca !== cb) {
+      const sa = ca >= 0xd800 && ca <= 0xdfff;
+      if (sa !== (cb >= 0xd800 && cb <= 0xdfff)) return sa ? 1 : -1;
+      return ca < cb ? -1 : 1;
+    }
+  }
+  return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
+}
+
+/**
+ * Total order used for sorting: null first, then booleans, numbers, strings (by code
+ * point). Mixed types only meet in malformed data; they still order deterministically.
  */
 export function compareValues(a: Value, b: Value): number {
   if (a === b) return 0;
@@ -36,6 +55,7 @@ export function compareValues(a: Value, b: Value): number {
   if (b === null) return 1;
   const ta = typeof a;
   if (ta === typeof b) {
+    if (ta === 'string') return compareStrings(a as string, b as string);
     return (a as number) < (b as number) ? -1 : 1;
   }
   return typeRank(a) - typeRank(b);
@@ -77,8 +97,9 @@ export function makeComparator(ordering: Ordering): Comparator {
 function compareAt(va: Value, vb: Value, dir: number): number {
   if (va === vb) return 0;
   const ta = typeof va;
-  if (ta === typeof vb && (ta === 'number' || ta === 'string')) {
-    return (va as number) < (vb as number) ? -dir : dir;
+  if (ta === typeof vb) {
+    if (ta === 'number') return (va as number) < (vb as number) ? -dir : dir;
+    if (ta === 'string') return compareStrings(va as string, vb as string) * dir;
   }
   if (va === LOW || vb === HIGH) return -1;
   if (va === HIGH || vb === LOW) return 1;
