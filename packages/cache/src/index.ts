@@ -20,3 +20,4 @@ export {runZeroCache} from './server/run-zero-cache.ts';
 export type {ZeroCache, ZeroCacheHooks} from './server/run-zero-cache.ts';
 export * from './sync/index.ts';
 export * from './push/index.ts';
+export * from './auth/index.ts';

@@ -3,7 +3,12 @@
 import {resolve} from 'node:path';
 import pg from 'pg';
 import type {Logger} from '@zync/shared';
+import {createAuthenticator} from '../auth/authenticator.ts';
+import {PgGroupPins} from '../auth/group-pins.ts';
+import {originCheck} from '../auth/origins.ts';
 import type {ZeroConfig} from '../config/parse-config.ts';
+import {composePreparers} from '../queries/compose-preparers.ts';
+import {SyncedQueryPreparer, syncedQueryConfig} from '../queries/synced-query-preparer.ts';
 import {pusherConfig, ZeroPusher} from '../push/zero-pusher.ts';
 import type {DefinedPermissions} from '@zync/zql';
 import {Replicator} from '../replicator/replicator.ts';
@@ -59,6 +64,18 @@ export function runZeroCache(
       permissions: hooks.permissions,
       logger: lc.with({component: 'pusher'}),
     });
+  // Synced queries (name + args) are resolved by the API server first; the resolved AST then
+  // goes through the app's own preparer (e.g. permissions). Tokens are only forwarded.
+  const synced = syncedQueryConfig(config);
+  const prepareQuery = synced
+    ? composePreparers(
+        new SyncedQueryPreparer({
+          ...synced,
+          logger: lc.with({component: 'synced-queries'}),
+        }).preparer(),
+        ...(hooks.prepareQuery ? [hooks.prepareQuery] : []),
+      )
+    : hooks.prepareQuery;
   const syncServer = new SyncServer({
     host: config.host,
     port: config.port,
@@ -68,10 +85,12 @@ export function runZeroCache(
       (_group, batcher) => new Snapshotter(replicaFile, {batcher}),
     ),
     replica: replicator,
-    authenticate: hooks.authenticate,
+    authenticate: hooks.authenticate ?? createAuthenticator(config, lc),
+    groupPins: new PgGroupPins(cvrPool, config.appId, lc),
+    checkOrigin: originCheck(config),
     pusher,
-    prepareQuery: hooks.prepareQuery,
-    limits: hooks.limits,
+    prepareQuery,
+    limits: {revalidateQueriesMs: config.getQueriesRevalidateSeconds * 1000, ...hooks.limits},
   });
   const replicating = replicator.run();
   let syncStarted = false;

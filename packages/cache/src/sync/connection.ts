@@ -27,10 +27,21 @@ export type ConnectionOptions = {
   readonly pusher: Pusher;
   readonly groups: GroupRegistry;
   readonly onClose: (conn: Connection) => void;
+  /**
+   * Pins the client group to the connection's user; false refuses the connection
+   * (Unauthorized). Default: every group admits every user.
+   */
+  readonly claimGroup?: ((groupID: string, userID: string) => Promise<boolean>) | undefined;
+  /** A live connection is cut this long after its token's `exp` unless refreshed. */
+  readonly tokenExpiryGraceMs?: number | undefined;
 };
 
 /** Time allowed for the closing handshake after an error before the socket is cut. */
 const CLOSE_GRACE_MS = 1000;
+/** Matches the verifier's clock tolerance (auth/authenticator.ts). */
+const DEFAULT_TOKEN_EXPIRY_GRACE_MS = 5_000;
+/** setTimeout's longest delay; longer expiries are re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function closeCode(kind: ErrorKind): number {
   switch (kind) {
@@ -57,6 +68,7 @@ export class Connection implements GroupClient {
   #inbox: Promise<void> = Promise.resolve();
   #pushes: Promise<void> = Promise.resolve();
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #connectBody: ConnectBody | undefined;
   #context: QueryContext | undefined;
 
@@ -166,6 +178,11 @@ export class Connection implements GroupClient {
       this.fail(auth.kind, auth.message);
       return;
     }
+    if (this.#o.claimGroup && !(await this.#o.claimGroup(body.clientGroupID, body.userID))) {
+      this.fail('Unauthorized', 'This client group belongs to another user');
+      return;
+    }
+    if (this.closed) return;
     this.#connectBody = body;
     this.#context = {
       clientID: body.clientID,
@@ -173,11 +190,17 @@ export class Connection implements GroupClient {
       userID: body.userID,
       authData: auth.authData,
       token: body.auth,
+      cookie: this.#upgrade.headers.cookie,
+      refuseAuth: message => this.fail('AuthInvalidated', message),
     };
     this.#lc = this.#lc.with({clientID: body.clientID, clientGroupID: body.clientGroupID});
     this.#state = 'open';
+    this.#armExpiry(auth.tokenExpiresAt);
+    if (this.closed) return;
     this.send(['connected', {wsid: this.wsid, tokenExpiresAt: auth.tokenExpiresAt}]);
     await this.#o.groups.connect(this, body.baseVersion, body.desiredQueries);
+    // Synced queries the group already held were transformed for another token, maybe.
+    void this.#o.groups.reprepare(this);
     this.#lc.debug('Client connected');
   }
 
@@ -193,7 +216,34 @@ export class Connection implements GroupClient {
     }
     this.#connectBody = next;
     this.#context = {...this.#requireContext(), authData: auth.authData, token};
+    this.#armExpiry(auth.tokenExpiresAt);
     this.send(['authUpdated', {tokenExpiresAt: auth.tokenExpiresAt}]);
+    // Permission filters are bound to the claims: the client's queries follow new ones.
+    await this.#o.groups.authChanged(this);
+    // Synced queries are transformed for the token: switch them to what the new one grants.
+    void this.#o.groups.reprepare(this);
+  }
+
+  /**
+   * A verified token stops being good at its `exp`: the client must send a new one with
+   * `updateAuth` before then (plus the clock tolerance), or the connection is cut with
+   * AuthInvalidated, which sends the client to its refresh path.
+   */
+  #armExpiry(expiresAt: number | null): void {
+    clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
+    if (expiresAt === null) return;
+    const cutAt = expiresAt + (this.#o.tokenExpiryGraceMs ?? DEFAULT_TOKEN_EXPIRY_GRACE_MS);
+    const arm = () => {
+      const left = cutAt - Date.now();
+      if (left <= 0) {
+        this.fail('AuthInvalidated', 'Token expired');
+        return;
+      }
+      this.#expiryTimer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      this.#expiryTimer.unref();
+    };
+    arm();
   }
 
   #push(body: Extract<UpstreamFrame, ['push', unknown]>[1]): void {
@@ -270,6 +320,7 @@ export class Connection implements GroupClient {
 
   #closed(): void {
     clearTimeout(this.#connectTimer);
+    clearTimeout(this.#expiryTimer);
     if (this.#state === 'closed') return;
     const wasOpen = this.#state === 'open';
     this.#state = 'closed';

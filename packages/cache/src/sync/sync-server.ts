@@ -4,8 +4,10 @@ import {createServer, type IncomingMessage, type Server} from 'node:http';
 import type {Duplex} from 'node:stream';
 import {randomUUID} from 'node:crypto';
 import {WebSocketServer} from 'ws';
-import {SYNC_PATH} from '@zync/protocol';
+import {encodeFrame, SYNC_PATH} from '@zync/protocol';
 import type {Logger} from '@zync/shared';
+import type {GroupPins} from '../auth/group-pins.ts';
+import type {OriginCheck} from '../auth/origins.ts';
 import {Connection} from './connection.ts';
 import type {CVRStore} from './cvr-store.ts';
 import {passThroughQueryPreparer, type QueryPreparer} from './group-client.ts';
@@ -35,6 +37,10 @@ export type SyncServerOptions = {
   readonly pusher?: Pusher | undefined;
   readonly prepareQuery?: QueryPreparer | undefined;
   readonly limits?: Partial<SyncLimits> | undefined;
+  /** Pins each client group to one user (docs/auth.md); `run()` calls its `init()`. */
+  readonly groupPins?: GroupPins | undefined;
+  /** Set when cookies are forwarded: upgrades from other origins are refused. */
+  readonly checkOrigin?: OriginCheck | undefined;
 };
 
 export type SyncServerStats = {readonly connections: number; readonly clientGroups: number};
@@ -94,6 +100,7 @@ export class SyncServer {
 
   async #start(): Promise<void> {
     await this.#o.cvrStore.init();
+    await this.#o.groupPins?.init();
     const wss = new WebSocketServer({
       noServer: true,
       // Frames between maxFrameBytes and this get a MessageTooLarge error frame from us;
@@ -135,6 +142,29 @@ export class SyncServer {
       return;
     }
     socket.on('error', () => {});
+    const origin = req.headers.origin;
+    if (this.#o.checkOrigin && !this.#o.checkOrigin(origin)) {
+      // Accepted only to say why in a frame the client understands (OriginNotAllowed is
+      // final: no retry loop); no frame from this socket is ever read.
+      this.#lc.warn('Refused a WebSocket from an origin that is not allowed', {
+        origin: origin?.slice(0, 200),
+      });
+      wss.handleUpgrade(req, socket, head, ws => {
+        ws.send(
+          encodeFrame([
+            'error',
+            {
+              kind: 'OriginNotAllowed',
+              message: 'This origin may not connect (ZERO_ALLOWED_ORIGINS)',
+            },
+          ]),
+        );
+        ws.close(1008, 'OriginNotAllowed');
+        setTimeout(() => ws.terminate(), 1000).unref();
+      });
+      return;
+    }
+    const pins = this.#o.groupPins;
     wss.handleUpgrade(req, socket, head, ws => {
       const conn = new Connection(ws, req, {
         wsid: randomUUID(),
@@ -144,6 +174,7 @@ export class SyncServer {
         pusher: this.#o.pusher ?? unsupportedPusher,
         groups: this.#groups,
         onClose: c => this.#connections.delete(c),
+        claimGroup: pins ? (groupID, userID) => pins.claim(groupID, userID) : undefined,
       });
       this.#connections.add(conn);
     });
