@@ -3,6 +3,8 @@ import {createLogger, formatLogLine} from '@zync/shared';
 import {ConfigError} from './config/config-error.ts';
 import {configHelp, parseConfig} from './config/parse-config.ts';
 import {runZeroCache} from './server/run-zero-cache.ts';
+import {loadPermissionsHooks} from './permissions/permissions-hooks.ts';
+import {SchemaFileError} from './permissions/schema-file-error.ts';
 
 function write(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -26,7 +28,20 @@ async function main(): Promise<number> {
   const lc = createLogger(config.logLevel, (level, msg, ctx) =>
     write(formatLogLine(level, msg, ctx)),
   );
-  const zc = runZeroCache(config, lc);
+  let perms;
+  try {
+    perms = await loadPermissionsHooks(config, lc);
+  } catch (e) {
+    if (e instanceof SchemaFileError) {
+      write(`zero-cache: ZERO_SCHEMA_PATH ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  const zc = runZeroCache(config, lc, {
+    permissions: perms.permissions,
+    prepareQuery: perms.prepareQuery,
+  });
   let stopping = false;
   const onSignal = (sig: string) => {
     if (stopping) return;
