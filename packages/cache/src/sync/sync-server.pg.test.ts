@@ -155,6 +155,8 @@ test('ping gets pong; push gets a per-mutation error by default', async () => {
 });
 
 test('a rejected token gets the authenticator’s error kind and a close', async () => {
+  // A token past its expiry is cut off at once, so the fake expiry lies in the future.
+  const exp = Date.now() + 3_600_000;
   const a = await startTestServer({
     dbUrl: await createTestDatabase('sync_auth'),
     replica,
@@ -162,7 +164,7 @@ test('a rejected token gets the authenticator’s error kind and a close', async
       authenticate: body =>
         Promise.resolve(
           body.auth === 'good'
-            ? {ok: true, authData: {sub: body.userID}, tokenExpiresAt: 123}
+            ? {ok: true, authData: {sub: body.userID}, tokenExpiresAt: exp}
             : {ok: false, kind: 'AuthInvalidated', message: 'Token rejected'},
         ),
     },
@@ -177,9 +179,9 @@ test('a rejected token gets the authenticator’s error kind and a close', async
     const good = await TestClient.open(a.port);
     good.connect({clientID: 'c1', clientGroupID: 'g1', auth: 'good'});
     const [, connected] = await good.next('connected');
-    expect(connected.tokenExpiresAt).toBe(123);
+    expect(connected.tokenExpiresAt).toBe(exp);
     good.send(['updateAuth', {auth: 'good'}]);
-    expect((await good.next('authUpdated'))[1].tokenExpiresAt).toBe(123);
+    expect((await good.next('authUpdated'))[1].tokenExpiresAt).toBe(exp);
     good.send(['updateAuth', {auth: 'worse'}]);
     await expectError(good, 'AuthInvalidated');
   } finally {
