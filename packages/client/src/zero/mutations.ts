@@ -50,8 +50,9 @@ export type ClientTransaction<S extends Schema> = {
 
 type CustomMutator = (tx: ClientTransaction<Schema>, args: never) => Promise<void> | void;
 
-function pendingKey(seq: number): string {
-  return `${PENDING_PREFIX}${String(seq).padStart(12, '0')}`;
+/** Per client: tabs sharing one store each write their own keys. */
+function pendingKey(m: {clientID: string; id: number}): string {
+  return `${PENDING_PREFIX}${m.clientID}/${String(m.id).padStart(12, '0')}`;
 }
 
 export class MutationManager {
@@ -165,7 +166,7 @@ export class MutationManager {
       };
       const p: Pending = {m: stored, settle};
       this.#pending.push(p);
-      this.#persist([{key: pendingKey(stored.seq), value: stored}]);
+      this.#persist([{key: pendingKey(stored), value: stored}]);
       this.#local.batcher.begin();
       try {
         await run(id, 'optimistic');
@@ -262,7 +263,10 @@ export class MutationManager {
   /** Restores pending mutations from the store (after a reload) and replays them. */
   async restore(pending: readonly StoredMutation[]): Promise<void> {
     await this.enqueue(async () => {
-      const sorted = [...pending].sort((a, b) => a.seq - b.seq);
+      // Oldest first; a client's own mutations keep their id order.
+      const sorted = [...pending].sort(
+        (a, b) => a.timestamp - b.timestamp || (a.clientID === b.clientID ? a.id - b.id : 0),
+      );
       for (const m of sorted) {
         if ((this.#local.lastMutationIDs[m.clientID] ?? 0) >= m.id) continue;
         this.#pending.push({m});
@@ -302,7 +306,7 @@ export class MutationManager {
       const p = this.#pending[i]!;
       if ((lmids[p.m.clientID] ?? 0) >= p.m.id) {
         this.#pending.splice(i, 1);
-        ops.push({key: pendingKey(p.m.seq), value: undefined});
+        ops.push({key: pendingKey(p.m), value: undefined});
         p.settle?.(p.error ?? {type: 'success'});
       } else {
         i++;

@@ -153,11 +153,8 @@ export class Zero<S extends Schema, MD = unknown> {
     try {
       await this.#local.load(this.#store);
       await this.#mutations.restore(await this.#readPending());
-      this.#groupID = this.#local.clientGroupID ?? randomID();
-      if (!this.#local.clientGroupID) {
-        this.#local.clientGroupID = this.#groupID;
-        this.#enqueueWrite([{key: META_CLIENT_GROUP, value: this.#groupID}]);
-      }
+      this.#groupID = this.#local.clientGroupID ?? (await this.#claimGroupID());
+      this.#local.clientGroupID = this.#groupID;
     } catch (e) {
       this.#logger.error('Could not open the local store', {
         error: (e as Error).name,
@@ -166,6 +163,25 @@ export class Zero<S extends Schema, MD = unknown> {
       this.#groupID ||= randomID();
     }
     if (!this.#closed) this.#conn?.start();
+  }
+
+  /**
+   * The database's client group id, created in a write transaction so that instances
+   * opening one database at the same time (tabs) agree on it.
+   */
+  async #claimGroupID(): Promise<string> {
+    await this.#writes;
+    const w = await this.#store.write();
+    try {
+      const existing = await w.get(META_CLIENT_GROUP);
+      if (typeof existing === 'string') return existing;
+      const id = randomID();
+      await w.put(META_CLIENT_GROUP, id);
+      await w.commit();
+      return id;
+    } finally {
+      w.release();
+    }
   }
 
   async #readPending(): Promise<Parameters<MutationManager['restore']>[0]> {
@@ -304,8 +320,10 @@ export class Zero<S extends Schema, MD = unknown> {
   async #closeFrom(reason: string): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#conn?.close();
+    // The state first: the connection's own close would set 'closed' without the reason,
+    // and 'closed' is final.
     this.#state.set({name: 'closed', reason});
+    this.#conn?.close();
     this.#unwatchDrop();
     this.#removeVisibility();
     await this.#writes;
