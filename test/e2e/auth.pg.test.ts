@@ -161,7 +161,9 @@ async function rawConnect(
 ): Promise<[string, {kind?: string; message?: string}][]> {
   const ws = new WebSocket(`ws://127.0.0.1:${zc.port}${SYNC_PATH}`);
   const frames: [string, {kind?: string; message?: string}][] = [];
-  ws.on('message', d => frames.push(JSON.parse(String(d)) as (typeof frames)[number]));
+  ws.on('message', d =>
+    frames.push(JSON.parse((d as Buffer).toString('utf8')) as (typeof frames)[number]),
+  );
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
@@ -205,7 +207,9 @@ test('a client group is pinned to its user: bob into alice’s group is refused,
   try {
     const ws = new WebSocket(`ws://127.0.0.1:${again.port}${SYNC_PATH}`);
     const frames: [string, {kind?: string}][] = [];
-    ws.on('message', d => frames.push(JSON.parse(String(d)) as (typeof frames)[number]));
+    ws.on('message', d =>
+      frames.push(JSON.parse((d as Buffer).toString('utf8')) as (typeof frames)[number]),
+    );
     await new Promise(r => ws.once('open', r));
     ws.send(
       encodeFrame([
