@@ -202,7 +202,7 @@ test('no row a rule denies ever reaches a client (hydration and incremental chan
               : commentRules.some(r => allows(r, row, claims, 'author_id'));
           const client = new Map<string, {table: string; row: Record<string, unknown>}>();
           for (const r of driver.addQuery('h', ast)) {
-            client.set(`${r.table}/${String(r.id['id'])}`, {table: r.table, row: r.row});
+            client.set(`${r.table}/${JSON.stringify(r.id)}`, {table: r.table, row: r.row});
           }
           const check = () => {
             for (const {table, row} of client.values()) expect(allowed(table, row)).toBe(true);
@@ -213,7 +213,7 @@ test('no row a rule denies ever reaches a client (hydration and incremental chan
             const want = issues
               .map((r, i) => ({id: `i${i}`, ...r}))
               .filter(r => allowed('issues', r))
-              .map(r => `issues/${r.id}`)
+              .map(r => `issues/${JSON.stringify({id: r.id})}`)
               .sort();
             expect([...client.keys()].sort()).toEqual(want);
           }
@@ -225,7 +225,7 @@ test('no row a rule denies ever reaches a client (hydration and incremental chan
             replica.apply([{table: 'issues', change: {type: 'edit', oldRow: old, row}}]);
             const res = driver.advance();
             for (const c of res.changes.get('h') ?? []) {
-              const key = `${c.table}/${String(c.id['id'])}`;
+              const key = `${c.table}/${JSON.stringify(c.id)}`;
               if (c.type === 'remove') client.delete(key);
               else client.set(key, {table: c.table, row: c.row});
             }
