@@ -8,6 +8,7 @@
 import {ProtocolError, type Mutation} from '@zync/protocol';
 import type {Logger, ReadonlyJSONValue} from '@zync/shared';
 import * as v from 'valibot';
+import {postToApiServer, sleep} from './api-request.ts';
 import type {MutationOutcome} from './push-types.ts';
 
 export type RetryPolicy = {
@@ -64,8 +65,6 @@ const responseSchema = v.union([
   v.object({error: v.string(), status: v.optional(v.number()), details: v.optional(v.unknown())}),
 ]);
 
-const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
-
 export class CustomForwarder {
   readonly #o: CustomForwarderOptions;
   readonly #url: string;
@@ -121,50 +120,29 @@ export class CustomForwarder {
     body: string,
     ctx: ForwardContext,
   ): Promise<{kind: 'done'; json: unknown} | {kind: 'retry'; reason: string}> {
-    const headers: Record<string, string> = {'Content-Type': 'application/json'};
-    if (this.#o.apiKey !== undefined) headers['X-Api-Key'] = this.#o.apiKey;
-    const token = ctx.token();
-    if (token) headers['Authorization'] = `Bearer ${token}`;
-    if (this.#o.forwardCookies && ctx.cookie) headers['Cookie'] = ctx.cookie;
-    let res: Response;
-    try {
-      res = await fetch(this.#url, {
-        method: 'POST',
-        headers,
-        body,
-        signal: AbortSignal.timeout(this.#o.timeoutMs ?? 30_000),
-      });
-    } catch (e) {
-      const name = e instanceof Error ? e.name : 'Error';
-      return {kind: 'retry', reason: name === 'TimeoutError' ? 'timeout' : 'network error'};
-    }
-    if (res.status === 401 || res.status === 403) {
-      await res.body?.cancel();
-      throw new ProtocolError(
-        'AuthInvalidated',
-        `The API server refused the credentials (HTTP ${res.status}); refresh the token and resend`,
-      );
-    }
-    if (res.status >= 500 || res.status === 429) {
-      await res.body?.cancel();
-      return {kind: 'retry', reason: `HTTP ${res.status}`};
-    }
-    let json: unknown;
-    try {
-      json = await res.json();
-    } catch {
-      json = undefined;
-    }
-    if (!res.ok) {
+    const res = await postToApiServer(
+      this.#url,
+      body,
+      {
+        apiKey: this.#o.apiKey,
+        forwardCookies: this.#o.forwardCookies,
+        token: ctx.token(),
+        cookie: ctx.cookie,
+      },
+      this.#o.timeoutMs ?? 30_000,
+      status =>
+        `The API server refused the credentials (HTTP ${status}); refresh the token and resend`,
+    );
+    if (res.kind === 'retry') return res;
+    if (res.status < 200 || res.status >= 300) {
       // A request-level refusal (docs/api-server.md): resending it as-is cannot succeed.
-      const error = (json as {error?: unknown} | undefined)?.error;
+      const error = (res.json as {error?: unknown} | undefined)?.error;
       return {
         kind: 'done',
         json: {error: typeof error === 'string' ? error : 'http', status: res.status},
       };
     }
-    if (json === undefined) return {kind: 'retry', reason: 'unreadable response'};
-    return {kind: 'done', json};
+    return {kind: 'done', json: res.json};
   }
 }
 

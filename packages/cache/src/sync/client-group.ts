@@ -42,6 +42,7 @@ export class ClientGroup {
   #pokeCounter = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #ttlTimer: ReturnType<typeof setTimeout> | undefined;
+  #revalidateTimer: ReturnType<typeof setInterval> | undefined;
   #done = false;
   #broken = false;
   #advanceQueued = false;
@@ -59,6 +60,11 @@ export class ClientGroup {
     this.stopped = new Promise(resolve => {
       this.#resolveStopped = resolve;
     });
+    this.#revalidateTimer = setInterval(
+      () => void this.reprepare(undefined, true),
+      options.limits.revalidateQueriesMs,
+    );
+    this.#revalidateTimer.unref?.();
   }
 
   get clientCount(): number {
@@ -105,6 +111,7 @@ export class ClientGroup {
     this.#done = true;
     clearTimeout(this.#idleTimer);
     clearTimeout(this.#ttlTimer);
+    clearInterval(this.#revalidateTimer);
     this.#o.driver.destroy();
     this.#o.onDone(this);
     void this.#finalize();
@@ -199,8 +206,11 @@ export class ClientGroup {
   }
 
   async #addRequested(step: CVRStep, client: GroupClient, pending: RequestedQuery[]) {
-    for (const req of pending) {
-      const prepared = await this.#o.prepareQuery(req, client.context);
+    // Started together so that a preparer can batch them (one API server call).
+    const preparing = pending.map(req => this.#o.prepareQuery(req, client.context));
+    for (const p of preparing) p.catch(() => {});
+    for (const [i, req] of pending.entries()) {
+      const prepared = await preparing[i]!;
       if (!prepared.ok) {
         step.queryError(prepared.error);
         this.#dropFailed(step, req.hash);
@@ -209,6 +219,79 @@ export class ClientGroup {
       await this.#hydrate(step, {hash: req.hash, ast: prepared.ast}, false);
     }
   }
+
+  // --- Re-preparing synced queries (token refresh, revalidation) ------------------------
+  // A synced query's AST is what the app's API server granted for a token at some time.
+  // After updateAuth, and every revalidateQueriesMs, synced queries are prepared again;
+  // one whose AST changed is re-hydrated in the same step, so the poke removes the rows no
+  // longer granted and adds new ones. One that now fails gets its query error.
+
+  /**
+   * Re-prepares the live synced queries `client` wants, with its current context; without
+   * a client, those of every connected client (revalidation). `revalidate` asks preparers
+   * not to answer from a cache.
+   */
+  reprepare(client: GroupClient | undefined, revalidate = false): Promise<boolean> {
+    return this.#run(async () => {
+      if (!this.#cvr) return;
+      if (client && this.#clients.get(client.clientID) !== client) return;
+      const cvr = this.#cvr;
+      const targets: {hash: string; req: RequestedQuery; client: GroupClient}[] = [];
+      for (const q of cvr.state.queries.values()) {
+        if (q.deleted || q.gotSeq === null || q.name === null || !q.ast) continue;
+        const by = client
+          ? q.desiredBy.has(client.clientID)
+            ? client
+            : undefined
+          : [...q.desiredBy.keys()].map(id => this.#clients.get(id)).find(c => c !== undefined);
+        if (by)
+          targets.push({
+            hash: q.hash,
+            req: {hash: q.hash, name: q.name, args: q.args ?? []},
+            client: by,
+          });
+      }
+      if (targets.length === 0) return;
+      const results = await Promise.allSettled(
+        targets.map(t =>
+          this.#o.prepareQuery(
+            t.req,
+            revalidate ? {...t.client.context, revalidate} : t.client.context,
+          ),
+        ),
+      );
+      const base = cvr.cookie;
+      const step = new CVRStep(cvr);
+      for (const [i, t] of targets.entries()) {
+        const r = results[i]!;
+        const q = cvr.state.queries.get(t.hash);
+        if (!q || q.deleted || q.gotSeq === null) continue;
+        if (r.status === 'rejected') {
+          // The query keeps its AST until the next attempt.
+          this.#lc.warn('Could not prepare a synced query again', {
+            hash: t.hash,
+            error: r.reason instanceof Error ? r.reason.name : 'unknown',
+          });
+          continue;
+        }
+        if (!r.value.ok) {
+          this.#o.driver.removeQuery(t.hash);
+          step.dropQueryRows(t.hash);
+          step.queryError(r.value.error);
+          this.#dropFailed(step, t.hash);
+          continue;
+        }
+        if (q.ast && JSON.stringify(q.ast) === JSON.stringify(r.value.ast)) continue;
+        this.#o.driver.removeQuery(t.hash);
+        step.dropQueryRows(t.hash);
+        await this.#hydrate(step, {hash: t.hash, ast: r.value.ast}, true);
+      }
+      this.#dropExpired(step);
+      this.#poke(base, step.finish(this.#o.driver.version));
+      this.#afterStep();
+    });
+  }
+  // --------------------------------------------------------------------------------------
 
   #dropExpired(step: CVRStep): void {
     const cvr = this.#requireCVR();

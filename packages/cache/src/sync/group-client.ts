@@ -11,6 +11,12 @@ export type QueryContext = {
   readonly authData: Readonly<Record<string, ReadonlyJSONValue>>;
   /** The raw token, for forwarding to the app's API server. Never log it. */
   readonly token: string | undefined;
+  /** The WebSocket upgrade's Cookie header, forwarded only when configured. Never log it. */
+  readonly cookie?: string | undefined;
+  /** Set when re-preparing to revalidate: a preparer must not answer from its cache. */
+  readonly revalidate?: boolean | undefined;
+  /** Ends the connection with AuthInvalidated (the API server refused its credentials). */
+  readonly refuseAuth?: ((message: string) => void) | undefined;
 };
 
 export interface GroupClient {

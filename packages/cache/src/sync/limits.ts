@@ -16,6 +16,8 @@ export type SyncLimits = {
   readonly maxTtlMs: number;
   /** Tombstones (deleted rows and queries) kept per group before the oldest are purged. */
   readonly maxTombstones: number;
+  /** How often synced queries (name + args) are prepared again (ZERO_GET_QUERIES_REVALIDATE_SECONDS). */
+  readonly revalidateQueriesMs: number;
 };
 
 export const DEFAULT_SYNC_LIMITS: SyncLimits = Object.freeze({
@@ -26,4 +28,5 @@ export const DEFAULT_SYNC_LIMITS: SyncLimits = Object.freeze({
   defaultTtlMs: 5 * 60_000,
   maxTtlMs: 10 * 60_000,
   maxTombstones: 20_000,
+  revalidateQueriesMs: 300_000,
 });

@@ -1,0 +1,102 @@
+// Calls the app's get-queries endpoint (ZERO_GET_QUERIES_URL) in Zero's request shape
+// (docs/api-server.md) with the push path's headers and retry rules: network errors,
+// timeouts, 429 and 5xx are retried with backoff; 401/403 throw
+// ProtocolError('AuthInvalidated') so the client refreshes its token.
+import type {ReadonlyJSONValue, Logger} from '@zync/shared';
+import {postToApiServer, sleep} from '../push/api-request.ts';
+import type {RetryPolicy} from '../push/custom-forwarder.ts';
+import {readGetQueriesResponse, transformFailed, type Transformed} from './get-queries-response.ts';
+
+/** Queries wait for their transform while the group's queue is held: retry for less long. */
+export const DEFAULT_GET_QUERIES_RETRY: RetryPolicy = {
+  initialDelayMs: 100,
+  maxDelayMs: 5_000,
+  maxElapsedMs: 30_000,
+};
+
+export type GetQueriesClientOptions = {
+  readonly url: string;
+  readonly apiKey: string | undefined;
+  readonly forwardCookies: boolean;
+  readonly appID: string;
+  readonly shardSchema: string;
+  readonly timeoutMs?: number | undefined;
+  readonly retry?: RetryPolicy | undefined;
+  readonly logger: Logger;
+};
+
+export type TransformItem = {
+  readonly id: string;
+  readonly name: string;
+  readonly args: readonly ReadonlyJSONValue[];
+};
+
+export type TransformCredentials = {
+  readonly token: string | undefined;
+  readonly cookie: string | undefined;
+};
+
+export class GetQueriesClient {
+  readonly #o: GetQueriesClientOptions;
+  readonly #url: string;
+
+  constructor(options: GetQueriesClientOptions) {
+    this.#o = options;
+    const u = new URL(options.url);
+    u.searchParams.set('schema', options.shardSchema);
+    u.searchParams.set('appID', options.appID);
+    this.#url = u.toString();
+  }
+
+  /** Transforms one batch; every item's id gets a result. */
+  async transform(
+    items: readonly TransformItem[],
+    creds: TransformCredentials,
+  ): Promise<Map<string, Transformed>> {
+    const body = JSON.stringify(['transform', items]);
+    const ids = items.map(i => i.id);
+    const retry = this.#o.retry ?? DEFAULT_GET_QUERIES_RETRY;
+    const started = Date.now();
+    let delay = retry.initialDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      const res = await postToApiServer(
+        this.#url,
+        body,
+        {
+          apiKey: this.#o.apiKey,
+          forwardCookies: this.#o.forwardCookies,
+          token: creds.token,
+          cookie: creds.cookie,
+        },
+        this.#o.timeoutMs ?? 10_000,
+        status =>
+          `The API server refused the credentials for synced queries (HTTP ${status}); refresh the token`,
+      );
+      if (res.kind === 'done') {
+        if (res.status < 200 || res.status >= 300) {
+          this.#o.logger.warn('API server refused get-queries', {status: res.status});
+          const failed = transformFailed(
+            `The API server refused the get-queries request (HTTP ${res.status})`,
+          );
+          return new Map(ids.map(id => [id, failed]));
+        }
+        return readGetQueriesResponse(res.json, ids);
+      }
+      if (Date.now() - started + delay > retry.maxElapsedMs) {
+        this.#o.logger.warn('API server get-queries failed; giving up', {
+          attempt,
+          reason: res.reason,
+        });
+        const failed = transformFailed('The API server could not be reached to transform queries');
+        return new Map(ids.map(id => [id, failed]));
+      }
+      this.#o.logger.info('API server get-queries failed; retrying', {
+        attempt,
+        reason: res.reason,
+        delayMs: delay,
+      });
+      await sleep(delay);
+      delay = Math.min(delay * 2, retry.maxDelayMs);
+    }
+  }
+}
