@@ -21,3 +21,4 @@ export type {ZeroCache, ZeroCacheHooks} from './server/run-zero-cache.ts';
 export * from './sync/index.ts';
 export * from './push/index.ts';
 export * from './auth/index.ts';
+export * from './permissions/index.ts';
