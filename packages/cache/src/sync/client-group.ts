@@ -2,7 +2,7 @@
 // operation runs in order on one queue, and each produces at most one poke to every
 // connected client of the group, followed by one CVR write. See docs/view-syncer.md.
 import {encodeFrame, type AST, type PokeBody, type QueryPatch} from '@zync/protocol';
-import type {Logger} from '@zync/shared';
+import {stableStringify, type Logger} from '@zync/shared';
 import type {CVR} from './cvr.ts';
 import {CVRStep, type StepPatch} from './cvr-step.ts';
 import type {CVRStore} from './cvr-store.ts';
@@ -51,6 +51,10 @@ export class ClientGroup {
   #resolveStopped: () => void = () => {};
   /** Resolves once the group is done and its CVR written and released. */
   readonly stopped: Promise<void>;
+  /** Each query as a client asked for it (before preparing), to prepare it again. */
+  readonly #requested = new Map<string, RequestedQuery>();
+  /** The auth key (see #authKey) each live query was prepared with; unknown after a load. */
+  readonly #preparedWith = new Map<string, string>();
 
   constructor(options: ClientGroupOptions) {
     this.groupID = options.groupID;
@@ -216,9 +220,66 @@ export class ClientGroup {
         this.#dropFailed(step, req.hash);
         continue;
       }
+      this.#preparedWith.set(req.hash, authKey(client));
       await this.#hydrate(step, {hash: req.hash, ast: prepared.ast}, false);
     }
   }
+
+  // --- Re-preparing when a client's claims change --------------------------------------
+  // A query's AST carries permission filters bound to the claims of the client that
+  // prepared it. When a client connects, or refreshes its token (updateAuth), with other
+  // claims, its live queries are prepared again; those whose AST changed are re-hydrated,
+  // so the poke removes rows the new claims deny and adds newly allowed ones.
+
+  #remember(patch: QueryPatch): void {
+    for (const op of patch) {
+      if (op.op === 'put') {
+        this.#requested.set(op.hash, {hash: op.hash, ast: op.ast, name: op.name, args: op.args});
+      }
+    }
+  }
+
+  async #reprepareStale(step: CVRStep, client: GroupClient): Promise<void> {
+    const cvr = this.#requireCVR();
+    const key = authKey(client);
+    for (const [hash, req] of this.#requested) {
+      const q = cvr.state.queries.get(hash);
+      if (!q) {
+        this.#requested.delete(hash);
+        this.#preparedWith.delete(hash);
+        continue;
+      }
+      if (q.deleted || q.gotSeq === null || !q.desiredBy.has(client.clientID)) continue;
+      if (this.#preparedWith.get(hash) === key) continue;
+      const prepared = await this.#o.prepareQuery(req, client.context);
+      if (!prepared.ok) {
+        this.#preparedWith.delete(hash);
+        this.#o.driver.removeQuery(hash);
+        step.dropQueryRows(hash);
+        step.queryError(prepared.error);
+        this.#dropFailed(step, hash);
+        continue;
+      }
+      this.#preparedWith.set(hash, key);
+      if (q.ast && stableStringify(q.ast) === stableStringify(prepared.ast)) continue;
+      step.dropQueryRows(hash);
+      await this.#hydrate(step, {hash, ast: prepared.ast}, true);
+    }
+  }
+
+  /** The client's claims changed (updateAuth): its queries follow the new claims. */
+  authChanged(client: GroupClient): Promise<boolean> {
+    return this.#run(async () => {
+      if (this.#clients.get(client.clientID) !== client) return;
+      const cvr = this.#requireCVR();
+      const base = cvr.cookie;
+      const step = new CVRStep(cvr);
+      await this.#reprepareStale(step, client);
+      this.#poke(base, step.finish(this.#o.driver.version));
+      this.#afterStep();
+    });
+  }
+  // --------------------------------------------------------------------------------------
 
   // --- Re-preparing synced queries (token refresh, revalidation) ------------------------
   // A synced query's AST is what the app's API server granted for a token at some time.
@@ -330,9 +391,11 @@ export class ClientGroup {
     // `connect` declares the client's whole set of queries: start from nothing.
     undesireAll(cvr, client.clientID, now);
     const pending = applyQueryPatch(cvr, client.clientID, desired, this.#o.limits, now);
+    this.#remember(desired);
     const base = cvr.cookie;
     const step = new CVRStep(cvr);
     await this.#addRequested(step, client, pending);
+    await this.#reprepareStale(step, client);
     this.#dropExpired(step);
     const patch = step.finish(this.#o.driver.version);
     // Query errors concern the connecting client only; it gets them in its catch-up.
@@ -371,6 +434,7 @@ export class ClientGroup {
       const cvr = this.#requireCVR();
       const now = this.#now();
       const pending = applyQueryPatch(cvr, client.clientID, patch, this.#o.limits, now);
+      this.#remember(patch);
       const base = cvr.cookie;
       const step = new CVRStep(cvr);
       await this.#addRequested(step, client, pending);
@@ -528,4 +592,9 @@ export class ClientGroup {
     this.#queue = closing.catch(() => {});
     return closing;
   }
+}
+
+/** What a prepared AST depends on: the claims, and (opaque tokens) whether there is a token. */
+function authKey(client: GroupClient): string {
+  return stableStringify([client.context.authData, client.context.token !== undefined]);
 }

@@ -86,6 +86,11 @@ export class GroupRegistry {
     await this.#groups.get(client.context.clientGroupID)?.changeDesiredQueries(client, patch);
   }
 
+  /** The client's token was refreshed: its queries follow its new claims. */
+  async authChanged(client: GroupClient): Promise<void> {
+    await this.#groups.get(client.context.clientGroupID)?.authChanged(client);
+  }
+
   /** The client's token changed: its synced queries are prepared again. */
   async reprepare(client: GroupClient): Promise<void> {
     await this.#groups.get(client.context.clientGroupID)?.reprepare(client);
