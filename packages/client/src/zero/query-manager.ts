@@ -41,7 +41,7 @@ export class QueryManager implements QueryDelegate {
   }
 
   /** Every desired query, for the `connect` frame after a reconnect. */
-  desiredPatch(): QueryPatchOp[] {
+  desiredPatch(): Extract<QueryPatchOp, {op: 'put'}>[] {
     return [...this.#desired.values()].map(d => d.put);
   }
 

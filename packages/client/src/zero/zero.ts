@@ -72,6 +72,8 @@ export class Zero<S extends Schema, MD = unknown> {
   #closed = false;
   #online = false;
   #groupID = '';
+  /** The desired queries sent in the last `connect` frame, by hash. */
+  #connectQueries = new Set<string>();
 
   constructor(options: ZeroOptions<S, MD>) {
     validateOptions(options);
@@ -127,7 +129,10 @@ export class Zero<S extends Schema, MD = unknown> {
             logger: this.#logger,
             buildConnect: token => this.#connectBody(token),
             onFrame: f => this.#onFrame(f),
-            onConnected: () => this.#mutations.onConnected(),
+            onConnected: () => {
+              this.#catchUpQueries();
+              this.#mutations.onConnected();
+            },
             createSocket: options.createSocket,
             hiddenTabDisconnectDelayMs: options.hiddenTabDisconnectDelay,
           });
@@ -236,6 +241,8 @@ export class Zero<S extends Schema, MD = unknown> {
   }
 
   #connectBody(token: string | undefined): ConnectBody {
+    const desiredQueries = this.#queries.desiredPatch();
+    this.#connectQueries = new Set(desiredQueries.map(q => q.hash));
     return {
       protocolVersion: PROTOCOL_VERSION,
       clientID: this.clientID,
@@ -243,9 +250,22 @@ export class Zero<S extends Schema, MD = unknown> {
       userID: this.userID,
       baseVersion: this.#local.version,
       lastMutationID: 0,
-      desiredQueries: this.#queries.desiredPatch(),
+      desiredQueries,
       ...(token === undefined ? {} : {auth: token}),
     };
+  }
+
+  /**
+   * Queries added or removed between the `connect` frame and the server's `connected`
+   * could not be sent (frames wait for `connected`); send the difference now.
+   */
+  #catchUpQueries(): void {
+    const desired = this.#queries.desiredPatch();
+    const patch: QueryPatchOp[] = desired.filter(q => !this.#connectQueries.has(q.hash));
+    const now = new Set(desired.map(q => q.hash));
+    for (const hash of this.#connectQueries) if (!now.has(hash)) patch.push({op: 'del', hash});
+    this.#connectQueries = now;
+    if (patch.length > 0) this.#sendQueries(patch);
   }
 
   #sendQueries(patch: QueryPatchOp[]): void {
