@@ -218,3 +218,28 @@ test('reload with pending mutations: they are sent and applied exactly once', as
     .filter(m => m.clientID === firstID);
   expect(pushed).toEqual([expect.objectContaining({clientID: firstID, id: 1})]);
 });
+
+test('a 401 from the API server on a push loses nothing: new token, resent, applied once', async () => {
+  const calls: (string | undefined)[] = [];
+  const a = client({
+    userID: 'opaque-user',
+    auth: (err?: 'invalid-token') => {
+      calls.push(err);
+      return `opaque-token-${calls.length}`;
+    },
+  });
+  const va = live(a);
+  await vi.waitFor(() => expect(va.resultType).toBe('complete'));
+  api.state.failures.push(401);
+  const before = api.requests.length;
+  const r = a.mutate.item.add({id: 'auth401', title: 'kept'});
+  expect(await r.server).toEqual({type: 'success'});
+  expect(calls).toEqual([undefined, 'invalid-token']);
+  const sent = api.requests.slice(before);
+  expect(sent.length).toBe(2);
+  expect(sent[0]?.headers.authorization).toBe('Bearer opaque-token-1');
+  expect(sent[1]?.headers.authorization).toBe('Bearer opaque-token-2');
+  const {rows} = await db.query(`SELECT count(*)::int AS n FROM item WHERE id = 'auth401'`);
+  expect(rows[0]).toEqual({n: 1});
+  await vi.waitFor(() => expect(va.data.find(x => x.id === 'auth401')?.title).toBe('kept!'));
+});
