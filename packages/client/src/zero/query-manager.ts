@@ -33,11 +33,17 @@ export class QueryManager implements QueryDelegate {
   readonly #local: LocalState;
   readonly #send: (patch: QueryPatchOp[]) => void;
   readonly #desired = new Map<string, Desired>();
+  #loaded: Promise<void> = Promise.resolve();
 
   constructor(schema: Schema, local: LocalState, send: (patch: QueryPatchOp[]) => void) {
     this.#schema = schema;
     this.#local = local;
     this.#send = send;
+  }
+
+  /** `run` answers once the local store is loaded, not from the empty memory before it. */
+  waitForLoad(loaded: Promise<void>): void {
+    this.#loaded = loaded.catch(() => {});
   }
 
   /** Every desired query, for the `connect` frame after a reconnect. */
@@ -132,10 +138,12 @@ export class QueryManager implements QueryDelegate {
 
   run(query: AnyQueryLike, options: RunOptions | undefined): Promise<unknown> {
     if (options?.type !== 'complete') {
-      const view = this.#view(query);
-      const data = view.data;
-      view.destroy();
-      return Promise.resolve(data);
+      return this.#loaded.then(() => {
+        const view = this.#view(query);
+        const data = view.data;
+        view.destroy();
+        return data;
+      });
     }
     const typed = this.materialize(query, undefined, options.ttl) as QueryView;
     return new Promise((resolve, reject) => {

@@ -151,6 +151,7 @@ export class Zero<S extends Schema, MD = unknown> {
     this.#removeVisibility = watchVisibility(hidden => this.#conn?.setHidden(hidden));
 
     this.#ready = this.#init();
+    this.#queries.waitForLoad(this.#ready);
     this.clientGroupID = this.#ready.then(() => this.#groupID);
   }
 

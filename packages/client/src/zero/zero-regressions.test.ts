@@ -1,6 +1,7 @@
-// Regressions found in Chromium: a query materialized between the `connect` frame and the
-// server's `connected` reply was never sent; a dropped database closed the instance without
-// saying why.
+// Regressions found by the Chromium and SQLite tests: a query materialized between the
+// `connect` frame and the server's `connected` reply was never sent; a dropped database
+// closed the instance without saying why; `run` right after construction answered from the
+// still-empty memory instead of the local store.
 import type {UpstreamFrame} from '@zync/protocol';
 import {decodeUpstream, encodeFrame, SYNC_PATH} from '@zync/protocol';
 import {createSchema, number, string, table} from '@zync/zql';
@@ -89,4 +90,14 @@ test('a dropped database closes the instance with the reason', async () => {
   await dropDatabase(z.idbName, {kvStore: provider});
   await vi.waitFor(() => expect(z.connection.state.current.name).toBe('closed'));
   expect(z.connection.state.current.reason).toMatch(/dropped/);
+});
+
+test('run right after construction answers from the local store', async () => {
+  const provider = memStoreProvider();
+  const a = new Zero({server: null, userID: 'alice', schema, kvStore: provider});
+  await a.mutate.issue.insert({id: 'x', rank: 1}).client;
+  await a.close();
+  const b = new Zero({server: null, userID: 'alice', schema, kvStore: provider});
+  cleanups.push(() => b.close());
+  expect(await b.run(b.query.issue)).toEqual([{id: 'x', rank: 1}]);
 });
