@@ -135,3 +135,38 @@ test('zero-cache restarted under connected clients: they reconnect and converge'
     {timeout: 20_000},
   );
 });
+
+test('a reconnect after missed changes receives only the delta', async () => {
+  const {memStoreProvider} = await import('@zync/client');
+  const provider = memStoreProvider();
+  const received: string[] = [];
+  const recording = (u: string) => {
+    const ws = new WebSocket(u);
+    ws.on('message', (d: Buffer) => received.push(d.toString()));
+    return ws as unknown as import('@zync/client').SocketLike;
+  };
+  const open = () =>
+    new Zero({server: zc.url, userID: 'delta', schema, kvStore: provider, createSocket: recording});
+  const first = open();
+  const v1 = first.query.issue.materialize() as unknown as View;
+  await complete(v1);
+  const total = (v1.data as unknown[]).length;
+  expect(total).toBeGreaterThan(10);
+  await first.close();
+  await db.query(`UPDATE issue SET title = 'only this changed' WHERE id = 'i3'`);
+  received.length = 0;
+  const second = open();
+  zeros.push(second);
+  const v2 = second.query.issue.materialize() as unknown as View;
+  await vi.waitFor(() =>
+    expect((v2.data as {id: string; title: string}[]).find(r => r.id === 'i3')?.title).toBe(
+      'only this changed',
+    ),
+  );
+  const pokes = received
+    .map(t => JSON.parse(t) as [string, {rows?: {op: string}[]; baseVersion?: string | null}])
+    .filter(f => f[0] === 'poke');
+  const puts = pokes.flatMap(p => p[1].rows ?? []).filter(r => r.op === 'put');
+  expect(pokes.every(p => p[1].baseVersion !== null)).toBe(true);
+  expect(puts.length).toBe(1);
+});
