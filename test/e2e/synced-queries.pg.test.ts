@@ -4,6 +4,7 @@
 import type {SocketLike} from '@zync/client';
 import {Zero} from '@zync/client';
 import {createSchema, string, syncedQuery, table} from '@zync/zql';
+import fc from 'fast-check';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
 import {WebSocket} from 'ws';
@@ -194,4 +195,66 @@ test('a 401 sends the client to its auth function, then the query completes', as
   expect(rows.map(r => r.id)).toEqual(['i3']);
   expect(calls).toContain('invalid-token');
   expect(states.some(s => s.includes('AuthInvalidated'))).toBe(true);
+});
+
+test('property: a synced query gives the same rows as the equivalent ad-hoc query', async () => {
+  for (let u = 0; u < 3; u++) api.state.tokens.set(`tok-u${u}`, `u${u}`);
+  let run = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(
+        fc.record({owner: fc.integer({min: 0, max: 2}), title: fc.stringMatching(/^[ab]{1,3}$/)}),
+        {
+          maxLength: 12,
+        },
+      ),
+      fc.integer({min: 0, max: 2}),
+      fc.constantFrom('', 'a', 'b', 'ab'),
+      async (rows, user, search) => {
+        const prefix = `p${run++}-`;
+        for (const [i, r] of rows.entries()) {
+          await db.query('INSERT INTO issue VALUES ($1, $2, $3)', [
+            `${prefix}${i}`,
+            r.title,
+            `u${r.owner}`,
+          ]);
+        }
+        const z = client(`u${user}`, `tok-u${user}`);
+        const {issues} = defs(z);
+        const synced = (await z.run(issues(search), {type: 'complete'})) as {id: string}[];
+        const adHoc = (await z.run(
+          z.query.issue
+            .where('owner', `u${user}`)
+            .where('title', 'LIKE', `%${search}%`)
+            .orderBy('id', 'asc'),
+          {type: 'complete'},
+        )) as {id: string}[];
+        const mine = (xs: {id: string}[]) => xs.map(r => r.id).filter(id => id.startsWith(prefix));
+        // The replica may trail the inserts: wait until the ad-hoc answer has them all.
+        const expected = rows
+          .map((r, i) => ({id: `${prefix}${i}`, ...r}))
+          .filter(r => r.owner === user && r.title.includes(search))
+          .map(r => r.id)
+          .sort();
+        await vi.waitFor(
+          async () => {
+            const s = (await z.run(issues(search))) as {id: string}[];
+            expect(mine(s).sort()).toEqual(expected);
+          },
+          {timeout: 10_000},
+        );
+        expect(mine(synced).length).toBeLessThanOrEqual(expected.length);
+        expect(mine(adHoc).length).toBeLessThanOrEqual(expected.length);
+        const again = (await z.run(
+          z.query.issue
+            .where('owner', `u${user}`)
+            .where('title', 'LIKE', `%${search}%`)
+            .orderBy('id', 'asc'),
+        )) as {id: string}[];
+        expect(mine(again).sort()).toEqual(expected);
+        await z.close();
+      },
+    ),
+    {numRuns: 6},
+  );
 });

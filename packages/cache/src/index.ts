@@ -22,3 +22,4 @@ export * from './sync/index.ts';
 export * from './push/index.ts';
 export * from './auth/index.ts';
 export * from './permissions/index.ts';
+export * from './queries/index.ts';
