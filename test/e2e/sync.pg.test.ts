@@ -1,5 +1,6 @@
 // The read path end to end: real Postgres, real zero-cache, real Zero clients over ws.
-import {Zero} from '@zync/client';
+import type {SocketLike} from '@zync/client';
+import {memStoreProvider, Zero} from '@zync/client';
 import {createSchema, number, relationships, string, table} from '@zync/zql';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
@@ -137,13 +138,12 @@ test('zero-cache restarted under connected clients: they reconnect and converge'
 });
 
 test('a reconnect after missed changes receives only the delta', async () => {
-  const {memStoreProvider} = await import('@zync/client');
   const provider = memStoreProvider();
   const received: string[] = [];
   const recording = (u: string) => {
     const ws = new WebSocket(u);
     ws.on('message', (d: Buffer) => received.push(d.toString()));
-    return ws as unknown as import('@zync/client').SocketLike;
+    return ws as unknown as SocketLike;
   };
   const open = () =>
     new Zero({server: zc.url, userID: 'delta', schema, kvStore: provider, createSocket: recording});
