@@ -43,7 +43,7 @@ export function useQuery<Q extends AnyQuery>(
   query: Q,
   options?: UseQueryOptions | boolean,
 ): [QueryResultType<Q>, QueryResultDetails] {
-  useZero(); // must be inside a ZeroProvider
+  const zero = useZero(); // must be inside a ZeroProvider
   const q = query as unknown as QueryLike<unknown>;
   const enabled = typeof options === 'boolean' ? options : options?.enabled !== false;
   const ttl = typeof options === 'object' ? options.ttl : undefined;
@@ -59,7 +59,8 @@ export function useQuery<Q extends AnyQuery>(
         snapshot.current = empty;
         return () => {};
       }
-      const view = q.materialize(ttl) as LiveView;
+      // Through the instance: queries from a shared builder carry no delegate of their own.
+      const view = zero.materialize(query, ttl === undefined ? {} : {ttl}) as unknown as LiveView;
       viewRef.current = view;
       const unsub = view.addListener((data, rt, err) => {
         snapshot.current = [data, detailsOf(rt, err, () => {})];
@@ -73,7 +74,7 @@ export function useQuery<Q extends AnyQuery>(
       };
     },
     // The query is identified by its hash; a new object for the same query keeps the view.
-    [hash, enabled, empty],
+    [hash, enabled, empty, zero],
   );
   const snap = useSyncExternalStore(
     subscribe,

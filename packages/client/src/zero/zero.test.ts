@@ -1,6 +1,6 @@
 import type {DownstreamFrame, PokeBody, UpstreamFrame} from '@zync/protocol';
 import {decodeUpstream, encodeFrame, SYNC_PATH} from '@zync/protocol';
-import {createSchema, number, string, table} from '@zync/zql';
+import {createBuilder, createSchema, number, string, table} from '@zync/zql';
 import {afterEach, describe, expect, test, vi} from 'vitest';
 import {WebSocket, WebSocketServer} from 'ws';
 import type {SocketLike} from '../connection/connection.ts';
@@ -171,5 +171,24 @@ describe('Zero', () => {
     expect(res).toEqual({deleted: [a.idbName], errors: []});
     expect(a.connection.state.current.name).toBe('closed');
     expect(b.closed).toBe(false);
+  });
+
+  test('queries from a shared createBuilder run through the instance', async () => {
+    const srv = await fakeServer();
+    cleanups.push(srv.close);
+    const z = makeZero(srv);
+    const builder = createBuilder(schema);
+    const view = z.materialize(builder.issue.orderBy('rank', 'asc'));
+    await vi.waitFor(() => expect(z.connection.state.current.name).toBe('connected'));
+    srv.send(
+      poke({rows: [{op: 'put', table: 'issues', value: {id: 'a', title: 'A', rank_num: 1}}]}),
+    );
+    await vi.waitFor(() => expect(view.data).toEqual([{id: 'a', title: 'A', rank: 1}]));
+    expect(await z.run(builder.issue.where('id', 'a').one())).toEqual({
+      id: 'a',
+      title: 'A',
+      rank: 1,
+    });
+    view.destroy();
   });
 });

@@ -4,7 +4,17 @@ import type {ConnectBody, DownstreamFrame, PokeBody, QueryPatchOp} from '@zync/p
 import {PROTOCOL_VERSION} from '@zync/protocol';
 import type {Logger} from '@zync/shared';
 import {createLogger, hashOf} from '@zync/shared';
-import type {PreloadOptions, RunOptions, Schema, SchemaQuery, TTL} from '@zync/zql';
+import type {
+  AnyQuery,
+  PreloadOptions,
+  QueryResultType,
+  ResultType,
+  RunOptions,
+  Schema,
+  SchemaQuery,
+  TTL,
+  TypedView,
+} from '@zync/zql';
 import {createBuilder} from '@zync/zql';
 import {AuthSource} from '../connection/auth-source.ts';
 import {Connection} from '../connection/connection.ts';
@@ -31,12 +41,6 @@ function randomID(): string {
     .join('')
     .slice(0, 18);
 }
-
-type Runnable = {
-  run(options?: RunOptions): Promise<unknown>;
-  materialize(ttl?: TTL): unknown;
-  preload(options?: PreloadOptions): {cleanup: () => void; complete: Promise<void>};
-};
 
 export class Zero<S extends Schema, MD = unknown> {
   readonly userID: string;
@@ -157,7 +161,8 @@ export class Zero<S extends Schema, MD = unknown> {
 
   async #init(): Promise<void> {
     try {
-      await this.#local.load(this.#store);
+      const migrate = await this.#local.load(this.#store);
+      if (migrate.length > 0) this.#enqueueWrite(migrate);
       await this.#mutations.restore(await this.#readPending());
       this.#groupID = this.#local.clientGroupID ?? (await this.#claimGroupID());
       this.#local.clientGroupID = this.#groupID;
@@ -226,19 +231,24 @@ export class Zero<S extends Schema, MD = unknown> {
     for (const fn of [...this.#onOnlineListeners]) fn(online);
   }
 
-  materialize(query: Runnable, options?: {ttl?: TTL}): unknown {
-    return query.materialize(options?.ttl);
+  // These run any query through this instance, including queries from `createBuilder`
+  // and synced queries defined over a shared builder (they carry no delegate of their own).
+
+  materialize<Q extends AnyQuery>(query: Q, options?: {ttl?: TTL}): LiveView<QueryResultType<Q>> {
+    return this.#queries.materialize(query, undefined, options?.ttl) as LiveView<
+      QueryResultType<Q>
+    >;
   }
 
-  run(query: Runnable, options?: RunOptions): Promise<unknown> {
-    return query.run(options);
+  run<Q extends AnyQuery>(query: Q, options?: RunOptions): Promise<QueryResultType<Q>> {
+    return this.#queries.run(query, options) as Promise<QueryResultType<Q>>;
   }
 
   preload(
-    query: Runnable,
+    query: AnyQuery,
     options?: PreloadOptions,
   ): {cleanup: () => void; complete: Promise<void>} {
-    return query.preload(options);
+    return this.#queries.preload(query, options);
   }
 
   #connectBody(token: string | undefined): ConnectBody {
@@ -368,6 +378,9 @@ export class Zero<S extends Schema, MD = unknown> {
     }
   }
 }
+
+/** A live view plus its current result type ('unknown' until the server's answer). */
+export type LiveView<T> = TypedView<T> & {readonly resultType: ResultType};
 
 type CrudMutate<S extends Schema> = {
   readonly [T in keyof S['tables']]: {
