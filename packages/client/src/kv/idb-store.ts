@@ -278,19 +278,14 @@ class IDBBackend implements Backend {
       tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
       try {
         for (const [k, v] of changes) {
-          const apply = () => {
-            if (v === undefined) os.delete(k);
-            else os.put(v, k);
-          };
           if (captureOld) {
+            // Requests in one transaction run in the order issued, so this get sees the
+            // value before the put below; not waiting for it saves a round trip per key.
             const req = os.get(k);
-            req.onsuccess = () => {
-              captureOld(k, req.result as ReadonlyJSONValue | undefined);
-              apply();
-            };
-          } else {
-            apply();
+            req.onsuccess = () => captureOld(k, req.result as ReadonlyJSONValue | undefined);
           }
+          if (v === undefined) os.delete(k);
+          else os.put(v, k);
         }
       } catch (e) {
         // DataCloneError and the like: nothing of this write lands.
