@@ -31,7 +31,15 @@ export function stableStringify(value: unknown): string {
   const keys = Object.keys(obj)
     .filter(k => obj[k] !== undefined)
     .sort();
+  // Rows are flat objects: one native JSON.stringify with the sorted keys as the property
+  // list gives the same text several times faster (a CVR step hashes every row it sends).
+  if (keys.every(k => isPrimitive(obj[k]))) return JSON.stringify(obj, keys);
   return `{${keys.map(k => `${JSON.stringify(k)}:${stableStringify(obj[k])}`).join(',')}}`;
+}
+
+function isPrimitive(v: unknown): boolean {
+  const t = typeof v;
+  return v === null || t === 'string' || t === 'number' || t === 'boolean';
 }
 
 /** A stable hash of any JSON-compatible value. */
