@@ -18,7 +18,7 @@ import {execSync} from 'node:child_process';
 import pg from 'pg';
 import {startApiServer} from '../test/e2e/api-server.ts';
 import {benchSchema, serverMutators, sizedTable} from './e2e/clients.ts';
-import {sleep, startPostgres, startZeroCache, stopAll} from './e2e/harness.ts';
+import {onStop, sleep, startPostgres, startZeroCache, stopAll} from './e2e/harness.ts';
 import type {ZeroCacheProcess} from './e2e/harness.ts';
 import type {Results} from './e2e/report.ts';
 import {merge, summary, writeReport} from './e2e/report.ts';
@@ -114,16 +114,17 @@ async function main(): Promise<void> {
     );
     const schema = benchSchema(sizes);
     const api = await startApiServer(pgServer.url, schema, serverMutators);
+    onStop(() => api.close());
     const replicaFile = join(pgServer.dir, 'replica.db');
     const appId = 'bench';
-    const nodeOptions = cpuProf ? `--cpu-prof --cpu-prof-dir=${cpuProf}` : undefined;
+    const nodeArgs = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [];
     const start = () =>
       startZeroCache({
         upstreamUrl: pgServer.url,
         replicaFile,
         appId,
         mutateUrl: api.url,
-        ...(nodeOptions ? {nodeOptions} : {}),
+        nodeArgs,
       });
 
     // The first start copies everything: that is one run of the copy rate.
@@ -198,7 +199,6 @@ async function main(): Promise<void> {
       `initial copy of ${c0.rows.toLocaleString('en')} rows: ${show(results.copy.copyRowsPerSec, 'rows/s')} (COPY into SQLite), ${show(results.copy.endToEndRowsPerSec, 'rows/s')} from spawn to ready`,
     );
     await zc.stop();
-    await api.close();
 
     const merged = merge(join(root, 'bench/results/e2e.json'), results);
     console.log(`\n${summary(results)}`);
@@ -212,10 +212,16 @@ async function main(): Promise<void> {
   }
 }
 
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => void stopAll().finally(() => process.exit(130)));
+}
 try {
   await main();
 } catch (e) {
   console.error(e);
-  await stopAll();
   process.exitCode = 1;
+} finally {
+  await stopAll();
+  // Client sockets or pools left by a failed scenario must not keep the runner alive.
+  process.exit();
 }

@@ -14,6 +14,11 @@ export const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
 const cleanups: (() => Promise<void>)[] = [];
 
 /** Stops everything this process started, newest first. Safe to call twice. */
+/** Registers a cleanup for something started outside this module. */
+export function onStop(fn: () => Promise<void>): void {
+  cleanups.push(fn);
+}
+
 export async function stopAll(): Promise<void> {
   while (cleanups.length) {
     const fn = cleanups.pop()!;
@@ -82,8 +87,8 @@ export type ZeroCacheOptions = {
   appId: string;
   port?: number;
   mutateUrl?: string;
-  /** Extra flags for the zero-cache node process, e.g. `--cpu-prof`. */
-  nodeOptions?: string;
+  /** Extra flags for the zero-cache node process, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  nodeArgs?: readonly string[];
   cwd?: string;
 };
 
@@ -112,9 +117,8 @@ export async function startZeroCache(o: ZeroCacheOptions): Promise<ZeroCacheProc
     ZERO_LOG_LEVEL: 'info',
   };
   if (o.mutateUrl) env['ZERO_MUTATE_URL'] = o.mutateUrl;
-  if (o.nodeOptions) env['NODE_OPTIONS'] = o.nodeOptions;
   const t0 = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [BIN], {
+  const child: ChildProcess = spawn(process.execPath, [...(o.nodeArgs ?? []), BIN], {
     env,
     cwd: o.cwd ?? process.cwd(),
     stdio: ['ignore', 'ignore', 'pipe'],
