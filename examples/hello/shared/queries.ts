@@ -3,7 +3,17 @@ import {createBuilder, escapeLike, syncedQuery, syncedQueryWithContext} from 'zy
 import type {AuthData} from './schema.ts';
 import {schema} from './schema.ts';
 
-const builder = createBuilder(schema);
+let builder = createBuilder(schema);
+
+/**
+ * Builds the synced queries on `zero.query` in the browser. Zero lets `useQuery` take
+ * queries made with `createBuilder`; zync's `useQuery` currently needs a query that came
+ * from `zero.query` (it calls `query.materialize()`), so the client rebinds the builder.
+ * The server keeps the plain builder: it only needs the AST.
+ */
+export function bindQueryBuilder(b: ReturnType<typeof createBuilder<typeof schema>>): void {
+  builder = b;
+}
 
 export type IssueFilter = {open: boolean | null; ownerID: string | null; text: string};
 

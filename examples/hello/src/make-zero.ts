@@ -1,6 +1,7 @@
 // Builds the Zero instance for a logged-in user, the way each auth mode needs it.
 import {Zero} from 'zync';
 import {createMutators} from '../shared/mutators.ts';
+import {bindQueryBuilder} from '../shared/queries.ts';
 import {schema} from '../shared/schema.ts';
 import type {AppConfig, Session} from './api.ts';
 import {authDataOf, refresh} from './api.ts';
@@ -13,11 +14,25 @@ export function makeZero(config: AppConfig, session: Session) {
     schema,
     mutators: createMutators(authDataOf(session.user)),
   };
-  if (config.mode === 'cookie') {
-    // No token in JS: the browser sends the HttpOnly cookie on the WebSocket upgrade and
-    // zero-cache forwards it to the API server.
-    return new Zero(common);
-  }
+  const zero = config.mode === 'cookie' ? cookieZero(common) : tokenZero(common, session);
+  bindQueryBuilder(zero.query);
+  return zero;
+}
+
+type Common = {
+  server: string;
+  userID: string;
+  schema: typeof schema;
+  mutators: ReturnType<typeof createMutators>;
+};
+
+// No token in JS: the browser sends the HttpOnly cookie on the WebSocket upgrade and
+// zero-cache forwards it to the API server.
+function cookieZero(common: Common) {
+  return new Zero(common);
+}
+
+function tokenZero(common: Common, session: Session) {
   let first = session.token;
   return new Zero({
     ...common,
@@ -34,4 +49,4 @@ export function makeZero(config: AppConfig, session: Session) {
   });
 }
 
-export type HelloZero = ReturnType<typeof makeZero>;
+export type HelloZero = ReturnType<typeof tokenZero>;

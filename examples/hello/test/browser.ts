@@ -1,0 +1,88 @@
+// Test helpers: a real Chromium (from @sparticuz/chromium) and a hello stack on a test database.
+import {mkdtempSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import type {Browser, Page} from 'playwright-core';
+import {chromium} from 'playwright-core';
+import {freePort} from '../../../test/free-port.ts';
+import {createTestDatabase} from '../../../test/pg.ts';
+import {seedDatabase} from '../dev/seed.ts';
+import type {Stack} from '../dev/stack.ts';
+import {startStack} from '../dev/stack.ts';
+import type {AuthMode} from '../server/tokens.ts';
+
+export async function launchBrowser(): Promise<Browser> {
+  const sparticuz = (await import('@sparticuz/chromium')).default;
+  return chromium.launch({
+    executablePath: await sparticuz.executablePath(),
+    headless: true,
+    // Without --single-process: in one process, browser contexts share their cookie jar, and
+    // each test user needs a context of its own (its own session cookie and IndexedDB).
+    args: [
+      ...sparticuz.args.filter(a => a !== '--single-process'),
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+export type TestStack = Stack & {upstreamUrl: string; logs: string[]};
+
+export async function startTestStack(
+  mode: AuthMode,
+  opts: {accessTokenTtlSeconds?: number} = {},
+): Promise<TestStack> {
+  const upstreamUrl = await createTestDatabase(`hello_${mode}`);
+  await seedDatabase(upstreamUrl);
+  const logs: string[] = [];
+  const stack = await startStack({
+    upstreamUrl,
+    mode,
+    appID: `hello_${mode}`,
+    replicaFile: join(mkdtempSync(join(tmpdir(), 'hello-test-')), 'replica.db'),
+    authSecret: `test-secret-${crypto.randomUUID()}`,
+    sessionSecret: `test-session-${crypto.randomUUID()}`,
+    accessTokenTtlSeconds: opts.accessTokenTtlSeconds,
+    cachePort: await freePort(),
+    webPort: await freePort(),
+    onCacheLine: line => logs.push(line),
+  });
+  return Object.assign(stack, {upstreamUrl, logs});
+}
+
+export type DebugWindow = {
+  __hello: {
+    zero?: {
+      run(q: unknown): Promise<unknown[]>;
+      query: Record<string, unknown>;
+      connection: {state: {current: {name: string}}};
+    };
+    states: string[];
+    dropped?: string[];
+  };
+};
+
+/** Opens the app in a fresh browser context (own cookies and storage) and logs in. */
+export async function openAs(browser: Browser, stack: Stack, userName: string): Promise<Page> {
+  const context = await browser.newContext({viewport: {width: 1000, height: 720}});
+  const page = await context.newPage();
+  await page.goto(stack.pageUrl);
+  await loginAs(page, userName);
+  return page;
+}
+
+export async function loginAs(page: Page, userName: string): Promise<void> {
+  await page.getByRole('button', {name: new RegExp(`^${userName} `)}).click();
+  await page.getByTestId('whoami').waitFor();
+}
+
+/** The rows of a table in the page's local store (what this client has received). */
+export function localRows(page: Page, table: string): Promise<unknown[]> {
+  return page.evaluate(async t => {
+    const h = (window as unknown as DebugWindow).__hello;
+    if (!h.zero) throw new Error('not logged in');
+    return h.zero.run(h.zero.query[t]);
+  }, table);
+}
