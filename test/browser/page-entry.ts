@@ -146,7 +146,7 @@ const api = {
   },
   async run(key: string): Promise<Issue[]> {
     const z = zero(key);
-    return (await z.run(z.query.issue.orderBy('id', 'asc'))) as Issue[];
+    return await z.run(z.query.issue.orderBy('id', 'asc'));
   },
   async insert(key: string, row: Issue): Promise<void> {
     const r = zero(key).mutate.issue.insert(row) as unknown as {client: Promise<void>};

@@ -1,7 +1,9 @@
 // Local storage in real Chromium: per-user IndexedDB databases, reopening offline, delta
 // sync after a restart, storageKey, logout (dropAllDatabases / delete) with a second tab
 // open, pending mutations across a reload, and the memory fallback. Real Postgres, real
-// zero-cache, the `zync` bundle in the page.
+// zero-cache with JWT auth (ZERO_AUTH_SECRET, HS256 tokens made here), the `zync` bundle
+// in the page.
+import {SignJWT} from 'jose';
 import pg from 'pg';
 import type {Page} from 'playwright-core';
 import {afterAll, afterEach, beforeAll, expect, test} from 'vitest';
@@ -14,6 +16,8 @@ import {startBrowser} from './browser-harness.ts';
 type Frame = {dir: 'up' | 'down'; frame: [string, Record<string, unknown>]};
 type RowOp = {op: 'put' | 'del' | 'clear'; table?: string; value?: {id: string}};
 
+const SECRET = 'browser-storage-test-secret-of-32-bytes!';
+
 let url: string;
 let db: pg.Client;
 let zc: StartedZeroCache | undefined;
@@ -25,6 +29,7 @@ let tab: Page;
 
 async function startCache(): Promise<StartedZeroCache> {
   zc = await startZeroCache(url, {
+    env: {ZERO_AUTH_SECRET: SECRET},
     ...(zcAppId === undefined ? {} : {appId: zcAppId}),
     ...(zcReplica === undefined ? {} : {replicaFile: zcReplica}),
     port: zcPort,
@@ -41,6 +46,23 @@ async function stopCache(): Promise<void> {
 }
 
 const server = () => `http://127.0.0.1:${zcPort}`;
+
+/** An HS256 token for `sub`, as an app's login would hand to the page. */
+function jwt(sub: string): Promise<string> {
+  return new SignJWT({sub})
+    .setProtectedHeader({alg: 'HS256'})
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(SECRET));
+}
+
+/** Creates a `Zero` in the page for `userID`, with its token; returns `zero.idbName`. */
+async function open(
+  page: Page,
+  o: {key: string; userID: string; storageKey?: string},
+): Promise<string> {
+  const opts = {...o, server: server(), auth: await jwt(o.userID)};
+  return page.evaluate(a => window.zt.open(a), opts);
+}
 
 beforeAll(async () => {
   url = await createTestDatabase('browser_storage');
@@ -88,14 +110,8 @@ function pokes(fs: Frame[]) {
 }
 
 test('each user gets a database named zync/<user>/...; it holds their synced rows', async () => {
-  const alice = await tab.evaluate(
-    s => window.zt.open({key: 'alice', server: s, userID: 'alice'}),
-    server(),
-  );
-  const bob = await tab.evaluate(
-    s => window.zt.open({key: 'bob', server: s, userID: 'bob'}),
-    server(),
-  );
+  const alice = await open(tab, {key: 'alice', userID: 'alice'});
+  const bob = await open(tab, {key: 'bob', userID: 'bob'});
   expect(alice).toMatch(/^zync\/alice\/\/[0-9a-f]{12}$/);
   expect(bob).toMatch(/^zync\/bob\/\/[0-9a-f]{12}$/);
   const [a, b] = await Promise.all([
@@ -117,7 +133,7 @@ test('each user gets a database named zync/<user>/...; it holds their synced row
 test('offline, a reload shows alice her rows from IndexedDB; after a restart only the delta arrives', async () => {
   await stopCache();
   await browser.reload(tab);
-  await tab.evaluate(s => window.zt.open({key: 'alice', server: s, userID: 'alice'}), server());
+  await open(tab, {key: 'alice', userID: 'alice'});
   const offline = await tab.evaluate(() => window.zt.issues('alice', {minRows: 50}));
   expect(offline.rows).toHaveLength(50);
   expect(offline.rows[0]).toEqual({id: 'i001', title: 'Issue 1', rank: 1});
@@ -154,11 +170,10 @@ test('offline, a reload shows alice her rows from IndexedDB; after a restart onl
 });
 
 test('storageKey gives another database for the same user', async () => {
-  const names = await tab.evaluate(s => {
-    const plain = window.zt.open({key: 'a1', server: s, userID: 'alice'});
-    const keyed = window.zt.open({key: 'a2', server: s, userID: 'alice', storageKey: 'my-app'});
-    return {plain, keyed};
-  }, server());
+  const names = {
+    plain: await open(tab, {key: 'a1', userID: 'alice'}),
+    keyed: await open(tab, {key: 'a2', userID: 'alice', storageKey: 'my-app'}),
+  };
   expect(names.keyed).toMatch(/^zync\/alice\/my-app\/[0-9a-f]{12}$/);
   expect(names.keyed).not.toBe(names.plain);
   const r = await tab.evaluate(() => window.zt.issues('a2'));
@@ -172,10 +187,7 @@ test('storageKey gives another database for the same user', async () => {
 test('dropAllDatabases drops every database; an open second tab closes cleanly', async () => {
   const other = await browser.newPage();
   try {
-    const live = await other.evaluate(
-      s => window.zt.open({key: 'alice', server: s, userID: 'alice'}),
-      server(),
-    );
+    const live = await open(other, {key: 'alice', userID: 'alice'});
     await other.evaluate(() => window.zt.issues('alice'));
     await other.evaluate(() => window.zt.waitState('alice', 'connected'));
     const before = await tab.evaluate(() => window.zt.databases());
@@ -204,13 +216,10 @@ test('dropAllDatabases drops every database; an open second tab closes cleanly',
 });
 
 test('zero.delete() drops only its own database', async () => {
-  const names = await tab.evaluate(
-    s => ({
-      alice: window.zt.open({key: 'da', server: s, userID: 'alice'}),
-      bob: window.zt.open({key: 'db', server: s, userID: 'bob'}),
-    }),
-    server(),
-  );
+  const names = {
+    alice: await open(tab, {key: 'da', userID: 'alice'}),
+    bob: await open(tab, {key: 'db', userID: 'bob'}),
+  };
   await tab.evaluate(() => Promise.all([window.zt.issues('da'), window.zt.issues('db')]));
   await tab.evaluate(() => window.zt.close('db'));
   await tab.evaluate(() => new Promise(r => setTimeout(r, 50)));
@@ -226,10 +235,7 @@ test('zero.delete() drops only its own database', async () => {
 });
 
 test('pending mutations survive a reload while offline and are pushed once on reconnect', async () => {
-  const name = await tab.evaluate(
-    s => window.zt.open({key: 'pm', server: s, userID: 'carol'}),
-    server(),
-  );
+  const name = await open(tab, {key: 'pm', userID: 'carol'});
   await tab.evaluate(() => window.zt.issues('pm'));
   await stopCache();
   await tab.evaluate(() =>
@@ -242,7 +248,7 @@ test('pending mutations survive a reload while offline and are pushed once on re
   }, name);
 
   await browser.reload(tab);
-  await tab.evaluate(s => window.zt.open({key: 'pm', server: s, userID: 'carol'}), server());
+  await open(tab, {key: 'pm', userID: 'carol'});
   const offline = await tab.evaluate(() => window.zt.issues('pm', {minRows: 52}));
   expect(offline.rows.find(r => r.id === 'p001')?.title).toBe('written offline');
 
@@ -273,10 +279,8 @@ test('if IndexedDB cannot be opened, the client runs from memory with one warnin
   const page = await browser.newPage();
   try {
     await page.evaluate(() => window.zt.breakIndexedDB());
-    await page.evaluate(s => {
-      window.zt.open({key: 'f1', server: s, userID: 'dave'});
-      window.zt.open({key: 'f2', server: s, userID: 'erin'});
-    }, server());
+    await open(page, {key: 'f1', userID: 'dave'});
+    await open(page, {key: 'f2', userID: 'erin'});
     const [a, b] = await page.evaluate(() =>
       Promise.all([window.zt.issues('f1'), window.zt.issues('f2')]),
     );
