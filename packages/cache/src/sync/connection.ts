@@ -38,6 +38,8 @@ export type ConnectionOptions = {
 
 /** Time allowed for the closing handshake after an error before the socket is cut. */
 const CLOSE_GRACE_MS = 1000;
+/** Upper bound of mutations merged into one push (one transaction). */
+const MAX_MERGED_MUTATIONS = 500;
 /** Matches the verifier's clock tolerance (auth/authenticator.ts). */
 const DEFAULT_TOKEN_EXPIRY_GRACE_MS = 5_000;
 /** setTimeout's longest delay; longer expiries are re-armed in steps. */
@@ -67,6 +69,8 @@ export class Connection implements GroupClient {
   #state: State = 'awaiting-connect';
   #inbox: Promise<void> = Promise.resolve();
   #pushes: Promise<void> = Promise.resolve();
+  /** The next push to process, still open to merging later pushes into it. */
+  #waitingPush: {body: Extract<UpstreamFrame, ['push', unknown]>[1]} | undefined;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #connectBody: ConnectBody | undefined;
@@ -252,12 +256,26 @@ export class Connection implements GroupClient {
       this.fail('InvalidMessage', 'push names another client group');
       return;
     }
+    // Pushes that arrive while an earlier one is processed are merged into one (in order, up
+    // to MAX_MERGED_MUTATIONS): a client that pipelines mutations then costs one Postgres
+    // transaction (or one API server request) per batch instead of one per push. Outcomes are
+    // matched to mutations by (clientID, id), so one pushResponse answers the whole batch.
+    const waiting = this.#waitingPush;
+    if (waiting && waiting.body.mutations.length + body.mutations.length <= MAX_MERGED_MUTATIONS) {
+      waiting.body = {...waiting.body, mutations: [...waiting.body.mutations, ...body.mutations]};
+      return;
+    }
+    const batch = {body};
+    this.#waitingPush = batch;
     // Pushes run in order, but beside query changes: a slow API server holds back
     // mutations only, never pokes.
     this.#pushes = this.#pushes
       .then(async () => {
+        // From here on this batch takes no more pushes.
+        if (this.#waitingPush === batch) this.#waitingPush = undefined;
+        const merged = batch.body;
         if (this.#state === 'closed') return;
-        const response = await this.#o.pusher.push(body, {
+        const response = await this.#o.pusher.push(merged, {
           ...this.#requireContext(),
           upgrade: this.#upgrade,
           currentToken: () => this.#context?.token,

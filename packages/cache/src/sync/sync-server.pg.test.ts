@@ -1,4 +1,4 @@
-import {afterAll, beforeAll, describe, expect, test} from 'vitest';
+import {afterAll, beforeAll, describe, expect, test, vi} from 'vitest';
 import {PROTOCOL_VERSION} from '@zync/protocol';
 import {createTestDatabase} from '../../../../test/pg.ts';
 import {startTestServer, type TestServer} from './testing/harness.ts';
@@ -152,6 +152,62 @@ test('ping gets pong; push gets a per-mutation error by default', async () => {
     },
   ]);
   await c.close();
+});
+
+test('pushes that arrive while one is processed are merged into one, in order', async () => {
+  const seen: number[][] = [];
+  let release!: () => void;
+  const first = new Promise<void>(r => (release = r));
+  const s = await startTestServer({
+    dbUrl: await createTestDatabase('sync_server_merge'),
+    replica,
+    extra: {
+      pusher: {
+        push: async body => {
+          seen.push(body.mutations.map(m => m.id));
+          if (seen.length === 1) await first;
+          return {
+            mutations: body.mutations.map(m => ({
+              clientID: m.clientID,
+              id: m.id,
+              result: {type: 'ok' as const},
+            })),
+          };
+        },
+      },
+    },
+  });
+  try {
+    const c = await TestClient.open(s.port);
+    c.connect({clientID: 'c1', clientGroupID: 'g-merge'});
+    await c.next('connected');
+    const push = (id: number) =>
+      c.send([
+        'push',
+        {
+          clientGroupID: 'g-merge',
+          requestID: `r${id}`,
+          mutations: [
+            {type: 'crud', id, clientID: 'c1', name: '_zero_crud', args: [], timestamp: id},
+          ],
+        },
+      ]);
+    push(1);
+    await vi.waitFor(() => expect(seen).toEqual([[1]]));
+    push(2);
+    push(3);
+    push(4);
+    await new Promise(r => setTimeout(r, 50));
+    release();
+    const [, r1] = await c.next('pushResponse');
+    const [, r2] = await c.next('pushResponse');
+    expect(r1.mutations.map(m => m.id)).toEqual([1]);
+    expect(r2.mutations.map(m => m.id)).toEqual([2, 3, 4]);
+    expect(seen).toEqual([[1], [2, 3, 4]]);
+    await c.close();
+  } finally {
+    await s.stop();
+  }
 });
 
 test('a rejected token gets the authenticator’s error kind and a close', async () => {
