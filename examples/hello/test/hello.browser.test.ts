@@ -58,12 +58,12 @@ describe.each(MODES)('auth mode %s', mode => {
     await expect.poll(() => issueRows(bob).count(), {timeout: 15_000}).toBe(5);
     await expect.poll(() => alice.getByTestId('connection').textContent()).toBe('connected');
 
-    await addIssue(alice, `Alice's ${mode} issue`);
-    await bob.getByText(`Alice's ${mode} issue`).waitFor({timeout: 10_000});
+    await addIssue(alice, `Plan the ${mode} launch`);
+    await bob.getByText(`Plan the ${mode} launch`).waitFor({timeout: 10_000});
     const rows = await pgQuery<{owner_id: string}>(
       stack.upstreamUrl,
       `SELECT owner_id FROM issue WHERE title = $1`,
-      [`Alice's ${mode} issue`],
+      [`Plan the ${mode} launch`],
     );
     expect(rows).toEqual([{owner_id: 'alice'}]);
   });
@@ -96,7 +96,7 @@ describe.each(MODES)('auth mode %s', mode => {
       .poll(async () => (await localRows(carol, 'audit')).length, {timeout: 10_000})
       .toBeGreaterThanOrEqual(2);
     await expect(carol.getByTestId('admin-view').textContent()).resolves.toContain(
-      `Alice's ${mode} issue`,
+      `Plan the ${mode} launch`,
     );
     expect(await bob.getByTestId('admin-view').count()).toBe(0);
     expect(await localRows(bob, 'audit')).toEqual([]);

@@ -1,0 +1,11 @@
+// For `npm run dev -w examples/hello` on its own (an API server already running);
+// `npm start` at the repository root configures Vite itself (dev/stack.ts).
+import react from '@vitejs/plugin-react';
+import {defineConfig} from 'vite';
+
+const api = process.env['HELLO_API_URL'] ?? 'http://127.0.0.1:4849';
+
+export default defineConfig({
+  plugins: [react()],
+  server: {host: '127.0.0.1', port: 5173, proxy: {'/api': api, '/.well-known': api}},
+});
