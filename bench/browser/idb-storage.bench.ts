@@ -6,7 +6,7 @@ import {join} from 'node:path';
 import type {Page} from 'playwright-core';
 import {startBrowser} from '../../test/browser/browser-harness.ts';
 
-const RUNS = 7;
+const RUNS = 11;
 const ROWS = 10_000;
 
 function median(xs: number[]): number {
