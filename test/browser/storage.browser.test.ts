@@ -86,7 +86,7 @@ afterAll(async () => {
 // On failure, say what the page and zero-cache last did (no row data is secret here).
 afterEach(async ctx => {
   if (ctx.task.result?.state !== 'fail') return;
-  const pages = browser.context.pages();
+  const pages = browser.context.pages().filter(p => p.url().startsWith(browser.baseUrl));
   for (const p of pages) {
     const info = await p
       .evaluate(() => ({
@@ -184,20 +184,25 @@ test('storageKey gives another database for the same user', async () => {
   );
 });
 
-test('dropAllDatabases drops every database; an open second tab closes cleanly', async () => {
+test('dropAllDatabases drops every database; live instances here and in a second tab close cleanly', async () => {
   const other = await browser.newPage();
   try {
     const live = await open(other, {key: 'alice', userID: 'alice'});
+    const here = await open(tab, {key: 'bob-live', userID: 'bob'});
     await other.evaluate(() => window.zt.issues('alice'));
     await other.evaluate(() => window.zt.waitState('alice', 'connected'));
+    await tab.evaluate(() => window.zt.issues('bob-live'));
     const before = await tab.evaluate(() => window.zt.databases());
-    expect(before).toContain(live);
+    expect(before).toEqual(expect.arrayContaining([live, here]));
 
     const {dropped, errors} = await tab.evaluate(() => window.zt.dropAllDatabases());
     expect(errors).toEqual([]);
     expect(dropped.sort()).toEqual(before.filter(n => n !== 'zync/registry'));
     const closed = await other.evaluate(() => window.zt.waitState('alice', 'closed'));
     expect(closed.reason).toMatch(/dropped/);
+    const closedHere = await tab.evaluate(() => window.zt.waitState('bob-live', 'closed'));
+    expect(closedHere.reason).toMatch(/dropped/);
+    expect((await tab.evaluate(() => window.zt.run('bob-live'))).length).toBeGreaterThanOrEqual(50);
 
     // The closed instance still answers queries from memory, and never touches the
     // vanished database again (which would recreate it or throw).
@@ -291,6 +296,11 @@ test('if IndexedDB cannot be opened, the client runs from memory with one warnin
     expect(await page.evaluate(() => window.zt.errors)).toEqual([]);
     const dbs = await tab.evaluate(() => window.zt.databases());
     expect(dbs.some(n => n.startsWith('zync/dave/') || n.startsWith('zync/erin/'))).toBe(false);
+    // Logout still works: the registry fell back to memory with the stores.
+    const {dropped, errors} = await page.evaluate(() => window.zt.dropAllDatabases());
+    expect(errors).toEqual([]);
+    expect(dropped.map(n => n.split('/')[1]).sort()).toEqual(['dave', 'erin']);
+    expect((await page.evaluate(() => window.zt.state('f1'))).name).toBe('closed');
   } finally {
     await page.close();
   }
