@@ -2,6 +2,9 @@
 // (./kv/sqlite-store.ts, ./kv/expo-sqlite-store.ts).
 export {Zero} from './zero/zero.ts';
 export type {ZeroOptions} from './zero/options.ts';
+export type {SchemaMutators, TableMutators, Transaction} from './zero/transaction.ts';
+export type {DeleteID, InsertValue, UpdateValue} from './zero/row-types.ts';
+export type {LiveView} from './zero/zero.ts';
 export type {ConnectionState, ConnectionStateName} from './connection/connection-state.ts';
 export type {AuthOption} from './connection/auth-source.ts';
 export type {SocketFactory, SocketLike} from './connection/connection.ts';

@@ -2,6 +2,11 @@
 export {dropAllDatabases, dropDatabase, Zero} from '@zync/client';
 export type {
   AuthOption,
+  DeleteID,
+  InsertValue,
+  LiveView,
+  Transaction,
+  UpdateValue,
   ConnectionState,
   ConnectionStateName,
   Read,
