@@ -176,6 +176,10 @@ const api = {
       };
     });
   },
+  /** Removes BroadcastChannel, as in browsers or workers without it. */
+  disableBroadcastChannel(): void {
+    (globalThis as {BroadcastChannel?: unknown}).BroadcastChannel = undefined;
+  },
   /** Makes IndexedDB fail to open, as some private modes do. */
   breakIndexedDB(): void {
     indexedDB.open = () => {

@@ -220,6 +220,25 @@ test('dropAllDatabases drops every database; live instances here and in a second
   }
 });
 
+test('without BroadcastChannel, a drop from another tab still closes the instance (IndexedDB versionchange)', async () => {
+  const other = await browser.newPage();
+  try {
+    await other.evaluate(() => window.zt.disableBroadcastChannel());
+    const name = await open(other, {key: 'vc', userID: 'frank'});
+    await other.evaluate(() => window.zt.issues('vc'));
+    await other.evaluate(() => window.zt.waitState('vc', 'connected'));
+    await tab.evaluate(n => window.zt.dropDatabase(n), name);
+    const closed = await other.evaluate(() => window.zt.waitState('vc', 'closed'));
+    expect(closed.reason).toMatch(/connection-lost/);
+    expect((await other.evaluate(() => window.zt.run('vc'))).length).toBeGreaterThanOrEqual(50);
+    await other.waitForTimeout(200);
+    expect(await tab.evaluate(() => window.zt.databases())).not.toContain(name);
+    expect(await other.evaluate(() => window.zt.errors)).toEqual([]);
+  } finally {
+    await other.close();
+  }
+});
+
 test('zero.delete() drops only its own database', async () => {
   const names = {
     alice: await open(tab, {key: 'da', userID: 'alice'}),
