@@ -15,7 +15,10 @@ test('Transaction, UpdateValue and Row are usable in mutators', () => {
     await tx.mutate.issue.update({id, votes: (row?.votes ?? 0) + 1});
   };
   expectTypeOf(bump).toBeFunction();
-  expectTypeOf<UpdateValue<S['tables']['issue']>>().toExtend<{id: string; votes?: number | undefined}>();
+  expectTypeOf<UpdateValue<S['tables']['issue']>>().toExtend<{
+    id: string;
+    votes?: number | undefined;
+  }>();
   expectTypeOf<Row<S['tables']['issue']>>().toEqualTypeOf<{
     readonly id: string;
     readonly votes: number;
