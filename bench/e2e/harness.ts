@@ -90,6 +90,8 @@ export type ZeroCacheOptions = {
   /** Extra flags for the zero-cache node process, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
   nodeArgs?: readonly string[];
   cwd?: string;
+  /** More zero-cache settings (e.g. ZERO_AUTH_SECRET). */
+  env?: Readonly<Record<string, string>>;
 };
 
 async function healthy(port: number): Promise<boolean> {
@@ -117,6 +119,7 @@ export async function startZeroCache(o: ZeroCacheOptions): Promise<ZeroCacheProc
     ZERO_LOG_LEVEL: 'info',
   };
   if (o.mutateUrl) env['ZERO_MUTATE_URL'] = o.mutateUrl;
+  Object.assign(env, o.env);
   const t0 = performance.now();
   const child: ChildProcess = spawn(process.execPath, [...(o.nodeArgs ?? []), BIN], {
     env,
