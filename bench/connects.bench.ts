@@ -87,15 +87,12 @@ try {
     env: {ZERO_AUTH_SECRET: secret},
   });
   const key = new TextEncoder().encode(secret);
-  await run(
-    `HS256 (${hs.url})`.slice(0, 5) + ' via ZERO_AUTH_SECRET',
-    `ws://127.0.0.1:${hs.port}${SYNC_PATH}`,
-    sub =>
-      new SignJWT({})
-        .setProtectedHeader({alg: 'HS256'})
-        .setSubject(sub)
-        .setExpirationTime('1h')
-        .sign(key),
+  await run('HS256 via ZERO_AUTH_SECRET', `ws://127.0.0.1:${hs.port}${SYNC_PATH}`, sub =>
+    new SignJWT({})
+      .setProtectedHeader({alg: 'HS256'})
+      .setSubject(sub)
+      .setExpirationTime('1h')
+      .sign(key),
   );
   await hs.stop();
 
