@@ -1,4 +1,4 @@
-import type {Mutation} from '@zync/protocol';
+import type {DownstreamFrame, Mutation} from '@zync/protocol';
 import {createSchema, number, string, table} from '@zync/zql';
 import {afterEach, expect, test, vi} from 'vitest';
 import {WebSocket} from 'ws';
@@ -56,6 +56,11 @@ async function setup(provider: StoreProvider = memStoreProvider(), srv?: FakeZer
   return {srv: s, zero, provider};
 }
 
+/** What zero-cache sends after every push: here after the poke, as can happen under load. */
+function okResponse(clientID: string, id: number): DownstreamFrame {
+  return ['pushResponse', {mutations: [{clientID, id, result: {type: 'ok'}}]}];
+}
+
 function pushes(srv: FakeZeroCache): Mutation[] {
   return srv.received.flatMap(f => (f[0] === 'push' ? f[1].mutations : []));
 }
@@ -83,6 +88,7 @@ test('a CRUD insert shows at once, is pushed in server names, and is confirmed w
       lastMutationIDChanges: {[zero.clientID]: 1},
     }),
   );
+  srv.send(okResponse(zero.clientID, 1));
   expect(await r.server).toEqual({type: 'success'});
   expect(view.data).toEqual([{id: 'a', title: 'A', votes: 1}]);
   // Every state the view showed had the row: no flicker during the rebase.
@@ -109,6 +115,7 @@ test('a custom mutator runs on the client; after the rebase the server result wi
       lastMutationIDChanges: {[zero.clientID]: 1},
     }),
   );
+  srv.send(okResponse(zero.clientID, 1));
   expect(await r.server).toEqual({type: 'success'});
   expect(await zero.run(zero.query.issue.one())).toMatchObject({votes: 3});
 });
@@ -148,6 +155,45 @@ test('an error outcome reaches the server promise and the optimistic row goes aw
     error: {type: 'zero', message: 'Permission denied'},
   });
   expect(await zero.run(zero.query.issue)).toEqual([]);
+});
+
+test('an error outcome that arrives after the poke confirming the mutation still reaches the server promise', async () => {
+  // The poke comes through replication, the response from the API server: under load the
+  // poke can win. The refused mutation advanced the last mutation ID all the same.
+  const {srv, zero} = await setup();
+  const r = zero.mutate.issue.insert({id: 'bad', title: 'B', votes: 0});
+  await r.client;
+  await vi.waitFor(() => expect(pushes(srv)).toHaveLength(1));
+  srv.send(pokeFrame({lastMutationIDChanges: {[zero.clientID]: 1}}));
+  await vi.waitFor(async () => expect(await zero.run(zero.query.issue)).toEqual([]));
+  let settled = false;
+  void r.server.then(() => (settled = true));
+  await new Promise(resolve => setTimeout(resolve, 50));
+  expect(settled).toBe(false);
+  srv.send([
+    'pushResponse',
+    {
+      mutations: [
+        {
+          clientID: zero.clientID,
+          id: 1,
+          result: {type: 'error', error: 'app', message: 'Only the owner'},
+        },
+      ],
+    },
+  ]);
+  expect(await r.server).toEqual({type: 'error', error: {type: 'app', message: 'Only the owner'}});
+});
+
+test('an applied mutation whose response is lost with the connection counts as a success', async () => {
+  const {srv, zero} = await setup();
+  const r = zero.mutate.issue.insert({id: 'a', title: 'A', votes: 0});
+  await r.client;
+  await vi.waitFor(() => expect(pushes(srv)).toHaveLength(1));
+  srv.send(pokeFrame({lastMutationIDChanges: {[zero.clientID]: 1}}));
+  await vi.waitFor(async () => expect(await zero.run(zero.query.issue)).toEqual([]));
+  await zero.close();
+  expect(await r.server).toEqual({type: 'success'});
 });
 
 test('pending mutations survive a reload and are pushed by the next instance', async () => {

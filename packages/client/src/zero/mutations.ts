@@ -72,6 +72,13 @@ export class MutationManager {
   #queue: Promise<void> = Promise.resolve();
   /** Highest (clientID → id) already sent on the current connection. */
   #sent = new Map<string, number>();
+  /**
+   * Mutations the server has applied (their last mutation ID reached us in a poke) whose
+   * pushResponse has not arrived yet. The poke comes through replication and the response
+   * from the API server, so either can come first; a refused mutation also advances the last
+   * mutation ID, and only the response says it was refused.
+   */
+  #awaitingOutcome: Pending[] = [];
 
   readonly mutate: Record<string, unknown>;
 
@@ -307,7 +314,11 @@ export class MutationManager {
       if ((lmids[p.m.clientID] ?? 0) >= p.m.id) {
         this.#pending.splice(i, 1);
         ops.push({key: pendingKey(p.m), value: undefined});
-        p.settle?.(p.error ?? {type: 'success'});
+        if (p.error === undefined && p.settle && this.#sentOnThisConnection(p.m)) {
+          this.#awaitingOutcome.push(p);
+        } else {
+          p.settle?.(p.error ?? {type: 'success'});
+        }
       } else {
         i++;
       }
@@ -361,10 +372,23 @@ export class MutationManager {
     return row;
   }
 
+  #sentOnThisConnection(m: StoredMutation): boolean {
+    return (this.#sent.get(m.clientID) ?? 0) >= m.id;
+  }
+
   /** A new connection: everything pending is sent again (the server skips duplicates). */
   onConnected(): void {
-    this.#sent.clear();
+    this.onConnectionLost();
     this.#pushPending();
+  }
+
+  /**
+   * Responses to pushes on the lost connection will not come: applied mutations still waiting
+   * for theirs count as successes, as they did before the response could be told apart.
+   */
+  onConnectionLost(): void {
+    this.#sent.clear();
+    for (const p of this.#awaitingOutcome.splice(0)) p.settle?.({type: 'success'});
   }
 
   #pushPending(): void {
@@ -383,9 +407,15 @@ export class MutationManager {
   /** Outcomes from zero-cache: errors are kept until the poke that confirms the id. */
   onPushResponse(body: PushResponseBody): void {
     for (const r of body.mutations) {
-      const p = this.#pending.find(x => x.m.clientID === r.clientID && x.m.id === r.id);
-      if (!p) continue;
-      p.error = toOutcome(r.result);
+      const matches = (x: Pending) => x.m.clientID === r.clientID && x.m.id === r.id;
+      const p = this.#pending.find(matches);
+      if (p) {
+        p.error = toOutcome(r.result);
+        continue;
+      }
+      // Already confirmed by a poke that overtook this response.
+      const i = this.#awaitingOutcome.findIndex(matches);
+      if (i >= 0) this.#awaitingOutcome.splice(i, 1)[0]!.settle?.(toOutcome(r.result));
     }
   }
 }

@@ -120,7 +120,10 @@ export class Zero<S extends Schema, MD = unknown> {
         ? {name: 'disconnected', reason: 'No server configured'}
         : {name: 'connecting'},
     );
-    this.#state.subscribe(s => this.#setOnline(s.name === 'connected'));
+    this.#state.subscribe(s => {
+      this.#setOnline(s.name === 'connected');
+      if (s.name !== 'connected') this.#mutations.onConnectionLost();
+    });
     if (options.onOnlineChange) this.#onOnlineListeners.add(options.onOnlineChange);
 
     this.#conn =
