@@ -64,18 +64,57 @@ export type DebugWindow = {
   };
 };
 
+/** The longest any single Playwright step may take, so that a stuck step names itself. */
+export const STEP = 15_000;
+
+const pageLogs = new WeakMap<Page, string[]>();
+
 /** Opens the app in a fresh browser context (own cookies and storage) and logs in. */
 export async function openAs(browser: Browser, stack: Stack, userName: string): Promise<Page> {
   const context = await browser.newContext({viewport: {width: 1000, height: 720}});
+  context.setDefaultTimeout(STEP);
+  context.setDefaultNavigationTimeout(STEP);
   const page = await context.newPage();
-  await page.goto(stack.pageUrl);
+  const log: string[] = [];
+  pageLogs.set(page, log);
+  const at = () => new Date().toISOString().slice(11, 23);
+  page.on('console', m => log.push(`${at()} console.${m.type()}: ${m.text()}`));
+  page.on('pageerror', e => log.push(`${at()} pageerror: ${e.message}`));
+  page.on('requestfailed', r =>
+    log.push(`${at()} requestfailed: ${r.url()} ${r.failure()?.errorText}`),
+  );
+  page.on('response', r => {
+    if (r.status() >= 400) log.push(`${at()} response ${r.status()}: ${r.url()}`);
+  });
+  await page.goto(stack.pageUrl, {timeout: STEP});
   await loginAs(page, userName);
   return page;
 }
 
 export async function loginAs(page: Page, userName: string): Promise<void> {
-  await page.getByRole('button', {name: new RegExp(`^${userName} `)}).click();
-  await page.getByTestId('whoami').waitFor();
+  await page.getByRole('button', {name: new RegExp(`^${userName} `)}).click({timeout: STEP});
+  await page.getByTestId('whoami').waitFor({timeout: STEP});
+}
+
+/** What a page went through, for a failure message: its console, its connection states, its rows. */
+export async function describePage(page: Page, name: string): Promise<string> {
+  const state = await page
+    .evaluate(() => {
+      const h = (window as unknown as DebugWindow).__hello;
+      const rows = [...document.querySelectorAll('[data-testid="issues"] .row')].map(
+        r => `${r.getAttribute('data-id')}: ${r.textContent}`,
+      );
+      return {
+        connection: h.zero?.connection.state.current,
+        states: h.states,
+        error: document.querySelector('[data-testid="error"]')?.textContent,
+        rows,
+      };
+    })
+    .catch((e: unknown) => String(e));
+  return [`--- ${name}: ${JSON.stringify(state, null, 2)}`, ...(pageLogs.get(page) ?? [])].join(
+    '\n',
+  );
 }
 
 /** The rows of a table in the page's local store (what this client has received). */

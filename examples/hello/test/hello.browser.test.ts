@@ -3,10 +3,18 @@
 import {existsSync, writeFileSync} from 'node:fs';
 import pg from 'pg';
 import type {Browser, Page} from 'playwright-core';
-import {afterAll, beforeAll, describe, expect, test, vi} from 'vitest';
+import {afterAll, beforeAll, beforeEach, describe, expect, test, vi} from 'vitest';
 import type {AuthMode} from '../server/tokens.ts';
 import type {DebugWindow, TestStack} from './browser.ts';
-import {launchBrowser, localRows, loginAs, openAs, startTestStack} from './browser.ts';
+import {
+  describePage,
+  launchBrowser,
+  localRows,
+  loginAs,
+  openAs,
+  startTestStack,
+  STEP,
+} from './browser.ts';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -19,8 +27,8 @@ afterAll(async () => {
 const issueRows = (page: Page) => page.getByTestId('issues').locator('.row');
 
 async function addIssue(page: Page, title: string): Promise<void> {
-  await page.getByLabel('new issue title').fill(title);
-  await page.getByRole('button', {name: 'Add'}).click();
+  await page.getByLabel('new issue title').fill(title, {timeout: STEP});
+  await page.getByRole('button', {name: 'Add'}).click({timeout: STEP});
 }
 
 async function pgQuery<T extends pg.QueryResultRow>(
@@ -46,6 +54,13 @@ describe.each(MODES)('auth mode %s', mode => {
     // A short token life: the client refreshes 30 s before expiry, so every ~2 s here.
     stack = await startTestStack(mode, {accessTokenTtlSeconds: 32});
   });
+  beforeEach(({onTestFailed}) => {
+    onTestFailed(async () => {
+      const names = ['alice', 'bob', 'carol'];
+      for (const [i, p] of pages.entries()) console.error(await describePage(p, names[i]!));
+      console.error(stack.logs.slice(-60).join('\n'));
+    });
+  });
   afterAll(async () => {
     for (const p of pages) await p.context().close();
     await stack?.stop();
@@ -57,10 +72,12 @@ describe.each(MODES)('auth mode %s', mode => {
     pages.push(alice, bob);
     await expect.poll(() => issueRows(alice).count(), {timeout: 15_000}).toBe(5);
     await expect.poll(() => issueRows(bob).count(), {timeout: 15_000}).toBe(5);
-    await expect.poll(() => alice.getByTestId('connection').textContent()).toBe('connected');
+    await expect
+      .poll(() => alice.getByTestId('connection').textContent({timeout: 1_000}), {timeout: STEP})
+      .toBe('connected');
 
     await addIssue(alice, `Plan the ${mode} launch`);
-    await bob.getByText(`Plan the ${mode} launch`).waitFor({timeout: 10_000});
+    await bob.getByText(`Plan the ${mode} launch`).waitFor({timeout: STEP});
     const rows = await pgQuery<{owner_id: string}>(
       stack.upstreamUrl,
       `SELECT owner_id FROM issue WHERE title = $1`,
@@ -72,14 +89,16 @@ describe.each(MODES)('auth mode %s', mode => {
   test("bob cannot edit alice's issue: rolled back, and the page says why", async () => {
     const bob = pages[1]!;
     const row = bob.locator('.row[data-id="welcome"]');
-    const before = await row.locator('.title').textContent();
-    await row.getByRole('button', {name: 'Edit'}).click();
-    await row.getByLabel('title').fill('Bob was here');
-    await row.getByRole('button', {name: 'Save'}).click();
+    const before = await row.locator('.title').textContent({timeout: STEP});
+    await row.getByRole('button', {name: 'Edit'}).click({timeout: STEP});
+    await row.getByLabel('title').fill('Bob was here', {timeout: STEP});
+    await row.getByRole('button', {name: 'Save'}).click({timeout: STEP});
     await expect
-      .poll(() => bob.getByTestId('error').textContent(), {timeout: 10_000})
+      .poll(() => bob.getByTestId('error').textContent({timeout: 1_000}), {timeout: 10_000})
       .toContain('Only the owner of an issue or an admin can change it');
-    await expect.poll(() => row.locator('.title').textContent()).toBe(before);
+    await expect
+      .poll(() => row.locator('.title').textContent({timeout: 1_000}), {timeout: STEP})
+      .toBe(before);
     const [dbRow] = await pgQuery<{title: string}>(
       stack.upstreamUrl,
       `SELECT title FROM issue WHERE id = 'welcome'`,
@@ -91,12 +110,12 @@ describe.each(MODES)('auth mode %s', mode => {
     const [alice, bob] = pages as [Page, Page];
     const carol = await openAs(browser, stack, 'Carol');
     pages.push(carol);
-    await carol.getByTestId('admin-view').waitFor();
+    await carol.getByTestId('admin-view').waitFor({timeout: STEP});
     // alice's create earlier was recorded in the audit log by the server
     await expect
       .poll(async () => (await localRows(carol, 'audit')).length, {timeout: 10_000})
       .toBeGreaterThanOrEqual(2);
-    await expect(carol.getByTestId('admin-view').textContent()).resolves.toContain(
+    await expect(carol.getByTestId('admin-view').textContent({timeout: STEP})).resolves.toContain(
       `Plan the ${mode} launch`,
     );
     expect(await bob.getByTestId('admin-view').count()).toBe(0);
@@ -105,7 +124,7 @@ describe.each(MODES)('auth mode %s', mode => {
     if (mode === 'secret') {
       // The README's screenshot: rewritten when missing or with ZYNC_UPDATE_SCREENSHOT=1,
       // so that an ordinary test run leaves the work tree clean.
-      const png = await carol.screenshot();
+      const png = await carol.screenshot({timeout: STEP});
       expect(png.length).toBeGreaterThan(10_000);
       const file = new URL('../../../docs/screenshot.png', import.meta.url).pathname;
       if (process.env['ZYNC_UPDATE_SCREENSHOT'] === '1' || !existsSync(file)) {
@@ -147,8 +166,8 @@ describe.each(MODES)('auth mode %s', mode => {
 
   test('logout drops the local databases; logging back in resyncs', async () => {
     const bob = pages[1]!;
-    await bob.getByRole('button', {name: 'Log out'}).click();
-    const dropped = await bob.getByTestId('dropped').textContent();
+    await bob.getByRole('button', {name: 'Log out'}).click({timeout: STEP});
+    const dropped = await bob.getByTestId('dropped').textContent({timeout: STEP});
     expect(dropped).toMatch(/Dropped [1-9]\d* local database/);
     expect(dropped).toContain('zync/bob/');
     await loginAs(bob, 'Bob');
