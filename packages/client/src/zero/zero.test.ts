@@ -1,8 +1,9 @@
-import type {DownstreamFrame, PokeBody, UpstreamFrame} from '@zync/protocol';
-import {decodeUpstream, encodeFrame, SYNC_PATH} from '@zync/protocol';
+import type {DownstreamFrame, PokeBody} from '@zync/protocol';
 import {createBuilder, createSchema, number, string, table} from '@zync/zql';
 import {afterEach, describe, expect, test, vi} from 'vitest';
-import {WebSocket, WebSocketServer} from 'ws';
+import {WebSocket} from 'ws';
+import type {FakeZeroCache} from '../../../../test/fake-zero-cache.ts';
+import {startFakeZeroCache} from '../../../../test/fake-zero-cache.ts';
 import type {SocketLike} from '../connection/connection.ts';
 import {memStoreProvider} from '../kv/mem-store.ts';
 import {Zero} from './zero.ts';
@@ -16,32 +17,8 @@ const schema = createSchema({
   ],
 });
 
-type Srv = Awaited<ReturnType<typeof fakeServer>>;
-
-async function fakeServer(port = 0) {
-  const wss = new WebSocketServer({host: '127.0.0.1', port, path: SYNC_PATH});
-  await new Promise<void>(r => wss.once('listening', r));
-  const received: UpstreamFrame[] = [];
-  const sockets: WebSocket[] = [];
-  wss.on('connection', ws => {
-    sockets.push(ws);
-    ws.on('message', data => {
-      const f = decodeUpstream((data as Buffer).toString());
-      received.push(f);
-      if (f[0] === 'connect')
-        ws.send(encodeFrame(['connected', {wsid: 'w', tokenExpiresAt: null}]));
-    });
-  });
-  return {
-    server: `http://127.0.0.1:${(wss.address() as {port: number}).port}`,
-    received,
-    send: (f: DownstreamFrame) => sockets.at(-1)?.send(encodeFrame(f)),
-    close: () => {
-      for (const s of sockets) s.terminate();
-      return new Promise<void>(r => wss.close(() => r()));
-    },
-  };
-}
+type Srv = FakeZeroCache;
+const fakeServer = startFakeZeroCache;
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -90,7 +67,7 @@ describe('Zero', () => {
 
   test('sends queries in server names and applies pokes to live views', async () => {
     const srv = await fakeServer();
-    cleanups.push(srv.close);
+    cleanups.push(() => srv.close());
     const z = makeZero(srv);
     const view = z.query.issue.where('rank', '>', 1).orderBy('rank', 'desc').materialize() as {
       data: unknown;
@@ -133,7 +110,7 @@ describe('Zero', () => {
   test('reopened offline, the data is there; it reconnects from its stored version', async () => {
     const provider = memStoreProvider();
     const srv = await fakeServer();
-    cleanups.push(srv.close);
+    cleanups.push(() => srv.close());
     const z1 = makeZero(srv, provider);
     await vi.waitFor(() => expect(z1.connection.state.current.name).toBe('connected'));
     srv.send(
@@ -152,7 +129,7 @@ describe('Zero', () => {
     await z2.close();
 
     const srv2 = await fakeServer(Number(new URL(srv.server).port));
-    cleanups.push(srv2.close);
+    cleanups.push(() => srv2.close());
     const z3 = makeZero(srv2, provider);
     await vi.waitFor(() => expect(z3.connection.state.current.name).toBe('connected'));
     const connects = srv2.received.filter(f => f[0] === 'connect');
@@ -175,7 +152,7 @@ describe('Zero', () => {
 
   test('queries from a shared createBuilder run through the instance', async () => {
     const srv = await fakeServer();
-    cleanups.push(srv.close);
+    cleanups.push(() => srv.close());
     const z = makeZero(srv);
     const builder = createBuilder(schema);
     const view = z.materialize(builder.issue.orderBy('rank', 'asc'));
