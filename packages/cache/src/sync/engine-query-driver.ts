@@ -1,7 +1,6 @@
 // The QueryDriver over the incremental engine: one row-set pipeline per query, all over the
 // sources of one pinned replica snapshot. `advance()` pushes the snapshot's changes into the
 // sources inside one batch, so every pipeline reports its net row-set change once.
-// TODO: import from '@zync/zql' once it re-exports the engine (ivm/).
 import type {AST, RowValue} from '@zync/protocol';
 import {stableStringify} from '@zync/shared';
 import {
