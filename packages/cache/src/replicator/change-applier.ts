@@ -17,6 +17,7 @@ import {formatLsn, lsnToVersion} from '../replica/version.ts';
 import {TxChangeLog} from './change-log.ts';
 import {UNCHANGED_TOAST} from './pgoutput-decoder.ts';
 import type {PgOutputMessage, Relation, TupleValue} from './pgoutput-decoder.ts';
+import {createReplicaIndexes} from './initial-copy.ts';
 import type {UpstreamTable} from './upstream.ts';
 import {replicaTableName} from './upstream.ts';
 
@@ -215,7 +216,14 @@ export class ChangeApplier {
       this.#createTable(t);
       this.#log.table(rel.name, 'reset');
       this.#lc.info('new upstream table added to the replica', {table: rel.name});
-      if (described) await this.#backfill.rows({...t, columns: described.columns});
+      if (described) {
+        await this.#backfill.rows({...t, columns: described.columns});
+        // index only the columns the replica table has (the relation's)
+        const indexes = createReplicaIndexes(this.#db, {...t, indexes: described.indexes ?? []});
+        if (indexes.length > 0) {
+          this.#lc.info('created replica indexes', {table: rel.name, indexes: indexes.join(', ')});
+        }
+      }
       spec = this.#specs.get(rel.name)!;
     } else if (!sameShape(spec, cols)) {
       spec = await this.#alter(spec, rel, cols);
@@ -275,6 +283,10 @@ export class ChangeApplier {
     const newNames = new Set(cols.map(c => c.name));
     for (const old of Object.keys(spec.columns)) {
       if (!newNames.has(old) && !spec.primaryKey.includes(old)) {
+        // SQLite refuses to drop an indexed column: drop the mirrored indexes on it first
+        for (const idx of indexesOn(this.#db, spec.name, old)) {
+          this.#db.exec(`DROP INDEX ${quoteIdent(idx)}`);
+        }
         this.#db.exec(`ALTER TABLE ${t} DROP COLUMN ${quoteIdent(old)}`);
       }
     }
@@ -396,6 +408,19 @@ export class ChangeApplier {
     }
     return s;
   }
+}
+
+/** Names of the explicitly created indexes of `table` that include `column`. */
+function indexesOn(db: DB, table: string, column: string): string[] {
+  const list = db.pragma(`index_list(${quoteIdent(table)})`) as {name: string; origin: string}[];
+  return list
+    .filter(i => i.origin === 'c')
+    .filter(i =>
+      (db.pragma(`index_info(${quoteIdent(i.name)})`) as {name: string | null}[]).some(
+        c => c.name === column,
+      ),
+    )
+    .map(i => i.name);
 }
 
 function convert(b: Bound, i: number, v: TupleValue): SqliteValue {

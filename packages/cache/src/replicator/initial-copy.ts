@@ -29,6 +29,35 @@ export function createReplicaTable(db: DB, t: UpstreamTable): TableSpec {
   return writeTableMetadata(db, t.name, t.oid, t.columns, t.primaryKey);
 }
 
+/**
+ * Mirrors the upstream secondary indexes of `t` (see `UpstreamTable.indexes`) as
+ * `CREATE INDEX IF NOT EXISTS "<table>__<cols>"`, with the primary-key columns appended
+ * so that ordered scans have a total order. Indexes on columns the replica does not have,
+ * and indexes the primary key already provides, are skipped. Returns the names created.
+ */
+export function createReplicaIndexes(db: DB, t: UpstreamTable): string[] {
+  const have = new Set(t.columns.map(c => c.name));
+  const seen = new Set<string>();
+  const created: string[] = [];
+  for (const idx of t.indexes ?? []) {
+    if (idx.length === 0 || !idx.every(c => have.has(c))) continue;
+    const cols = [...idx, ...t.primaryKey.filter(k => !idx.includes(k))];
+    // an index that starts with the whole primary key adds nothing to the table's own
+    if (t.primaryKey.every((k, i) => cols[i] === k)) continue;
+    const key = JSON.stringify(cols);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const name = `${t.name}__${idx.join('_')}`;
+    db.exec(
+      `CREATE INDEX IF NOT EXISTS ${quoteIdent(name)} ON ${quoteIdent(t.name)} (${cols
+        .map(quoteIdent)
+        .join(', ')})`,
+    );
+    created.push(name);
+  }
+  return created;
+}
+
 export interface CopyResult {
   readonly rows: number;
   readonly bytes: number;

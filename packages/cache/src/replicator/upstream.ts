@@ -132,6 +132,11 @@ export interface UpstreamTable {
   readonly source: string;
   readonly columns: {name: string; pgType: string}[];
   readonly primaryKey: string[];
+  /**
+   * Key columns of the table's secondary btree indexes on plain columns (no expression,
+   * partial or primary-key index), in index order. Absent when not looked up.
+   */
+  readonly indexes?: readonly (readonly string[])[];
 }
 
 /**
@@ -208,8 +213,48 @@ export async function listPublishedTables(
     t.columns.push({name: r.col, pgType: r.type});
     if (r.pk !== null) t.pkPos.set(r.col, r.pk);
   }
+  const indexes = await listSecondaryIndexes(
+    client,
+    [...byName.values()].map(t => t.oid),
+  );
   return [...byName.values()].map(({pkPos, ...t}) => ({
     ...t,
     primaryKey: [...pkPos.entries()].sort((a, b) => a[1] - b[1]).map(e => e[0]),
+    indexes: indexes.get(t.oid) ?? [],
   }));
+}
+
+/**
+ * The valid, non-primary btree indexes of the given tables whose keys are plain columns
+ * (expression and partial indexes are skipped; INCLUDE columns are not keys), by table oid.
+ */
+export async function listSecondaryIndexes(
+  client: pg.Client,
+  oids: readonly number[],
+): Promise<Map<number, string[][]>> {
+  const out = new Map<number, string[][]>();
+  if (oids.length === 0) return out;
+  const {rows} = await client.query<{oid: number; cols: string[]}>(
+    `SELECT i.indrelid::int AS oid,
+            array_agg(a.attname::text ORDER BY k.ord) AS cols
+     FROM pg_index i
+     JOIN pg_class ic ON ic.oid = i.indexrelid
+     JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
+     CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+     WHERE i.indrelid = ANY($1::oid[])
+       AND NOT i.indisprimary AND i.indisvalid
+       AND i.indpred IS NULL AND i.indexprs IS NULL
+       AND NOT (0 = ANY(i.indkey::int2[]))
+       AND k.ord <= i.indnkeyatts
+     GROUP BY i.indrelid, i.indexrelid, ic.relname
+     ORDER BY i.indrelid, ic.relname`,
+    [oids],
+  );
+  for (const r of rows) {
+    let list = out.get(r.oid);
+    if (!list) out.set(r.oid, (list = []));
+    list.push(r.cols);
+  }
+  return out;
 }
