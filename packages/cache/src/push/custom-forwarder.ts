@@ -24,7 +24,8 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxElapsedMs: 120_000,
 };
 
-export type CustomForwarderOptions = {
+/** How to reach one of the app's API endpoints (push or get-queries). */
+export type ApiEndpointOptions = {
   readonly url: string;
   readonly apiKey: string | undefined;
   readonly forwardCookies: boolean;
@@ -35,6 +36,8 @@ export type CustomForwarderOptions = {
   readonly retry?: RetryPolicy | undefined;
   readonly logger: Logger;
 };
+
+export type CustomForwarderOptions = ApiEndpointOptions;
 
 export type ForwardContext = {
   readonly clientGroupID: string;

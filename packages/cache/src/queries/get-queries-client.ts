@@ -2,9 +2,9 @@
 // (docs/api-server.md) with the push path's headers and retry rules: network errors,
 // timeouts, 429 and 5xx are retried with backoff; 401/403 throw
 // ProtocolError('AuthInvalidated') so the client refreshes its token.
-import type {ReadonlyJSONValue, Logger} from '@zync/shared';
+import type {ReadonlyJSONValue} from '@zync/shared';
 import {postToApiServer, sleep} from '../push/api-request.ts';
-import type {RetryPolicy} from '../push/custom-forwarder.ts';
+import type {ApiEndpointOptions, RetryPolicy} from '../push/custom-forwarder.ts';
 import {readGetQueriesResponse, transformFailed, type Transformed} from './get-queries-response.ts';
 
 /** Queries wait for their transform while the group's queue is held: retry for less long. */
@@ -14,16 +14,7 @@ export const DEFAULT_GET_QUERIES_RETRY: RetryPolicy = {
   maxElapsedMs: 30_000,
 };
 
-export type GetQueriesClientOptions = {
-  readonly url: string;
-  readonly apiKey: string | undefined;
-  readonly forwardCookies: boolean;
-  readonly appID: string;
-  readonly shardSchema: string;
-  readonly timeoutMs?: number | undefined;
-  readonly retry?: RetryPolicy | undefined;
-  readonly logger: Logger;
-};
+export type GetQueriesClientOptions = ApiEndpointOptions;
 
 export type TransformItem = {
   readonly id: string;
