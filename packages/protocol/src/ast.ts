@@ -12,7 +12,8 @@ export const literalValueSchema = v.union([
 ]);
 export type LiteralValue = v.InferOutput<typeof literalValueSchema>;
 
-export const simpleOperatorSchema = v.picklist([
+/** Every comparison operator a `simple` condition may use. */
+export const SIMPLE_OPERATORS = [
   '=',
   '!=',
   '<',
@@ -27,7 +28,9 @@ export const simpleOperatorSchema = v.picklist([
   'NOT ILIKE',
   'IS',
   'IS NOT',
-]);
+] as const;
+
+export const simpleOperatorSchema = v.picklist(SIMPLE_OPERATORS);
 export type SimpleOperator = v.InferOutput<typeof simpleOperatorSchema>;
 
 export const columnRefSchema = v.strictObject({kind: v.literal('column'), name: v.string()});

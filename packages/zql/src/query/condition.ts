@@ -1,23 +1,9 @@
 // Building and rewriting conditions (the `where` part of the AST). Pure functions over
 // plain data; the ExpressionBuilder in expression.ts checks names before calling these.
 import type {Condition, LiteralValue, SimpleCondition, SimpleOperator} from '@zync/protocol';
+import {SIMPLE_OPERATORS} from '@zync/protocol';
 
-export const SIMPLE_OPERATORS: readonly SimpleOperator[] = Object.freeze([
-  '=',
-  '!=',
-  '<',
-  '<=',
-  '>',
-  '>=',
-  'IN',
-  'NOT IN',
-  'LIKE',
-  'NOT LIKE',
-  'ILIKE',
-  'NOT ILIKE',
-  'IS',
-  'IS NOT',
-]);
+export {SIMPLE_OPERATORS};
 
 const negations = {
   '=': '!=',

@@ -1,5 +1,6 @@
 // fast-check arbitraries for rows, change sequences and query ASTs over ./schema.ts.
 import type {AST, Condition, Ordering, SimpleOperator} from '@zync/protocol';
+import {SIMPLE_OPERATORS} from '@zync/protocol';
 import fc from 'fast-check';
 import type {Row, Value} from '../data.ts';
 import {
@@ -33,22 +34,7 @@ export function rowArb(spec: TableSpec, scale = 1): fc.Arbitrary<Row> {
   return fc.record(fields);
 }
 
-const OPS: readonly SimpleOperator[] = [
-  '=',
-  '!=',
-  '<',
-  '<=',
-  '>',
-  '>=',
-  'IN',
-  'NOT IN',
-  'LIKE',
-  'NOT LIKE',
-  'ILIKE',
-  'NOT ILIKE',
-  'IS',
-  'IS NOT',
-];
+const OPS: readonly SimpleOperator[] = SIMPLE_OPERATORS;
 
 /** Arbitraries for one data scale: 1 for the main test, larger for deep windows. */
 export function makeArbitraries(scale = 1) {
