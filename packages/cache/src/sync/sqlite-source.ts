@@ -21,7 +21,6 @@ import {
   makeComparator,
   NO_RELATIONSHIPS,
   type Batcher,
-  type Change,
   type Comparator,
   type ConnectOptions,
   type FetchRequest,
@@ -35,6 +34,8 @@ import {
   type SourceInput,
   type SourceSchema,
   type Value,
+  filteredChange,
+  splitKeyChanged,
 } from '@zync/zql/ivm';
 
 /** Where a source reads: the pinned read connection of the current snapshot. */
@@ -314,26 +315,12 @@ class Connection implements SourceInput {
   }
 
   changesSplitKey(oldRow: Row, row: Row): boolean {
-    for (const k of this.splitEditKeys) if (oldRow[k] !== row[k]) return true;
-    return false;
+    return splitKeyChanged(this.splitEditKeys, oldRow, row);
   }
 
   pushChange(type: 'add' | 'remove' | 'edit', row: Row, oldRow: Row | undefined): void {
-    const pass = !this.#hasFilter || this.#predicate(row);
-    let change: Change;
-    if (type === 'edit') {
-      const oldPass = !this.#hasFilter || this.#predicate(oldRow as Row);
-      const oldNode: Node = {row: oldRow as Row, relationships: NO_RELATIONSHIPS};
-      const node: Node = {row, relationships: NO_RELATIONSHIPS};
-      if (pass && oldPass) change = {type: 'edit', oldNode, node};
-      else if (pass) change = {type: 'add', node};
-      else if (oldPass) change = {type: 'remove', node: oldNode};
-      else return;
-    } else {
-      if (!pass) return;
-      change = {type, node: {row, relationships: NO_RELATIONSHIPS}};
-    }
-    this.#output.push(change);
+    const change = filteredChange(type, row, oldRow, this.#hasFilter ? this.#predicate : undefined);
+    if (change) this.#output.push(change);
   }
 
   #statement(db: Database.Database, key: string, build: () => string): Database.Statement {

@@ -2,6 +2,7 @@ export {Batcher} from './batcher.ts';
 export {buildPipeline, buildRowSet, effectiveLimit, materialize} from './build-pipeline.ts';
 export type {PipelineContext} from './build-pipeline.ts';
 export {compileRowPredicate, evalSimple, likeToRegExp} from './condition.ts';
+export {filteredChange, splitKeyChanged} from './connection-change.ts';
 export type {RowPredicate} from './condition.ts';
 export {compareValues, completeOrdering, makeComparator} from './data.ts';
 export type {Comparator, PrimaryKey, Row, Value} from './data.ts';

@@ -3,6 +3,7 @@
 import type {Condition, Ordering} from '@zync/protocol';
 import BTreeModule from 'sorted-btree';
 import {compileRowPredicate, type RowPredicate} from './condition.ts';
+import {filteredChange, splitKeyChanged} from './connection-change.ts';
 import type {Batcher} from './batcher.ts';
 import {
   completeOrdering,
@@ -17,7 +18,6 @@ import {
 import {
   NO_RELATIONSHIPS,
   NULL_OUTPUT,
-  type Change,
   type FetchRequest,
   type Node,
   type Output,
@@ -244,26 +244,12 @@ class Connection implements SourceInput {
   }
 
   changesSplitKey(oldRow: Row, row: Row): boolean {
-    for (const k of this.splitEditKeys) if (oldRow[k] !== row[k]) return true;
-    return false;
+    return splitKeyChanged(this.splitEditKeys, oldRow, row);
   }
 
   pushChange(type: 'add' | 'remove' | 'edit', row: Row, oldRow: Row | undefined): void {
-    const pass = !this.#hasFilter || this.#predicate(row);
-    let change: Change;
-    if (type === 'edit') {
-      const oldPass = !this.#hasFilter || this.#predicate(oldRow as Row);
-      const oldNode: Node = {row: oldRow as Row, relationships: NO_RELATIONSHIPS};
-      const node: Node = {row, relationships: NO_RELATIONSHIPS};
-      if (pass && oldPass) change = {type: 'edit', oldNode, node};
-      else if (pass) change = {type: 'add', node};
-      else if (oldPass) change = {type: 'remove', node: oldNode};
-      else return;
-    } else {
-      if (!pass) return;
-      change = {type, node: {row, relationships: NO_RELATIONSHIPS}};
-    }
-    this.#output.push(change);
+    const change = filteredChange(type, row, oldRow, this.#hasFilter ? this.#predicate : undefined);
+    if (change) this.#output.push(change);
   }
 
   #coversPrimaryKey(constraint: Readonly<Record<string, Value>>): boolean {
