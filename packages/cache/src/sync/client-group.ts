@@ -1,7 +1,7 @@
 // One client group in memory: its CVR, its query driver, its connected clients. Every
 // operation runs in order on one queue, and each produces at most one poke to every
 // connected client of the group, followed by one CVR write. See docs/view-syncer.md.
-import {encodeFrame, type AST, type PokeBody, type QueryPatch} from '@zync/protocol';
+import type {AST, QueryPatch} from '@zync/protocol';
 import {stableStringify, type Logger} from '@zync/shared';
 import type {CVR} from './cvr.ts';
 import {CVRStep, type StepPatch} from './cvr-step.ts';
@@ -16,6 +16,7 @@ import {
 } from './desired-queries.ts';
 import type {GroupClient, QueryPreparer, RequestedQuery} from './group-client.ts';
 import type {SyncLimits} from './limits.ts';
+import {encodePokeFrame, type PokeMeta} from './poke-encoder.ts';
 import type {QueryDriver} from './query-driver.ts';
 
 export type ClientGroupOptions = {
@@ -520,16 +521,15 @@ export class ClientGroup {
     lastMutationIDChanges: Record<string, number> = {},
   ): string {
     const cvr = this.#requireCVR();
-    const body: PokeBody = {
+    const meta: PokeMeta = {
       pokeID: `${cvr.state.epoch}.${++this.#pokeCounter}`,
       baseVersion,
       version: cvr.cookie,
-      rows: patch.rows,
       gotQueries: patch.gotQueries,
       lastMutationIDChanges,
     };
-    if (patch.queryErrors.length > 0) body.queryErrors = patch.queryErrors;
-    return encodeFrame(['poke', body]);
+    if (patch.queryErrors.length > 0) meta.queryErrors = patch.queryErrors;
+    return encodePokeFrame(meta, patch.rows);
   }
 
   /** Sends one step to every connected client (if it changed anything they can see). */

@@ -1,23 +1,30 @@
 // One step of a CVR: a batch of query and row-reference changes that becomes one poke.
 // Rows are compared before and after the step, so a row that enters one query and leaves
 // another, or is shared by two queries, is sent once (or not at all).
-import type {QueryError, RowPatchOp, RowValue} from '@zync/protocol';
-import {hashOf} from '@zync/shared';
-import type {CVR, GotQueryOp} from './cvr.ts';
+import type {QueryError, RowValue} from '@zync/protocol';
+import type {CVR, CVRRow, GotQueryOp} from './cvr.ts';
+import {isReferenced} from './cvr.ts';
+import {contentHash, type PatchRow} from './poke-encoder.ts';
 import {rowKey} from './row-key.ts';
 
-type Before = {readonly wasLive: boolean; readonly hash: string | null};
-
 export type StepPatch = {
-  readonly rows: RowPatchOp[];
+  readonly rows: PatchRow[];
   readonly gotQueries: GotQueryOp[];
   readonly queryErrors: QueryError[];
 };
 
+/** Gives every step its own mark, so a record knows whether this step touched it. */
+let lastStepMark = 0;
+
 export class CVRStep {
   readonly #cvr: CVR;
   readonly #seq: number;
-  readonly #before = new Map<string, Before>();
+  readonly #mark = ++lastStepMark;
+  /**
+   * Rows touched in this step. Their `deleted`/`contentHash` still describe what the
+   * client had before the step (finish() is the only place that changes them).
+   */
+  readonly #touched: CVRRow[] = [];
   readonly #queryOps = new Map<string, 'put' | 'del'>();
   readonly #errors: QueryError[] = [];
 
@@ -26,44 +33,43 @@ export class CVRStep {
     this.#seq = cvr.state.seq + 1;
   }
 
-  #touch(key: string): void {
-    if (this.#before.has(key)) return;
-    const rec = this.#cvr.state.rows.get(key);
-    this.#before.set(
-      key,
-      rec && !rec.deleted ? {wasLive: true, hash: rec.contentHash} : {wasLive: false, hash: null},
-    );
+  #touch(rec: CVRRow): void {
+    if (rec.touchedBy === this.#mark) return;
+    rec.touchedBy = this.#mark;
+    this.#touched.push(rec);
   }
 
   /** Treats every live row as touched (re-hydration after loading a CVR). */
   touchAllLive(): void {
-    for (const [key, rec] of this.#cvr.state.rows) {
-      if (!rec.deleted) this.#touch(key);
+    for (const rec of this.#cvr.state.rows.values()) {
+      if (!rec.deleted) this.#touch(rec);
     }
   }
 
   addRow(hash: string, table: string, id: RowValue, row: RowValue): void {
-    const key = rowKey(table, id);
-    this.#touch(key);
-    this.#cvr.adjustRef(hash, key, table, id, 1);
-    this.#cvr.contents.set(key, row);
+    const rec = this.#cvr.row(rowKey(table, id), table, id);
+    this.#touch(rec);
+    this.#cvr.adjustRef(hash, rec, 1);
+    rec.pending = row;
   }
 
   editRow(table: string, id: RowValue, row: RowValue): void {
-    const key = rowKey(table, id);
-    this.#touch(key);
-    if (this.#cvr.state.rows.has(key)) this.#cvr.contents.set(key, row);
+    const rec = this.#cvr.state.rows.get(rowKey(table, id));
+    if (!rec) return;
+    this.#touch(rec);
+    rec.pending = row;
   }
 
   removeRow(hash: string, table: string, id: RowValue): void {
-    const key = rowKey(table, id);
-    this.#touch(key);
-    this.#cvr.adjustRef(hash, key, table, id, -1);
+    const rec = this.#cvr.state.rows.get(rowKey(table, id));
+    if (!rec) return;
+    this.#touch(rec);
+    this.#cvr.adjustRef(hash, rec, -1);
   }
 
   /** Drops all of a query's references (its rows leave unless another query holds them). */
   dropQueryRows(hash: string): void {
-    for (const key of this.#cvr.queryRows.get(hash) ?? []) this.#touch(key);
+    for (const rec of this.#cvr.queryRows.get(hash) ?? []) this.#touch(rec);
     this.#cvr.dropRefs(hash);
   }
 
@@ -86,33 +92,37 @@ export class CVRStep {
   finish(replicaVersion: string | null): StepPatch {
     const cvr = this.#cvr;
     const seq = this.#seq;
-    const rows: RowPatchOp[] = [];
-    for (const [key, before] of this.#before) {
-      const rec = cvr.state.rows.get(key);
-      if (!rec) continue;
-      const live = rec.refs.size > 0;
-      if (live) {
-        const value = cvr.contents.get(key);
-        if (!value) continue; // cannot happen: refs are only added with contents
-        const hash = hashOf(value);
-        if (!before.wasLive || before.hash !== hash) {
-          rows.push({op: 'put', table: rec.table, value});
+    const rows: PatchRow[] = [];
+    for (const rec of this.#touched) {
+      rec.touchedBy = 0;
+      const pending = rec.pending;
+      rec.pending = undefined;
+      if (isReferenced(rec)) {
+        if (pending === undefined) {
+          // Touched without new contents (a reference moved): unchanged unless never sent.
+          if (!rec.deleted || rec.json === undefined) continue;
+        }
+        const json = pending === undefined ? (rec.json as string) : JSON.stringify(pending);
+        const hash = contentHash(json);
+        rec.json = json;
+        if (rec.deleted || rec.contentHash !== hash) {
+          rows.push({op: 'put', table: rec.table, json});
           rec.contentHash = hash;
           rec.patchSeq = seq;
           rec.deleted = false;
-          cvr.markRowDirty(key);
+          cvr.markRowDirty(rec.key);
         }
       } else {
-        cvr.contents.delete(key);
-        if (before.wasLive) {
+        rec.json = undefined;
+        if (!rec.deleted) {
           rows.push({op: 'del', table: rec.table, id: rec.id});
           rec.contentHash = null;
           rec.patchSeq = seq;
           rec.deleted = true;
-          cvr.markRowDirty(key);
-        } else if (rec.patchSeq === 0 && rec.deleted) {
+          cvr.markRowDirty(rec.key);
+        } else if (rec.patchSeq === 0) {
           // Entered and left within this step, never sent: nothing to remember.
-          cvr.forgetRow(key);
+          cvr.forgetRow(rec.key);
         }
       }
     }

@@ -14,7 +14,11 @@ import {
 } from './cvr.ts';
 import {newEpoch} from './cvr-version.ts';
 
-const SCHEMA_VERSION = 1;
+/**
+ * 2: row keys and content hashes changed form (row-key.ts, poke-encoder.ts). CVRs are a
+ * cache of what clients hold, so a version-1 store is emptied: its clients get a reset.
+ */
+const SCHEMA_VERSION = 2;
 /** Rows per statement when writing a large batch (keeps single JSON parameters modest). */
 const ROW_CHUNK = 2000;
 
@@ -59,6 +63,11 @@ export class CVRStore {
         throw new Error(`CVR schema version ${current} is newer than this server supports`);
       }
       if (current === SCHEMA_VERSION) return;
+      if (current === 1) {
+        await c.query(`TRUNCATE ${s}.groups, ${s}.queries, ${s}.rows`);
+        await c.query(`UPDATE ${s}.meta SET version = ${SCHEMA_VERSION}`);
+        return;
+      }
       await c.query(`
         CREATE TABLE ${s}.groups (
           group_id text PRIMARY KEY,
@@ -178,7 +187,7 @@ export class CVRStore {
             key: r.row_key,
             table: r.tbl,
             id: r.row_id,
-            contentHash: r.content_hash,
+            contentHash: r.content_hash === null ? null : Number(r.content_hash),
             refs: r.refs,
             patchSeq: Number(r.patch_seq),
             deleted: r.deleted,
@@ -260,7 +269,7 @@ export class CVRStore {
           row_key: r.key,
           tbl: r.table,
           row_id: r.id,
-          content_hash: r.contentHash,
+          content_hash: r.contentHash === null ? null : String(r.contentHash),
           refs: r.refs,
           patch_seq: r.patchSeq,
           deleted: r.deleted,

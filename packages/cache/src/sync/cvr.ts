@@ -2,9 +2,10 @@
 // which rows it has, and at which CVR step each was last put or deleted. Changes happen in
 // steps (see cvr-step.ts); dirty records are collected for the CVR store to write.
 // See docs/cvr.md.
-import type {AST, RowPatchOp, RowValue} from '@zync/protocol';
+import type {AST, RowValue} from '@zync/protocol';
 import type {ReadonlyJSONValue} from '@zync/shared';
 import {formatVersion, type CVRVersion} from './cvr-version.ts';
+import type {PatchRow} from './poke-encoder.ts';
 
 export type CVRQuery = {
   readonly hash: string;
@@ -29,17 +30,100 @@ export type CVRQuery = {
 };
 
 export type CVRRow = {
+  /** The row's key in `CVRState.rows` (see row-key.ts). */
+  readonly key: string;
   readonly table: string;
   readonly id: RowValue;
-  /** A hash of the row's contents as last sent, null for tombstones. */
-  contentHash: string | null;
-  /** How many times each query references the row. */
-  refs: Map<string, number>;
+  /** A hash of the row's contents as last sent (see `contentHash`), null for tombstones. */
+  contentHash: number | null;
+  /**
+   * References by query hash. Almost every row is referenced by one query only, so the
+   * first reference is kept in two fields and a `Map` is made only for a second query.
+   */
+  ref1: string | null;
+  ref1Count: number;
+  moreRefs: Map<string, number> | null;
   /** The step at which the row was last put or deleted. */
   patchSeq: number;
   /** Tombstone: the row was deleted at `patchSeq`. */
   deleted: boolean;
+  /** Memory only: contents given during the current step, not yet compared or sent. */
+  pending: RowValue | undefined;
+  /** Memory only: the JSON text of the contents last sent (live rows), for catch-ups. */
+  json: string | undefined;
+  /** Memory only: the step that last touched the row (see CVRStep). */
+  touchedBy: number;
 };
+
+/** Whether any query references the row. */
+export function isReferenced(r: CVRRow): boolean {
+  return r.ref1 !== null || (r.moreRefs !== null && r.moreRefs.size > 0);
+}
+
+/** Every query hash that references the row. */
+export function* refHashes(r: CVRRow): Iterable<string> {
+  if (r.ref1 !== null) yield r.ref1;
+  if (r.moreRefs) yield* r.moreRefs.keys();
+}
+
+/** Adds `delta` to one query's references of a row; returns the query's new count. */
+function addRef(r: CVRRow, hash: string, delta: number): number {
+  if (r.ref1 === hash) {
+    const n = r.ref1Count + delta;
+    if (n > 0) r.ref1Count = n;
+    else {
+      r.ref1 = null;
+      r.ref1Count = 0;
+    }
+    return n;
+  }
+  const n = (r.moreRefs?.get(hash) ?? 0) + delta;
+  if (r.ref1 === null && !r.moreRefs?.has(hash) && n > 0) {
+    r.ref1 = hash;
+    r.ref1Count = n;
+    return n;
+  }
+  if (n > 0) (r.moreRefs ??= new Map()).set(hash, n);
+  else r.moreRefs?.delete(hash);
+  return n;
+}
+
+function dropRef(r: CVRRow, hash: string): void {
+  if (r.ref1 === hash) {
+    r.ref1 = null;
+    r.ref1Count = 0;
+  } else r.moreRefs?.delete(hash);
+}
+
+function clearRefs(r: CVRRow): void {
+  r.ref1 = null;
+  r.ref1Count = 0;
+  r.moreRefs = null;
+}
+
+function refsRecord(r: CVRRow): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (r.ref1 !== null) out[r.ref1] = r.ref1Count;
+  if (r.moreRefs) for (const [h, n] of r.moreRefs) out[h] = n;
+  return out;
+}
+
+export function newRow(key: string, table: string, id: RowValue): CVRRow {
+  return {
+    key,
+    table,
+    id,
+    contentHash: null,
+    ref1: null,
+    ref1Count: 0,
+    moreRefs: null,
+    patchSeq: 0,
+    deleted: true,
+    pending: undefined,
+    json: undefined,
+    touchedBy: 0,
+  };
+}
 
 export type CVRState = {
   readonly groupID: string;
@@ -58,24 +142,22 @@ export type GotQueryOp = {op: 'put'; hash: string} | {op: 'del'; hash: string} |
 export type CatchUp = {
   /** True when the client's cookie cannot be served as a delta: rows/queries start with clear. */
   readonly reset: boolean;
-  readonly rows: RowPatchOp[];
+  readonly rows: PatchRow[];
   readonly gotQueries: GotQueryOp[];
 };
 
 export class CVR {
   readonly state: CVRState;
-  /** Contents of every live row (refs > 0). Memory only; rebuilt by hydration. */
-  readonly contents = new Map<string, RowValue>();
-  /** query hash → row keys it references. Memory only. */
-  readonly queryRows = new Map<string, Set<string>>();
+  /** query hash → the rows it references. Memory only. */
+  readonly queryRows = new Map<string, Set<CVRRow>>();
   readonly #dirtyQueries = new Set<string>();
   readonly #dirtyRows = new Set<string>();
   #groupDirty = false;
 
   constructor(state: CVRState) {
     this.state = state;
-    for (const [key, row] of state.rows) {
-      for (const hash of row.refs.keys()) this.#index(hash, key);
+    for (const row of state.rows.values()) {
+      for (const hash of refHashes(row)) this.#index(hash, row);
     }
   }
 
@@ -99,57 +181,53 @@ export class CVR {
     return formatVersion(this.version);
   }
 
-  #index(hash: string, key: string): void {
+  #index(hash: string, row: CVRRow): void {
     let set = this.queryRows.get(hash);
     if (!set) {
       set = new Set();
       this.queryRows.set(hash, set);
     }
-    set.add(key);
+    set.add(row);
   }
 
-  #unindex(hash: string, key: string): void {
+  #unindex(hash: string, row: CVRRow): void {
     const set = this.queryRows.get(hash);
     if (!set) return;
-    set.delete(key);
+    set.delete(row);
     if (set.size === 0) this.queryRows.delete(hash);
   }
 
-  /** Adjusts the reference count of `query` on `key` (creating the record if needed). */
-  adjustRef(hash: string, key: string, table: string, id: RowValue, delta: number): CVRRow {
+  /** The record of `key`, created (as a never-sent tombstone) if there is none. */
+  row(key: string, table: string, id: RowValue): CVRRow {
     let rec = this.state.rows.get(key);
     if (!rec) {
-      rec = {table, id, contentHash: null, refs: new Map(), patchSeq: 0, deleted: true};
+      rec = newRow(key, table, id);
       this.state.rows.set(key, rec);
     }
-    const n = (rec.refs.get(hash) ?? 0) + delta;
-    if (n > 0) {
-      rec.refs.set(hash, n);
-      this.#index(hash, key);
-    } else {
-      rec.refs.delete(hash);
-      this.#unindex(hash, key);
-    }
-    this.#dirtyRows.add(key);
     return rec;
   }
 
-  /** Drops every reference of one query; returns the keys it referenced. */
-  dropRefs(hash: string): string[] {
-    const keys = [...(this.queryRows.get(hash) ?? [])];
-    for (const key of keys) {
-      this.state.rows.get(key)?.refs.delete(hash);
-      this.#dirtyRows.add(key);
+  /** Adjusts the reference count of query `hash` on a row. */
+  adjustRef(hash: string, rec: CVRRow, delta: number): void {
+    if (addRef(rec, hash, delta) > 0) this.#index(hash, rec);
+    else this.#unindex(hash, rec);
+    this.#dirtyRows.add(rec.key);
+  }
+
+  /** Drops every reference of one query. */
+  dropRefs(hash: string): void {
+    for (const rec of this.queryRows.get(hash) ?? []) {
+      dropRef(rec, hash);
+      this.#dirtyRows.add(rec.key);
     }
     this.queryRows.delete(hash);
-    return keys;
   }
 
   /** Forgets every reference (before re-hydrating a loaded CVR). */
   dropAllRefs(): void {
     for (const [key, rec] of this.state.rows) {
-      if (rec.refs.size > 0) {
-        rec.refs.clear();
+      if (isReferenced(rec)) {
+        clearRefs(rec);
         this.#dirtyRows.add(key);
       }
     }
@@ -159,7 +237,6 @@ export class CVR {
   /** Removes a row record entirely (never sent, or a purged tombstone). */
   forgetRow(key: string): void {
     this.state.rows.delete(key);
-    this.contents.delete(key);
     this.#dirtyRows.add(key);
   }
 
@@ -228,13 +305,12 @@ export class CVR {
   catchUp(baseSeq: number | null): CatchUp {
     const reset = baseSeq === null;
     const since = baseSeq ?? -1;
-    const rows: RowPatchOp[] = reset ? [{op: 'clear'}] : [];
+    const rows: PatchRow[] = reset ? [{op: 'clear'}] : [];
     const gotQueries: GotQueryOp[] = reset ? [{op: 'clear'}] : [];
-    for (const [key, rec] of this.state.rows) {
+    for (const rec of this.state.rows.values()) {
       if (rec.patchSeq <= since) continue;
       if (!rec.deleted) {
-        const value = this.contents.get(key);
-        if (value) rows.push({op: 'put', table: rec.table, value});
+        if (rec.json !== undefined) rows.push({op: 'put', table: rec.table, json: rec.json});
       } else if (!reset) {
         rows.push({op: 'del', table: rec.table, id: rec.id});
       }
@@ -254,13 +330,13 @@ export class CVR {
   purgeTombstones(max: number): void {
     const seqs: number[] = [];
     for (const r of this.state.rows.values())
-      if (r.deleted && r.refs.size === 0) seqs.push(r.patchSeq);
+      if (r.deleted && !isReferenced(r)) seqs.push(r.patchSeq);
     for (const q of this.state.queries.values()) if (q.deleted) seqs.push(q.patchSeq);
     if (seqs.length <= max) return;
     seqs.sort((a, b) => a - b);
     const cutoff = seqs[seqs.length - Math.max(1, Math.floor(max / 2)) - 1] as number;
     for (const [key, r] of this.state.rows) {
-      if (r.deleted && r.refs.size === 0 && r.patchSeq <= cutoff) this.forgetRow(key);
+      if (r.deleted && !isReferenced(r) && r.patchSeq <= cutoff) this.forgetRow(key);
     }
     for (const q of [...this.state.queries.values()]) {
       if (q.deleted && q.patchSeq <= cutoff) this.forgetQuery(q.hash);
@@ -291,7 +367,7 @@ export type CVRRowRecord = {
   key: string;
   table: string;
   id: RowValue;
-  contentHash: string | null;
+  contentHash: number | null;
   refs: Record<string, number>;
   patchSeq: number;
   deleted: boolean;
@@ -335,7 +411,7 @@ function rowRecord(key: string, r: CVRRow): CVRRowRecord {
     table: r.table,
     id: r.id,
     contentHash: r.contentHash,
-    refs: Object.fromEntries(r.refs),
+    refs: refsRecord(r),
     patchSeq: r.patchSeq,
     deleted: r.deleted,
   };
@@ -346,12 +422,10 @@ export function queryFromRecord(r: CVRQueryRecord): CVRQuery {
 }
 
 export function rowFromRecord(r: CVRRowRecord): CVRRow {
-  return {
-    table: r.table,
-    id: r.id,
-    contentHash: r.contentHash,
-    refs: new Map(Object.entries(r.refs)),
-    patchSeq: r.patchSeq,
-    deleted: r.deleted,
-  };
+  const rec = newRow(r.key, r.table, r.id);
+  rec.contentHash = r.contentHash;
+  rec.patchSeq = r.patchSeq;
+  rec.deleted = r.deleted;
+  for (const [hash, n] of Object.entries(r.refs)) addRef(rec, hash, n);
+  return rec;
 }

@@ -80,9 +80,7 @@ export class EngineQueryDriver implements QueryDriver {
 
   #driverRow(table: string, row: Row): DriverRow {
     const pk = this.#snapshot.getSource(table)?.primaryKey ?? [];
-    const id: RowValue = {};
-    for (const c of pk) id[c] = row[c] ?? null;
-    return {table, id, row: row};
+    return {table, id: idOf(row, pk), row};
   }
 
   #build(hash: string, ast: AST): Query {
@@ -116,7 +114,17 @@ export class EngineQueryDriver implements QueryDriver {
     this.removeQuery(hash);
     const q = this.#build(hash, ast);
     this.#queries.set(hash, q);
-    return [...q.rowSet.rows()].map(r => this.#driverRow(r.table, r.row));
+    const out: DriverRow[] = [];
+    let lastTable = '';
+    let pk: readonly string[] = [];
+    q.rowSet.forEachRow((table, row) => {
+      if (table !== lastTable) {
+        lastTable = table;
+        pk = this.#snapshot.getSource(table)?.primaryKey ?? [];
+      }
+      out.push({table, id: idOf(row, pk), row});
+    });
+    return out;
   }
 
   lastMutationIDs(clientGroupID: string): Record<string, number> {
@@ -197,4 +205,14 @@ export class EngineQueryDriver implements QueryDriver {
     for (const hash of [...this.#queries.keys()]) this.removeQuery(hash);
     this.#snapshot.destroy();
   }
+}
+
+function idOf(row: Row, pk: readonly string[]): RowValue {
+  if (pk.length === 1) {
+    const c = pk[0] as string;
+    return {[c]: row[c] ?? null};
+  }
+  const id: RowValue = {};
+  for (const c of pk) id[c] = row[c] ?? null;
+  return id;
 }

@@ -30,15 +30,24 @@ export class RowSetOutput implements Output, TreeListener {
   readonly #touched = new Map<string, Touched>();
   readonly #listeners = new Set<RowSetListener>();
   readonly #flush = () => this.#doFlush();
-  readonly #tree: MaterializedTree;
+  /** Absent when the root table has no relationships: changes then map to rows directly. */
+  readonly #tree: MaterializedTree | undefined;
+  readonly #rootTable: string;
   #hydrating = true;
   #scheduled = false;
 
   constructor(input: Input, options: {readonly batcher?: Batcher | undefined} = {}) {
     this.#input = input;
     this.#batcher = options.batcher;
-    collectPrimaryKeys(input.getSchema(), this.#primaryKeys);
-    this.#tree = new MaterializedTree(input, true, this, true);
+    const schema = input.getSchema();
+    collectPrimaryKeys(schema, this.#primaryKeys);
+    this.#rootTable = schema.tableName;
+    if (hasRelationships(schema)) {
+      this.#tree = new MaterializedTree(input, true, this, true);
+    } else {
+      this.#tree = undefined;
+      for (const node of input.fetch({})) this.enter(schema.tableName, node.row);
+    }
     this.#hydrating = false;
     input.setOutput(this);
   }
@@ -46,6 +55,11 @@ export class RowSetOutput implements Output, TreeListener {
   /** Every row currently in the set (what a hydrate sends). */
   *rows(): Iterable<{readonly table: string; readonly row: Row}> {
     for (const [table, m] of this.#rows) for (const e of m.values()) yield {table, row: e.row};
+  }
+
+  /** Calls `fn` for every row currently in the set (rows() without an object per row). */
+  forEachRow(fn: (table: string, row: Row) => void): void {
+    for (const [table, m] of this.#rows) for (const e of m.values()) fn(table, e.row);
   }
 
   /** Number of distinct rows in the set. */
@@ -73,11 +87,44 @@ export class RowSetOutput implements Output, TreeListener {
   }
 
   push(change: Change): void {
-    this.#tree.apply(change);
+    if (this.#tree) this.#tree.apply(change);
+    else this.#applyFlat(change);
     if (!this.#scheduled) {
       this.#scheduled = true;
       if (this.#batcher) this.#batcher.schedule(this.#flush);
       else this.#doFlush();
+    }
+  }
+
+  /**
+   * A change to a root without relationships. Like the tree, it leaves with the row
+   * object the set holds (a change may carry an equal row as another object).
+   */
+  #applyFlat(change: Change): void {
+    const table = this.#rootTable;
+    const held = (row: Row): Row => {
+      const pk = this.#primaryKeys.get(table) as PrimaryKey;
+      const e = this.#rows.get(table)?.get(rowKeyOf(row, pk));
+      if (!e) throw new Error('Row to change is not in the view');
+      return e.row;
+    };
+    switch (change.type) {
+      case 'add': {
+        const pk = this.#primaryKeys.get(table) as PrimaryKey;
+        if (this.#rows.get(table)?.has(rowKeyOf(change.node.row, pk))) {
+          throw new Error(`Duplicate row added to ${table}`);
+        }
+        this.enter(table, change.node.row);
+        return;
+      }
+      case 'remove':
+        this.leave(table, held(change.node.row));
+        return;
+      case 'edit':
+        this.edit(table, held(change.oldNode.row), change.node.row);
+        return;
+      case 'child':
+        throw new Error(`A table without relationships got a child change: ${table}`);
     }
   }
 
@@ -147,6 +194,11 @@ export class RowSetOutput implements Output, TreeListener {
     if (changes.length === 0) return;
     for (const fn of [...this.#listeners]) fn(changes);
   }
+}
+
+function hasRelationships(schema: SourceSchema): boolean {
+  for (const _ in schema.relationships) return true;
+  return false;
 }
 
 function collectPrimaryKeys(schema: SourceSchema, out: Map<string, PrimaryKey>): void {
