@@ -51,3 +51,29 @@ test('mem: values got are frozen copies', async () => {
   expect(Object.isFrozen(v.a)).toBe(true);
   r.release();
 });
+
+test('mem: a deeply frozen value is kept as it is; anything mutable inside is copied', async () => {
+  const s = memStoreProvider({databases: new MemDatabases()}).create('g');
+  const frozen = Object.freeze({a: Object.freeze([1, Object.freeze({b: 'x'})])});
+  const inner = {b: 'y'};
+  const partly = Object.freeze({a: Object.freeze([inner])});
+  const w = await s.write();
+  await w.put('frozen', frozen);
+  await w.put('partly', partly);
+  await w.commit();
+  inner.b = 'changed';
+  const r = await s.read();
+  expect(await r.get('frozen')).toBe(frozen);
+  const got = (await r.get('partly')) as {a: {b: string}[]};
+  expect(got).not.toBe(partly);
+  expect(got).toEqual({a: [{b: 'y'}]});
+  expect(Object.isFrozen(got.a[0])).toBe(true);
+  r.release();
+});
+
+test('mem: a frozen value still has its numbers checked', async () => {
+  const s = memStoreProvider({databases: new MemDatabases()}).create('h');
+  const w = await s.write();
+  await w.put('k', Object.freeze({n: Number.POSITIVE_INFINITY}));
+  await expect(w.commit()).rejects.toThrow(/finite/);
+});

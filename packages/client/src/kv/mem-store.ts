@@ -123,8 +123,14 @@ function lowerBound(keys: readonly string[], key: string): number {
 }
 
 // Stored values are private copies, frozen, so a caller can neither change the store by
-// mutating what it put nor by mutating what it got.
+// mutating what it put nor by mutating what it got. A value that is already deeply frozen
+// plain JSON can be changed by nobody, so it is kept as it is: the client freezes the
+// buckets it builds so that a large poke is not copied a second time here.
 function frozenClone(v: ReadonlyJSONValue): ReadonlyJSONValue {
+  return isFrozenJSON(v) ? v : clone(v);
+}
+
+function clone(v: ReadonlyJSONValue): ReadonlyJSONValue {
   if (v === null || typeof v !== 'object') {
     if (typeof v === 'number' && !Number.isFinite(v)) {
       throw new TypeError('put: numbers must be finite');
@@ -132,11 +138,32 @@ function frozenClone(v: ReadonlyJSONValue): ReadonlyJSONValue {
     return v;
   }
   if (Array.isArray(v)) {
-    return Object.freeze((v as readonly ReadonlyJSONValue[]).map(frozenClone));
+    return Object.freeze((v as readonly ReadonlyJSONValue[]).map(clone));
   }
   const out: Record<string, ReadonlyJSONValue> = {};
   for (const [k, x] of Object.entries(v)) {
-    if (x !== undefined) out[k] = frozenClone(x);
+    if (x !== undefined) out[k] = clone(x);
   }
   return Object.freeze(out);
+}
+
+/** Whether `clone` would return an equal value: frozen plain objects and arrays all the way. */
+function isFrozenJSON(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') {
+    return typeof v !== 'number' || Number.isFinite(v);
+  }
+  if (!Object.isFrozen(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (Array.isArray(v)) {
+    if (proto !== Array.prototype) return false;
+    for (const x of v as unknown[]) if (!isFrozenJSON(x)) return false;
+    return true;
+  }
+  if (proto !== Object.prototype) return false;
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
+    // `clone` drops undefined entries.
+    if (x === undefined || !isFrozenJSON(x)) return false;
+  }
+  return true;
 }

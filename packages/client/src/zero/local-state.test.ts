@@ -110,3 +110,93 @@ test('rows stored one per key are loaded and moved into buckets', async () => {
   expect(await again.load(store)).toEqual([]);
   expect(again.sources.get('issue')?.get({id: 'y'})).toEqual({id: 'y', rank: 2});
 });
+
+test('row keys are the JSON of the primary key values, whatever their type', () => {
+  const s = new LocalState(
+    createSchema({
+      tables: [
+        table('one').columns({id: string()}).primaryKey('id'),
+        table('num').columns({n: number()}).primaryKey('n'),
+        table('two').columns({a: string(), b: number()}).primaryKey('a', 'b'),
+      ],
+    }),
+  );
+  for (const id of ['x', 'with "quotes" and \\', 'ünï\u2028code', '']) {
+    expect(s.keyOf('one', {id})).toBe(`r/one/${JSON.stringify([id])}`);
+  }
+  for (const n of [0, -0, 1.5, -3, 1e21, 2 ** 53 + 2, Number.NaN]) {
+    expect(s.keyOf('num', {n})).toBe(`r/num/${JSON.stringify([n])}`);
+  }
+  expect(s.keyOf('two', {a: 'k', b: 7})).toBe('r/two/["k",7]');
+  expect(s.keyOf('two', {a: null, b: undefined} as never)).toBe('r/two/[null,null]');
+});
+
+test('serverRows follows puts, deletes and clear', () => {
+  const s = new LocalState(schema);
+  s.applyPoke(
+    poke([
+      {op: 'put', table: 'issue', value: {id: 'a', rank: 1}},
+      {op: 'put', table: 'issue', value: {id: 'b', rank: 2}},
+      {op: 'put', table: 'issue', value: {id: 'a', rank: 3}},
+      {op: 'del', table: 'issue', id: {id: 'missing'}},
+    ]),
+  );
+  const rows = s.serverRows.get('issue')!;
+  expect(rows.size).toBe(2);
+  expect(rows.get(s.keyOf('issue', {id: 'a'}))).toEqual({id: 'a', rank: 3});
+  expect(rows.has(s.keyOf('issue', {id: 'b'}))).toBe(true);
+  expect(new Set(rows.keys())).toEqual(new Set(['r/issue/["a"]', 'r/issue/["b"]']));
+  expect([...rows.entries()].length).toBe(2);
+  s.applyPoke(poke([{op: 'del', table: 'issue', id: {id: 'b'}}], 'v2'));
+  expect(rows.size).toBe(1);
+  expect(rows.get(s.keyOf('issue', {id: 'b'}))).toBeUndefined();
+  s.applyPoke(poke([{op: 'clear'}], 'v3'));
+  expect(rows.size).toBe(0);
+  expect([...rows.values()]).toEqual([]);
+  expect(s.sources.get('issue')?.size).toBe(0);
+});
+
+test('rows from a poke are frozen, and the memory store keeps the frozen buckets as given', async () => {
+  const store = memStoreProvider().create('local-state-3');
+  const s = new LocalState(schema);
+  const ops = s.applyPoke(poke([{op: 'put', table: 'issue', value: {id: 'a', rank: 1}}]));
+  const row = s.visible('issue', {id: 'a'})!;
+  expect(Object.isFrozen(row)).toBe(true);
+  const bucket = ops.find(o => o.key.startsWith(BUCKET_PREFIX))!;
+  expect(Object.isFrozen(bucket.value)).toBe(true);
+  await write(store, ops);
+  const r = await store.read();
+  expect(await r.get(bucket.key)).toBe(bucket.value);
+  r.release();
+});
+
+test('the writes of a poke keep their content when a later poke changes the same rows', async () => {
+  const store = memStoreProvider().create('local-state-4');
+  const s = new LocalState(schema);
+  const first = s.applyPoke({
+    ...poke([{op: 'put', table: 'issue', value: {id: 'a', rank: 1}}]),
+    lastMutationIDChanges: {c: 1},
+  });
+  const second = s.applyPoke({
+    ...poke(
+      [
+        {op: 'put', table: 'issue', value: {id: 'a', rank: 2}},
+        {op: 'put', table: 'issue', value: {id: 'b', rank: 3}},
+      ],
+      'v2',
+    ),
+    lastMutationIDChanges: {c: 2},
+  });
+  await write(store, first);
+  const a = new LocalState(schema);
+  await a.load(store);
+  expect([...a.serverRows.get('issue')!.values()]).toEqual([{id: 'a', rank: 1}]);
+  expect(a.version).toBe('v1');
+  expect(a.lastMutationIDs).toEqual({c: 1});
+  await write(store, second);
+  const b = new LocalState(schema);
+  await b.load(store);
+  expect(b.serverRows.get('issue')?.size).toBe(2);
+  expect(b.visible('issue', {id: 'a'})).toEqual({id: 'a', rank: 2});
+  expect(b.lastMutationIDs).toEqual({c: 2});
+});

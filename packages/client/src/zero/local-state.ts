@@ -23,39 +23,130 @@ export const META_GOT = 'm/gotQueries';
 export const META_CLIENT_GROUP = 'm/clientGroupID';
 export const META_LMIDS = 'm/lmids';
 
-type TableNames = {
-  /** client table name */
-  readonly table: string;
-  readonly primaryKey: readonly string[];
-  /** server column → client column */
-  readonly columns: ReadonlyMap<string, string>;
-};
-
 export type KVOp = {readonly key: string; readonly value: ReadonlyJSONValue | undefined};
 
-function rowKey(table: string, primaryKey: readonly string[], row: Row): string {
-  return `${ROW_PREFIX}${table}/${JSON.stringify(primaryKey.map(k => row[k] ?? null))}`;
+/** The server's rows of one table by row key (a read-only view of its buckets). */
+export interface ServerRows {
+  readonly size: number;
+  get(key: string): Row | undefined;
+  has(key: string): boolean;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<Row>;
+  entries(): IterableIterator<[string, Row]>;
 }
 
-function bucketKey(table: string, rowKey: string): string {
-  // FNV-1a, 32 bits.
-  let h = 0x811c9dc5;
-  for (let i = 0; i < rowKey.length; i++) {
-    h ^= rowKey.charCodeAt(i);
+/**
+ * One client table. Its server rows live only in their buckets (row key → row): one map
+ * per bucket and no map of all rows, so a row costs one map entry.
+ */
+type TableState = {
+  readonly table: string;
+  readonly primaryKey: readonly string[];
+  readonly src: MemorySource;
+  /** `r/<table>/`, and the FNV-1a state after hashing it. */
+  readonly keyPrefix: string;
+  readonly prefixHash: number;
+  readonly buckets: (Map<string, Row> | undefined)[];
+  /** Whether each bucket changed since it was last written (1) or not (0). */
+  readonly touched: Uint8Array;
+  readonly bucketKeys: (string | undefined)[];
+  size: number;
+};
+
+type TableNames = {
+  readonly state: TableState;
+  /** [server column, client column], in client schema order. */
+  readonly columns: readonly (readonly [string, string])[];
+};
+
+/** JSON of a primary key value as an element of a JSON array (undefined → null). */
+function keyPartJSON(v: unknown): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
+  if (v === undefined || v === null) return 'null';
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** `JSON.stringify` of the array of a row's primary key values (undefined → null). */
+function primaryKeyJSON(primaryKey: readonly string[], row: Row): string {
+  if (primaryKey.length === 1) return `[${keyPartJSON(row[primaryKey[0]!])}]`;
+  let s = '[';
+  for (let i = 0; i < primaryKey.length; i++) {
+    if (i > 0) s += ',';
+    s += keyPartJSON(row[primaryKey[i]!]);
+  }
+  return s + ']';
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+
+/** FNV-1a (32 bits) continued from state `h` over `s`. */
+function fnv(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return `${BUCKET_PREFIX}${table}/${((h >>> 0) % BUCKETS).toString(16).padStart(2, '0')}`;
+  return h;
+}
+
+/** The bucket of a row key, from the FNV-1a hash of the whole key. */
+function bucketIndex(hash: number): number {
+  return (hash >>> 0) % BUCKETS;
+}
+
+/**
+ * Freezes a row built here (with any JSON object in it, which came from a parsed frame and
+ * is held by nothing else), so that the memory store can keep it without a copy.
+ */
+function freezeDeep<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const k in v) freezeDeep(v[k]);
+  }
+  return v;
+}
+
+class TableRows implements ServerRows {
+  readonly #st: TableState;
+
+  constructor(st: TableState) {
+    this.#st = st;
+  }
+
+  get size(): number {
+    return this.#st.size;
+  }
+
+  get(key: string): Row | undefined {
+    return this.#st.buckets[bucketIndex(fnv(FNV_OFFSET, key))]?.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.#st.buckets[bucketIndex(fnv(FNV_OFFSET, key))]?.has(key) ?? false;
+  }
+
+  *entries(): IterableIterator<[string, Row]> {
+    for (const b of this.#st.buckets) if (b) yield* b;
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const b of this.#st.buckets) if (b) yield* b.keys();
+  }
+
+  *values(): IterableIterator<Row> {
+    for (const b of this.#st.buckets) if (b) yield* b.values();
+  }
 }
 
 export class LocalState {
   readonly batcher = new Batcher();
   readonly sources = new Map<string, MemorySource>();
   /** The server's rows (what pokes said), per client table, by row key. */
-  readonly serverRows = new Map<string, Map<string, Row>>();
+  readonly serverRows = new Map<string, ServerRows>();
   readonly primaryKeys = new Map<string, readonly string[]>();
-  /** The server's rows by stored bucket key, then row key (what is persisted). */
-  readonly #buckets = new Map<string, Map<string, Row>>();
+  readonly #tables = new Map<string, TableState>();
   readonly #byServerName = new Map<string, TableNames>();
+  /** Buckets changed since the last `#bucketOps`, as [table, bucket]. */
+  #touched: [TableState, number][] = [];
   version: string | null = null;
   gotQueries = new Set<string>();
   lastMutationIDs: Record<string, number> = {};
@@ -63,16 +154,27 @@ export class LocalState {
 
   constructor(schema: Schema) {
     for (const [name, t] of Object.entries(schema.tables)) {
-      this.sources.set(name, new MemorySource(name, t.primaryKey, [], {batcher: this.batcher}));
-      this.serverRows.set(name, new Map());
-      this.primaryKeys.set(name, t.primaryKey);
-      const columns = new Map<string, string>();
-      for (const [col, spec] of Object.entries(t.columns)) columns.set(spec.serverName ?? col, col);
-      this.#byServerName.set(t.serverName ?? name, {
+      const src = new MemorySource(name, t.primaryKey, [], {batcher: this.batcher});
+      const keyPrefix = `${ROW_PREFIX}${name}/`;
+      const st: TableState = {
         table: name,
         primaryKey: t.primaryKey,
-        columns,
-      });
+        src,
+        keyPrefix,
+        prefixHash: fnv(FNV_OFFSET, keyPrefix),
+        buckets: new Array<Map<string, Row> | undefined>(BUCKETS).fill(undefined),
+        touched: new Uint8Array(BUCKETS),
+        bucketKeys: new Array<string | undefined>(BUCKETS).fill(undefined),
+        size: 0,
+      };
+      this.sources.set(name, src);
+      this.serverRows.set(name, new TableRows(st));
+      this.primaryKeys.set(name, t.primaryKey);
+      this.#tables.set(name, st);
+      const columns: [string, string][] = [];
+      for (const [col, spec] of Object.entries(t.columns))
+        columns.push([spec.serverName ?? col, col]);
+      this.#byServerName.set(t.serverName ?? name, {state: st, columns});
     }
   }
 
@@ -99,21 +201,19 @@ export class LocalState {
       this.batcher.begin();
       try {
         for await (const [key, value] of read.scan(BUCKET_PREFIX)) {
-          const table = key.slice(BUCKET_PREFIX.length, key.lastIndexOf('/'));
-          if (!isObject(value)) continue;
+          const st = this.#tables.get(key.slice(BUCKET_PREFIX.length, key.lastIndexOf('/')));
+          if (!st || !isObject(value)) continue;
           for (const [rowKey, row] of Object.entries(value)) {
-            if (isObject(row)) this.#loadRow(table, rowKey, row as Row);
+            if (isObject(row)) this.#loadRow(st, rowKey, row as Row, false);
           }
         }
-        const touched = new Set<string>();
         for await (const [key, value] of read.scan(ROW_PREFIX)) {
           const table = key.slice(ROW_PREFIX.length, key.indexOf('/', ROW_PREFIX.length));
           migrate.push({key, value: undefined});
-          if (isObject(value) && this.#loadRow(table, key, value as Row)) {
-            touched.add(bucketKey(table, key));
-          }
+          const st = this.#tables.get(table);
+          if (st && isObject(value)) this.#loadRow(st, key, value as Row, true);
         }
-        this.#bucketOps(touched, migrate);
+        this.#bucketOps(migrate);
       } finally {
         this.batcher.end();
       }
@@ -123,44 +223,51 @@ export class LocalState {
     return migrate;
   }
 
-  #loadRow(table: string, rowKey: string, row: Row): boolean {
-    const src = this.sources.get(table);
-    const rows = this.serverRows.get(table);
-    if (!src || !rows) return false;
+  #loadRow(st: TableState, rowKey: string, row: Row, touch: boolean): void {
+    const b = this.#bucket(st, fnv(FNV_OFFSET, rowKey), touch);
     // A row key is in one place only (buckets are read first and win); checking the map is
     // much cheaper than asking the source's B-tree.
-    if (rows.has(rowKey)) return true;
-    rows.set(rowKey, row);
-    this.#bucketOf(table, rowKey).set(rowKey, row);
-    src.add(row);
-    return true;
+    if (b.has(rowKey)) return;
+    b.set(rowKey, row);
+    st.size++;
+    st.src.add(row);
   }
 
-  /** The bucket of a row key, created if missing; `touched` records its key. */
-  #bucketOf(table: string, rowKey: string, touched?: Set<string>): Map<string, Row> {
-    const k = bucketKey(table, rowKey);
-    touched?.add(k);
-    let b = this.#buckets.get(k);
-    if (!b) this.#buckets.set(k, (b = new Map<string, Row>()));
+  /** The bucket of a row key's hash, created if missing; `touch` marks it to be written. */
+  #bucket(st: TableState, hash: number, touch: boolean): Map<string, Row> {
+    const i = bucketIndex(hash);
+    let b = st.buckets[i];
+    if (!b) st.buckets[i] = b = new Map();
+    if (touch && st.touched[i] === 0) {
+      st.touched[i] = 1;
+      this.#touched.push([st, i]);
+    }
     return b;
   }
 
   /** The writes that store the current content of each touched bucket. */
-  #bucketOps(touched: ReadonlySet<string>, ops: KVOp[]): void {
-    for (const k of touched) {
-      const b = this.#buckets.get(k);
+  #bucketOps(ops: KVOp[]): void {
+    for (const [st, i] of this.#touched) {
+      st.touched[i] = 0;
+      const key = (st.bucketKeys[i] ??=
+        `${BUCKET_PREFIX}${st.table}/${i.toString(16).padStart(2, '0')}`);
+      const b = st.buckets[i];
       if (!b || b.size === 0) {
-        this.#buckets.delete(k);
-        ops.push({key: k, value: undefined});
-      } else {
-        ops.push({key: k, value: Object.fromEntries(b)});
+        st.buckets[i] = undefined;
+        ops.push({key, value: undefined});
+        continue;
       }
+      const value: Record<string, Row> = {};
+      for (const [k, row] of b) value[k] = row;
+      // Frozen, with frozen rows: the memory store keeps it without copying.
+      ops.push({key, value: Object.freeze(value)});
     }
+    this.#touched = [];
   }
 
   /** The store key of a row of a client table. */
   keyOf(table: string, row: Row): string {
-    return rowKey(table, this.primaryKeys.get(table) ?? [], row);
+    return `${ROW_PREFIX}${table}/${primaryKeyJSON(this.primaryKeys.get(table) ?? [], row)}`;
   }
 
   /** Sets what queries see for one row (optimistic writes and rebases); undefined deletes. */
@@ -182,27 +289,17 @@ export class LocalState {
     return this.sources.get(table)?.get(id);
   }
 
-  /** Converts a server-named row to the client's names, dropping unknown columns. */
-  #toClient(names: TableNames, value: Readonly<Record<string, ReadonlyJSONValue>>): Row {
-    const row: Record<string, Value> = {};
-    for (const [serverCol, clientCol] of names.columns) {
-      const v = value[serverCol];
-      row[clientCol] = v === undefined ? null : (v as Value);
-    }
-    return row;
-  }
-
   /**
    * Applies a poke to memory in one batch (views notify once) and returns the store
    * writes that make it durable.
    */
   applyPoke(poke: PokeBody): KVOp[] {
     const ops: KVOp[] = [];
-    const touched = new Set<string>();
     this.batcher.begin();
     try {
-      for (const op of poke.rows) this.#applyRow(op, touched);
-      this.#bucketOps(touched, ops);
+      const rows = poke.rows;
+      for (let i = 0; i < rows.length; i++) this.#applyRow(rows[i]!);
+      this.#bucketOps(ops);
     } finally {
       for (const g of poke.gotQueries) {
         if (g.op === 'put') this.gotQueries.add(g.hash);
@@ -217,47 +314,71 @@ export class LocalState {
     }
     ops.push({key: META_VERSION, value: this.version});
     ops.push({key: META_GOT, value: [...this.gotQueries]});
-    ops.push({key: META_LMIDS, value: this.lastMutationIDs});
+    // A copy: the next poke changes this object, maybe before this write has run.
+    ops.push({key: META_LMIDS, value: {...this.lastMutationIDs}});
     return ops;
   }
 
-  #applyRow(op: RowPatchOp, touched: Set<string>): void {
+  #applyRow(op: RowPatchOp): void {
     if (op.op === 'clear') {
-      for (const [table, rows] of this.serverRows) {
-        const src = this.sources.get(table);
-        for (const row of rows.values()) {
-          const existing = src?.get(row);
-          if (existing) src?.remove(existing);
-        }
-        rows.clear();
-      }
-      for (const [k, b] of this.#buckets) {
-        b.clear();
-        touched.add(k);
-      }
+      this.#clear();
       return;
     }
     const names = this.#byServerName.get(op.table);
     if (!names) return; // a table this client's schema does not know
-    const src = this.sources.get(names.table);
-    if (!src) return;
+    const st = names.state;
+    const src = st.src;
     if (op.op === 'put') {
-      const row = this.#toClient(names, op.value);
+      const row = toClientRow(names.columns, op.value);
       const existing = src.get(row);
       if (existing) src.edit(existing, row);
       else src.add(row);
-      const key = rowKey(names.table, names.primaryKey, row);
-      this.serverRows.get(names.table)?.set(key, row);
-      this.#bucketOf(names.table, key, touched).set(key, row);
+      const pk = primaryKeyJSON(st.primaryKey, row);
+      const b = this.#bucket(st, fnv(st.prefixHash, pk), true);
+      const before = b.size;
+      b.set(st.keyPrefix + pk, row);
+      st.size += b.size - before;
     } else {
-      const id = this.#toClient(names, op.id);
+      const id = toClientRow(names.columns, op.id);
       const existing = src.get(id);
       if (existing) src.remove(existing);
-      const key = rowKey(names.table, names.primaryKey, id);
-      this.serverRows.get(names.table)?.delete(key);
-      this.#bucketOf(names.table, key, touched).delete(key);
+      const pk = primaryKeyJSON(st.primaryKey, id);
+      if (this.#bucket(st, fnv(st.prefixHash, pk), true).delete(st.keyPrefix + pk)) st.size--;
     }
   }
+
+  #clear(): void {
+    for (const st of this.#tables.values()) {
+      for (let i = 0; i < BUCKETS; i++) {
+        const b = st.buckets[i];
+        if (!b) continue;
+        for (const row of b.values()) {
+          const existing = st.src.get(row);
+          if (existing) st.src.remove(existing);
+        }
+        st.buckets[i] = undefined;
+        if (st.touched[i] === 0) {
+          st.touched[i] = 1;
+          this.#touched.push([st, i]);
+        }
+      }
+      st.size = 0;
+    }
+  }
+}
+
+/** Converts a server-named row to the client's names, dropping unknown columns. */
+function toClientRow(
+  columns: readonly (readonly [string, string])[],
+  value: Readonly<Record<string, ReadonlyJSONValue>>,
+): Row {
+  const row: Record<string, Value> = {};
+  for (let i = 0; i < columns.length; i++) {
+    const [serverCol, clientCol] = columns[i]!;
+    const v = value[serverCol];
+    row[clientCol] = v === undefined ? null : (v as Value);
+  }
+  return freezeDeep(row);
 }
 
 function isObject(v: unknown): v is Readonly<Record<string, ReadonlyJSONValue>> {

@@ -1,7 +1,42 @@
-import {test} from 'vitest';
+import {expect, test} from 'vitest';
+import {materialize} from './build-pipeline.ts';
 import {MemorySource} from './memory-source.ts';
 import {checkSourceContract} from './test-harness/source-contract.ts';
 
 test('MemorySource honours the Source contract (fetch, push visibility)', () => {
   checkSourceContract(spec => new MemorySource(spec.name, spec.primaryKey), {numRuns: 500});
+});
+
+test('get finds rows on either side of the largest key, and nothing past it', () => {
+  const src = new MemorySource('t', ['a', 'b'], []);
+  expect(src.get({a: 1, b: 1})).toBeUndefined();
+  src.add({a: 1, b: 1, v: 'x'});
+  src.add({a: 2, b: 0, v: 'y'});
+  src.add({a: 1, b: 2, v: 'z'});
+  expect(src.get({a: 2, b: 0})).toEqual({a: 2, b: 0, v: 'y'});
+  expect(src.get({a: 1, b: 2})).toEqual({a: 1, b: 2, v: 'z'});
+  expect(src.get({a: 2, b: 1})).toBeUndefined();
+  expect(src.get({a: 1, b: 3})).toBeUndefined();
+  expect(() => src.add({a: 2, b: 0, v: 'again'})).toThrow(/already exists/);
+  src.remove({a: 2, b: 0});
+  expect(src.get({a: 2, b: 0})).toBeUndefined();
+  expect(src.get({a: 1, b: 2})).toEqual({a: 1, b: 2, v: 'z'});
+});
+
+test('a view keeps its order whether rows arrive in order, out of order or repeated', () => {
+  const src = new MemorySource('t', ['id'], []);
+  const view = materialize(
+    {kind: 'query', table: 't', orderBy: [['n', 'desc']]},
+    {getSource: () => src},
+  );
+  const ids = () => (view.data as {id: number}[]).map(r => r.id);
+  src.add({id: 1, n: 30});
+  src.add({id: 2, n: 20});
+  src.add({id: 3, n: 10});
+  expect(ids()).toEqual([1, 2, 3]);
+  src.add({id: 4, n: 25});
+  src.add({id: 5, n: 40});
+  src.add({id: 6, n: 10});
+  expect(ids()).toEqual([5, 1, 4, 2, 3, 6]);
+  view.destroy();
 });

@@ -77,8 +77,13 @@ export class MemorySource implements Source {
 
   /** The stored row with the same primary key as `row`, if any. */
   get(row: Row): Row | undefined {
-    const found = this.#primary.tree.getPairOrNextHigher(row);
-    return found && this.#primary.compare(found[0], row) === 0 ? found[0] : undefined;
+    const {tree, compare} = this.#primary;
+    // A key past the largest is absent: one comparison instead of a descent, which is what
+    // a large initial sync (rows arriving in key order) asks over and over.
+    const max = tree.maxKey();
+    if (max === undefined || compare(row, max) > 0) return undefined;
+    const found = tree.getPairOrNextHigher(row);
+    return found && compare(found[0], row) === 0 ? found[0] : undefined;
   }
 
   *rows(): Iterable<Row> {

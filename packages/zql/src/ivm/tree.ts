@@ -106,8 +106,15 @@ export class MaterializedTree {
     list.data = undefined;
     switch (change.type) {
       case 'add': {
-        const i = lowerBound(nodes, change.node.row, compare);
-        if (i < nodes.length && compare((nodes[i] as TreeNode).row, change.node.row) === 0) {
+        const row = change.node.row;
+        const n = nodes.length;
+        // Appending (rows arriving in list order, as in an initial sync) needs no search.
+        if (n === 0 || compare((nodes[n - 1] as TreeNode).row, row) < 0) {
+          nodes.push(this.#buildNode(list.schema, change.node));
+          return;
+        }
+        const i = lowerBound(nodes, row, compare);
+        if (i < n && compare((nodes[i] as TreeNode).row, row) === 0) {
           throw new Error(`Duplicate row added to ${list.schema.tableName}`);
         }
         nodes.splice(i, 0, this.#buildNode(list.schema, change.node));

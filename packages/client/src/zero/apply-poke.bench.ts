@@ -1,0 +1,155 @@
+// Client side of an initial sync: a `Zero` (memory store) receives one poke of N rows as
+// frame text over an in-process socket, decodes it, applies it to a live all-rows view and
+// commits it to the store. Also times the parts alone (decode; LocalState.applyPoke with
+// and without a view; the store commit). Server work is not included.
+//
+//   npm run bench -- apply-poke
+//   BENCH_ROWS=10000,100000 BENCH_RUNS=5 npm run bench -- apply-poke
+import {decodeDownstream, encodeFrame, type DownstreamFrame, type PokeBody} from '@zync/protocol';
+import {createBuilder, createSchema, number, string, table} from '@zync/zql';
+import {materialize} from '@zync/zql/ivm';
+import type {SocketLike} from '../connection/connection.ts';
+import {MemDatabases, memStoreProvider} from '../kv/mem-store.ts';
+import {LocalState} from './local-state.ts';
+import {Zero} from './zero.ts';
+
+const env = process.env;
+const sizes = (env['BENCH_ROWS'] ?? '10000,100000').split(',').map(Number);
+const runs = Number(env['BENCH_RUNS'] ?? '5');
+
+const schema = createSchema({
+  tables: [
+    table('item')
+      .columns({id: number(), owner: number(), title: string(), score: number()})
+      .primaryKey('id'),
+  ],
+});
+
+function pokeBody(rows: number, gotHash: string | undefined): PokeBody {
+  const ops: PokeBody['rows'] = [];
+  for (let i = 1; i <= rows; i++) {
+    ops.push({
+      op: 'put',
+      table: 'item',
+      value: {id: i, owner: i % 100, title: `row title ${i}`, score: i * 0.5},
+    });
+  }
+  return {
+    pokeID: '1',
+    baseVersion: null,
+    version: '01',
+    rows: ops,
+    gotQueries: gotHash === undefined ? [] : [{op: 'put', hash: gotHash}],
+    lastMutationIDChanges: {},
+  };
+}
+
+/** A socket that plays a server answering the first query with one big poke. */
+function fakeSocket(rows: number): SocketLike {
+  const s: SocketLike = {
+    readyState: 1,
+    onopen: null,
+    onmessage: null,
+    onclose: null,
+    onerror: null,
+    send(data: string) {
+      const frame = JSON.parse(data) as [string, Record<string, unknown>];
+      const deliver = (f: DownstreamFrame) =>
+        setTimeout(() => s.onmessage?.({data: encodeFrame(f)}), 0);
+      if (frame[0] === 'connect') {
+        deliver(['connected', {wsid: 'w', tokenExpiresAt: null}]);
+        const desired = frame[1]['desiredQueries'] as {hash: string}[];
+        if (desired[0]) deliver(['poke', pokeBody(rows, desired[0].hash)]);
+      } else if (frame[0] === 'changeDesiredQueries') {
+        const patch = frame[1]['patch'] as {op: string; hash: string}[];
+        const put = patch.find(p => p.op === 'put');
+        if (put) deliver(['poke', pokeBody(rows, put.hash)]);
+      }
+    },
+    close() {},
+  };
+  setTimeout(() => s.onopen?.({}), 0);
+  return s;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1] ?? NaN;
+}
+
+function report(label: string, ms: number[], rows: number): void {
+  const m = median(ms);
+  console.log(
+    `${label.padEnd(52)} ${m.toFixed(1).padStart(8)} ms  (${((m * 1000) / rows).toFixed(2)} µs/row; min ${Math.min(...ms).toFixed(1)}, max ${Math.max(...ms).toFixed(1)})`,
+  );
+}
+
+function gc(): void {
+  (globalThis as {gc?: () => void}).gc?.();
+}
+
+async function endToEnd(rows: number): Promise<void> {
+  const toData: number[] = [];
+  const toClosed: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    gc();
+    const dbs = new MemDatabases();
+    const t0 = performance.now();
+    const z = new Zero({
+      server: 'http://127.0.0.1:1',
+      userID: 'bench',
+      schema,
+      kvStore: memStoreProvider({databases: dbs}),
+      createSocket: () => fakeSocket(rows),
+    });
+    const data = await z.run(z.query.item, {type: 'complete'});
+    toData.push(performance.now() - t0);
+    if (data.length !== rows) throw new Error(`got ${data.length} rows, want ${rows}`);
+    await z.close();
+    toClosed.push(performance.now() - t0);
+  }
+  report(`Zero: run(complete), ${rows} rows`, toData, rows);
+  report(`Zero: run(complete) + close (store commit), ${rows} rows`, toClosed, rows);
+}
+
+function parts(rows: number): void {
+  const text = encodeFrame(['poke', pokeBody(rows, 'h')]);
+  const decode: number[] = [];
+  const bare: number[] = [];
+  const viewed: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    gc();
+    let t0 = performance.now();
+    const frame = decodeDownstream(text);
+    decode.push(performance.now() - t0);
+    if (frame[0] !== 'poke') throw new Error('not a poke');
+
+    gc();
+    const plain = new LocalState(schema);
+    t0 = performance.now();
+    plain.applyPoke(decodeDownstream(text)[1] as PokeBody);
+    bare.push(performance.now() - t0 - decode[decode.length - 1]!);
+
+    gc();
+    const local = new LocalState(schema);
+    const view = materialize(
+      createBuilder(schema).item.ast,
+      {getSource: t => local.sources.get(t)},
+      {batcher: local.batcher},
+    );
+    const body = decodeDownstream(text)[1] as PokeBody;
+    t0 = performance.now();
+    local.applyPoke(body);
+    viewed.push(performance.now() - t0);
+    if ((view.data as unknown[]).length !== rows) throw new Error('view is short');
+    view.destroy();
+  }
+  report(`decodeDownstream, ${rows} rows`, decode, rows);
+  report(`LocalState.applyPoke, no view, ${rows} rows (approx.)`, bare, rows);
+  report(`LocalState.applyPoke, all-rows view, ${rows} rows`, viewed, rows);
+}
+
+for (const rows of sizes) {
+  parts(rows);
+  await endToEnd(rows);
+}
