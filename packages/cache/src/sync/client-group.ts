@@ -3,7 +3,7 @@
 // connected client of the group, followed by one CVR write. See docs/view-syncer.md.
 import type {AST, QueryPatch} from '@zync/protocol';
 import {stableStringify, type Logger} from '@zync/shared';
-import type {CVR} from './cvr.ts';
+import {mergeWrites, type CVR, type CVRWrites} from './cvr.ts';
 import {CVRStep, type StepPatch} from './cvr-step.ts';
 import type {CVRStore} from './cvr-store.ts';
 import {parseVersion} from './cvr-version.ts';
@@ -40,6 +40,9 @@ export class ClientGroup {
   #cvr: CVR | undefined;
   #queue: Promise<void> = Promise.resolve();
   #flushing: Promise<void> = Promise.resolve();
+  /** CVR changes not yet handed to the store (see #scheduleFlush). */
+  #unflushed: CVRWrites | undefined;
+  #flushScheduled = false;
   #pokeCounter = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #ttlTimer: ReturnType<typeof setTimeout> | undefined;
@@ -553,10 +556,8 @@ export class ClientGroup {
     cvr.purgeTombstones(this.#o.limits.maxTombstones);
     if (cvr.hasDirty) {
       const writes = cvr.takeWrites();
-      // Pokes go out before their CVR write lands; see docs/cvr.md for what a crash means.
-      this.#flushing = this.#flushing
-        .then(() => this.#o.store.flush(writes))
-        .catch((e: unknown) => this.#fail(e));
+      this.#unflushed = this.#unflushed ? mergeWrites(this.#unflushed, writes) : writes;
+      this.#scheduleFlush();
     }
     clearTimeout(this.#ttlTimer);
     const expiry = nextExpiry(cvr);
@@ -569,6 +570,26 @@ export class ClientGroup {
       this.#idleTimer = setTimeout(() => void this.#releaseIfIdle(), this.#o.limits.groupIdleMs);
       this.#idleTimer.unref?.();
     }
+  }
+
+  /**
+   * Pokes go out before their CVR write lands (see docs/cvr.md for what a crash means).
+   * The write waits for the previous one and then for the event loop to turn, so the
+   * pokes of every group woken by the same replica change go out first; steps settled in
+   * the meantime are merged into one write.
+   */
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    this.#flushing = this.#flushing
+      .then(() => new Promise<void>(resolve => setImmediate(resolve)))
+      .then(() => {
+        this.#flushScheduled = false;
+        const w = this.#unflushed;
+        this.#unflushed = undefined;
+        return w && this.#o.store.flush(w);
+      })
+      .catch((e: unknown) => this.#fail(e));
   }
 
   #releaseIfIdle(): Promise<boolean> {

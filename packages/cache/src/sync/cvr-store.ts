@@ -44,10 +44,13 @@ export class CVRStore {
   readonly #schema: string;
   readonly #lc: Logger;
 
+  readonly #sql: ReturnType<typeof flushStatements>;
+
   constructor(pool: pg.Pool, appID: string, logger: Logger) {
     this.#pool = pool;
     this.#schema = `"${cvrSchemaName(appID)}"`;
     this.#lc = logger.with({component: 'cvr-store'});
+    this.#sql = flushStatements(this.#schema);
   }
 
   /** Creates the schema and tables if needed. Safe to run from several processes. */
@@ -212,76 +215,39 @@ export class CVRStore {
     });
   }
 
-  /** Writes one batch of changes in one transaction. */
+  /**
+   * Writes one batch of changes atomically. A batch that fits one statement per table
+   * (the common case: a step or a few merged steps) is one statement with data-modifying
+   * CTEs, so one round trip instead of a transaction of four or more; larger batches are
+   * written in chunks inside a transaction.
+   */
   async flush(w: CVRWrites): Promise<void> {
-    const s = this.#schema;
     const id = w.group.groupID;
-    await this.#tx(async c => {
-      await c.query(
-        `INSERT INTO ${s}.groups (group_id, epoch, seq, horizon, replica_version, owned)
-         VALUES ($1, $2, $3, $4, $5, true)
-         ON CONFLICT (group_id) DO UPDATE SET epoch = $2, seq = $3, horizon = $4,
-           replica_version = $5, last_active = now()`,
-        [id, w.group.epoch, w.group.seq, w.group.horizon, w.group.replicaVersion],
-      );
-      if (w.deletedQueries.length > 0) {
-        await c.query(`DELETE FROM ${s}.queries WHERE group_id = $1 AND hash = ANY($2)`, [
-          id,
+    const g = w.group;
+    const groupParams = [id, g.epoch, g.seq, g.horizon, g.replicaVersion];
+    if (w.rows.length <= ROW_CHUNK && w.deletedRows.length <= ROW_CHUNK) {
+      await this.#pool.query({
+        name: `${this.#schema}-flush`,
+        text: this.#sql.flushAll,
+        values: [
+          ...groupParams,
           w.deletedQueries,
-        ]);
-      }
-      if (w.queries.length > 0) {
-        const data = w.queries.map(q => ({
-          hash: q.hash,
-          ast: q.ast,
-          name: q.name,
-          args: q.args,
-          desired_by: q.desiredBy,
-          ttl_ms: q.ttlMs,
-          inactive_since: q.inactiveSince,
-          got_seq: q.gotSeq,
-          replica_version: q.replicaVersion,
-          patch_seq: q.patchSeq,
-          deleted: q.deleted,
-        }));
-        await c.query(
-          `INSERT INTO ${s}.queries (group_id, hash, ast, name, args, desired_by, ttl_ms,
-             inactive_since, got_seq, replica_version, patch_seq, deleted)
-           SELECT $1, x.* FROM jsonb_to_recordset($2::jsonb) AS x(hash text, ast jsonb,
-             name text, args jsonb, desired_by jsonb, ttl_ms bigint, inactive_since bigint,
-             got_seq bigint, replica_version text, patch_seq bigint, deleted boolean)
-           ON CONFLICT (group_id, hash) DO UPDATE SET ast = excluded.ast, name = excluded.name,
-             args = excluded.args, desired_by = excluded.desired_by, ttl_ms = excluded.ttl_ms,
-             inactive_since = excluded.inactive_since, got_seq = excluded.got_seq,
-             replica_version = excluded.replica_version, patch_seq = excluded.patch_seq,
-             deleted = excluded.deleted`,
-          [id, JSON.stringify(data)],
-        );
-      }
+          JSON.stringify(w.queries),
+          w.deletedRows,
+          JSON.stringify(w.rows),
+        ],
+      });
+      return;
+    }
+    await this.#tx(async c => {
+      await c.query(this.#sql.upsertGroup, groupParams);
+      await c.query(this.#sql.deleteQueries, [id, w.deletedQueries]);
+      await c.query(this.#sql.upsertQueries, [id, JSON.stringify(w.queries)]);
       for (let i = 0; i < w.deletedRows.length; i += ROW_CHUNK) {
-        await c.query(`DELETE FROM ${s}.rows WHERE group_id = $1 AND row_key = ANY($2)`, [
-          id,
-          w.deletedRows.slice(i, i + ROW_CHUNK),
-        ]);
+        await c.query(this.#sql.deleteRows, [id, w.deletedRows.slice(i, i + ROW_CHUNK)]);
       }
       for (let i = 0; i < w.rows.length; i += ROW_CHUNK) {
-        const data = w.rows.slice(i, i + ROW_CHUNK).map(r => ({
-          row_key: r.key,
-          tbl: r.table,
-          row_id: r.id,
-          content_hash: r.contentHash === null ? null : String(r.contentHash),
-          refs: r.refs,
-          patch_seq: r.patchSeq,
-          deleted: r.deleted,
-        }));
-        await c.query(
-          `INSERT INTO ${s}.rows (group_id, row_key, tbl, row_id, content_hash, refs, patch_seq, deleted)
-           SELECT $1, x.* FROM jsonb_to_recordset($2::jsonb) AS x(row_key text, tbl text,
-             row_id jsonb, content_hash text, refs jsonb, patch_seq bigint, deleted boolean)
-           ON CONFLICT (group_id, row_key) DO UPDATE SET content_hash = excluded.content_hash,
-             refs = excluded.refs, patch_seq = excluded.patch_seq, deleted = excluded.deleted`,
-          [id, JSON.stringify(data)],
-        );
+        await c.query(this.#sql.upsertRows, [id, JSON.stringify(w.rows.slice(i, i + ROW_CHUNK))]);
       }
     });
   }
@@ -307,4 +273,56 @@ export class CVRStore {
       c.release();
     }
   }
+}
+
+/**
+ * The statements of a flush. Records are passed as JSON arrays of `CVRQueryRecord` /
+ * `CVRRowRecord` objects (field names as in cvr.ts), so no parameter limit applies.
+ * Group: $1 id, $2 epoch, $3 seq, $4 horizon, $5 replica version.
+ */
+function flushStatements(s: string) {
+  const upsertGroup = (id: string) => `INSERT INTO ${s}.groups
+      (group_id, epoch, seq, horizon, replica_version, owned)
+    VALUES (${id}, $2, $3, $4, $5, true)
+    ON CONFLICT (group_id) DO UPDATE SET epoch = $2, seq = $3, horizon = $4,
+      replica_version = $5, last_active = now()`;
+  const deleteQueries = (id: string, hashes: string) =>
+    `DELETE FROM ${s}.queries WHERE group_id = ${id} AND hash = ANY(${hashes}::text[])`;
+  const upsertQueries = (id: string, json: string) => `INSERT INTO ${s}.queries
+      (group_id, hash, ast, name, args, desired_by, ttl_ms, inactive_since, got_seq,
+       replica_version, patch_seq, deleted)
+    SELECT ${id}, x.hash, x.ast, x.name, x.args, x."desiredBy", x."ttlMs", x."inactiveSince",
+      x."gotSeq", x."replicaVersion", x."patchSeq", x.deleted
+    FROM jsonb_to_recordset(${json}::jsonb) AS x(hash text, ast jsonb, name text, args jsonb,
+      "desiredBy" jsonb, "ttlMs" bigint, "inactiveSince" bigint, "gotSeq" bigint,
+      "replicaVersion" text, "patchSeq" bigint, deleted boolean)
+    ON CONFLICT (group_id, hash) DO UPDATE SET ast = excluded.ast, name = excluded.name,
+      args = excluded.args, desired_by = excluded.desired_by, ttl_ms = excluded.ttl_ms,
+      inactive_since = excluded.inactive_since, got_seq = excluded.got_seq,
+      replica_version = excluded.replica_version, patch_seq = excluded.patch_seq,
+      deleted = excluded.deleted`;
+  const deleteRows = (id: string, keys: string) =>
+    `DELETE FROM ${s}.rows WHERE group_id = ${id} AND row_key = ANY(${keys}::text[])`;
+  const upsertRows = (id: string, json: string) => `INSERT INTO ${s}.rows
+      (group_id, row_key, tbl, row_id, content_hash, refs, patch_seq, deleted)
+    SELECT ${id}, x.key, x."table", x.id, x."contentHash", x.refs, x."patchSeq", x.deleted
+    FROM jsonb_to_recordset(${json}::jsonb) AS x(key text, "table" text, id jsonb,
+      "contentHash" text, refs jsonb, "patchSeq" bigint, deleted boolean)
+    ON CONFLICT (group_id, row_key) DO UPDATE SET content_hash = excluded.content_hash,
+      refs = excluded.refs, patch_seq = excluded.patch_seq, deleted = excluded.deleted`;
+  return {
+    upsertGroup: upsertGroup('$1'),
+    deleteQueries: deleteQueries('$1', '$2'),
+    upsertQueries: upsertQueries('$1', '$2'),
+    deleteRows: deleteRows('$1', '$2'),
+    upsertRows: upsertRows('$1', '$2'),
+    // Key sets are disjoint (a key is either written or deleted), so the CTEs, which all
+    // see the same snapshot, never touch one row twice.
+    flushAll: `WITH g AS (${upsertGroup('$1')}),
+      dq AS (${deleteQueries('$1', '$6')}),
+      q AS (${upsertQueries('$1', '$7')}),
+      dr AS (${deleteRows('$1', '$8')}),
+      r AS (${upsertRows('$1', '$9')})
+      SELECT 1`,
+  };
 }

@@ -389,6 +389,42 @@ export type CVRWrites = {
   deletedRows: string[];
 };
 
+/**
+ * One batch with the effect of writing `a`, then `b` (later records win; a key ends up
+ * either written or deleted, never both).
+ */
+export function mergeWrites(a: CVRWrites, b: CVRWrites): CVRWrites {
+  const merge = <T>(
+    written: readonly T[],
+    deleted: readonly string[],
+    laterWritten: readonly T[],
+    laterDeleted: readonly string[],
+    keyOf: (r: T) => string,
+  ): [T[], string[]] => {
+    const w = new Map<string, T>();
+    const d = new Set<string>(deleted);
+    for (const r of written) w.set(keyOf(r), r);
+    for (const k of laterDeleted) {
+      w.delete(k);
+      d.add(k);
+    }
+    for (const r of laterWritten) {
+      w.set(keyOf(r), r);
+      d.delete(keyOf(r));
+    }
+    return [[...w.values()], [...d]];
+  };
+  const [queries, deletedQueries] = merge(
+    a.queries,
+    a.deletedQueries,
+    b.queries,
+    b.deletedQueries,
+    q => q.hash,
+  );
+  const [rows, deletedRows] = merge(a.rows, a.deletedRows, b.rows, b.deletedRows, r => r.key);
+  return {group: b.group, queries, deletedQueries, rows, deletedRows};
+}
+
 function queryRecord(q: CVRQuery): CVRQueryRecord {
   return {
     hash: q.hash,
