@@ -101,7 +101,13 @@ export function readTableSpecs(db: DB): Map<string, TableSpec & {upstreamOid: nu
     const pk: {col: string; pos: number}[] = [];
     for (const c of cols) {
       if (c.tbl !== t.tbl) continue;
-      columns[c.col] = {pgType: c.pg_type, kind: c.kind as ColumnSpec['kind']};
+      // Defined, not assigned: a column named `__proto__` must not become the prototype.
+      Object.defineProperty(columns, c.col, {
+        value: {pgType: c.pg_type, kind: c.kind as ColumnSpec['kind']},
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
       if (c.pk_pos !== null) pk.push({col: c.col, pos: c.pk_pos});
     }
     pk.sort((a, b) => a.pos - b.pos);

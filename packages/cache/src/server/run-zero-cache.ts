@@ -17,7 +17,7 @@ import {engineQueryDriverFactory} from '../sync/engine-query-driver.ts';
 import type {Authenticator, Pusher} from '../sync/hooks.ts';
 import type {QueryPreparer} from '../sync/group-client.ts';
 import type {SyncLimits} from '../sync/limits.ts';
-import {Snapshotter} from '../sync/snapshotter.ts';
+import {snapshotterFactory} from '../sync/snapshotter.ts';
 import {SyncServer} from '../sync/sync-server.ts';
 
 export interface ZeroCache {
@@ -76,14 +76,14 @@ export function runZeroCache(
         ...(hooks.prepareQuery ? [hooks.prepareQuery] : []),
       )
     : hooks.prepareQuery;
+  // Groups share one change-log cache: a write is read from the log once, not once per group.
+  const openSnapshot = snapshotterFactory(replicaFile);
   const syncServer = new SyncServer({
     host: config.host,
     port: config.port,
     logger: lc,
     cvrStore: new CVRStore(cvrPool, config.appId, lc),
-    createDriver: engineQueryDriverFactory(
-      (_group, batcher) => new Snapshotter(replicaFile, {batcher}),
-    ),
+    createDriver: engineQueryDriverFactory((_group, batcher) => openSnapshot(batcher)),
     replica: replicator,
     authenticate: hooks.authenticate ?? createAuthenticator(config, lc),
     groupPins: new PgGroupPins(cvrPool, config.appId, lc),

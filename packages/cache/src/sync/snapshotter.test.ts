@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterAll, expect, test} from 'vitest';
 import type {Row} from '@zync/zql/ivm';
-import {Snapshotter, type TableChange} from './snapshotter.ts';
+import {ChangeLogCache, Snapshotter, type TableChange} from './snapshotter.ts';
 import {TestReplica} from './sqlite-test-replica.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'zync-snapshotter-'));
@@ -133,4 +133,82 @@ test('an iterator left open does not block the swap', () => {
   replica.apply([add({id: 'd', title: 'D', open: true})]);
   pushAll(snapshotter);
   expect([...source.connect([]).fetch({})].map(n => n.row['id'])).toEqual(['a', 'b', 'c', 'd']);
+});
+
+test('snapshotters sharing a change-log cache read each range of the log once', () => {
+  const {replica, snapshotter: a, add} = setup();
+  const changeLog = new ChangeLogCache();
+  const b = new Snapshotter(replica.file, {changeLog});
+  const c = new Snapshotter(replica.file, {changeLog});
+  const aShared = new Snapshotter(replica.file, {changeLog});
+  cleanup.push(
+    () => b.destroy(),
+    () => c.destroy(),
+    () => aShared.destroy(),
+  );
+  for (const s of [b, c, aShared]) s.getSource('issue');
+  const v = replica.apply([
+    add({id: 'c', title: 'C', open: true}),
+    {table: 'issue', change: {type: 'remove', row: {id: 'a'}}},
+  ]);
+  const expected = [
+    {table: 'issue', change: {type: 'add', row: {id: 'c', title: 'C', open: true}}},
+    {table: 'issue', change: {type: 'remove', row: {id: 'a', title: 'A', open: true}}},
+  ];
+  expect(pushAll(b)).toEqual(expected);
+  expect(changeLog.size).toBe(1);
+  // Wipe the log: a snapshotter without the cache now sees nothing, the others the same
+  // changes as the first.
+  replica.db.prepare(`DELETE FROM _zync_changelog WHERE version = ?`).run(v);
+  expect(pushAll(a)).toEqual([]);
+  expect(pushAll(c)).toEqual(expected);
+  expect(pushAll(aShared)).toEqual(expected);
+  for (const s of [a, b, c, aShared]) {
+    expect([...s.getSource('issue')!.connect([]).fetch({})].map(x => x.row['id'])).toEqual([
+      'b',
+      'c',
+    ]);
+  }
+});
+
+test('a shared range is decoded for tables a group had no source of', () => {
+  const {replica, snapshotter: a} = setup();
+  const changeLog = new ChangeLogCache();
+  const b = new Snapshotter(replica.file, {changeLog});
+  const c = new Snapshotter(replica.file, {changeLog});
+  cleanup.push(
+    () => b.destroy(),
+    () => c.destroy(),
+  );
+  c.getSource('other');
+  replica.apply([{table: 'other', change: {type: 'add', row: {id: 7}}}]);
+  expect(pushAll(b)).toEqual([]);
+  expect(pushAll(c)).toEqual([{table: 'other', change: {type: 'add', row: {id: 7}}}]);
+  expect(pushAll(a)).toEqual([]);
+});
+
+test('the change-log cache holds a bounded number of entries', () => {
+  const {replica, add} = setup();
+  const changeLog = new ChangeLogCache(2);
+  const groups = [0, 1, 2].map(() => new Snapshotter(replica.file, {changeLog}));
+  cleanup.push(() => groups.forEach(g => g.destroy()));
+  for (const g of groups) g.getSource('issue');
+  replica.apply([add({id: 'c', title: 'C', open: true})]);
+  pushAll(groups[0]!);
+  replica.apply([add({id: 'd', title: 'D', open: true})]);
+  pushAll(groups[0]!);
+  expect(changeLog.size).toBe(2);
+  replica.apply([add({id: 'e', title: 'E', open: true})]);
+  pushAll(groups[0]!);
+  // The oldest range made room.
+  expect(changeLog.size).toBe(2);
+  // Three keys are more than the bound: read, used, not kept.
+  const f = (id: string) => add({id, title: id, open: false});
+  replica.apply([f('f'), f('g'), f('h')]);
+  expect(pushAll(groups[0]!).length).toBe(3);
+  expect(changeLog.size).toBe(2);
+  // A group that lagged behind gets the same net changes as the ones that followed along.
+  const ids = (g: Snapshotter) => pushAll(g).map(c => (c.change as {row: Row}).row['id']);
+  expect(ids(groups[1]!)).toEqual(['c', 'd', 'e', 'f', 'g', 'h']);
+  expect(ids(groups[2]!)).toEqual(['c', 'd', 'e', 'f', 'g', 'h']);
 });

@@ -6,13 +6,18 @@
 import Database from 'better-sqlite3';
 import {readTableSpecs} from '../replica/replica-schema.ts';
 import type {TableSpec} from '../replica/table-spec.ts';
-import {quoteIdent, toParam, type SqlParam} from './sqlite-filter.ts';
-import {SQLiteSource, type SnapshotHandle} from './sqlite-source.ts';
+import {toParam, type SqlParam} from './sqlite-filter.ts';
+import {lookupSql, SQLiteSource, type SnapshotHandle} from './sqlite-source.ts';
 import type {Batcher, SourceChange} from '@zync/zql/ivm';
 
 export type SnapshotterOptions = {
   /** Passed to every source: each push runs in one batch of it. */
   readonly batcher?: Batcher | undefined;
+  /**
+   * Shared by the snapshotters of one replica file, so that groups advancing over the same
+   * versions read and decode the change log once (see ChangeLogCache).
+   */
+  readonly changeLog?: ChangeLogCache | undefined;
 };
 
 /** One change of one table, as sources take it. */
@@ -62,12 +67,36 @@ function openConnection(file: string): Database.Database {
   return db;
 }
 
+/** Prepared statements per connection: an advance of one group prepared five before. */
+class Statements {
+  readonly #byDb = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+  get(db: Database.Database, sql: string, raw = false): Database.Statement {
+    let m = this.#byDb.get(db);
+    if (!m) {
+      m = new Map();
+      this.#byDb.set(db, m);
+    }
+    let s = m.get(sql);
+    if (!s) {
+      s = db.prepare(sql);
+      if (raw) s.raw(true);
+      m.set(sql, s);
+    }
+    return s;
+  }
+}
+
+const STATE_SQL = `SELECT version, changelog_floor FROM _zync_replication_state WHERE id = 0`;
+const RESET_SQL = `SELECT op FROM _zync_changelog WHERE version > ? AND version <= ?
+  AND op IN ('truncate', 'reset') LIMIT 1`;
+const ENTRIES_SQL = `SELECT tbl, key FROM _zync_changelog WHERE version > ? AND version <= ?
+  AND key IS NOT NULL ORDER BY version, seq`;
+
 /** Starts a read transaction and reads through it, which pins the snapshot. */
-function pin(db: Database.Database): Snap {
-  db.exec('BEGIN');
-  const row = db
-    .prepare(`SELECT version, changelog_floor FROM _zync_replication_state WHERE id = 0`)
-    .get() as StateRow | undefined;
+function pin(db: Database.Database, stmts: Statements): Snap {
+  stmts.get(db, 'BEGIN').run();
+  const row = stmts.get(db, STATE_SQL).get() as StateRow | undefined;
   if (!row) {
     db.exec('ROLLBACK');
     throw new Error('the replica has not finished its initial copy');
@@ -75,9 +104,9 @@ function pin(db: Database.Database): Snap {
   return {db, version: row.version, floor: row.changelog_floor};
 }
 
-function release(db: Database.Database, file: string): Database.Database {
+function release(db: Database.Database, file: string, stmts: Statements): Database.Database {
   try {
-    db.exec('COMMIT');
+    stmts.get(db, 'COMMIT').run();
     return db;
   } catch {
     // Still busy (an iterator we do not know of): leave the connection to the GC.
@@ -85,9 +114,138 @@ function release(db: Database.Database, file: string): Database.Database {
   }
 }
 
+class ResetStep {
+  readonly kind = 'reset';
+  readonly from: string;
+  readonly version: string;
+  readonly reason: ResetReason;
+  readonly #next: Snap;
+  readonly #commit: (next: Snap) => void;
+
+  constructor(from: string, next: Snap, reason: ResetReason, commit: (next: Snap) => void) {
+    this.from = from;
+    this.version = next.version;
+    this.reason = reason;
+    this.#next = next;
+    this.#commit = commit;
+  }
+
+  commit(): void {
+    this.#commit(this.#next);
+  }
+}
+
+class ChangesStep {
+  readonly kind = 'changes';
+  readonly from: string;
+  readonly version: string;
+  readonly #prev: Snap;
+  readonly #next: Snap;
+  readonly #range: ChangeLogRange;
+  readonly #commit: (next: Snap) => void;
+  readonly #diff: (from: Snap, next: Snap, range: ChangeLogRange) => Iterable<TableChange>;
+  #committed = false;
+
+  constructor(
+    prev: Snap,
+    next: Snap,
+    range: ChangeLogRange,
+    commit: (next: Snap) => void,
+    diff: (from: Snap, next: Snap, range: ChangeLogRange) => Iterable<TableChange>,
+  ) {
+    this.from = prev.version;
+    this.version = next.version;
+    this.#prev = prev;
+    this.#next = next;
+    this.#range = range;
+    this.#commit = commit;
+    this.#diff = diff;
+  }
+
+  changes(): Iterable<TableChange> {
+    return this.#diff(this.#prev, this.#next, this.#range);
+  }
+
+  commit(): void {
+    if (this.#committed) return;
+    this.#committed = true;
+    this.#commit(this.#next);
+  }
+}
+
+/** One key changed in a range of the change log, first occurrence first. */
+type LogEntry = {readonly table: string; readonly id: string; readonly params: SqlParam[]};
+
+/** A key's rows at both ends of a range, as raw values read with a source's select list. */
+type NetRows = {
+  readonly select: string;
+  readonly old: readonly unknown[] | undefined;
+  readonly now: readonly unknown[] | undefined;
+  /** Present at both ends with the same values (a no-op update, or changed back). */
+  readonly same: boolean;
+};
+
+/** What the change log says about the versions (from, to]. */
+export type ChangeLogRange = {
+  readonly reset: ResetReason | undefined;
+  readonly entries: readonly LogEntry[];
+  /** Filled as groups look keys up: the rows of one version never change. */
+  readonly rows: Map<string, NetRows>;
+};
+
+/**
+ * The decoded change log of the last few version ranges. Every client group pins its own
+ * snapshot, and one upstream write makes all of them advance over the same (from, to]:
+ * the first reads the log and looks the changed keys up, the others reuse it. A version
+ * names one state of the replica, so what one connection read of it holds for all.
+ */
+export class ChangeLogCache {
+  readonly #ranges = new Map<string, ChangeLogRange>();
+  readonly #maxEntries: number;
+  #entries = 0;
+
+  /** `maxEntries` bounds the change-log entries held over all ranges. */
+  constructor(maxEntries = 50_000) {
+    this.#maxEntries = maxEntries;
+  }
+
+  get(from: string, to: string, read: () => ChangeLogRange): ChangeLogRange {
+    const k = `${from}\u0000${to}`;
+    const hit = this.#ranges.get(k);
+    if (hit) return hit;
+    const range = read();
+    const n = range.entries.length;
+    if (n > this.#maxEntries) return range;
+    for (const [key, r] of this.#ranges) {
+      if (this.#entries + n <= this.#maxEntries) break;
+      this.#ranges.delete(key);
+      this.#entries -= r.entries.length;
+    }
+    this.#ranges.set(k, range);
+    this.#entries += n;
+    return range;
+  }
+
+  /** Number of ranges held. */
+  get size(): number {
+    return this.#ranges.size;
+  }
+}
+
+/**
+ * Opens snapshotters on one replica file that share a change-log cache: what the view
+ * syncer uses, one snapshotter per client group.
+ */
+export function snapshotterFactory(file: string): (batcher?: Batcher) => Snapshotter {
+  const changeLog = new ChangeLogCache();
+  return batcher => new Snapshotter(file, {batcher, changeLog});
+}
+
 export class Snapshotter implements SnapshotHandle {
   readonly #file: string;
   readonly #batcher: Batcher | undefined;
+  readonly #changeLog: ChangeLogCache | undefined;
+  readonly #stmts = new Statements();
   #cur: Snap;
   #spare: Database.Database;
   #specs: Map<string, TableSpec>;
@@ -98,7 +256,8 @@ export class Snapshotter implements SnapshotHandle {
   constructor(file: string, options: SnapshotterOptions = {}) {
     this.#file = file;
     this.#batcher = options.batcher;
-    this.#cur = pin(openConnection(file));
+    this.#changeLog = options.changeLog;
+    this.#cur = pin(openConnection(file), this.#stmts);
     this.#spare = openConnection(file);
     this.#specs = this.#readSpecs(this.#cur.db);
   }
@@ -139,103 +298,73 @@ export class Snapshotter implements SnapshotHandle {
   /** Pins the newest version of the replica and describes how to get there. */
   advance(): SnapshotAdvance {
     if (this.#advancing) throw new TypeError('an advance is already in progress');
-    const next = pin(this.#spare);
+    const next = pin(this.#spare, this.#stmts);
     const from = this.#cur;
     if (next.version === from.version) {
-      this.#spare = release(next.db, this.#file);
+      this.#spare = release(next.db, this.#file, this.#stmts);
       return {kind: 'none', version: from.version};
     }
     this.#advancing = true;
-    const reason = this.#resetReason(from, next);
-    if (reason) {
-      return {
-        kind: 'reset',
-        from: from.version,
-        version: next.version,
-        reason,
-        commit: () => {
-          this.#swap(next);
-          for (const s of this.#sources.values()) s.invalidate();
-          this.#sources = new Map();
-          this.#specs = this.#readSpecs(next.db);
-        },
-      };
-    }
-    let committed = false;
-    return {
-      kind: 'changes',
-      from: from.version,
-      version: next.version,
-      changes: () => this.#diff(from, next),
-      commit: () => {
-        if (committed) return;
-        committed = true;
-        this.#swap(next);
-        for (const s of this.#sources.values()) s.rebase();
-      },
-    };
+    let range: ChangeLogRange | undefined;
+    const reason =
+      next.floor > from.version
+        ? 'changelog-pruned'
+        : (range = this.#range(from.version, next)).reset;
+    if (reason) return new ResetStep(from.version, next, reason, this.#resetTo);
+    return new ChangesStep(from, next, range as ChangeLogRange, this.#moveTo, this.#diffOf);
   }
+
+  // Bound once: closures made per advance would cost more than the advance itself.
+  readonly #resetTo = (next: Snap): void => {
+    this.#swap(next);
+    for (const s of this.#sources.values()) s.invalidate();
+    this.#sources = new Map();
+    this.#specs = this.#readSpecs(next.db);
+  };
+
+  readonly #moveTo = (next: Snap): void => {
+    this.#swap(next);
+    for (const s of this.#sources.values()) s.rebase();
+  };
+
+  readonly #diffOf = (from: Snap, next: Snap, range: ChangeLogRange): Iterable<TableChange> =>
+    this.#diff(from, next, range);
 
   #swap(next: Snap): void {
     for (const s of this.#sources.values()) s.closeIterators();
     const old = this.#cur;
     this.#cur = next;
-    this.#spare = release(old.db, this.#file);
+    this.#spare = release(old.db, this.#file, this.#stmts);
     this.#advancing = false;
   }
 
-  #resetReason(from: Snap, next: Snap): ResetReason | undefined {
-    if (next.floor > from.version) return 'changelog-pruned';
-    const row = next.db
-      .prepare(
-        `SELECT op FROM _zync_changelog WHERE version > ? AND version <= ?
-           AND op IN ('truncate', 'reset') LIMIT 1`,
-      )
-      .get(from.version, next.version) as {op: ResetReason} | undefined;
-    return row?.op;
+  #range(from: string, next: Snap): ChangeLogRange {
+    const read = () => readRange(next.db, this.#stmts, from, next.version);
+    return this.#changeLog ? this.#changeLog.get(from, next.version, read) : read();
   }
 
-  *#diff(from: Snap, next: Snap): Iterable<TableChange> {
-    const entries = next.db
-      .prepare(
-        `SELECT tbl, key FROM _zync_changelog WHERE version > ? AND version <= ?
-           AND key IS NOT NULL ORDER BY version, seq`,
-      )
-      .all(from.version, next.version) as {tbl: string; key: string}[];
-    const seen = new Set<string>();
-    const lookups = new Map<string, {old: Database.Statement; now: Database.Statement}>();
-    for (const {tbl, key} of entries) {
-      const source = this.#sources.get(tbl);
+  *#diff(from: Snap, next: Snap, range: ChangeLogRange): Iterable<TableChange> {
+    for (const {table, id, params} of range.entries) {
+      const source = this.#sources.get(table);
       if (!source) continue;
-      const id = `${tbl}\u0000${key}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      let stmts = lookups.get(tbl);
-      if (!stmts) {
-        const sql = `SELECT ${source.selectList} FROM ${quoteIdent(tbl)} WHERE ${source.primaryKey
-          .map(k => `${quoteIdent(k)} IS ?`)
-          .join(' AND ')}`;
-        stmts = {old: from.db.prepare(sql), now: next.db.prepare(sql)};
-        lookups.set(tbl, stmts);
+      let net = range.rows.get(id);
+      if (!net || net.select !== source.selectList) {
+        const sql = lookupSql(source);
+        const old = this.#stmts.get(from.db, sql, true).get(...params) as unknown[] | undefined;
+        const now = this.#stmts.get(next.db, sql, true).get(...params) as unknown[] | undefined;
+        const same = old !== undefined && now !== undefined && sameValues(old, now);
+        const fresh: NetRows = {select: source.selectList, old, now, same};
+        if (!net) range.rows.set(id, fresh);
+        net = fresh;
       }
-      const params = (JSON.parse(key) as (string | number | boolean | null)[]).map((v): SqlParam =>
-        toParam(v),
-      );
-      const oldRaw = stmts.old.get(...params) as Record<string, unknown> | undefined;
-      const newRaw = stmts.now.get(...params) as Record<string, unknown> | undefined;
-      if (oldRaw && newRaw) {
-        if (sameRaw(oldRaw, newRaw)) continue;
-        const change: SourceChange = {
-          type: 'edit',
-          oldRow: source.convert(oldRaw),
-          row: source.convert(newRaw),
-        };
-        yield {table: tbl, change};
-      } else if (oldRaw) {
-        yield {table: tbl, change: {type: 'remove', row: source.convert(oldRaw)}};
-      } else if (newRaw) {
-        yield {table: tbl, change: {type: 'add', row: source.convert(newRaw)}};
-      }
+      if (net.same) continue;
+      const oldRow = net.old && source.fromValues(net.old);
+      const row = net.now && source.fromValues(net.now);
+      if (oldRow) source.remember(oldRow, oldRow);
+      else if (row) source.remember(row, undefined);
+      if (oldRow && row) yield {table, change: {type: 'edit', oldRow, row}};
+      else if (oldRow) yield {table, change: {type: 'remove', row: oldRow}};
+      else if (row) yield {table, change: {type: 'add', row}};
     }
   }
 
@@ -272,7 +401,32 @@ export class Snapshotter implements SnapshotHandle {
   }
 }
 
-function sameRaw(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  for (const k in a) if (a[k] !== b[k]) return false;
+function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** Reads the change log of (from, to] through a connection pinned at `to` (or later). */
+function readRange(
+  db: Database.Database,
+  stmts: Statements,
+  from: string,
+  to: string,
+): ChangeLogRange {
+  const reset = (stmts.get(db, RESET_SQL).get(from, to) as {op: ResetReason} | undefined)?.op;
+  const entries: LogEntry[] = [];
+  if (!reset) {
+    const seen = new Set<string>();
+    for (const [table, key] of stmts.get(db, ENTRIES_SQL, true).all(from, to) as [
+      string,
+      string,
+    ][]) {
+      const id = `${table}\u0000${key}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const params = (JSON.parse(key) as (string | number | boolean | null)[]).map(toParam);
+      entries.push({table, id, params});
+    }
+  }
+  return {reset, entries, rows: new Map()};
 }

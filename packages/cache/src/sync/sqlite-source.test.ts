@@ -219,6 +219,33 @@ describe('fetch', () => {
     expect(rows).toEqual([{id: 1, s: 'x', n: 1, b: true, j: {a: [1, 'x']}}]);
   });
 
+  test('odd column names are plain properties of the rows', () => {
+    const file = join(dir, `t${n++}.db`);
+    const replica = new TestReplica(file, [
+      {
+        name: 'odd',
+        // A computed key: a literal `__proto__:` would set the prototype.
+        columns: {id: 'int4', ['__proto__']: 'text', 'a"b': 'bool', constructor: 'jsonb'},
+        primaryKey: ['id'],
+      },
+    ]);
+    const row = {id: 1, ['__proto__']: 'p', 'a"b': false, constructor: [1]};
+    replica.apply([{table: 'odd', change: {type: 'add', row}}]);
+    const snapshotter = new Snapshotter(file);
+    cleanup.push(
+      () => snapshotter.destroy(),
+      () => replica.close(),
+    );
+    const [got] = [...(snapshotter.getSource('odd')?.connect([]).fetch({}) ?? [])].map(x => x.row);
+    expect(Object.getPrototypeOf(got)).toBe(Object.prototype);
+    expect(Object.entries(got ?? {})).toEqual([
+      ['id', 1],
+      ['__proto__', 'p'],
+      ['a"b', false],
+      ['constructor', [1]],
+    ]);
+  });
+
   test('nested fetches of one request shape (self-join) use separate statements', () => {
     const {source} = setup();
     const c = source.connect([['n', 'asc']]);

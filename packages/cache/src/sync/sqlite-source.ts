@@ -62,18 +62,47 @@ export function keyOf(row: Row, pk: readonly string[]): string {
   return s;
 }
 
-/** Builds the function that turns a replica row into engine values (see fromReplicaRow). */
-function rowConverter(spec: TableSpec): (raw: Record<string, unknown>) => Row {
-  const special = Object.entries(spec.columns).filter(
-    ([, c]) => c.kind === 'boolean' || c.kind === 'json',
-  );
-  // TEXT and REAL/INTEGER affinity columns already hold strings and numbers.
-  if (special.length === 0) return raw => raw as Row;
-  return raw => {
-    const out: Record<string, unknown> = {...raw};
-    for (const [name, c] of special) out[name] = fromReplicaValue(c.kind, raw[name]);
-    return out as Row;
-  };
+/**
+ * Builds the function that turns one row read in raw mode (values in spec column order)
+ * into engine values, as `fromReplicaValue` does: 0/1 → booleans, JSON text → values; TEXT
+ * and REAL/INTEGER affinity columns already hold strings and numbers.
+ *
+ * Raw arrays plus one object literal per row cost about half of what better-sqlite3's own
+ * row objects do (it defines every property of every row one by one), so the builder is
+ * generated once per table: the literal gives V8 one fixed shape for all rows.
+ */
+export function rowBuilder(spec: TableSpec): (values: readonly unknown[]) => Row {
+  const names = Object.keys(spec.columns);
+  const kinds = names.map(n => spec.columns[n]!.kind);
+  const json = (v: unknown) => fromReplicaValue('json', v);
+  if (names.includes('__proto__')) {
+    // An object literal would set the prototype instead; define the property instead.
+    return values =>
+      Object.fromEntries(
+        names.map((n, i) => {
+          const v = values[i];
+          const k = kinds[i];
+          return [n, k === 'boolean' || k === 'json' ? fromReplicaValue(k, v) : v];
+        }),
+      ) as Row;
+  }
+  const props = names.map((n, i) => {
+    const v = `v[${i}]`;
+    switch (kinds[i]) {
+      case 'boolean':
+        return `${JSON.stringify(n)}: ${v} === null ? null : ${v} === 1`;
+      case 'json':
+        return `${JSON.stringify(n)}: ${v} === null ? null : json(${v})`;
+      default:
+        return `${JSON.stringify(n)}: ${v}`;
+    }
+  });
+  // The source text holds only quoted column names and fixed expressions.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function('json', `return v => ({${props.join(', ')}});`) as (
+    j: typeof json,
+  ) => (values: readonly unknown[]) => Row;
+  return make(json);
 }
 
 export class SQLiteSource implements Source {
@@ -81,7 +110,9 @@ export class SQLiteSource implements Source {
   readonly primaryKey: PrimaryKey;
   readonly spec: TableSpec;
   readonly kinds: ColumnKinds;
-  readonly convert: (raw: Record<string, unknown>) => Row;
+  /** Turns a row read in raw mode with `selectList` into engine values. */
+  readonly fromValues: (values: readonly unknown[]) => Row;
+  /** Every column of the spec, in spec order. */
   readonly selectList: string;
   readonly #snapshot: SnapshotHandle;
   readonly #batcher: Batcher | undefined;
@@ -89,6 +120,11 @@ export class SQLiteSource implements Source {
   readonly #lookups = new WeakMap<Database.Database, Database.Statement>();
   /** Changes pushed since the snapshot: primary key → row now, or null if deleted. */
   readonly #overlay = new Map<string, Row | null>();
+  /**
+   * Snapshot rows (null: absent) the snapshotter's diff already read from this snapshot, so
+   * that pushing its changes does not look every key up again. Valid until the snapshot moves.
+   */
+  readonly #known = new Map<string, Row | null>();
   #pushIndex = -1;
   #full: Transient = NONE;
   #current: Transient = NONE;
@@ -106,7 +142,7 @@ export class SQLiteSource implements Source {
     const kinds: Record<string, ColumnKinds[string]> = {};
     for (const [name, c] of Object.entries(spec.columns)) kinds[name] = c.kind;
     this.kinds = kinds;
-    this.convert = rowConverter(spec);
+    this.fromValues = rowBuilder(spec);
     this.selectList = Object.keys(spec.columns).map(quoteIdent).join(', ');
   }
 
@@ -140,11 +176,21 @@ export class SQLiteSource implements Source {
   rebase(): void {
     if (this.#pushIndex >= 0) throw new TypeError('rebase during a push');
     this.#overlay.clear();
+    this.#known.clear();
+  }
+
+  /**
+   * Records what the current snapshot holds under the primary key of `keyRow`: `row`, or
+   * nothing. Only for rows read from this very snapshot (the snapshotter's diff).
+   */
+  remember(keyRow: Row, row: Row | undefined): void {
+    this.#known.set(keyOf(keyRow, this.primaryKey), row ?? null);
   }
 
   /** The table changed shape or was truncated: every later read throws. */
   invalidate(): void {
     this.#valid = false;
+    this.#known.clear();
     this.closeIterators();
   }
 
@@ -170,6 +216,8 @@ export class SQLiteSource implements Source {
     const key = keyOf(row, this.primaryKey);
     const o = this.#overlay.get(key);
     if (o !== undefined) return o ?? undefined;
+    const k = this.#known.get(key);
+    if (k !== undefined) return k ?? undefined;
     return this.#getFromSnapshot(row);
   }
 
@@ -185,15 +233,11 @@ export class SQLiteSource implements Source {
     const db = this.db;
     let stmt = this.#lookups.get(db);
     if (!stmt || stmt.busy) {
-      stmt = db.prepare(
-        `SELECT ${this.selectList} FROM ${quoteIdent(this.tableName)} WHERE ${this.primaryKey
-          .map(k => `${quoteIdent(k)} IS ?`)
-          .join(' AND ')}`,
-      );
+      stmt = db.prepare(lookupSql(this)).raw(true);
       this.#lookups.set(db, stmt);
     }
-    const raw = stmt.get(...params) as Record<string, unknown> | undefined;
-    return raw ? this.convert(raw) : undefined;
+    const values = stmt.get(...params) as unknown[] | undefined;
+    return values ? this.fromValues(values) : undefined;
   }
 
   push(change: SourceChange): void {
@@ -256,6 +300,13 @@ export class SQLiteSource implements Source {
   get overlay(): ReadonlyMap<string, Row | null> {
     return this.#overlay;
   }
+}
+
+/** Selects one row by primary key (`IS`, so the harness's null keys are found too). */
+export function lookupSql(source: SQLiteSource): string {
+  return `SELECT ${source.selectList} FROM ${quoteIdent(source.tableName)} WHERE ${source.primaryKey
+    .map(k => `${quoteIdent(k)} IS ?`)
+    .join(' AND ')}`;
 }
 
 type Shape = {readonly sql: string; readonly pool: Database.Statement[]};
@@ -336,7 +387,7 @@ class Connection implements SourceInput {
     }
     // A statement is busy while an iterator over it is open (nested fetches of one shape).
     for (const s of shape.pool) if (!s.busy) return s;
-    const s = db.prepare(shape.sql);
+    const s = db.prepare(shape.sql).raw(true);
     shape.pool.push(s);
     return s;
   }
@@ -394,16 +445,16 @@ class Connection implements SourceInput {
       }
       return true;
     };
-    const convert = source.convert;
+    const fromValues = source.fromValues;
     const overlay = source.overlay;
     const t = source.transientFor(this);
-    const iter = stmt.iterate(...params) as IterableIterator<Record<string, unknown>>;
+    const iter = stmt.iterate(...params) as IterableIterator<unknown[]>;
     source.track(iter);
     try {
       if (overlay.size === 0 && !t.add && !t.remove) {
         const needsCheck = (this.#hasFilter && !this.#exact) || jsStart;
-        for (const raw of iter) {
-          const row = convert(raw);
+        for (const values of iter) {
+          const row = fromValues(values);
           if (needsCheck && !accept(row, true)) continue;
           yield {row, relationships: NO_RELATIONSHIPS};
         }
@@ -425,8 +476,8 @@ class Connection implements SourceInput {
       if (t.add) consider(t.add);
       extras.sort((a, b) => compare(a, b) * dir);
       let i = 0;
-      for (const raw of iter) {
-        const row = convert(raw);
+      for (const values of iter) {
+        const row = fromValues(values);
         const k = keyOf(row, pk);
         if (overlay.has(k) || k === removedKey || k === addedKey) continue;
         if (!accept(row, true)) continue;
