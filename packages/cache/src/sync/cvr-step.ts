@@ -107,19 +107,13 @@ export class CVRStep {
         rec.json = json;
         if (rec.deleted || rec.contentHash !== hash) {
           rows.push({op: 'put', table: rec.table, json});
-          rec.contentHash = hash;
-          rec.patchSeq = seq;
-          rec.deleted = false;
-          cvr.markRowDirty(rec.key);
+          cvr.rowSent(rec, seq, hash);
         }
       } else {
         rec.json = undefined;
         if (!rec.deleted) {
           rows.push({op: 'del', table: rec.table, id: rec.id});
-          rec.contentHash = null;
-          rec.patchSeq = seq;
-          rec.deleted = true;
-          cvr.markRowDirty(rec.key);
+          cvr.rowDeleted(rec, seq);
         } else if (rec.patchSeq === 0) {
           // Entered and left within this step, never sent: nothing to remember.
           cvr.forgetRow(rec.key);

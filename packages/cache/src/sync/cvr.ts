@@ -55,6 +55,11 @@ export type CVRRow = {
   touchedBy: number;
 };
 
+/** A row the client was told to delete (kept so that older cookies get a delta). */
+function isTombstone(r: CVRRow): boolean {
+  return r.deleted && r.patchSeq > 0;
+}
+
 /** Whether any query references the row. */
 export function isReferenced(r: CVRRow): boolean {
   return r.ref1 !== null || (r.moreRefs !== null && r.moreRefs.size > 0);
@@ -153,11 +158,14 @@ export class CVR {
   readonly #dirtyQueries = new Set<string>();
   readonly #dirtyRows = new Set<string>();
   #groupDirty = false;
+  /** Rows deleted after being sent (what purgeTombstones counts), kept up to date. */
+  #rowTombstones = 0;
 
   constructor(state: CVRState) {
     this.state = state;
     for (const row of state.rows.values()) {
       for (const hash of refHashes(row)) this.#index(hash, row);
+      if (isTombstone(row)) this.#rowTombstones++;
     }
   }
 
@@ -236,16 +244,32 @@ export class CVR {
 
   /** Removes a row record entirely (never sent, or a purged tombstone). */
   forgetRow(key: string): void {
+    const rec = this.state.rows.get(key);
+    if (rec && isTombstone(rec)) this.#rowTombstones--;
     this.state.rows.delete(key);
     this.#dirtyRows.add(key);
   }
 
-  markQueryDirty(hash: string): void {
-    this.#dirtyQueries.add(hash);
+  /** Records that `rec` was sent at step `seq` with contents hashing to `hash`. */
+  rowSent(rec: CVRRow, seq: number, hash: number): void {
+    if (isTombstone(rec)) this.#rowTombstones--;
+    rec.contentHash = hash;
+    rec.patchSeq = seq;
+    rec.deleted = false;
+    this.#dirtyRows.add(rec.key);
   }
 
-  markRowDirty(key: string): void {
-    this.#dirtyRows.add(key);
+  /** Records that the client was told at step `seq` to delete `rec`. */
+  rowDeleted(rec: CVRRow, seq: number): void {
+    rec.contentHash = null;
+    rec.patchSeq = seq;
+    rec.deleted = true;
+    this.#rowTombstones++;
+    this.#dirtyRows.add(rec.key);
+  }
+
+  markQueryDirty(hash: string): void {
+    this.#dirtyQueries.add(hash);
   }
 
   markGroupDirty(): void {
@@ -328,6 +352,10 @@ export class CVR {
    * moves the horizon so that cookies older than what was purged get a reset.
    */
   purgeTombstones(max: number): void {
+    // Runs after every step: count cheaply first (queries are few, rows are many).
+    let queryTombstones = 0;
+    for (const q of this.state.queries.values()) if (q.deleted) queryTombstones++;
+    if (this.#rowTombstones + queryTombstones <= max) return;
     const seqs: number[] = [];
     for (const r of this.state.rows.values())
       if (r.deleted && !isReferenced(r)) seqs.push(r.patchSeq);
