@@ -3,7 +3,7 @@
 // connected client of the group, followed by one CVR write. See docs/view-syncer.md.
 import type {AST, QueryPatch} from '@zync/protocol';
 import {stableStringify, type Logger} from '@zync/shared';
-import {mergeWrites, type CVR, type CVRWrites} from './cvr.ts';
+import type {CVR} from './cvr.ts';
 import {CVRStep, type StepPatch} from './cvr-step.ts';
 import type {CVRStore} from './cvr-store.ts';
 import {parseVersion} from './cvr-version.ts';
@@ -40,9 +40,9 @@ export class ClientGroup {
   #cvr: CVR | undefined;
   #queue: Promise<void> = Promise.resolve();
   #flushing: Promise<void> = Promise.resolve();
-  /** CVR changes not yet handed to the store (see #scheduleFlush). */
-  #unflushed: CVRWrites | undefined;
   #flushScheduled = false;
+  /** True while a step runs (between its start and end on the queue). */
+  #stepping = false;
   #pokeCounter = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #ttlTimer: ReturnType<typeof setTimeout> | undefined;
@@ -90,12 +90,15 @@ export class ClientGroup {
   #run(fn: () => Promise<void>): Promise<boolean> {
     const next = this.#queue.then(async () => {
       if (this.#done) return false;
+      this.#stepping = true;
       try {
         await fn();
         return true;
       } catch (e) {
         this.#fail(e);
         return false;
+      } finally {
+        this.#stepping = false;
       }
     });
     this.#queue = next.then(() => {});
@@ -554,11 +557,7 @@ export class ClientGroup {
   #afterStep(): void {
     const cvr = this.#requireCVR();
     cvr.purgeTombstones(this.#o.limits.maxTombstones);
-    if (cvr.hasDirty) {
-      const writes = cvr.takeWrites();
-      this.#unflushed = this.#unflushed ? mergeWrites(this.#unflushed, writes) : writes;
-      this.#scheduleFlush();
-    }
+    if (cvr.hasDirty) this.#scheduleFlush();
     clearTimeout(this.#ttlTimer);
     const expiry = nextExpiry(cvr);
     if (expiry !== undefined) {
@@ -575,21 +574,31 @@ export class ClientGroup {
   /**
    * Pokes go out before their CVR write lands (see docs/cvr.md for what a crash means).
    * The write waits for the previous one and then for the event loop to turn, so the
-   * pokes of every group woken by the same replica change go out first; steps settled in
-   * the meantime are merged into one write.
+   * pokes of every group woken by the same replica change go out first; what changed is
+   * taken between two steps (never from a step half done), so steps settled meanwhile
+   * become one write, and row hashes are computed there, off the poke's path.
    */
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     this.#flushing = this.#flushing
-      .then(() => new Promise<void>(resolve => setImmediate(resolve)))
+      .then(() => this.#betweenSteps())
       .then(() => {
         this.#flushScheduled = false;
-        const w = this.#unflushed;
-        this.#unflushed = undefined;
-        return w && this.#o.store.flush(w);
+        const cvr = this.#cvr;
+        if (!cvr?.hasDirty) return;
+        return this.#o.store.flush(cvr.takeWrites());
       })
       .catch((e: unknown) => this.#fail(e));
+  }
+
+  /** Resolves on a later turn of the event loop at which no step is running. */
+  async #betweenSteps(): Promise<void> {
+    await new Promise<void>(resolve => setImmediate(resolve));
+    while (this.#stepping) {
+      await this.#queue;
+      await new Promise<void>(resolve => setImmediate(resolve));
+    }
   }
 
   #releaseIfIdle(): Promise<boolean> {

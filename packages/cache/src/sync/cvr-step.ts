@@ -103,12 +103,12 @@ export class CVRStep {
           if (!rec.deleted || rec.json === undefined) continue;
         }
         const json = pending === undefined ? (rec.json as string) : JSON.stringify(pending);
-        const hash = contentHash(json);
-        rec.json = json;
-        if (rec.deleted || rec.contentHash !== hash) {
-          rows.push({op: 'put', table: rec.table, json});
-          cvr.rowSent(rec, seq, hash);
+        if (!rec.deleted && sameContents(rec, json)) {
+          rec.json = json;
+          continue;
         }
+        rows.push({op: 'put', table: rec.table, json});
+        cvr.rowSent(rec, seq, json);
       } else {
         rec.json = undefined;
         if (!rec.deleted) {
@@ -146,4 +146,13 @@ export class CVRStep {
     }
     return {rows, gotQueries, queryErrors: this.#errors};
   }
+}
+
+/**
+ * Whether `json` is what the client already has of a live row: compared as text while the
+ * text is in memory, by hash for rows loaded from the store (which keeps only hashes).
+ */
+function sameContents(rec: CVRRow, json: string): boolean {
+  if (rec.json !== undefined) return rec.json === json;
+  return rec.contentHash !== null && rec.contentHash === contentHash(json);
 }

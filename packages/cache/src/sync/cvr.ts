@@ -5,7 +5,7 @@
 import type {AST, RowValue} from '@zync/protocol';
 import type {ReadonlyJSONValue} from '@zync/shared';
 import {formatVersion, type CVRVersion} from './cvr-version.ts';
-import type {PatchRow} from './poke-encoder.ts';
+import {contentHash, type PatchRow} from './poke-encoder.ts';
 
 export type CVRQuery = {
   readonly hash: string;
@@ -34,7 +34,10 @@ export type CVRRow = {
   readonly key: string;
   readonly table: string;
   readonly id: RowValue;
-  /** A hash of the row's contents as last sent (see `contentHash`), null for tombstones. */
+  /**
+   * A hash of the row's contents as last sent (poke-encoder.ts `contentHash`), null for
+   * tombstones; also null for a live row until its record is written (see rowRecord).
+   */
   contentHash: number | null;
   /**
    * References by query hash. Almost every row is referenced by one query only, so the
@@ -250,10 +253,12 @@ export class CVR {
     this.#dirtyRows.add(key);
   }
 
-  /** Records that `rec` was sent at step `seq` with contents hashing to `hash`. */
-  rowSent(rec: CVRRow, seq: number, hash: number): void {
+  /** Records that `rec` was sent at step `seq` with contents `json`. */
+  rowSent(rec: CVRRow, seq: number, json: string): void {
     if (isTombstone(rec)) this.#rowTombstones--;
-    rec.contentHash = hash;
+    rec.json = json;
+    // Hashed when written to the store (after the poke), not on the poke's path.
+    rec.contentHash = null;
     rec.patchSeq = seq;
     rec.deleted = false;
     this.#dirtyRows.add(rec.key);
@@ -417,42 +422,6 @@ export type CVRWrites = {
   deletedRows: string[];
 };
 
-/**
- * One batch with the effect of writing `a`, then `b` (later records win; a key ends up
- * either written or deleted, never both).
- */
-export function mergeWrites(a: CVRWrites, b: CVRWrites): CVRWrites {
-  const merge = <T>(
-    written: readonly T[],
-    deleted: readonly string[],
-    laterWritten: readonly T[],
-    laterDeleted: readonly string[],
-    keyOf: (r: T) => string,
-  ): [T[], string[]] => {
-    const w = new Map<string, T>();
-    const d = new Set<string>(deleted);
-    for (const r of written) w.set(keyOf(r), r);
-    for (const k of laterDeleted) {
-      w.delete(k);
-      d.add(k);
-    }
-    for (const r of laterWritten) {
-      w.set(keyOf(r), r);
-      d.delete(keyOf(r));
-    }
-    return [[...w.values()], [...d]];
-  };
-  const [queries, deletedQueries] = merge(
-    a.queries,
-    a.deletedQueries,
-    b.queries,
-    b.deletedQueries,
-    q => q.hash,
-  );
-  const [rows, deletedRows] = merge(a.rows, a.deletedRows, b.rows, b.deletedRows, r => r.key);
-  return {group: b.group, queries, deletedQueries, rows, deletedRows};
-}
-
 function queryRecord(q: CVRQuery): CVRQueryRecord {
   return {
     hash: q.hash,
@@ -470,6 +439,9 @@ function queryRecord(q: CVRQuery): CVRQueryRecord {
 }
 
 function rowRecord(key: string, r: CVRRow): CVRRowRecord {
+  if (!r.deleted && r.contentHash === null && r.json !== undefined) {
+    r.contentHash = contentHash(r.json);
+  }
   return {
     key,
     table: r.table,
