@@ -200,3 +200,113 @@ test('the writes of a poke keep their content when a later poke changes the same
   expect(b.visible('issue', {id: 'a'})).toEqual({id: 'a', rank: 2});
   expect(b.lastMutationIDs).toEqual({c: 2});
 });
+
+test('buckets are arrays of rows; buckets written as objects by earlier builds still load', async () => {
+  const store = memStoreProvider().create('local-state-5');
+  const probe = new LocalState(schema);
+  const ops = probe.applyPoke(poke([{op: 'put', table: 'issue', value: {id: 'x', rank: 1}}]));
+  const bucket = ops.find(o => o.key.startsWith(BUCKET_PREFIX))!;
+  expect(bucket.value).toEqual([{id: 'x', rank: 1}]);
+  // The earlier layout: row key → row, in the bucket of the row key's hash.
+  await write(store, [
+    {key: bucket.key, value: {'r/issue/["x"]': {id: 'x', rank: 1}}},
+    {key: 'm/version', value: 'v1'},
+  ]);
+  const s = new LocalState(schema);
+  expect(await s.load(store)).toEqual([]);
+  expect(s.visible('issue', {id: 'x'})).toEqual({id: 'x', rank: 1});
+  expect(s.serverRows.get('issue')?.has('r/issue/["x"]')).toBe(true);
+
+  // Touching the bucket rewrites it as an array.
+  const next = s.applyPoke(
+    poke(
+      [
+        {op: 'put', table: 'issue', value: {id: 'x', rank: 3}},
+        {op: 'put', table: 'issue', value: {id: 'y', rank: 2}},
+      ],
+      'v2',
+    ),
+  );
+  await write(store, next);
+  const r = await store.read();
+  expect(await r.get(bucket.key)).toContainEqual({id: 'x', rank: 3});
+  r.release();
+  const again = new LocalState(schema);
+  await again.load(store);
+  expect(again.serverRows.get('issue')?.size).toBe(2);
+  expect(again.visible('issue', {id: 'x'})).toEqual({id: 'x', rank: 3});
+  expect(again.visible('issue', {id: 'y'})).toEqual({id: 'y', rank: 2});
+});
+
+test('rows get the client schema: its columns in its order, missing ones null, others dropped', () => {
+  const s = new LocalState(
+    createSchema({
+      tables: [
+        table('issue').columns({id: string(), rank: number()}).primaryKey('id'),
+        table('renamed')
+          .from('srv')
+          .columns({id: string(), rank: number().from('rank_num')})
+          .primaryKey('id'),
+      ],
+    }),
+  );
+  const exact = {id: 'a', rank: 1};
+  s.applyPoke(
+    poke([
+      {op: 'put', table: 'issue', value: exact},
+      {op: 'put', table: 'issue', value: {rank: 2, id: 'b'}},
+      {op: 'put', table: 'issue', value: {id: 'c', rank: 3, extra: true}},
+      {op: 'put', table: 'issue', value: {id: 'd'}},
+      {op: 'put', table: 'srv', value: {id: 'e', rank_num: 5}},
+    ]),
+  );
+  const rows = ['a', 'b', 'c', 'd'].map(id => s.visible('issue', {id})!);
+  for (const row of rows) expect(Object.keys(row)).toEqual(['id', 'rank']);
+  expect(rows.map(r => r.rank)).toEqual([1, 2, 3, null]);
+  expect(rows.every(r => Object.isFrozen(r))).toBe(true);
+  expect(s.visible('renamed', {id: 'e'})).toEqual({id: 'e', rank: 5});
+});
+
+/** FNV-1a of the row key, as the bucket layout defines it. */
+function bucketOfKey(table: string, rowKey: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < rowKey.length; i++) {
+    h ^= rowKey.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return `b/${table}/${((h >>> 0) % 256).toString(16).padStart(2, '0')}`;
+}
+
+test('each row goes to the bucket of the FNV-1a hash of its row key, found again by that key', () => {
+  const s = new LocalState(
+    createSchema({
+      tables: [
+        table('n').columns({id: number()}).primaryKey('id'),
+        table('s').columns({id: string()}).primaryKey('id'),
+        table('two').columns({a: string(), b: number()}).primaryKey('a', 'b'),
+      ],
+    }),
+  );
+  const numbers = [0, -0, 1, -1, 9, 10, 99, 100, 123456789, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53];
+  numbers.push(1.5, -2.5e-7, 1e21, 0.1 + 0.2);
+  const strings = ['', 'a', 'with "q"', 'back\\slash', 'tab\t', 'é', '😀', '\ud800', '\u2028'];
+  const cases: [string, Record<string, unknown>][] = [
+    ...numbers.map(id => ['n', {id}] as [string, Record<string, unknown>]),
+    ...strings.map(id => ['s', {id}] as [string, Record<string, unknown>]),
+    ['two', {a: 'x', b: 1}],
+    ['two', {a: '"', b: -3}],
+  ];
+  for (const [t, value] of cases) {
+    const ops = s.applyPoke(poke([{op: 'put', table: t, value: value as never}]));
+    const rowKey = s.keyOf(t, value as never);
+    expect(ops[0]?.key).toBe(bucketOfKey(t, rowKey));
+    expect(s.serverRows.get(t)?.get(rowKey)).toEqual(value);
+  }
+  expect(s.serverRows.get('n')?.size).toBe(numbers.length - 1); // 0 and -0 are one row
+  expect(s.serverRows.get('n')?.get('r/n/[1.0]')).toBeUndefined();
+  expect(s.serverRows.get('n')?.get('r/n/[not json')).toBeUndefined();
+  expect(s.serverRows.get('s')?.get('r/s/[1]')).toBeUndefined();
+  expect(new Set(s.serverRows.get('s')?.keys())).toEqual(
+    new Set(strings.map(id => s.keyOf('s', {id}))),
+  );
+});

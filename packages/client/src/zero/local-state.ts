@@ -11,10 +11,13 @@ import {canScan} from '../kv/store.ts';
 /** Rows as stored before buckets (one key per row); read and migrated on load. */
 export const ROW_PREFIX = 'r/';
 /**
- * Rows are stored in buckets, `b/<table>/<hh>`, each an object of row key → row. One
- * IndexedDB record per row made a 10k-row poke cost ~10k puts (~0.5 s in Chromium);
- * buckets make it a few hundred. A row's bucket is a hash of its key, so a small change
- * rewrites one small bucket.
+ * Rows are stored in buckets, `b/<table>/<hh>`, each an array of rows. One IndexedDB record
+ * per row made a 10k-row poke cost ~10k puts (~0.5 s in Chromium); buckets make it a few
+ * hundred. A row's bucket is a hash of its row key, so a small change rewrites one small
+ * bucket. Earlier builds stored each bucket as an object of row key → row; those are read
+ * too, and rewritten as arrays when next touched. Arrays because a bucket object's keys
+ * are ~100k distinct property names per 100k rows, which cost the most of a large poke
+ * both to build and to copy (structured clone, for IndexedDB, is ~4× slower on them).
  */
 export const BUCKET_PREFIX = 'b/';
 const BUCKETS = 256;
@@ -36,17 +39,25 @@ export interface ServerRows {
 }
 
 /**
- * One client table. Its server rows live only in their buckets (row key → row): one map
- * per bucket and no map of all rows, so a row costs one map entry.
+ * A row's entry in its bucket map: the primary key value itself when the key is one column
+ * of a primitive value (no string to build and keep per row), else the key's JSON.
+ */
+type MapKey = string | number | boolean | null;
+
+/**
+ * One client table. Its server rows live only in their buckets (one map per bucket, by
+ * `MapKey`); there is no map of all rows, so a row costs one map entry.
  */
 type TableState = {
   readonly table: string;
   readonly primaryKey: readonly string[];
+  /** The primary key column when there is only one. */
+  readonly pkCol: string | undefined;
   readonly src: MemorySource;
   /** `r/<table>/`, and the FNV-1a state after hashing it. */
   readonly keyPrefix: string;
   readonly prefixHash: number;
-  readonly buckets: (Map<string, Row> | undefined)[];
+  readonly buckets: (Map<MapKey, Row> | undefined)[];
   /** Whether each bucket changed since it was last written (1) or not (0). */
   readonly touched: Uint8Array;
   readonly bucketKeys: (string | undefined)[];
@@ -57,6 +68,8 @@ type TableNames = {
   readonly state: TableState;
   /** [server column, client column], in client schema order. */
   readonly columns: readonly (readonly [string, string])[];
+  /** Every column has the same name on both sides. */
+  readonly sameNames: boolean;
 };
 
 /** JSON of a primary key value as an element of a JSON array (undefined → null). */
@@ -93,6 +106,69 @@ function bucketIndex(hash: number): number {
   return (hash >>> 0) % BUCKETS;
 }
 
+const digits = new Uint8Array(16);
+
+/**
+ * FNV-1a of `r/<table>/` + `primaryKeyJSON` of `row`, without building that string for the
+ * common keys (one integer or one string that JSON writes without escapes).
+ */
+function rowHash(st: TableState, row: Row): number {
+  if (st.pkCol !== undefined) {
+    const v = row[st.pkCol];
+    let h = st.prefixHash;
+    if (typeof v === 'number' && Number.isSafeInteger(v)) {
+      h = Math.imul(h ^ 0x5b, 0x01000193); // [
+      let n = v;
+      if (n < 0) {
+        h = Math.imul(h ^ 0x2d, 0x01000193); // -
+        n = -n;
+      }
+      let len = 0;
+      do {
+        const d = n % 10;
+        digits[len++] = d;
+        n = (n - d) / 10;
+      } while (n > 0);
+      while (len > 0) h = Math.imul(h ^ (0x30 + digits[--len]!), 0x01000193);
+      return Math.imul(h ^ 0x5d, 0x01000193); // ]
+    }
+    if (typeof v === 'string') {
+      h = Math.imul(Math.imul(h ^ 0x5b, 0x01000193) ^ 0x22, 0x01000193); // ["
+      let plain = true;
+      for (let i = 0; i < v.length; i++) {
+        const c = v.charCodeAt(i);
+        // JSON escapes these (lone surrogates too; any surrogate takes the slow path).
+        if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) {
+          plain = false;
+          break;
+        }
+        h = Math.imul(h ^ c, 0x01000193);
+      }
+      if (plain) return Math.imul(Math.imul(h ^ 0x22, 0x01000193) ^ 0x5d, 0x01000193); // "]
+    }
+  }
+  return fnv(st.prefixHash, primaryKeyJSON(st.primaryKey, row));
+}
+
+function mapKeyOf(st: TableState, row: Row): MapKey {
+  if (st.pkCol !== undefined) {
+    const v = row[st.pkCol];
+    switch (typeof v) {
+      case 'string':
+      case 'boolean':
+        return v;
+      case 'number':
+        // JSON writes NaN and the infinities as null (and -0 as 0, as the map does).
+        return Number.isFinite(v) ? v : null;
+      case 'undefined':
+        return null;
+      default:
+        if (v === null) return null;
+    }
+  }
+  return primaryKeyJSON(st.primaryKey, row);
+}
+
 /**
  * Freezes a row built here (with any JSON object in it, which came from a parsed frame and
  * is held by nothing else), so that the memory store can keep it without a copy.
@@ -117,19 +193,41 @@ class TableRows implements ServerRows {
   }
 
   get(key: string): Row | undefined {
-    return this.#st.buckets[bucketIndex(fnv(FNV_OFFSET, key))]?.get(key);
+    const st = this.#st;
+    if (!key.startsWith(st.keyPrefix)) return undefined;
+    const pkJSON = key.slice(st.keyPrefix.length);
+    let mapKey: MapKey = pkJSON;
+    if (st.pkCol !== undefined) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(pkJSON);
+      } catch {
+        return undefined;
+      }
+      if (!Array.isArray(parsed) || parsed.length !== 1) return undefined;
+      const id: Row = {[st.pkCol]: parsed[0] as Value};
+      // Only the key `keyOf` writes names the row (not `[1.0]` for `[1]`).
+      if (primaryKeyJSON(st.primaryKey, id) !== pkJSON) return undefined;
+      mapKey = mapKeyOf(st, id);
+    }
+    return st.buckets[bucketIndex(fnv(st.prefixHash, pkJSON))]?.get(mapKey);
   }
 
   has(key: string): boolean {
-    return this.#st.buckets[bucketIndex(fnv(FNV_OFFSET, key))]?.has(key) ?? false;
+    return this.get(key) !== undefined;
   }
 
   *entries(): IterableIterator<[string, Row]> {
-    for (const b of this.#st.buckets) if (b) yield* b;
+    const st = this.#st;
+    for (const b of st.buckets) {
+      if (b)
+        for (const row of b.values())
+          yield [st.keyPrefix + primaryKeyJSON(st.primaryKey, row), row];
+    }
   }
 
   *keys(): IterableIterator<string> {
-    for (const b of this.#st.buckets) if (b) yield* b.keys();
+    for (const [key] of this.entries()) yield key;
   }
 
   *values(): IterableIterator<Row> {
@@ -159,10 +257,11 @@ export class LocalState {
       const st: TableState = {
         table: name,
         primaryKey: t.primaryKey,
+        pkCol: t.primaryKey.length === 1 ? t.primaryKey[0] : undefined,
         src,
         keyPrefix,
         prefixHash: fnv(FNV_OFFSET, keyPrefix),
-        buckets: new Array<Map<string, Row> | undefined>(BUCKETS).fill(undefined),
+        buckets: new Array<Map<MapKey, Row> | undefined>(BUCKETS).fill(undefined),
         touched: new Uint8Array(BUCKETS),
         bucketKeys: new Array<string | undefined>(BUCKETS).fill(undefined),
         size: 0,
@@ -174,7 +273,11 @@ export class LocalState {
       const columns: [string, string][] = [];
       for (const [col, spec] of Object.entries(t.columns))
         columns.push([spec.serverName ?? col, col]);
-      this.#byServerName.set(t.serverName ?? name, {state: st, columns});
+      this.#byServerName.set(t.serverName ?? name, {
+        state: st,
+        columns,
+        sameNames: columns.every(([server, client]) => server === client),
+      });
     }
   }
 
@@ -202,16 +305,22 @@ export class LocalState {
       try {
         for await (const [key, value] of read.scan(BUCKET_PREFIX)) {
           const st = this.#tables.get(key.slice(BUCKET_PREFIX.length, key.lastIndexOf('/')));
-          if (!st || !isObject(value)) continue;
-          for (const [rowKey, row] of Object.entries(value)) {
-            if (isObject(row)) this.#loadRow(st, rowKey, row as Row, false);
+          if (!st) continue;
+          if (Array.isArray(value)) {
+            for (const row of value as readonly ReadonlyJSONValue[]) {
+              if (isObject(row)) this.#loadRow(st, row as Row, false);
+            }
+          } else if (isObject(value)) {
+            for (const row of Object.values(value)) {
+              if (isObject(row)) this.#loadRow(st, row as Row, false);
+            }
           }
         }
         for await (const [key, value] of read.scan(ROW_PREFIX)) {
           const table = key.slice(ROW_PREFIX.length, key.indexOf('/', ROW_PREFIX.length));
           migrate.push({key, value: undefined});
           const st = this.#tables.get(table);
-          if (st && isObject(value)) this.#loadRow(st, key, value as Row, true);
+          if (st && isObject(value)) this.#loadRow(st, value as Row, true);
         }
         this.#bucketOps(migrate);
       } finally {
@@ -223,18 +332,19 @@ export class LocalState {
     return migrate;
   }
 
-  #loadRow(st: TableState, rowKey: string, row: Row, touch: boolean): void {
-    const b = this.#bucket(st, fnv(FNV_OFFSET, rowKey), touch);
+  #loadRow(st: TableState, row: Row, touch: boolean): void {
+    const b = this.#bucket(st, rowHash(st, row), touch);
+    const mapKey = mapKeyOf(st, row);
     // A row key is in one place only (buckets are read first and win); checking the map is
     // much cheaper than asking the source's B-tree.
-    if (b.has(rowKey)) return;
-    b.set(rowKey, row);
+    if (b.has(mapKey)) return;
+    b.set(mapKey, row);
     st.size++;
     st.src.add(row);
   }
 
   /** The bucket of a row key's hash, created if missing; `touch` marks it to be written. */
-  #bucket(st: TableState, hash: number, touch: boolean): Map<string, Row> {
+  #bucket(st: TableState, hash: number, touch: boolean): Map<MapKey, Row> {
     const i = bucketIndex(hash);
     let b = st.buckets[i];
     if (!b) st.buckets[i] = b = new Map();
@@ -257,10 +367,8 @@ export class LocalState {
         ops.push({key, value: undefined});
         continue;
       }
-      const value: Record<string, Row> = {};
-      for (const [k, row] of b) value[k] = row;
       // Frozen, with frozen rows: the memory store keeps it without copying.
-      ops.push({key, value: Object.freeze(value)});
+      ops.push({key, value: Object.freeze([...b.values()])});
     }
     this.#touched = [];
   }
@@ -329,21 +437,19 @@ export class LocalState {
     const st = names.state;
     const src = st.src;
     if (op.op === 'put') {
-      const row = toClientRow(names.columns, op.value);
+      const row = toClientRow(names, op.value);
       const existing = src.get(row);
       if (existing) src.edit(existing, row);
       else src.add(row);
-      const pk = primaryKeyJSON(st.primaryKey, row);
-      const b = this.#bucket(st, fnv(st.prefixHash, pk), true);
+      const b = this.#bucket(st, rowHash(st, row), true);
       const before = b.size;
-      b.set(st.keyPrefix + pk, row);
+      b.set(mapKeyOf(st, row), row);
       st.size += b.size - before;
     } else {
-      const id = toClientRow(names.columns, op.id);
+      const id = toClientRow(names, op.id);
       const existing = src.get(id);
       if (existing) src.remove(existing);
-      const pk = primaryKeyJSON(st.primaryKey, id);
-      if (this.#bucket(st, fnv(st.prefixHash, pk), true).delete(st.keyPrefix + pk)) st.size--;
+      if (this.#bucket(st, rowHash(st, id), true).delete(mapKeyOf(st, id))) st.size--;
     }
   }
 
@@ -367,11 +473,14 @@ export class LocalState {
   }
 }
 
-/** Converts a server-named row to the client's names, dropping unknown columns. */
-function toClientRow(
-  columns: readonly (readonly [string, string])[],
-  value: Readonly<Record<string, ReadonlyJSONValue>>,
-): Row {
+/**
+ * Converts a server-named row to the client's names, dropping unknown columns. A value that
+ * already is exactly that row (same names, same columns in the same order, none undefined:
+ * the usual case) is used as it is; it comes from a parsed frame that nothing else holds.
+ */
+function toClientRow(names: TableNames, value: Readonly<Record<string, ReadonlyJSONValue>>): Row {
+  const columns = names.columns;
+  if (names.sameNames && hasExactly(value, columns)) return freezeDeep(value as Row);
   const row: Record<string, Value> = {};
   for (let i = 0; i < columns.length; i++) {
     const [serverCol, clientCol] = columns[i]!;
@@ -379,6 +488,20 @@ function toClientRow(
     row[clientCol] = v === undefined ? null : (v as Value);
   }
   return freezeDeep(row);
+}
+
+/** Whether `value` is a plain object whose keys are `columns`, in order, none undefined. */
+function hasExactly(
+  value: Readonly<Record<string, ReadonlyJSONValue>>,
+  columns: readonly (readonly [string, string])[],
+): boolean {
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  let i = 0;
+  for (const k in value) {
+    if (i === columns.length || k !== columns[i]![0] || value[k] === undefined) return false;
+    i++;
+  }
+  return i === columns.length;
 }
 
 function isObject(v: unknown): v is Readonly<Record<string, ReadonlyJSONValue>> {
