@@ -32,6 +32,12 @@ export type LoadedCVR = {
   readonly tookOver: boolean;
 };
 
+type PendingFlush = {
+  readonly w: CVRWrites;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+};
+
 export function cvrSchemaName(appID: string): string {
   if (!/^[a-z0-9_]+$/.test(appID)) {
     throw new TypeError('App id must consist of lowercase letters, digits and underscores');
@@ -45,6 +51,8 @@ export class CVRStore {
   readonly #lc: Logger;
 
   readonly #sql: ReturnType<typeof flushStatements>;
+  /** Small flushes waiting for the end of this turn of the event loop. */
+  readonly #pending: PendingFlush[] = [];
 
   constructor(pool: pg.Pool, appID: string, logger: Logger) {
     this.#pool = pool;
@@ -216,31 +224,58 @@ export class CVRStore {
   }
 
   /**
-   * Writes one batch of changes atomically. A batch that fits one statement per table
-   * (the common case: a step or a few merged steps) is one statement with data-modifying
-   * CTEs, so one round trip instead of a transaction of four or more; larger batches are
-   * written in chunks inside a transaction.
+   * Writes one batch of changes of one group atomically. Small batches (a step or a few
+   * merged steps) of all groups that flush in the same turn of the event loop are written
+   * together, as one statement with data-modifying CTEs: one round trip for a replica
+   * change that woke 50 groups, instead of a transaction of four or more per group.
+   * Larger batches are written in chunks inside a transaction of their own.
    */
-  async flush(w: CVRWrites): Promise<void> {
+  flush(w: CVRWrites): Promise<void> {
+    if (w.rows.length + w.deletedRows.length > ROW_CHUNK) return this.#flushLarge(w);
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({w, resolve, reject});
+      if (this.#pending.length === 1) setImmediate(() => this.#flushPending());
+    });
+  }
+
+  #flushPending(): void {
+    const all = this.#pending.splice(0);
+    let batch: PendingFlush[] = [];
+    let size = 0;
+    const groups = new Set<string>();
+    const send = () => {
+      if (batch.length === 0) return;
+      const b = batch;
+      batch = [];
+      size = 0;
+      groups.clear();
+      this.#pool
+        .query({
+          name: `${this.#schema}-flush`,
+          text: this.#sql.flushMany,
+          values: [JSON.stringify(b.map(x => x.w))],
+        })
+        .then(
+          () => b.forEach(x => x.resolve()),
+          (e: unknown) => b.forEach(x => x.reject(e)),
+        );
+    };
+    for (const p of all) {
+      // One statement must not write a group twice (a group's flushes are sequential, so
+      // this does not happen; it would only split the batch).
+      if (groups.has(p.w.group.groupID) || size > ROW_CHUNK) send();
+      batch.push(p);
+      groups.add(p.w.group.groupID);
+      size += p.w.rows.length + p.w.deletedRows.length + p.w.queries.length;
+    }
+    send();
+  }
+
+  async #flushLarge(w: CVRWrites): Promise<void> {
     const id = w.group.groupID;
     const g = w.group;
-    const groupParams = [id, g.epoch, g.seq, g.horizon, g.replicaVersion];
-    if (w.rows.length <= ROW_CHUNK && w.deletedRows.length <= ROW_CHUNK) {
-      await this.#pool.query({
-        name: `${this.#schema}-flush`,
-        text: this.#sql.flushAll,
-        values: [
-          ...groupParams,
-          w.deletedQueries,
-          JSON.stringify(w.queries),
-          w.deletedRows,
-          JSON.stringify(w.rows),
-        ],
-      });
-      return;
-    }
     await this.#tx(async c => {
-      await c.query(this.#sql.upsertGroup, groupParams);
+      await c.query(this.#sql.upsertGroup, [id, g.epoch, g.seq, g.horizon, g.replicaVersion]);
       await c.query(this.#sql.deleteQueries, [id, w.deletedQueries]);
       await c.query(this.#sql.upsertQueries, [id, JSON.stringify(w.queries)]);
       for (let i = 0; i < w.deletedRows.length; i += ROW_CHUNK) {
@@ -316,13 +351,25 @@ function flushStatements(s: string) {
     upsertQueries: upsertQueries('$1', '$2'),
     deleteRows: deleteRows('$1', '$2'),
     upsertRows: upsertRows('$1', '$2'),
-    // Key sets are disjoint (a key is either written or deleted), so the CTEs, which all
-    // see the same snapshot, never touch one row twice.
-    flushAll: `WITH g AS (${upsertGroup('$1')}),
-      dq AS (${deleteQueries('$1', '$6')}),
-      q AS (${upsertQueries('$1', '$7')}),
-      dr AS (${deleteRows('$1', '$8')}),
-      r AS (${upsertRows('$1', '$9')})
+    // $1 is a JSON array of CVRWrites. Within one group the written and deleted key
+    // sets are disjoint and each group appears once, so the CTEs, which all see the same
+    // snapshot, never touch one row twice.
+    flushMany: `WITH b AS (SELECT e, e->'group'->>'groupID' AS gid
+        FROM jsonb_array_elements($1::jsonb) AS e),
+      g AS (INSERT INTO ${s}.groups (group_id, epoch, seq, horizon, replica_version, owned)
+        SELECT gid, e->'group'->>'epoch', (e->'group'->>'seq')::bigint,
+          (e->'group'->>'horizon')::bigint, e->'group'->>'replicaVersion', true FROM b
+        ON CONFLICT (group_id) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq,
+          horizon = excluded.horizon, replica_version = excluded.replica_version,
+          last_active = now()),
+      dq AS (DELETE FROM ${s}.queries q
+        USING b, jsonb_array_elements_text(b.e->'deletedQueries') AS d(hash)
+        WHERE q.group_id = b.gid AND q.hash = d.hash),
+      q AS (${upsertQueries('b.gid', "(b.e->'queries')").replace('FROM jsonb_to_recordset', 'FROM b, jsonb_to_recordset')}),
+      dr AS (DELETE FROM ${s}.rows r
+        USING b, jsonb_array_elements_text(b.e->'deletedRows') AS d(key)
+        WHERE r.group_id = b.gid AND r.row_key = d.key),
+      r AS (${upsertRows('b.gid', "(b.e->'rows')").replace('FROM jsonb_to_recordset', 'FROM b, jsonb_to_recordset')})
       SELECT 1`,
   };
 }

@@ -202,3 +202,48 @@ test('a CVR taken over without a clean release renews its epoch (clients reset)'
     await pool.end();
   }
 });
+
+test('flushes of several groups in one turn are written together, each as given', async () => {
+  const pool = new pg.Pool({connectionString: await createTestDatabase('cvr')});
+  try {
+    const store = new CVRStore(pool, 'batch', silentLogger);
+    await store.init();
+    const loaded = await Promise.all(['g1', 'g2', 'g3'].map(g => store.load(g)));
+    const write = (g: string, seq: number, rows: number, deletedRows: string[] = []) => ({
+      group: {groupID: g, epoch: 'e', seq, horizon: 0, replicaVersion: 'v1'},
+      queries: [],
+      deletedQueries: [],
+      rows: Array.from({length: rows}, (_, i) => ({
+        key: `k${i}`,
+        table: 't',
+        id: {id: i},
+        contentHash: 1000 + i,
+        refs: {q: 1},
+        patchSeq: seq,
+        deleted: false,
+      })),
+      deletedRows,
+    });
+    // Same turn: g1 and g2 small (batched), g3 over the chunk size (its own transaction).
+    await Promise.all([
+      store.flush(write('g1', 1, 3)),
+      store.flush(write('g2', 1, 2)),
+      store.flush(write('g3', 1, 2500)),
+    ]);
+    await Promise.all([
+      store.flush(write('g1', 2, 1, ['k1', 'k2'])),
+      store.flush(write('g2', 2, 0)),
+    ]);
+    for (const l of loaded) await store.release(l.cvr.state.groupID);
+    const [g1, g2, g3] = await Promise.all(['g1', 'g2', 'g3'].map(g => store.load(g)));
+    expect(g1?.cvr.state.seq).toBe(2);
+    expect([...(g1?.cvr.state.rows.keys() ?? [])]).toEqual(['k0']);
+    expect(g1?.cvr.state.rows.get('k0')).toMatchObject({contentHash: 1000, patchSeq: 2});
+    expect(g2?.cvr.state.seq).toBe(2);
+    expect(g2?.cvr.state.rows.size).toBe(2);
+    expect(g3?.cvr.state.rows.size).toBe(2500);
+    expect(g3?.cvr.state.replicaVersion).toBe('v1');
+  } finally {
+    await pool.end();
+  }
+});
