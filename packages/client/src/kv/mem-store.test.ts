@@ -1,4 +1,5 @@
 import {expect, test} from 'vitest';
+import {vouchFrozenJSON} from './frozen-json.ts';
 import {MemDatabases, memStoreProvider} from './mem-store.ts';
 import {runStoreContract} from './store-contract.ts';
 
@@ -76,4 +77,15 @@ test('mem: a frozen value still has its numbers checked', async () => {
   const w = await s.write();
   await w.put('k', Object.freeze({n: Number.POSITIVE_INFINITY}));
   await expect(w.commit()).rejects.toThrow(/finite/);
+});
+
+test('mem: a vouched-for value is kept as it is, without being walked', async () => {
+  const s = memStoreProvider({databases: new MemDatabases()}).create('i');
+  const value = vouchFrozenJSON(Object.freeze([Object.freeze({a: 1})]));
+  const w = await s.write();
+  await w.put('k', value);
+  await w.commit();
+  const r = await s.read();
+  expect(await r.get('k')).toBe(value);
+  r.release();
 });

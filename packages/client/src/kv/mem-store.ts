@@ -2,6 +2,7 @@
 // per JS context, i.e. the page or the process). Stores of the same name share data.
 import type {ReadonlyJSONValue} from '@zync/shared';
 import type {Backend, Changes, Entry} from './backend.ts';
+import {isVouchedFrozenJSON} from './frozen-json.ts';
 import {SharedDbPool} from './snapshot-store.ts';
 import type {StoreProvider} from './store.ts';
 import {compareKeys} from './store.ts';
@@ -125,9 +126,9 @@ function lowerBound(keys: readonly string[], key: string): number {
 // Stored values are private copies, frozen, so a caller can neither change the store by
 // mutating what it put nor by mutating what it got. A value that is already deeply frozen
 // plain JSON can be changed by nobody, so it is kept as it is: the client freezes the
-// buckets it builds so that a large poke is not copied a second time here.
+// buckets it builds (and vouches for them) so that a large poke is not copied again here.
 function frozenClone(v: ReadonlyJSONValue): ReadonlyJSONValue {
-  return isFrozenJSON(v) ? v : clone(v);
+  return isVouchedFrozenJSON(v) || isFrozenJSON(v) ? v : clone(v);
 }
 
 function clone(v: ReadonlyJSONValue): ReadonlyJSONValue {

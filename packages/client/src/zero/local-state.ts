@@ -5,6 +5,7 @@ import type {ReadonlyJSONValue} from '@zync/shared';
 import type {Schema} from '@zync/zql';
 import type {Row, Value} from '@zync/zql/ivm';
 import {Batcher, MemorySource} from '@zync/zql/ivm';
+import {vouchFrozenJSON} from '../kv/frozen-json.ts';
 import type {Store} from '../kv/store.ts';
 import {canScan} from '../kv/store.ts';
 
@@ -60,6 +61,11 @@ type TableState = {
   readonly buckets: (Map<MapKey, Row> | undefined)[];
   /** Whether each bucket changed since it was last written (1) or not (0). */
   readonly touched: Uint8Array;
+  /**
+   * Whether each bucket holds rows this state did not build from a poke (1: rows read from
+   * the store, or not plain JSON), which the memory store must check before keeping them.
+   */
+  readonly foreign: Uint8Array;
   readonly bucketKeys: (string | undefined)[];
   size: number;
 };
@@ -170,15 +176,30 @@ function mapKeyOf(st: TableState, row: Row): MapKey {
 }
 
 /**
- * Freezes a row built here (with any JSON object in it, which came from a parsed frame and
- * is held by nothing else), so that the memory store can keep it without a copy.
+ * Freezes a JSON value from a parsed frame (held by nothing else) all the way down, and
+ * says whether it is plain JSON: plain objects and arrays, strings, booleans, null and
+ * finite numbers.
  */
-function freezeDeep<T>(v: T): T {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const k in v) freezeDeep(v[k]);
+function freezeJSON(v: unknown): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v);
+    case 'object':
+      break;
+    default:
+      return false;
   }
-  return v;
+  if (v === null) return true;
+  Object.freeze(v);
+  const proto: unknown = Object.getPrototypeOf(v);
+  let ok = Array.isArray(v) ? proto === Array.prototype : proto === Object.prototype;
+  for (const k in v) {
+    if (!freezeJSON((v as Record<string, unknown>)[k])) ok = false;
+  }
+  return ok;
 }
 
 class TableRows implements ServerRows {
@@ -263,6 +284,7 @@ export class LocalState {
         prefixHash: fnv(FNV_OFFSET, keyPrefix),
         buckets: new Array<Map<MapKey, Row> | undefined>(BUCKETS).fill(undefined),
         touched: new Uint8Array(BUCKETS),
+        foreign: new Uint8Array(BUCKETS),
         bucketKeys: new Array<string | undefined>(BUCKETS).fill(undefined),
         size: 0,
       };
@@ -333,7 +355,7 @@ export class LocalState {
   }
 
   #loadRow(st: TableState, row: Row, touch: boolean): void {
-    const b = this.#bucket(st, rowHash(st, row), touch);
+    const b = this.#bucket(st, rowHash(st, row), touch, true);
     const mapKey = mapKeyOf(st, row);
     // A row key is in one place only (buckets are read first and win); checking the map is
     // much cheaper than asking the source's B-tree.
@@ -343,11 +365,15 @@ export class LocalState {
     st.src.add(row);
   }
 
-  /** The bucket of a row key's hash, created if missing; `touch` marks it to be written. */
-  #bucket(st: TableState, hash: number, touch: boolean): Map<MapKey, Row> {
+  /**
+   * The bucket of a row key's hash, created if missing; `touch` marks it to be written,
+   * `foreign` that a row not built from a poke goes into it.
+   */
+  #bucket(st: TableState, hash: number, touch: boolean, foreign: boolean): Map<MapKey, Row> {
     const i = bucketIndex(hash);
     let b = st.buckets[i];
     if (!b) st.buckets[i] = b = new Map();
+    if (foreign) st.foreign[i] = 1;
     if (touch && st.touched[i] === 0) {
       st.touched[i] = 1;
       this.#touched.push([st, i]);
@@ -364,11 +390,13 @@ export class LocalState {
       const b = st.buckets[i];
       if (!b || b.size === 0) {
         st.buckets[i] = undefined;
+        st.foreign[i] = 0;
         ops.push({key, value: undefined});
         continue;
       }
       // Frozen, with frozen rows: the memory store keeps it without copying.
-      ops.push({key, value: Object.freeze([...b.values()])});
+      const value = Object.freeze([...b.values()]);
+      ops.push({key, value: st.foreign[i] ? value : vouchFrozenJSON(value)});
     }
     this.#touched = [];
   }
@@ -438,18 +466,20 @@ export class LocalState {
     const src = st.src;
     if (op.op === 'put') {
       const row = toClientRow(names, op.value);
+      const json = freezeJSON(row);
       const existing = src.get(row);
       if (existing) src.edit(existing, row);
       else src.add(row);
-      const b = this.#bucket(st, rowHash(st, row), true);
+      const b = this.#bucket(st, rowHash(st, row), true, !json);
       const before = b.size;
       b.set(mapKeyOf(st, row), row);
       st.size += b.size - before;
     } else {
       const id = toClientRow(names, op.id);
+      freezeJSON(id);
       const existing = src.get(id);
       if (existing) src.remove(existing);
-      if (this.#bucket(st, rowHash(st, id), true).delete(mapKeyOf(st, id))) st.size--;
+      if (this.#bucket(st, rowHash(st, id), true, false).delete(mapKeyOf(st, id))) st.size--;
     }
   }
 
@@ -463,6 +493,7 @@ export class LocalState {
           if (existing) st.src.remove(existing);
         }
         st.buckets[i] = undefined;
+        st.foreign[i] = 0;
         if (st.touched[i] === 0) {
           st.touched[i] = 1;
           this.#touched.push([st, i]);
@@ -477,17 +508,18 @@ export class LocalState {
  * Converts a server-named row to the client's names, dropping unknown columns. A value that
  * already is exactly that row (same names, same columns in the same order, none undefined:
  * the usual case) is used as it is; it comes from a parsed frame that nothing else holds.
+ * The caller freezes the row.
  */
 function toClientRow(names: TableNames, value: Readonly<Record<string, ReadonlyJSONValue>>): Row {
   const columns = names.columns;
-  if (names.sameNames && hasExactly(value, columns)) return freezeDeep(value as Row);
+  if (names.sameNames && hasExactly(value, columns)) return value as Row;
   const row: Record<string, Value> = {};
   for (let i = 0; i < columns.length; i++) {
     const [serverCol, clientCol] = columns[i]!;
     const v = value[serverCol];
     row[clientCol] = v === undefined ? null : (v as Value);
   }
-  return freezeDeep(row);
+  return row;
 }
 
 /** Whether `value` is a plain object whose keys are `columns`, in order, none undefined. */
