@@ -76,14 +76,14 @@ export function runZeroCache(
         ...(hooks.prepareQuery ? [hooks.prepareQuery] : []),
       )
     : hooks.prepareQuery;
-  // Groups share one change-log cache: a write is read from the log once, not once per group.
-  const openSnapshot = snapshotterFactory(replicaFile);
+  // Groups share pinned snapshots and the change log: a write is pinned and read once.
+  const snapshots = snapshotterFactory(replicaFile);
   const syncServer = new SyncServer({
     host: config.host,
     port: config.port,
     logger: lc,
     cvrStore: new CVRStore(cvrPool, config.appId, lc),
-    createDriver: engineQueryDriverFactory((_group, batcher) => openSnapshot(batcher)),
+    createDriver: engineQueryDriverFactory((_group, batcher) => snapshots.open(batcher)),
     replica: replicator,
     authenticate: hooks.authenticate ?? createAuthenticator(config, lc),
     groupPins: new PgGroupPins(cvrPool, config.appId, lc),
@@ -117,6 +117,7 @@ export function runZeroCache(
   const stop = () =>
     (stopping ??= (async () => {
       if (syncStarted) await syncServer.stop();
+      snapshots.close();
       await replicator.stop();
       await cvrPool.end();
       await upstreamPool.end();

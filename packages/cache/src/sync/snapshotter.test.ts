@@ -3,7 +3,13 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterAll, expect, test} from 'vitest';
 import type {Row} from '@zync/zql/ivm';
-import {ChangeLogCache, Snapshotter, type TableChange} from './snapshotter.ts';
+import {
+  ChangeLogCache,
+  Snapshotter,
+  SnapshotPool,
+  snapshotterFactory,
+  type TableChange,
+} from './snapshotter.ts';
 import {TestReplica} from './sqlite-test-replica.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'zync-snapshotter-'));
@@ -211,4 +217,57 @@ test('the change-log cache holds a bounded number of entries', () => {
   const ids = (g: Snapshotter) => pushAll(g).map(c => (c.change as {row: Row}).row['id']);
   expect(ids(groups[1]!)).toEqual(['c', 'd', 'e', 'f', 'g', 'h']);
   expect(ids(groups[2]!)).toEqual(['c', 'd', 'e', 'f', 'g', 'h']);
+});
+
+test('snapshotters at one version share its read connection; each keeps its own version', () => {
+  const {replica, add} = setup();
+  const pool = new SnapshotPool(replica.file);
+  const [a, b, c] = [0, 1, 2].map(() => new Snapshotter(replica.file, {pool}));
+  cleanup.push(() => [a, b, c].forEach(s => s?.destroy()));
+  if (!a || !b || !c) throw new Error('no snapshotters');
+  expect(b.db).toBe(a.db);
+  expect(c.db).toBe(a.db);
+  for (const s of [a, b, c]) s.getSource('issue');
+  const ids = (s: Snapshotter) =>
+    [...s.getSource('issue')!.connect([]).fetch({})].map(x => x.row['id']);
+  const v1 = replica.apply([add({id: 'c', title: 'C', open: true})]);
+  expect(pushAll(a).length).toBe(1);
+  expect(a.version).toBe(v1);
+  // A write after the first group pinned v1: the next group gets the newer version.
+  const v2 = replica.apply([add({id: 'd', title: 'D', open: true})]);
+  expect(pushAll(b).length).toBe(2);
+  expect(b.version).toBe(v2);
+  expect(b.db).not.toBe(a.db);
+  // `c` has not advanced: it still reads the first version, `a` the second.
+  expect(ids(c)).toEqual(['a', 'b']);
+  expect(ids(a)).toEqual(['a', 'b', 'c']);
+  expect(pushAll(a).length).toBe(1);
+  expect(a.db).toBe(b.db);
+  expect(pushAll(c).length).toBe(2);
+  expect(c.db).toBe(b.db);
+  for (const s of [a, b, c]) expect(ids(s)).toEqual(['a', 'b', 'c', 'd']);
+  expect(a.advance()).toEqual({kind: 'none', version: v2});
+});
+
+test('a snapshot outlives the snapshotters that share it until the last one lets go', () => {
+  const {replica, add} = setup();
+  const snapshots = snapshotterFactory(replica.file);
+  const a = snapshots.open();
+  const b = snapshots.open();
+  cleanup.push(
+    () => b.destroy(),
+    () => snapshots.close(),
+  );
+  a.getSource('issue');
+  const src = b.getSource('issue')!;
+  const it = src.connect([]).fetch({})[Symbol.iterator]();
+  expect(it.next().value?.row['id']).toBe('a');
+  a.destroy();
+  replica.apply([add({id: 'c', title: 'C', open: true})]);
+  // The shared read transaction is still open: `b` keeps reading its version.
+  expect([...src.connect([]).fetch({})].map(x => x.row['id'])).toEqual(['a', 'b']);
+  expect(it.next().value?.row['id']).toBe('b');
+  expect(pushAll(b).length).toBe(1);
+  expect(it.next().done).toBe(true);
+  expect([...src.connect([]).fetch({})].map(x => x.row['id'])).toEqual(['a', 'b', 'c']);
 });

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import {readTableSpecs} from '../replica/replica-schema.ts';
 import type {TableSpec} from '../replica/table-spec.ts';
 import {toParam, type SqlParam} from './sqlite-filter.ts';
-import {lookupSql, SQLiteSource, type SnapshotHandle} from './sqlite-source.ts';
+import {SQLiteSource, StatementCache, type SnapshotHandle} from './sqlite-source.ts';
 import type {Batcher, SourceChange} from '@zync/zql/ivm';
 
 export type SnapshotterOptions = {
@@ -18,6 +18,11 @@ export type SnapshotterOptions = {
    * versions read and decode the change log once (see ChangeLogCache).
    */
   readonly changeLog?: ChangeLogCache | undefined;
+  /**
+   * Shared by the snapshotters of one replica file, so that groups at the same version
+   * share its read transaction. Without it, the snapshotter has connections of its own.
+   */
+  readonly pool?: SnapshotPool | undefined;
 };
 
 /** One change of one table, as sources take it. */
@@ -51,14 +56,22 @@ export type SnapshotAdvance =
       commit(): void;
     };
 
-type Snap = {readonly db: Database.Database; readonly version: string; readonly floor: string};
+/** A connection holding a read transaction pinned at `version`, used by `refs` snapshotters. */
+type Snap = {
+  readonly db: Database.Database;
+  readonly version: string;
+  readonly floor: string;
+  /** The probe's `data_version` read before pinning (see SnapshotPool.acquire). */
+  dataVersion: number;
+  refs: number;
+};
 
 type StateRow = {version: string; changelog_floor: string};
 
-// Every client group holds two connections (the pinned snapshot and a spare). SQLite's
-// default page cache (2 MiB each) filled by one table scan made 50 groups cost ~200 MiB of
-// zero-cache's RSS; the replica file stays in the OS page cache, so a small cache per
-// connection costs little (pages are re-read with a syscall, not from disk).
+// When every client group held two connections of its own, SQLite's default page cache
+// (2 MiB each) filled by one table scan made 50 groups cost ~200 MiB of zero-cache's RSS;
+// the replica file stays in the OS page cache, so a small cache per connection costs
+// little (pages are re-read with a syscall, not from disk).
 const PAGE_CACHE_KIB = 256;
 
 function openConnection(file: string): Database.Database {
@@ -67,50 +80,120 @@ function openConnection(file: string): Database.Database {
   return db;
 }
 
-/** Prepared statements per connection: an advance of one group prepared five before. */
-class Statements {
-  readonly #byDb = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-
-  get(db: Database.Database, sql: string, raw = false): Database.Statement {
-    let m = this.#byDb.get(db);
-    if (!m) {
-      m = new Map();
-      this.#byDb.set(db, m);
-    }
-    let s = m.get(sql);
-    if (!s) {
-      s = db.prepare(sql);
-      if (raw) s.raw(true);
-      m.set(sql, s);
-    }
-    return s;
-  }
-}
-
 const STATE_SQL = `SELECT version, changelog_floor FROM _zync_replication_state WHERE id = 0`;
 const RESET_SQL = `SELECT op FROM _zync_changelog WHERE version > ? AND version <= ?
   AND op IN ('truncate', 'reset') LIMIT 1`;
+const CLIENTS_EXIST_SQL = `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_zync_clients'`;
+const CLIENTS_SQL = `SELECT "clientID" AS c, "lastMutationID" AS m FROM _zync_clients
+  WHERE "clientGroupID" = ?`;
 const ENTRIES_SQL = `SELECT tbl, key FROM _zync_changelog WHERE version > ? AND version <= ?
   AND key IS NOT NULL ORDER BY version, seq`;
 
-/** Starts a read transaction and reads through it, which pins the snapshot. */
-function pin(db: Database.Database, stmts: Statements): Snap {
-  stmts.get(db, 'BEGIN').run();
-  const row = stmts.get(db, STATE_SQL).get() as StateRow | undefined;
-  if (!row) {
-    db.exec('ROLLBACK');
-    throw new Error('the replica has not finished its initial copy');
+/**
+ * The read connections of one replica file. A snapshot is a connection holding a read
+ * transaction, and snapshotters at the same version share it: after one upstream write,
+ * every client group advances to the same new version, and pinning it once instead of
+ * once per group saves the read transaction's setup (and its page reads) for all but the
+ * first. A shared pool checks with `PRAGMA data_version` on a spare connection whether
+ * anything was committed since the newest snapshot was pinned, which costs a fraction
+ * of pinning.
+ */
+export class SnapshotPool {
+  readonly #file: string;
+  readonly #shared: boolean;
+  /** Prepared statements on the pool's connections, shared by its snapshotters. */
+  readonly stmts = new StatementCache();
+  readonly #free: Database.Database[] = [];
+  #probe: Database.Statement | undefined;
+  /** The snapshot pinned last, while some snapshotter holds it. */
+  #latest: Snap | undefined;
+  #closed = false;
+
+  /**
+   * `shared`: snapshotters acquiring the newest version may share a snapshot. A pool of
+   * one snapshotter pins a fresh one every time (no probe connection).
+   */
+  constructor(file: string, shared = true) {
+    this.#file = file;
+    this.#shared = shared;
   }
-  return {db, version: row.version, floor: row.changelog_floor};
+
+  /** A snapshot of the newest version; give it back with `release`. */
+  acquire(): Snap {
+    if (this.#closed) throw new TypeError('the snapshot pool is closed');
+    let dataVersion = 0;
+    if (this.#shared) {
+      this.#probe ??= openConnection(this.#file).prepare('PRAGMA data_version').pluck();
+      dataVersion = this.#probe.get() as number;
+      const latest = this.#latest;
+      // Nothing was committed since before `latest` was pinned: it is the newest version.
+      if (latest && latest.refs > 0 && latest.dataVersion === dataVersion) {
+        latest.refs++;
+        return latest;
+      }
+    }
+    const db = this.#free.pop() ?? openConnection(this.#file);
+    let snap: Snap;
+    try {
+      snap = this.#pin(db, dataVersion);
+    } catch (e) {
+      this.#free.push(db);
+      throw e;
+    }
+    const latest = this.#latest;
+    if (latest && latest.refs > 0 && latest.version === snap.version) {
+      // Committed, but not a new version (a pruned change log, say): still the newest.
+      this.release(snap);
+      latest.dataVersion = dataVersion;
+      latest.refs++;
+      return latest;
+    }
+    if (this.#shared) this.#latest = snap;
+    return snap;
+  }
+
+  /** Gives back one reference; the last one ends the read transaction. */
+  release(snap: Snap): void {
+    if (--snap.refs > 0) return;
+    if (this.#latest === snap) this.#latest = undefined;
+    try {
+      this.stmts.get(snap.db, 'COMMIT').run();
+    } catch {
+      // Still busy (an iterator we do not know of): leave the connection to the GC.
+      return;
+    }
+    if (this.#closed || this.#free.length >= MAX_FREE) closeQuietly(snap.db);
+    else this.#free.push(snap.db);
+  }
+
+  /** Starts a read transaction and reads through it, which pins the snapshot. */
+  #pin(db: Database.Database, dataVersion: number): Snap {
+    this.stmts.get(db, 'BEGIN').run();
+    const row = this.stmts.get(db, STATE_SQL).get() as StateRow | undefined;
+    if (!row) {
+      db.exec('ROLLBACK');
+      throw new Error('the replica has not finished its initial copy');
+    }
+    return {db, version: row.version, floor: row.changelog_floor, dataVersion, refs: 1};
+  }
+
+  /** Closes the idle connections now and the others as they are released. */
+  close(): void {
+    this.#closed = true;
+    for (const db of this.#free.splice(0)) closeQuietly(db);
+    if (this.#probe) closeQuietly(this.#probe.database);
+    this.#probe = undefined;
+  }
 }
 
-function release(db: Database.Database, file: string, stmts: Statements): Database.Database {
+/** Idle connections kept for the next versions (the spare of ping-pong, and one more). */
+const MAX_FREE = 2;
+
+function closeQuietly(db: Database.Database): void {
   try {
-    stmts.get(db, 'COMMIT').run();
-    return db;
+    db.close();
   } catch {
-    // Still busy (an iterator we do not know of): leave the connection to the GC.
-    return openConnection(file);
+    // already closed
   }
 }
 
@@ -232,34 +315,53 @@ export class ChangeLogCache {
   }
 }
 
+/** Opens the snapshotters of one replica file (one per client group). */
+export interface SnapshotterFactory {
+  open(batcher?: Batcher): Snapshotter;
+  /** Closes idle connections now, the others as their snapshotters let go of them. */
+  close(): void;
+}
+
 /**
- * Opens snapshotters on one replica file that share a change-log cache: what the view
- * syncer uses, one snapshotter per client group.
+ * Snapshotters on one replica file that share a change-log cache, their pinned read
+ * connections and prepared statements: what the view syncer uses.
  */
-export function snapshotterFactory(file: string): (batcher?: Batcher) => Snapshotter {
+export function snapshotterFactory(file: string): SnapshotterFactory {
   const changeLog = new ChangeLogCache();
-  return batcher => new Snapshotter(file, {batcher, changeLog});
+  const pool = new SnapshotPool(file);
+  return {
+    open: batcher => new Snapshotter(file, {batcher, changeLog, pool}),
+    close: () => pool.close(),
+  };
 }
 
 export class Snapshotter implements SnapshotHandle {
-  readonly #file: string;
   readonly #batcher: Batcher | undefined;
   readonly #changeLog: ChangeLogCache | undefined;
-  readonly #stmts = new Statements();
+  readonly #pool: SnapshotPool;
+  readonly #ownPool: boolean;
+  readonly #stmts: StatementCache;
   #cur: Snap;
-  #spare: Database.Database;
+  /** The snapshot an advance acquired, until its commit. */
+  #next: Snap | undefined;
   #specs: Map<string, TableSpec>;
   #sources = new Map<string, SQLiteSource>();
   #advancing = false;
   #closed = false;
 
   constructor(file: string, options: SnapshotterOptions = {}) {
-    this.#file = file;
     this.#batcher = options.batcher;
     this.#changeLog = options.changeLog;
-    this.#cur = pin(openConnection(file), this.#stmts);
-    this.#spare = openConnection(file);
+    this.#ownPool = !options.pool;
+    this.#pool = options.pool ?? new SnapshotPool(file, false);
+    this.#stmts = this.#pool.stmts;
+    this.#cur = this.#pool.acquire();
     this.#specs = this.#readSpecs(this.#cur.db);
+  }
+
+  /** Prepared statements, shared with the other snapshotters of the pool. */
+  get statements(): StatementCache {
+    return this.#stmts;
   }
 
   /** The version of the current snapshot. */
@@ -298,13 +400,15 @@ export class Snapshotter implements SnapshotHandle {
   /** Pins the newest version of the replica and describes how to get there. */
   advance(): SnapshotAdvance {
     if (this.#advancing) throw new TypeError('an advance is already in progress');
-    const next = pin(this.#spare, this.#stmts);
+    if (this.#closed) throw new TypeError('the snapshotter is closed');
+    const next = this.#pool.acquire();
     const from = this.#cur;
     if (next.version === from.version) {
-      this.#spare = release(next.db, this.#file, this.#stmts);
+      this.#pool.release(next);
       return {kind: 'none', version: from.version};
     }
     this.#advancing = true;
+    this.#next = next;
     let range: ChangeLogRange | undefined;
     const reason =
       next.floor > from.version
@@ -334,7 +438,8 @@ export class Snapshotter implements SnapshotHandle {
     for (const s of this.#sources.values()) s.closeIterators();
     const old = this.#cur;
     this.#cur = next;
-    this.#spare = release(old.db, this.#file, this.#stmts);
+    this.#next = undefined;
+    this.#pool.release(old);
     this.#advancing = false;
   }
 
@@ -349,7 +454,7 @@ export class Snapshotter implements SnapshotHandle {
       if (!source) continue;
       let net = range.rows.get(id);
       if (!net || net.select !== source.selectList) {
-        const sql = lookupSql(source);
+        const sql = source.lookupSql;
         const old = this.#stmts.get(from.db, sql, true).get(...params) as unknown[] | undefined;
         const now = this.#stmts.get(next.db, sql, true).get(...params) as unknown[] | undefined;
         const same = old !== undefined && now !== undefined && sameValues(old, now);
@@ -371,32 +476,28 @@ export class Snapshotter implements SnapshotHandle {
   /** The last mutation ids of a group's clients in the pinned snapshot. */
   lastMutationIDs(clientGroupID: string): Record<string, number> {
     const db = this.db;
-    const exists = db
-      .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_zync_clients'`)
-      .get();
+    const exists = this.#stmts.get(db, CLIENTS_EXIST_SQL).get();
     if (!exists) return {};
-    const rows = db
-      .prepare(
-        `SELECT "clientID" AS c, "lastMutationID" AS m FROM _zync_clients WHERE "clientGroupID" = ?`,
-      )
-      .all(clientGroupID) as {c: string; m: number}[];
+    const rows = this.#stmts.get(db, CLIENTS_SQL).all(clientGroupID) as {c: string; m: number}[];
     const out: Record<string, number> = {};
     for (const r of rows) out[r.c] = Number(r.m);
     return out;
   }
 
-  /** Releases both connections. Sources must not be used afterwards. */
+  /** Releases the snapshot (and an advance's, if not committed). Sources must not be used afterwards. */
   destroy(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const s of this.#sources.values()) s.invalidate();
     this.#sources.clear();
-    for (const db of [this.#cur.db, this.#spare]) {
-      try {
-        db.close();
-      } catch {
-        // already closed
-      }
+    this.#pool.release(this.#cur);
+    if (this.#next) this.#pool.release(this.#next);
+    this.#next = undefined;
+    if (this.#ownPool) {
+      this.#pool.close();
+      // A private pool's connections are this snapshotter's alone: close them even if a
+      // consumer left an iterator open (the shared pool leaves those to the GC).
+      closeQuietly(this.#cur.db);
     }
   }
 }
@@ -409,7 +510,7 @@ function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
 /** Reads the change log of (from, to] through a connection pinned at `to` (or later). */
 function readRange(
   db: Database.Database,
-  stmts: Statements,
+  stmts: StatementCache,
   from: string,
   to: string,
 ): ChangeLogRange {

@@ -41,6 +41,38 @@ import {
 /** Where a source reads: the pinned read connection of the current snapshot. */
 export interface SnapshotHandle {
   readonly db: Database.Database;
+  /** Shared prepared statements (the Snapshotter shares them among client groups). */
+  readonly statements?: StatementCache | undefined;
+}
+
+/**
+ * Prepared statements by connection and SQL. Preparing costs more than running a small
+ * query, and client groups that share a pinned connection run the same few shapes. A
+ * statement is busy while an iterator over it is open (nested fetches of one shape, a
+ * self-join, or another group's fetch), so each SQL keeps a small pool.
+ */
+export class StatementCache {
+  readonly #byDb = new WeakMap<Database.Database, Map<string, Database.Statement[]>>();
+
+  /** A statement of `sql` on `db` that no iterator is using; `raw`: rows as value arrays. */
+  get(db: Database.Database, sql: string, raw = false): Database.Statement {
+    let m = this.#byDb.get(db);
+    if (!m) {
+      m = new Map();
+      this.#byDb.set(db, m);
+    }
+    const key = raw ? 'r' + sql : 'o' + sql;
+    let pool = m.get(key);
+    if (!pool) {
+      pool = [];
+      m.set(key, pool);
+    }
+    for (const s of pool) if (!s.busy) return s;
+    const s = db.prepare(sql);
+    if (raw) s.raw(true);
+    pool.push(s);
+    return s;
+  }
 }
 
 export type SQLiteSourceOptions = {
@@ -117,7 +149,9 @@ export class SQLiteSource implements Source {
   readonly #snapshot: SnapshotHandle;
   readonly #batcher: Batcher | undefined;
   readonly #connections: Connection[] = [];
-  readonly #lookups = new WeakMap<Database.Database, Database.Statement>();
+  readonly #statements: StatementCache;
+  /** Selects one row by primary key (`IS`, so the harness's null keys are found too). */
+  readonly lookupSql: string;
   /** Changes pushed since the snapshot: primary key → row now, or null if deleted. */
   readonly #overlay = new Map<string, Row | null>();
   /**
@@ -144,6 +178,15 @@ export class SQLiteSource implements Source {
     this.kinds = kinds;
     this.fromValues = rowBuilder(spec);
     this.selectList = Object.keys(spec.columns).map(quoteIdent).join(', ');
+    this.lookupSql = `SELECT ${this.selectList} FROM ${quoteIdent(this.tableName)} WHERE ${this.primaryKey
+      .map(k => `${quoteIdent(k)} IS ?`)
+      .join(' AND ')}`;
+    this.#statements = snapshot.statements ?? new StatementCache();
+  }
+
+  /** A statement of `sql` on the snapshot's connection, rows as value arrays. */
+  statement(sql: string): Database.Statement {
+    return this.#statements.get(this.db, sql, true);
   }
 
   get db(): Database.Database {
@@ -230,12 +273,7 @@ export class SQLiteSource implements Source {
       }
       params.push(toParam(v));
     }
-    const db = this.db;
-    let stmt = this.#lookups.get(db);
-    if (!stmt || stmt.busy) {
-      stmt = db.prepare(lookupSql(this)).raw(true);
-      this.#lookups.set(db, stmt);
-    }
+    const stmt = this.statement(this.lookupSql);
     const values = stmt.get(...params) as unknown[] | undefined;
     return values ? this.fromValues(values) : undefined;
   }
@@ -302,15 +340,6 @@ export class SQLiteSource implements Source {
   }
 }
 
-/** Selects one row by primary key (`IS`, so the harness's null keys are found too). */
-export function lookupSql(source: SQLiteSource): string {
-  return `SELECT ${source.selectList} FROM ${quoteIdent(source.tableName)} WHERE ${source.primaryKey
-    .map(k => `${quoteIdent(k)} IS ?`)
-    .join(' AND ')}`;
-}
-
-type Shape = {readonly sql: string; readonly pool: Database.Statement[]};
-
 class Connection implements SourceInput {
   readonly ordering: Ordering;
   readonly filter: Condition | undefined;
@@ -324,7 +353,8 @@ class Connection implements SourceInput {
   readonly #whereParams: readonly SqlParam[];
   /** The SQL filter is exactly the predicate: rows from SQL need no JS check. */
   readonly #exact: boolean;
-  readonly #shapes = new WeakMap<Database.Database, Map<string, Shape>>();
+  /** The SQL of each request shape this connection has run. */
+  readonly #shapes = new Map<string, string>();
   #output: Output = NULL_OUTPUT;
 
   constructor(
@@ -374,22 +404,13 @@ class Connection implements SourceInput {
     if (change) this.#output.push(change);
   }
 
-  #statement(db: Database.Database, key: string, build: () => string): Database.Statement {
-    let shapes = this.#shapes.get(db);
-    if (!shapes) {
-      shapes = new Map();
-      this.#shapes.set(db, shapes);
+  #statement(key: string, build: () => string): Database.Statement {
+    let sql = this.#shapes.get(key);
+    if (sql === undefined) {
+      sql = build();
+      this.#shapes.set(key, sql);
     }
-    let shape = shapes.get(key);
-    if (!shape) {
-      shape = {sql: build(), pool: []};
-      shapes.set(key, shape);
-    }
-    // A statement is busy while an iterator over it is open (nested fetches of one shape).
-    for (const s of shape.pool) if (!s.busy) return s;
-    const s = db.prepare(shape.sql).raw(true);
-    shape.pool.push(s);
-    return s;
+    return this.#source.statement(sql);
   }
 
   *fetch(req: FetchRequest): Iterable<Node> {
@@ -425,8 +446,7 @@ class Connection implements SourceInput {
         key += bound.key;
       } else jsStart = true;
     }
-    const db = source.db;
-    const stmt = this.#statement(db, key, () => {
+    const stmt = this.#statement(key, () => {
       const order = this.ordering
         .map(([c, d]) => `${quoteIdent(c)} ${(d === 'asc') !== reverse ? 'ASC' : 'DESC'}`)
         .join(', ');
