@@ -1,8 +1,9 @@
-// Consistent reads of the replica for one set of pipelines. Two read connections take turns
-// ("ping-pong"): the current one holds a read transaction pinned at version V; `advance()`
-// pins the other at the newest version V', diffs (V, V'] from the change log, and once the
-// caller has pushed every change into the sources, `commit()` moves the sources onto V'
-// (dropping their overlays) and releases V. See docs/sqlite-source.md.
+// Consistent reads of the replica for one set of pipelines. The current snapshot is a read
+// connection holding a transaction pinned at version V; `advance()` takes one pinned at the
+// newest version V', diffs (V, V'] from the change log, and once the caller has pushed
+// every change into the sources, `commit()` moves the sources onto V' (dropping their
+// overlays) and releases V. The snapshotters of one replica share pinned connections and
+// the decoded change log (SnapshotPool, ChangeLogCache). See docs/sqlite-source.md.
 import Database from 'better-sqlite3';
 import {readTableSpecs} from '../replica/replica-schema.ts';
 import type {TableSpec} from '../replica/table-spec.ts';

@@ -1,11 +1,12 @@
-// Hydration over a 100k-row replica table through SQLiteSource + the engine.
+// Hydration over a 100k-row replica table through SQLiteSource + the engine, and the
+// snapshot advance of 50 client groups over one write.
 // Usage: npm run bench -- sqlite-source
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {AST} from '@zync/protocol';
-import {buildRowSet, materialize} from '@zync/zql/ivm';
-import {Snapshotter} from './snapshotter.ts';
+import {Batcher, buildRowSet, materialize} from '@zync/zql/ivm';
+import {Snapshotter, snapshotterFactory} from './snapshotter.ts';
 import {TestReplica} from './sqlite-test-replica.ts';
 
 const ROWS = 100_000;
@@ -19,6 +20,7 @@ const replica = new TestReplica(file, [
     columns: {id: 'text', title: 'text', modified: 'float8', priority: 'int4', open: 'bool'},
     primaryKey: ['id'],
   },
+  {name: 'hot', columns: {id: 'int4', v: 'int4'}, primaryKey: ['id']},
 ]);
 const ins = replica.db.prepare(
   `INSERT INTO issue (id, title, modified, priority, open) VALUES (?, ?, ?, ?, ?)`,
@@ -108,6 +110,60 @@ measure('source fetch only, all 100k rows', 150, () => {
 });
 measure('view: all 100k rows, PK order', 150, view(all));
 measure('row set: all 100k rows', 150, rowSet(all));
+
+// Fan-out: 50 client groups (each its own snapshotter and pipelines) see one single-row
+// write. Per write: every group advances, pushes the change and commits, one after another.
+{
+  const GROUPS = 50;
+  const WRITES = 200;
+  const hot = (id: number, v: number) => ({
+    table: 'hot',
+    change: {type: 'add' as const, row: {id, v}},
+  });
+  replica.apply([hot(1, 0), hot(2, 0), hot(3, 0)]);
+  const snapshots = snapshotterFactory(file);
+  const groups = Array.from({length: GROUPS}, (_, g) => {
+    const batcher = new Batcher();
+    const s = snapshots.open(batcher);
+    const gctx = {getSource: (t: string) => s.getSource(t)};
+    const eq = (name: string, value: number) => ({
+      kind: 'simple' as const,
+      op: '=' as const,
+      left: {kind: 'column' as const, name},
+      right: {kind: 'literal' as const, value},
+    });
+    const rowSets = [
+      buildRowSet({kind: 'query', table: 'hot', where: eq('id', 2)}, gctx, {batcher}),
+      buildRowSet({...filtered, where: eq('priority', g % 5)}, gctx, {batcher}),
+    ];
+    return {s, batcher, rowSets};
+  });
+  const times: number[] = [];
+  for (let w = 1; w <= WRITES; w++) {
+    replica.apply([
+      {table: 'hot', change: {type: 'edit', oldRow: {id: 2, v: w - 1}, row: {id: 2, v: w}}},
+    ]);
+    const t0 = performance.now();
+    for (const {s, batcher} of groups) {
+      const adv = s.advance();
+      if (adv.kind !== 'changes') throw new Error(adv.kind);
+      batcher.run(() => {
+        for (const {table, change} of adv.changes()) s.getSource(table)?.push(change);
+      });
+      adv.commit();
+    }
+    times.push(performance.now() - t0);
+  }
+  const m = median(times);
+  console.log(
+    `${`advance ${GROUPS} groups over one write (push + commit)`.padEnd(58)} writes=${String(WRITES).padStart(4)}  median ${m.toFixed(2).padStart(8)} ms  (target ≤ 2 ms) ${m <= 2 ? 'ok' : 'MISSED'}`,
+  );
+  for (const g of groups) {
+    for (const r of g.rowSets) r.destroy();
+    g.s.destroy();
+  }
+  snapshots.close();
+}
 
 snapshotter.destroy();
 replica.close();
