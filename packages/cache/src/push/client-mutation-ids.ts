@@ -4,7 +4,7 @@
 // UPDATE and bumped inside the transaction that applies the mutations: a mutation is
 // applied at most once, and in order.
 import type {Queryable} from './pg-catalog.ts';
-import {quoteIdent} from './pg-values.ts';
+import {quoteIdent, sqlLiteral} from './pg-values.ts';
 
 /** The internal upstream schema of an app (`zync_<appID>`). */
 export function shardSchemaOf(appID: string): string {
@@ -41,6 +41,45 @@ export class ClientMutationIDs {
     this.#ensured = true;
   }
 
+  /**
+   * Statements for one simple query (after BEGIN) that insert the clients' rows when missing
+   * and read their last mutation ids, locking the rows until commit; `readLocked` parses the
+   * answer. Locked in client order, so two pushes naming the same clients cannot deadlock.
+   */
+  lockAndReadSQL(clientGroupID: string, clientIDs: readonly string[]): string {
+    const g = literal(clientGroupID);
+    const cs = [...clientIDs].sort().map(literal);
+    return (
+      `INSERT INTO ${this.#table} ("clientGroupID", "clientID", "lastMutationID") ` +
+      `VALUES ${cs.map(c => `(${g}, ${c}, 0)`).join(', ')} ON CONFLICT DO NOTHING; ` +
+      `SELECT "clientID" AS id, "lastMutationID" AS lmid FROM ${this.#table} ` +
+      `WHERE "clientGroupID" = ${g} AND "clientID" IN (${cs.join(', ')}) ` +
+      `ORDER BY "clientID" FOR UPDATE`
+    );
+  }
+
+  /** The last mutation ids (0 when unknown) in the last result of `lockAndReadSQL`'s query. */
+  readLocked(
+    result: {rows: Record<string, unknown>[]},
+    clientIDs: readonly string[],
+  ): Map<string, number> {
+    const out = new Map<string, number>(clientIDs.map(c => [c, 0]));
+    for (const r of result.rows) out.set(String(r['id']), Number(r['lmid']));
+    return out;
+  }
+
+  /** Statements for one simple query that record the clients' new last mutation ids. */
+  writeSQL(clientGroupID: string, lmids: ReadonlyMap<string, number>): string {
+    const g = literal(clientGroupID);
+    return [...lmids]
+      .map(
+        ([c, lmid]) =>
+          `UPDATE ${this.#table} SET "lastMutationID" = ${literal(String(lmid))} ` +
+          `WHERE "clientGroupID" = ${g} AND "clientID" = ${literal(c)}`,
+      )
+      .join('; ');
+  }
+
   /** The client's last mutation id (0 when unknown), locking its row until commit. */
   async lockAndRead(db: Queryable, clientGroupID: string, clientID: string): Promise<number> {
     await db.query(
@@ -68,4 +107,10 @@ export class ClientMutationIDs {
       [clientGroupID, clientID, lastMutationID],
     );
   }
+}
+
+function literal(s: string): string {
+  const lit = sqlLiteral(s);
+  if (lit === undefined) throw new TypeError('an id contains a NUL character');
+  return lit;
 }

@@ -4,7 +4,7 @@
 import type {CrudOp} from '@zync/protocol';
 import type {ReadonlyJSONValue} from '@zync/shared';
 import type {PgCatalog, PgTable, Queryable} from './pg-catalog.ts';
-import {fromPgRow, quoteIdent, selectList, toPgParam} from './pg-values.ts';
+import {fromPgRow, quoteIdent, selectList, sqlLiteral, toPgParam} from './pg-values.ts';
 import {MutationFailure} from './push-failure.ts';
 import type {Row, WriteAuthorizer} from './write-authorizer.ts';
 
@@ -61,7 +61,74 @@ function missingRow(verb: string, table: PgTable): MutationFailure {
   );
 }
 
-async function resolveTable(db: Queryable, catalog: PgCatalog, op: CrudOp): Promise<PgTable> {
+/**
+ * The op as one SQL statement with its values written as literals, so that the ops of many
+ * mutations can go to Postgres in one simple query (one round trip). Undefined when the op
+ * needs `applyCrudOp` instead: an upsert, an update with no column to set, a permission
+ * rule that must see the row, or a value that cannot be a literal. An update or delete
+ * whose key matches no row fails (division by zero) instead of doing nothing: the batch
+ * then fails as a whole and is redone op by op, where `applyCrudOp` tells the error apart.
+ */
+export function crudOpStatement(
+  op: CrudOp,
+  table: PgTable,
+  authorizer: WriteAuthorizer,
+): string | undefined {
+  const allows = (action: Parameters<WriteAuthorizer['check']>[1]) =>
+    authorizer.allowsEveryRow?.(action, table.name) ?? false;
+  const t = quoteIdent(table.name);
+  switch (op.op) {
+    case 'insert': {
+      if (!allows('insert')) return undefined;
+      const cols = Object.keys(op.value).filter(c => op.value[c] !== undefined);
+      if (cols.length === 0) return `INSERT INTO ${t} DEFAULT VALUES`;
+      const values = literals(table, op.value, cols);
+      if (!values) return undefined;
+      return `INSERT INTO ${t} (${cols.map(quoteIdent).join(', ')}) VALUES (${values.join(', ')})`;
+    }
+    case 'update': {
+      if (!allows('update.preMutation') || !allows('update.postMutation')) return undefined;
+      const cols = Object.keys(op.value).filter(
+        c => op.value[c] !== undefined && !table.primaryKey.includes(c),
+      );
+      if (cols.length === 0) return undefined;
+      const values = literals(table, op.value, cols);
+      const where = literalPkWhere(table, op.value);
+      if (!values || where === undefined) return undefined;
+      const set = cols.map((c, i) => `${quoteIdent(c)} = ${values[i]}`).join(', ');
+      return `WITH w AS (UPDATE ${t} SET ${set} WHERE ${where} RETURNING 1) SELECT 1 / count(*) FROM w`;
+    }
+    case 'delete': {
+      if (!allows('delete')) return undefined;
+      const where = literalPkWhere(table, op.value);
+      if (where === undefined) return undefined;
+      return `WITH w AS (DELETE FROM ${t} WHERE ${where} RETURNING 1) SELECT 1 / count(*) FROM w`;
+    }
+    case 'upsert':
+      return undefined;
+  }
+}
+
+function literals(table: PgTable, value: Value, cols: readonly string[]): string[] | undefined {
+  const out: string[] = [];
+  for (const c of cols) {
+    const lit = sqlLiteral(param(table, c, value[c] ?? null));
+    if (lit === undefined) return undefined;
+    out.push(lit);
+  }
+  return out;
+}
+
+function literalPkWhere(table: PgTable, value: Value): string | undefined {
+  const values = literals(table, value, table.primaryKey);
+  return values && table.primaryKey.map((k, i) => `${quoteIdent(k)} = ${values[i]}`).join(' AND ');
+}
+
+export async function resolveTable(
+  db: Queryable,
+  catalog: PgCatalog,
+  op: CrudOp,
+): Promise<PgTable> {
   let table = await catalog.table(db, op.table);
   if (table && Object.keys(op.value).some(c => !table?.columns.has(c))) {
     table = await catalog.table(db, op.table, true); // the schema may have changed

@@ -14,7 +14,7 @@ import {
 import type {Logger} from '@zync/shared';
 import * as v from 'valibot';
 import type {ClientMutationIDs} from './client-mutation-ids.ts';
-import {applyCrudOp} from './crud-ops.ts';
+import {applyCrudOp, crudOpStatement, resolveTable} from './crud-ops.ts';
 import type {PgCatalog} from './pg-catalog.ts';
 import {MutationFailure} from './push-failure.ts';
 import type {MutationOutcome} from './push-types.ts';
@@ -51,19 +51,21 @@ export class CrudProcessor {
   async process(mutations: readonly Mutation[], ctx: CrudContext): Promise<MutationOutcome[]> {
     const {db, mutationIDs} = this.#o;
     await mutationIDs.ensureTable(db);
+    const clientIDs = [...new Set(mutations.map(m => m.clientID))];
+    if ([ctx.clientGroupID, ...clientIDs].some(id => id.includes('\u0000'))) {
+      throw new ProtocolError('InvalidMessage', 'A client id contains a NUL character');
+    }
     const client = await db.connect();
     let broken: unknown;
     try {
-      await client.query('BEGIN');
-      const lmids = new Map<string, number>();
-      const outcomes: MutationOutcome[] = [];
-      let n = 0;
+      // One round trip: BEGIN, and the clients' rows locked and read.
+      const locked = await client.query(
+        `BEGIN; ${mutationIDs.lockAndReadSQL(ctx.clientGroupID, clientIDs)}`,
+      );
+      const lmids = mutationIDs.readLocked(lastResult(locked), clientIDs);
+      const todo: Mutation[] = [];
       for (const m of mutations) {
-        let last = lmids.get(m.clientID);
-        if (last === undefined) {
-          last = await mutationIDs.lockAndRead(client, ctx.clientGroupID, m.clientID);
-          lmids.set(m.clientID, last);
-        }
+        const last = lmids.get(m.clientID) ?? 0;
         if (m.id <= last) continue;
         if (m.id > last + 1) {
           throw new ProtocolError(
@@ -72,32 +74,50 @@ export class CrudProcessor {
           );
         }
         lmids.set(m.clientID, m.id);
-        const sp = `m${n++}`;
-        await client.query(`SAVEPOINT ${sp}`);
-        try {
-          await this.#apply(client, m, ctx);
-          await client.query(`RELEASE SAVEPOINT ${sp}`);
-          outcomes.push({clientID: m.clientID, id: m.id, result: {type: 'ok'}});
-        } catch (e) {
-          const failure = toFailure(e);
-          if (!failure) throw e;
-          await client.query(`ROLLBACK TO SAVEPOINT ${sp}`);
-          this.#o.logger.info('CRUD mutation refused', {
-            clientID: m.clientID,
-            id: m.id,
-            kind: failure.kind,
-          });
-          outcomes.push({
-            clientID: m.clientID,
-            id: m.id,
-            result: {type: 'error', error: 'zero', message: failure.message},
-          });
+        todo.push(m);
+      }
+      const finish = `${mutationIDs.writeSQL(ctx.clientGroupID, lmids)}; COMMIT`;
+      const outcomes: MutationOutcome[] = [];
+      const statements: (string[] | undefined)[] = [];
+      for (const m of todo) statements.push(await this.#statements(client, m, ctx));
+      let committed = false;
+      for (let i = 0; i < todo.length;) {
+        if (statements[i] === undefined) {
+          outcomes.push(await this.#applyAlone(client, todo[i]!, ctx, i));
+          i++;
+          continue;
         }
+        // Consecutive mutations that are plain statements go in one simple query, under one
+        // savepoint; the last batch also carries the lmids and COMMIT. When the batch fails
+        // (some mutation's error, or an update/delete of a missing row) it is rolled back
+        // and its mutations are applied one by one, each under its own savepoint, which
+        // tells the failing ones apart.
+        let j = i;
+        while (j < todo.length && statements[j] !== undefined) j++;
+        const sp = `b${i}`;
+        const last = j === todo.length;
+        const sql = [`SAVEPOINT ${sp}`, ...statements.slice(i, j).flat()];
+        if (last) sql.push(finish);
+        try {
+          await client.query(sql.join('; '));
+          for (const m of todo.slice(i, j)) {
+            outcomes.push({clientID: m.clientID, id: m.id, result: {type: 'ok'}});
+          }
+          committed = last;
+        } catch (e) {
+          if (typeof (e as {code?: unknown}).code !== 'string') throw e;
+          try {
+            await client.query(`ROLLBACK TO SAVEPOINT ${sp}`);
+          } catch {
+            throw e; // COMMIT itself failed: the transaction is gone
+          }
+          for (let k = i; k < j; k++) {
+            outcomes.push(await this.#applyAlone(client, todo[k]!, ctx, k));
+          }
+        }
+        i = j;
       }
-      for (const [clientID, last] of lmids) {
-        await mutationIDs.write(client, ctx.clientGroupID, clientID, last);
-      }
-      await client.query('COMMIT');
+      if (!committed) await client.query(finish);
       return outcomes;
     } catch (e) {
       try {
@@ -114,6 +134,64 @@ export class CrudProcessor {
       );
     } finally {
       client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+
+  /**
+   * The mutation's ops as statements with literal values, or undefined when it must go
+   * through `#apply` (see `crudOpStatement`; also anything refused or malformed, so that
+   * the error is produced in one place).
+   */
+  async #statements(
+    client: pg.PoolClient,
+    m: Mutation,
+    ctx: CrudContext,
+  ): Promise<string[] | undefined> {
+    if (ctx.refusal !== undefined || m.name !== CRUD_MUTATION_NAME) return undefined;
+    const args = v.safeParse(crudArgsSchema, m.args);
+    if (!args.success) return undefined;
+    const out: string[] = [];
+    try {
+      for (const op of args.output[0].ops) {
+        const table = await resolveTable(client, this.#o.catalog, op);
+        const sql = crudOpStatement(op, table, ctx.authorizer);
+        if (sql === undefined) return undefined;
+        out.push(sql);
+      }
+    } catch (e) {
+      if (e instanceof MutationFailure) return undefined;
+      throw e;
+    }
+    return out;
+  }
+
+  /** Applies one mutation under its own savepoint: a failure is rolled back alone. */
+  async #applyAlone(
+    client: pg.PoolClient,
+    m: Mutation,
+    ctx: CrudContext,
+    n: number,
+  ): Promise<MutationOutcome> {
+    const sp = `m${n}`;
+    await client.query(`SAVEPOINT ${sp}`);
+    try {
+      await this.#apply(client, m, ctx);
+      await client.query(`RELEASE SAVEPOINT ${sp}`);
+      return {clientID: m.clientID, id: m.id, result: {type: 'ok'}};
+    } catch (e) {
+      const failure = toFailure(e);
+      if (!failure) throw e;
+      await client.query(`ROLLBACK TO SAVEPOINT ${sp}`);
+      this.#o.logger.info('CRUD mutation refused', {
+        clientID: m.clientID,
+        id: m.id,
+        kind: failure.kind,
+      });
+      return {
+        clientID: m.clientID,
+        id: m.id,
+        result: {type: 'error', error: 'zero', message: failure.message},
+      };
     }
   }
 
@@ -198,4 +276,9 @@ function toFailure(e: unknown, op?: CrudOp): MutationFailure | undefined {
     });
   }
   return undefined;
+}
+
+/** A simple query with several statements answers with one result each. */
+function lastResult(r: pg.QueryResult | pg.QueryResult[]): pg.QueryResult {
+  return Array.isArray(r) ? r[r.length - 1]! : r;
 }

@@ -1,6 +1,6 @@
-import type pg from 'pg';
+import pg from 'pg';
 import {ProtocolError, type Mutation, type PushBody} from '@zync/protocol';
-import {afterEach, beforeEach, expect, test} from 'vitest';
+import {afterEach, beforeEach, expect, test, vi} from 'vitest';
 import {captureLog, upstreamWithTables, type CapturedLog} from './testing.ts';
 import {OPAQUE_TOKEN_CRUD_REFUSAL, ZeroPusher, type PushRequestContext} from './zero-pusher.ts';
 
@@ -277,4 +277,102 @@ test('onLastMutationIDs hears the new last mutation id per client', async () => 
     ctx,
   );
   expect(heard).toEqual([['g1', {c1: 2}]]);
+});
+
+test('plain writes of a push go to Postgres in two round trips (BEGIN + locks, writes + COMMIT)', async () => {
+  await pool.query(`INSERT INTO issue (id, title) VALUES ('old1', 'o1'), ('old2', 'o2')`);
+  // Warm the catalog and the clients table, so that only the push itself is counted.
+  await pusher.process(
+    push(crud(1, {op: 'insert', table: 'issue', value: {id: 'w', title: 'w'}})),
+    ctx,
+  );
+  const spy = vi.spyOn(pg.Client.prototype, 'query');
+  try {
+    const res = await pusher.process(
+      push(
+        ...Array.from({length: 50}, (_, i) =>
+          crud(i + 2, {op: 'insert', table: 'issue', value: {id: `n${i}`, title: `t${i}`}}),
+        ),
+        crud(52, {op: 'update', table: 'issue', value: {id: 'old1', title: 'o1b', points: 5}}),
+        crud(53, {op: 'delete', table: 'issue', value: {id: 'old2'}}),
+      ),
+      ctx,
+    );
+    expect(res.mutations.filter(m => m.result.type !== 'ok')).toEqual([]);
+    expect(res.mutations).toHaveLength(52);
+    expect(spy).toHaveBeenCalledTimes(2);
+  } finally {
+    spy.mockRestore();
+  }
+  const rows = await issues();
+  expect(rows).toHaveLength(52);
+  expect(rows.find(r => r['id'] === 'old1')).toMatchObject({title: 'o1b', points: '5'});
+  expect(await lmid()).toBe(53);
+});
+
+test('a batch that fails is redone one mutation at a time: the others apply once, in order', async () => {
+  await pool.query(`INSERT INTO issue (id, title) VALUES ('a', 'x')`);
+  const res = await pusher.process(
+    push(
+      crud(1, {op: 'update', table: 'issue', value: {id: 'a', title: 'y'}}),
+      crud(2, {op: 'insert', table: 'issue', value: {id: 'b', title: 'x'}}), // x is free again
+      crud(3, {op: 'insert', table: 'issue', value: {id: 'c', title: 'y'}}), // y is taken
+      crud(4, {op: 'delete', table: 'issue', value: {id: 'a'}}),
+      crud(5, {op: 'update', table: 'issue', value: {id: 'a', title: 'z'}}), // deleted by 4
+      crud(6, {op: 'insert', table: 'issue', value: {id: 'c', title: 'y'}}), // y freed by 4
+    ),
+    ctx,
+  );
+  expect(res.mutations.map(m => [m.id, m.result.type])).toEqual([
+    [1, 'ok'],
+    [2, 'ok'],
+    [3, 'error'],
+    [4, 'ok'],
+    [5, 'error'],
+    [6, 'ok'],
+  ]);
+  expect((await issues()).map(r => [r['id'], r['title']])).toEqual([
+    ['b', 'x'],
+    ['c', 'y'],
+  ]);
+  expect(await lmid()).toBe(6);
+});
+
+test('values that are awkward as SQL text arrive intact; a NUL character is refused alone', async () => {
+  const nasty = `it's a \\ "test"'); DROP TABLE issue; -- ✓\n\t$1 E'x'`;
+  const res = await pusher.process(
+    push(
+      crud(1, {
+        op: 'insert',
+        table: 'issue',
+        value: {
+          id: 'i1',
+          title: nasty,
+          labels: ['a,b', '{c}', 'NULL', '"q"', 'back\\slash', null],
+          meta: {s: nasty, n: [1, null, {x: true}]},
+        },
+      }),
+      crud(2, {op: 'insert', table: 'issue', value: {id: 'i2', title: 'nul\u0000char'}}),
+      crud(3, {op: 'update', table: 'issue', value: {id: 'i1', owner_id: nasty}}),
+    ),
+    ctx,
+  );
+  expect(res.mutations.map(m => [m.id, m.result.type])).toEqual([
+    [1, 'ok'],
+    [2, 'error'],
+    [3, 'ok'],
+  ]);
+  expect(await issues()).toEqual([
+    {
+      id: 'i1',
+      title: nasty,
+      owner_id: nasty,
+      created: null,
+      due: null,
+      labels: ['a,b', '{c}', 'NULL', '"q"', 'back\\slash', null],
+      meta: {s: nasty, n: [1, null, {x: true}]},
+      points: null,
+    },
+  ]);
+  expect(await lmid()).toBe(3);
 });

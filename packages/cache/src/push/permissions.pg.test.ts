@@ -195,3 +195,36 @@ test('a table outside the app schema is denied', async () => {
     message: "Permission denied: table secret is not in the app's schema",
   });
 });
+
+test('writes a rule allows unconditionally and checked writes mix in one push', async () => {
+  const m = (id: number, ...ops: Op[]): Mutation => ({
+    type: 'crud',
+    id,
+    clientID: 'bob',
+    name: '_zero_crud',
+    args: [{ops}] as Mutation['args'],
+    timestamp: 1,
+  });
+  const res = await pusher.process(
+    {
+      clientGroupID: 'g1',
+      requestID: 'r',
+      mutations: [
+        m(1, {op: 'insert', table: 'project', value: {id: 'p3', owner_id: 'bob'}}),
+        m(2, {op: 'insert', table: 'issue', value: {id: 'i3', title: 'x', owner_id: 'alice'}}),
+        m(3, {op: 'insert', table: 'project', value: {id: 'p4', owner_id: 'bob'}}),
+        m(4, {op: 'insert', table: 'issue', value: {id: 'i4', title: 'y', owner_id: 'bob'}}),
+      ],
+    },
+    ctxOf(bob),
+  );
+  expect(res.mutations.map(x => [x.id, x.result.type])).toEqual([
+    [1, 'ok'],
+    [2, 'error'],
+    [3, 'ok'],
+    [4, 'ok'],
+  ]);
+  const projects = await pool.query<{id: string}>('SELECT id FROM project ORDER BY id');
+  expect(projects.rows.map(r => r.id)).toEqual(['p1', 'p2', 'p3', 'p4']);
+  expect(Object.keys(await titles())).toEqual(['i1', 'i2', 'i4']);
+});

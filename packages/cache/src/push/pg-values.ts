@@ -2,6 +2,8 @@
 // to timestamp/date columns become UTC timestamps, arrays to array columns Postgres arrays,
 // anything to json/jsonb columns JSON text. Reads (rows checked by permission rules) come
 // back in the shape clients see: times as epoch ms, int8/numeric as numbers.
+import {createRequire} from 'node:module';
+import {escapeLiteral} from 'pg';
 import type {ReadonlyJSONValue} from '@zync/shared';
 import {isArrayType, isTimeType, kindOfType} from '../replica/pg-types.ts';
 import {copySelectExpr} from '../replica/values.ts';
@@ -55,6 +57,24 @@ export function toPgParam(table: PgTable, col: PgColumn, value: ReadonlyJSONValu
     default:
       return value;
   }
+}
+
+// node-postgres's own conversion of a query parameter to the text it sends: a literal built
+// from it is read by Postgres exactly as that parameter would be.
+const {prepareValue} = createRequire(import.meta.url)('pg/lib/utils.js') as {
+  prepareValue: (value: unknown) => unknown;
+};
+
+/**
+ * A `toPgParam` value as an SQL literal of unknown type (Postgres resolves it from the
+ * context, as it does an untyped parameter), for statements batched into one simple query.
+ * Undefined when the value cannot be written as text (binary data, a NUL character).
+ */
+export function sqlLiteral(param: unknown): string | undefined {
+  const text = prepareValue(param);
+  if (text === null || text === undefined) return 'NULL';
+  if (typeof text !== 'string' || text.includes('\u0000')) return undefined;
+  return escapeLiteral(text);
 }
 
 /** `SELECT` list giving each column in the client's shape (times as epoch ms). */

@@ -24,10 +24,18 @@ export type Row = Readonly<Record<string, ReadonlyJSONValue>>;
 /** Checks one write; throws a MutationFailure of kind 'permission' when denied. */
 export interface WriteAuthorizer {
   check(db: Queryable, action: PermissionAction, serverTable: string, row: Row): Promise<void>;
+  /**
+   * True when `check` allows every row of this action on this table without reading
+   * anything: the write then needs no row read back for it. Absent means false.
+   */
+  allowsEveryRow?(action: PermissionAction, serverTable: string): boolean;
 }
 
 /** Allows everything (no permissions configured). */
-export const allowAllWrites: WriteAuthorizer = {check: () => Promise.resolve()};
+export const allowAllWrites: WriteAuthorizer = {
+  check: () => Promise.resolve(),
+  allowsEveryRow: () => true,
+};
 
 const RULE_NAMES: Record<PermissionAction, string> = {
   select: 'select',
@@ -58,6 +66,14 @@ export class BoundWriteAuthorizer implements WriteAuthorizer {
         'permission',
         `Permission denied: the ${rule} rule of table ${serverTable} does not allow this write`,
       );
+    }
+  }
+
+  allowsEveryRow(action: PermissionAction, serverTable: string): boolean {
+    try {
+      return isAlwaysTrue(this.#serverCondition(action, serverTable));
+    } catch {
+      return false; // a table outside the app's schema: check() says why
     }
   }
 
