@@ -231,3 +231,60 @@ test('a custom namespace may not reuse CRUD names of a table', () => {
       }),
   ).toThrow(/clashes/);
 });
+
+test('mutations started together go in one push frame; each outcome reaches its own promise', async () => {
+  const {srv, zero} = await setup();
+  const rs = Array.from({length: 20}, (_, i) =>
+    zero.mutate.issue.insert({id: `i${i}`, title: 'T', votes: i}),
+  );
+  await Promise.all(rs.map(r => r.client));
+  await vi.waitFor(() => expect(pushes(srv)).toHaveLength(20));
+  const frames = srv.received.filter(f => f[0] === 'push');
+  expect(frames).toHaveLength(1);
+  expect(pushes(srv).map(m => m.id)).toEqual(Array.from({length: 20}, (_, i) => i + 1));
+  // Answers in reverse order, one of them an error, half before the confirming poke.
+  const outcome = (id: number) => ({
+    clientID: zero.clientID,
+    id,
+    result:
+      id === 7
+        ? {type: 'error' as const, error: 'zero' as const, message: 'no'}
+        : {type: 'ok' as const},
+  });
+  srv.send(['pushResponse', {mutations: [20, 19, 18, 17, 16, 15, 14, 13, 12, 11].map(outcome)}]);
+  srv.send(pokeFrame({lastMutationIDChanges: {[zero.clientID]: 20}}));
+  srv.send(['pushResponse', {mutations: [10, 9, 8, 7, 6, 5, 4, 3, 2, 1].map(outcome)}]);
+  const results = await Promise.all(rs.map(r => r.server));
+  expect(results.map((r, i) => [i + 1, r.type])).toEqual(
+    Array.from({length: 20}, (_, i) => [i + 1, i + 1 === 7 ? 'error' : 'success']),
+  );
+  // A later mutation goes in a frame of its own, with only itself.
+  const late = zero.mutate.issue.insert({id: 'late', title: 'L', votes: 0});
+  await late.client;
+  await vi.waitFor(() => expect(pushes(srv)).toHaveLength(21));
+  expect(srv.received.filter(f => f[0] === 'push').at(-1)?.[1]).toMatchObject({
+    mutations: [{id: 21}],
+  });
+});
+
+test('a mutation made before the store is read is pushed once and settles with its response', async () => {
+  const {srv, zero: first, provider} = await setup();
+  await first.close();
+  const zero = new Zero({
+    server: srv.server,
+    userID: 'u',
+    schema,
+    kvStore: provider,
+    mutators,
+    createSocket,
+  });
+  cleanups.push(() => zero.close());
+  const r = zero.mutate.issue.insert({id: 'early', title: 'E', votes: 0});
+  await r.client;
+  await vi.waitFor(() => expect(pushes(srv)).toHaveLength(1));
+  await new Promise(resolve => setTimeout(resolve, 20));
+  expect(pushes(srv).map(m => m.id)).toEqual([1]);
+  srv.send(okResponse(zero.clientID, 1));
+  srv.send(pokeFrame({lastMutationIDChanges: {[zero.clientID]: 1}}));
+  expect(await r.server).toEqual({type: 'success'});
+});

@@ -63,7 +63,11 @@ export class MutationManager {
   readonly #queryDelegate: QueryDelegate;
   readonly #persist: (ops: KVOp[]) => void;
   readonly #push: (mutations: Mutation[]) => boolean;
-  readonly #pending: Pending[] = [];
+  #pending: Pending[] = [];
+  /** `#pending` by `pendingKey`, for answers from the server. */
+  readonly #pendingByKey = new Map<string, Pending>();
+  /** A step that pushes what is pending is queued and has not run yet. */
+  #pushQueued = false;
   /** Client-visible rows touched by pending mutations, as table + NUL + key. */
   #touched = new Map<string, {table: string; id: Row}>();
   #nextID = 1;
@@ -78,7 +82,7 @@ export class MutationManager {
    * from the API server, so either can come first; a refused mutation also advances the last
    * mutation ID, and only the response says it was refused.
    */
-  #awaitingOutcome: Pending[] = [];
+  readonly #awaitingOutcome = new Map<string, Pending>();
 
   readonly mutate: Record<string, unknown>;
 
@@ -172,7 +176,7 @@ export class MutationManager {
         seq: this.#nextSeq++,
       };
       const p: Pending = {m: stored, settle};
-      this.#pending.push(p);
+      this.#addPending(p);
       this.#persist([{key: pendingKey(stored), value: stored}]);
       this.#local.batcher.begin();
       try {
@@ -180,9 +184,27 @@ export class MutationManager {
       } finally {
         this.#local.batcher.end();
       }
-      this.#pushPending();
+      this.#queuePush();
     });
     return {client, server};
+  }
+
+  #addPending(p: Pending): void {
+    this.#pending.push(p);
+    this.#pendingByKey.set(pendingKey(p.m), p);
+  }
+
+  /**
+   * Pushes after every step already queued: mutations started together (e.g. in one loop)
+   * go to the server in one push frame instead of one frame each.
+   */
+  #queuePush(): void {
+    if (this.#pushQueued) return;
+    this.#pushQueued = true;
+    void this.enqueue(() => {
+      this.#pushQueued = false;
+      this.#pushPending();
+    });
   }
 
   #tx(mutationID: number, reason: 'optimistic' | 'rebase'): ClientTransaction<Schema> {
@@ -276,7 +298,9 @@ export class MutationManager {
       );
       for (const m of sorted) {
         if ((this.#local.lastMutationIDs[m.clientID] ?? 0) >= m.id) continue;
-        this.#pending.push({m});
+        // A mutation started before the store was read is in both: keep the live one.
+        if (this.#pendingByKey.has(pendingKey(m))) continue;
+        this.#addPending({m});
         this.#nextSeq = Math.max(this.#nextSeq, m.seq + 1);
       }
       await this.#replay();
@@ -309,21 +333,25 @@ export class MutationManager {
   #confirm(): void {
     const lmids = this.#local.lastMutationIDs;
     const ops: KVOp[] = [];
-    for (let i = 0; i < this.#pending.length;) {
-      const p = this.#pending[i]!;
-      if ((lmids[p.m.clientID] ?? 0) >= p.m.id) {
-        this.#pending.splice(i, 1);
-        ops.push({key: pendingKey(p.m), value: undefined});
-        if (p.error === undefined && p.settle && this.#sentOnThisConnection(p.m)) {
-          this.#awaitingOutcome.push(p);
-        } else {
-          p.settle?.(p.error ?? {type: 'success'});
-        }
+    const still: Pending[] = [];
+    for (const p of this.#pending) {
+      if ((lmids[p.m.clientID] ?? 0) < p.m.id) {
+        still.push(p);
+        continue;
+      }
+      const key = pendingKey(p.m);
+      this.#pendingByKey.delete(key);
+      ops.push({key, value: undefined});
+      if (p.error === undefined && p.settle && this.#sentOnThisConnection(p.m)) {
+        this.#awaitingOutcome.set(key, p);
       } else {
-        i++;
+        p.settle?.(p.error ?? {type: 'success'});
       }
     }
-    if (ops.length) this.#persist(ops);
+    if (ops.length) {
+      this.#pending = still;
+      this.#persist(ops);
+    }
   }
 
   async #replay(): Promise<void> {
@@ -388,7 +416,9 @@ export class MutationManager {
    */
   onConnectionLost(): void {
     this.#sent.clear();
-    for (const p of this.#awaitingOutcome.splice(0)) p.settle?.({type: 'success'});
+    const awaiting = [...this.#awaitingOutcome.values()];
+    this.#awaitingOutcome.clear();
+    for (const p of awaiting) p.settle?.({type: 'success'});
   }
 
   #pushPending(): void {
@@ -407,15 +437,18 @@ export class MutationManager {
   /** Outcomes from zero-cache: errors are kept until the poke that confirms the id. */
   onPushResponse(body: PushResponseBody): void {
     for (const r of body.mutations) {
-      const matches = (x: Pending) => x.m.clientID === r.clientID && x.m.id === r.id;
-      const p = this.#pending.find(matches);
+      const key = pendingKey(r);
+      const p = this.#pendingByKey.get(key);
       if (p) {
         p.error = toOutcome(r.result);
         continue;
       }
       // Already confirmed by a poke that overtook this response.
-      const i = this.#awaitingOutcome.findIndex(matches);
-      if (i >= 0) this.#awaitingOutcome.splice(i, 1)[0]!.settle?.(toOutcome(r.result));
+      const done = this.#awaitingOutcome.get(key);
+      if (done) {
+        this.#awaitingOutcome.delete(key);
+        done.settle?.(toOutcome(r.result));
+      }
     }
   }
 }
