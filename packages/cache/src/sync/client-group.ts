@@ -83,6 +83,11 @@ export class ClientGroup {
     return this.#done;
   }
 
+  /** Row records in the group's CVR (live rows and tombstones). */
+  get rowCount(): number {
+    return this.#cvr?.state.rows.size ?? 0;
+  }
+
   /**
    * Runs `fn` after everything queued before it. Resolves false if the group was already
    * done (the caller must use a fresh group) or `fn` failed (which breaks the group).

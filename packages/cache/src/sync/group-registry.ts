@@ -6,6 +6,7 @@ import {ClientGroup} from './client-group.ts';
 import type {CVRStore} from './cvr-store.ts';
 import type {GroupClient, QueryPreparer} from './group-client.ts';
 import type {SyncLimits} from './limits.ts';
+import {MemoryReclaimer} from './memory-reclaimer.ts';
 import type {QueryDriverFactory} from './query-driver.ts';
 
 export type GroupRegistryOptions = {
@@ -14,6 +15,8 @@ export type GroupRegistryOptions = {
   readonly prepareQuery: QueryPreparer;
   readonly limits: SyncLimits;
   readonly logger: Logger;
+  /** Collects the garbage of released groups (default: the engine's full collection). */
+  readonly reclaimer?: MemoryReclaimer;
 };
 
 export interface ConnectedClient extends GroupClient {
@@ -26,9 +29,11 @@ export class GroupRegistry {
   /** Groups being released: a new group for the same id waits until its CVR is written. */
   readonly #releasing = new Map<string, Promise<void>>();
   #stopped = false;
+  readonly #reclaimer: MemoryReclaimer;
 
   constructor(options: GroupRegistryOptions) {
     this.#o = options;
+    this.#reclaimer = options.reclaimer ?? new MemoryReclaimer(options.logger, {});
   }
 
   /** Client groups currently held in memory. */
@@ -53,8 +58,10 @@ export class GroupRegistry {
         onDone: done => {
           if (this.#groups.get(groupID) === done) this.#groups.delete(groupID);
           this.#releasing.set(groupID, done.stopped);
+          const rows = done.rowCount;
           void done.stopped.finally(() => {
             if (this.#releasing.get(groupID) === done.stopped) this.#releasing.delete(groupID);
+            if (!this.#stopped) this.#reclaimer.released(rows);
           });
         },
       });
@@ -107,6 +114,7 @@ export class GroupRegistry {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#reclaimer.stop();
     const groups = [...this.#groups.values()];
     await Promise.all(groups.map(g => g.stop()));
     await Promise.all(this.#releasing.values());
