@@ -275,12 +275,20 @@ export async function mutations(
 
 // 5. Memory ------------------------------------------------------------------------------
 
-export async function churn(ctx: Ctx, rows: number, clients = 7): Promise<void> {
+/**
+ * `clients` clients, one after another, each syncing all `rows` rows and leaving. Returns
+ * the server's RSS right after the first sync (one group of `rows` rows on a fresh
+ * process: "RSS after a 100k sync").
+ */
+export async function churn(ctx: Ctx, rows: number, clients = 7): Promise<Figure> {
+  let afterFirst: Figure | undefined;
   for (let i = 0; i < clients; i++) {
     const z = newClient(ctx.zc.url, ctx.schema, 'churn');
     await z.run(z.query[sizedTable(rows)]!, {type: 'complete'});
+    if (i === 0) afterFirst = await rssSample(ctx.zc, 3, 200);
     await z.close();
   }
+  return afterFirst ?? figure([]);
 }
 
 // 6. Scale sweep -------------------------------------------------------------------------
