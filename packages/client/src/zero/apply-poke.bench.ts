@@ -1,7 +1,7 @@
 // Client side of an initial sync: a `Zero` (memory store) receives one poke of N rows as
 // frame text over an in-process socket, decodes it, applies it to a live all-rows view and
-// commits it to the store. Also times the parts alone (decode; LocalState.applyPoke with
-// and without a view; the store commit). Server work is not included.
+// commits it to the store. Also times decode and LocalState.applyPoke (with and without a
+// view) alone. Server work is not included.
 //
 //   npm run bench -- apply-poke
 //   BENCH_ROWS=10000,100000 BENCH_RUNS=5 npm run bench -- apply-poke

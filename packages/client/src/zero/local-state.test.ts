@@ -1,7 +1,8 @@
 // Rows persist in hash buckets (`b/<table>/<hh>`); the one-key-per-row layout of earlier
 // builds is read and migrated on load.
 import type {PokeBody} from '@zync/protocol';
-import {createSchema, number, string, table} from '@zync/zql';
+import {createBuilder, createSchema, number, string, table} from '@zync/zql';
+import {materialize} from '@zync/zql/ivm';
 import {expect, test} from 'vitest';
 import {memStoreProvider} from '../kv/mem-store.ts';
 import {isVouchedFrozenJSON} from '../kv/frozen-json.ts';
@@ -339,4 +340,26 @@ test('only buckets of rows built from pokes, all plain JSON, are vouched for as 
   expect(again.find(o => o.key === bucketOf('a'))?.value).toEqual([{id: 'a', rank: 5}]);
   expect(isVouchedFrozenJSON(again.find(o => o.key === bucketOf('a'))?.value)).toBe(false);
   await write(store, again);
+});
+
+test('a view made before the load sees every stored row, in order, in one update', async () => {
+  const store = memStoreProvider().create('local-state-7');
+  const s = new LocalState(schema);
+  const ids = Array.from({length: 2000}, (_, i) => `i${String(i).padStart(4, '0')}`);
+  await write(
+    store,
+    s.applyPoke(poke(ids.map((id, rank) => ({op: 'put', table: 'issue', value: {id, rank}})))),
+  );
+  const loaded = new LocalState(schema);
+  const view = materialize(
+    createBuilder(schema).issue.ast,
+    {getSource: t => loaded.sources.get(t)},
+    {batcher: loaded.batcher},
+  );
+  const updates: number[] = [];
+  view.addListener(d => updates.push((d as unknown[]).length));
+  await loaded.load(store);
+  expect(updates).toEqual([2000]);
+  expect((view.data as {id: string}[]).map(r => r.id)).toEqual(ids);
+  view.destroy();
 });
