@@ -293,21 +293,21 @@ export class ChangeLogCache {
     this.#maxEntries = maxEntries;
   }
 
-  get(from: string, to: string, read: () => ChangeLogRange): ChangeLogRange {
-    const k = `${from}\u0000${to}`;
-    const hit = this.#ranges.get(k);
-    if (hit) return hit;
-    const range = read();
+  get(from: string, to: string): ChangeLogRange | undefined {
+    return this.#ranges.get(`${from}\u0000${to}`);
+  }
+
+  /** Keeps `range` unless it alone is over the bound, dropping the oldest to make room. */
+  set(from: string, to: string, range: ChangeLogRange): void {
     const n = range.entries.length;
-    if (n > this.#maxEntries) return range;
+    if (n > this.#maxEntries) return;
     for (const [key, r] of this.#ranges) {
       if (this.#entries + n <= this.#maxEntries) break;
       this.#ranges.delete(key);
       this.#entries -= r.entries.length;
     }
-    this.#ranges.set(k, range);
+    this.#ranges.set(`${from}\u0000${to}`, range);
     this.#entries += n;
-    return range;
   }
 
   /** Number of ranges held. */
@@ -445,8 +445,11 @@ export class Snapshotter implements SnapshotHandle {
   }
 
   #range(from: string, next: Snap): ChangeLogRange {
-    const read = () => readRange(next.db, this.#stmts, from, next.version);
-    return this.#changeLog ? this.#changeLog.get(from, next.version, read) : read();
+    const cached = this.#changeLog?.get(from, next.version);
+    if (cached) return cached;
+    const range = readRange(next.db, this.#stmts, from, next.version);
+    this.#changeLog?.set(from, next.version, range);
+    return range;
   }
 
   *#diff(from: Snap, next: Snap, range: ChangeLogRange): Iterable<TableChange> {

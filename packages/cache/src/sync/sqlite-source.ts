@@ -218,8 +218,9 @@ export class SQLiteSource implements Source {
   /** The snapshot moved to a state that includes every pushed change: drop the overlay. */
   rebase(): void {
     if (this.#pushIndex >= 0) throw new TypeError('rebase during a push');
-    this.#overlay.clear();
-    this.#known.clear();
+    // Most sources saw no change: clearing an empty Map still allocates a new table.
+    if (this.#overlay.size > 0) this.#overlay.clear();
+    if (this.#known.size > 0) this.#known.clear();
   }
 
   /**
@@ -287,18 +288,17 @@ export class SQLiteSource implements Source {
     } else {
       removed = this.get(change.type === 'edit' ? change.oldRow : change.row);
       if (!removed) throw new TypeError(`Row not found in ${this.tableName}`);
-      if (change.type === 'edit') {
-        added = change.row;
-        if (keyOf(removed, this.primaryKey) !== keyOf(added, this.primaryKey) && this.get(added)) {
-          throw new TypeError(`Row already exists in ${this.tableName}`);
-        }
-      }
+      if (change.type === 'edit') added = change.row;
+    }
+    const removedKey = removed && keyOf(removed, this.primaryKey);
+    const addedKey = added && keyOf(added, this.primaryKey);
+    const pkChanged = !!added && !!removed && removedKey !== addedKey;
+    if (pkChanged && this.get(added as Row)) {
+      throw new TypeError(`Row already exists in ${this.tableName}`);
     }
     this.#batcher?.begin();
     try {
       this.#full = {add: added, remove: removed};
-      const pkChanged =
-        !!added && !!removed && keyOf(removed, this.primaryKey) !== keyOf(added, this.primaryKey);
       const conns = this.#connections.slice();
       for (const conn of conns) {
         this.#pushIndex = this.#connections.indexOf(conn);
@@ -321,8 +321,8 @@ export class SQLiteSource implements Source {
       this.#pushIndex = -1;
       this.#full = NONE;
       this.#current = NONE;
-      if (removed) this.#overlay.set(keyOf(removed, this.primaryKey), null);
-      if (added) this.#overlay.set(keyOf(added, this.primaryKey), added);
+      if (removedKey !== undefined) this.#overlay.set(removedKey, null);
+      if (addedKey !== undefined) this.#overlay.set(addedKey, added as Row);
       this.#batcher?.end();
     }
   }
