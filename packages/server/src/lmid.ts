@@ -60,15 +60,29 @@ export async function bumpLastMutationID(
   clientGroupID: string,
   clientID: string,
 ): Promise<number> {
+  // Literal ids, no parameters: this is a transaction's first statement, which an adapter
+  // can then send together with BEGIN (one round trip less per mutation).
   const rows = await tx.query(
     `INSERT INTO ${quoteIdent(upstreamSchema)}.clients AS c ("clientGroupID", "clientID", "lastMutationID")
-       VALUES ($1::text, $2::text, 1)
+       VALUES (${quoteLiteral(clientGroupID)}::text, ${quoteLiteral(clientID)}::text, 1)
        ON CONFLICT ("clientGroupID", "clientID")
        DO UPDATE SET "lastMutationID" = c."lastMutationID" + 1
        RETURNING "lastMutationID"::text AS lmid`,
-    [clientGroupID, clientID],
+    [],
   );
   return Number(rows[0]?.['lmid']);
+}
+
+/**
+ * A string as an SQL literal. Backslashes make it an E'' literal with them doubled, so it
+ * reads the same whatever `standard_conforming_strings` is.
+ */
+export function quoteLiteral(s: string): string {
+  if (s.includes('\u0000')) {
+    throw new ServerError('invalidRequest', 'an id contains a NUL character');
+  }
+  const body = s.replace(/'/g, "''");
+  return s.includes('\\') ? ` E'${body.replace(/\\/g, '\\\\')}'` : `'${body}'`;
 }
 
 /** The client's last mutation id, 0 when it has none. */

@@ -278,6 +278,50 @@ describe.each(adapters)('PushProcessor on %s', (_name, make) => {
     expect((await admin.query(`SELECT id FROM users WHERE id = 'raw42'`)).rowCount).toBe(1);
   });
 
+  test("the driver's own transaction object runs inside the mutation's transaction", async () => {
+    const processor = new PushProcessor(db);
+    // node-postgres's client answers `query`, postgres.js's transaction `unsafe`.
+    const raw = (tx: Tx, sql: string) => {
+      const w = tx.dbTransaction.wrappedTransaction as {
+        query?: (s: string) => Promise<unknown>;
+        unsafe?: (s: string) => Promise<unknown>;
+      };
+      return w.unsafe ? w.unsafe(sql) : w.query!(sql);
+    };
+    const res = await processor.process(
+      {
+        rawOnly: async (tx: Tx) => {
+          await raw(tx, `INSERT INTO users (id, full_name) VALUES ('rawOnly', 'r')`);
+        },
+        rawThenFail: async (tx: Tx) => {
+          await raw(tx, `INSERT INTO users (id, full_name) VALUES ('rawFail', 'r')`);
+          throw new Error('no');
+        },
+      },
+      params,
+      body(`c5'\\x`, [
+        [1, 'rawOnly', null],
+        [2, 'rawThenFail', null],
+      ]),
+    );
+    expect(res).toMatchObject({
+      mutations: [{result: {}}, {result: {error: 'app', message: 'no'}}],
+    });
+    const ids = await admin.query(`SELECT id FROM users WHERE id LIKE 'raw%' ORDER BY id`);
+    expect(ids.rows.map(r => r.id as string)).toContain('rawOnly');
+    expect(ids.rows.map(r => r.id as string)).not.toContain('rawFail');
+    // The raw object first, before any query of the transaction: still inside it.
+    await expect(
+      db.transaction(async tx => {
+        await raw(tx, `INSERT INTO users (id, full_name) VALUES ('rawFirst', 'r')`);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect((await admin.query(`SELECT id FROM users WHERE id = 'rawFirst'`)).rowCount).toBe(0);
+    // A client id with a quote and a backslash is recorded as it is.
+    expect(await lmid(`c5'\\x`)).toBe('2');
+  });
+
   test('a Fetch Request works, and malformed requests give structured errors', async () => {
     const processor = new PushProcessor(db);
     const req = (url: string, b: string) =>

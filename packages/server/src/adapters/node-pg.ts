@@ -9,14 +9,45 @@ import {ZQLDatabase} from '../zql-database.ts';
 export type NodePgTransaction = pg.Pool | pg.PoolClient | pg.Client;
 
 export class NodePgTransactionInternal implements DBTransaction<NodePgTransaction> {
-  readonly wrappedTransaction: NodePgTransaction;
+  readonly #client: NodePgTransaction;
+  /** BEGIN is still to be sent: it goes with the first query (see NodePgConnection). */
+  #beginPending: boolean;
 
-  constructor(client: NodePgTransaction) {
-    this.wrappedTransaction = client;
+  constructor(client: NodePgTransaction, deferBegin = false) {
+    this.#client = client;
+    this.#beginPending = deferBegin;
+  }
+
+  get wrappedTransaction(): NodePgTransaction {
+    // Raw queries must run inside the transaction: node-postgres sends a client's queries
+    // in the order they were made, so queueing BEGIN now puts it before them.
+    if (this.#beginPending) {
+      this.#beginPending = false;
+      this.#client.query('BEGIN').catch(() => {}); // a failure shows in the next query
+    }
+    return this.#client;
+  }
+
+  /** Whether BEGIN was sent (a transaction that made no query has nothing to end). */
+  get begun(): boolean {
+    return !this.#beginPending;
   }
 
   async query(sql: string, params: readonly unknown[]): Promise<Row[]> {
-    const res = await this.wrappedTransaction.query<Row>(sql, params as unknown[]);
+    if (this.#beginPending) {
+      this.#beginPending = false;
+      if (params.length === 0) {
+        // A query without parameters goes as a simple query anyway: BEGIN joins it, which
+        // saves a round trip per transaction.
+        const res = (await this.#client.query(`BEGIN; ${sql}`)) as unknown as pg.QueryResult[];
+        const rest = res.slice(1);
+        return (
+          rest.length === 1 ? rest[0]!.rows : (rest as unknown as {rows: Row[]}).rows
+        ) as Row[];
+      }
+      await this.#client.query('BEGIN');
+    }
+    const res = await this.#client.query<Row>(sql, params as unknown[]);
     return res.rows;
   }
 }
@@ -31,15 +62,15 @@ export class NodePgConnection implements DBConnection<NodePgTransaction> {
   async transaction<T>(fn: (tx: DBTransaction<NodePgTransaction>) => Promise<T>): Promise<T> {
     const client = this.#pg instanceof pg.Pool ? await this.#pg.connect() : this.#pg;
     let broken = false;
+    const tx = new NodePgTransactionInternal(client, true);
     try {
-      await client.query('BEGIN');
       try {
-        const result = await fn(new NodePgTransactionInternal(client));
-        await client.query('COMMIT');
+        const result = await fn(tx);
+        if (tx.begun) await client.query('COMMIT');
         return result;
       } catch (e) {
         try {
-          await client.query('ROLLBACK');
+          if (tx.begun) await client.query('ROLLBACK');
         } catch {
           // The connection is gone; the server rolls back on its own.
           broken = true;
