@@ -1,5 +1,7 @@
 import {expect, test} from 'vitest';
+import {Batcher} from './batcher.ts';
 import {materialize} from './build-pipeline.ts';
+import type {Row} from './data.ts';
 import {MemorySource} from './memory-source.ts';
 import {checkSourceContract} from './test-harness/source-contract.ts';
 
@@ -39,4 +41,39 @@ test('a view keeps its order whether rows arrive in order, out of order or repea
   src.add({id: 6, n: 10});
   expect(ids()).toEqual([5, 1, 4, 2, 3, 6]);
   view.destroy();
+});
+
+test('a view in a batch of adds, edits and removes in any order ends sorted, with every row', () => {
+  const batcher = new Batcher();
+  const src = new MemorySource('t', ['id'], [], {batcher});
+  const views = (['asc', 'desc'] as const).map(dir =>
+    materialize(
+      {kind: 'query', table: 't', orderBy: [['n', dir]]},
+      {getSource: () => src},
+      {batcher},
+    ),
+  );
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let round = 0; round < 20; round++) {
+    batcher.run(() => {
+      for (let k = 0; k < 200; k++) {
+        const id = random(300);
+        const existing = src.get({id});
+        const choice = random(3);
+        if (!existing) src.add({id, n: random(50)});
+        else if (choice === 0) src.remove(existing);
+        else src.edit(existing, {id, n: random(50)});
+      }
+    });
+    const rows = [...src.rows()];
+    const byN = (dir: number) => (a: Row, b: Row) =>
+      ((a.n as number) - (b.n as number)) * dir || (a.id as number) - (b.id as number);
+    expect(views[0]!.data).toEqual([...rows].sort(byN(1)));
+    expect(views[1]!.data).toEqual([...rows].sort(byN(-1)));
+  }
+  for (const v of views) v.destroy();
 });

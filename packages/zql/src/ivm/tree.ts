@@ -13,8 +13,17 @@ export type TreeNode = {
 export type TreeList = {
   readonly schema: SourceSchema;
   readonly rel: RelationshipSchema | undefined;
-  /** Ordered mode: the nodes in the list's ordering. */
-  readonly nodes: TreeNode[];
+  /**
+   * Ordered mode: the nodes in the list's ordering, once `settle` has placed the pending
+   * ones (every read of `nodes` outside `apply` must settle first).
+   */
+  nodes: TreeNode[];
+  /**
+   * Ordered mode: added nodes not yet placed in `nodes`, in arrival order. Placing each add
+   * at once costs a splice, O(length): quadratic for a large batch that does not arrive in
+   * the list's order (a newest-first list during an initial sync took seconds for 100k).
+   */
+  pending: TreeNode[] | undefined;
   /** Keyed mode (no order needed, e.g. the row set): nodes by primary key. */
   readonly keyed: Map<string, TreeNode> | undefined;
   /** Cached rendering; undefined when stale. */
@@ -52,7 +61,15 @@ export class MaterializedTree {
     nodes: Iterable<Node>,
   ): TreeList {
     const keyed = this.#keyed ? new Map<string, TreeNode>() : undefined;
-    const list: TreeList = {schema, rel, nodes: [], keyed, data: undefined, dirty: true};
+    const list: TreeList = {
+      schema,
+      rel,
+      nodes: [],
+      pending: undefined,
+      keyed,
+      data: undefined,
+      dirty: true,
+    };
     for (const node of nodes) {
       const tn = this.#buildNode(schema, node);
       if (keyed) keyed.set(rowKeyOf(node.row, schema.primaryKey), tn);
@@ -88,6 +105,7 @@ export class MaterializedTree {
     if (!listener) return;
     listener.leave(schema.tableName, tn.row);
     for (const list of tn.rels.values()) {
+      settle(list);
       for (const child of list.keyed ? list.keyed.values() : list.nodes) {
         this.#leave(list.schema, child);
       }
@@ -101,25 +119,20 @@ export class MaterializedTree {
       return;
     }
     const compare = list.schema.compareRows;
-    const nodes = list.nodes;
     list.dirty = true;
     list.data = undefined;
+    if (change.type === 'add') {
+      const nodes = list.nodes;
+      const n = nodes.length;
+      const tn = this.#buildNode(list.schema, change.node);
+      // Appending (rows arriving in list order, as in an initial sync) needs no search.
+      if (n === 0 || compare((nodes[n - 1] as TreeNode).row, tn.row) < 0) nodes.push(tn);
+      else (list.pending ??= []).push(tn);
+      return;
+    }
+    settle(list);
+    const nodes = list.nodes;
     switch (change.type) {
-      case 'add': {
-        const row = change.node.row;
-        const n = nodes.length;
-        // Appending (rows arriving in list order, as in an initial sync) needs no search.
-        if (n === 0 || compare((nodes[n - 1] as TreeNode).row, row) < 0) {
-          nodes.push(this.#buildNode(list.schema, change.node));
-          return;
-        }
-        const i = lowerBound(nodes, row, compare);
-        if (i < n && compare((nodes[i] as TreeNode).row, row) === 0) {
-          throw new Error(`Duplicate row added to ${list.schema.tableName}`);
-        }
-        nodes.splice(i, 0, this.#buildNode(list.schema, change.node));
-        return;
-      }
       case 'remove': {
         const i = findExact(nodes, change.node.row, compare);
         const [tn] = nodes.splice(i, 1);
@@ -190,6 +203,38 @@ export class MaterializedTree {
       }
     }
   }
+}
+
+/**
+ * Places the pending nodes of an ordered list: sorts them and merges them into `nodes`, in
+ * O(length + pending·log pending). Throws on two nodes with the same row position.
+ */
+export function settle(list: TreeList): void {
+  const pending = list.pending;
+  if (!pending) return;
+  list.pending = undefined;
+  const compare = list.schema.compareRows;
+  pending.sort((a, b) => compare(a.row, b.row));
+  const nodes = list.nodes;
+  const out = new Array<TreeNode>(nodes.length + pending.length);
+  let i = 0;
+  let j = 0;
+  let o = 0;
+  let last: TreeNode | undefined;
+  while (i < nodes.length || j < pending.length) {
+    const next =
+      j === pending.length ||
+      (i < nodes.length && compare((nodes[i] as TreeNode).row, (pending[j] as TreeNode).row) < 0)
+        ? (nodes[i++] as TreeNode)
+        : (pending[j++] as TreeNode);
+    if (last && compare(last.row, next.row) === 0) {
+      // Leave the list as it was before these adds.
+      throw new Error(`Duplicate row added to ${list.schema.tableName}`);
+    }
+    out[o++] = next;
+    last = next;
+  }
+  list.nodes = out;
 }
 
 function lowerBound(

@@ -2,7 +2,7 @@
 // references along the changed path, the rest shared) so React can compare snapshots.
 import type {Batcher} from './batcher.ts';
 import type {Change, Input, Output} from './operator.ts';
-import {MaterializedTree, type TreeList, type TreeNode} from './tree.ts';
+import {MaterializedTree, settle, type TreeList, type TreeNode} from './tree.ts';
 
 export type ViewRow = Readonly<Record<string, unknown>>;
 export type ViewData = readonly ViewRow[] | ViewRow | undefined;
@@ -83,6 +83,7 @@ export class ArrayView implements Output {
 
 function renderList(list: TreeList): readonly ViewRow[] {
   if (!list.dirty && list.data !== undefined) return list.data as readonly ViewRow[];
+  settle(list);
   const out: ViewRow[] = new Array<ViewRow>(list.nodes.length);
   for (let i = 0; i < list.nodes.length; i++) out[i] = renderNode(list.nodes[i] as TreeNode);
   list.data = out;
@@ -110,6 +111,7 @@ function renderNode(tn: TreeNode): ViewRow {
 
 /** A junction hop's children take its place: concatenated in junction order. */
 function flattenJunction(list: TreeList): readonly ViewRow[] {
+  settle(list);
   const out: ViewRow[] = [];
   for (const j of list.nodes) {
     for (const inner of j.rels.values()) {
