@@ -7,7 +7,8 @@ import {rowKey} from './row-key.ts';
 const value = fc.oneof(
   fc.string(),
   fc.integer(),
-  fc.double({noNaN: true, noDefaultInfinity: true}),
+  // JSON has no -0 (it reads back as 0), and rows come from JSON-compatible values.
+  fc.double({noNaN: true, noDefaultInfinity: true}).map(x => (Object.is(x, -0) ? 0 : x)),
   fc.boolean(),
   fc.constant(null),
 );
