@@ -5,7 +5,6 @@ import type {QueryError, RowValue} from '@zync/protocol';
 import type {CVR, CVRRow, GotQueryOp} from './cvr.ts';
 import {isReferenced} from './cvr.ts';
 import {contentHash, type PatchRow} from './poke-encoder.ts';
-import {rowKey} from './row-key.ts';
 
 export type StepPatch = {
   readonly rows: PatchRow[];
@@ -47,21 +46,21 @@ export class CVRStep {
   }
 
   addRow(hash: string, table: string, id: RowValue, row: RowValue): void {
-    const rec = this.#cvr.row(rowKey(table, id), table, id);
+    const rec = this.#cvr.row(table, id);
     this.#touch(rec);
     this.#cvr.adjustRef(hash, rec, 1);
     rec.pending = row;
   }
 
   editRow(table: string, id: RowValue, row: RowValue): void {
-    const rec = this.#cvr.state.rows.get(rowKey(table, id));
+    const rec = this.#cvr.state.rows.get(table, id);
     if (!rec) return;
     this.#touch(rec);
     rec.pending = row;
   }
 
   removeRow(hash: string, table: string, id: RowValue): void {
-    const rec = this.#cvr.state.rows.get(rowKey(table, id));
+    const rec = this.#cvr.state.rows.get(table, id);
     if (!rec) return;
     this.#touch(rec);
     this.#cvr.adjustRef(hash, rec, -1);
@@ -116,7 +115,7 @@ export class CVRStep {
           cvr.rowDeleted(rec, seq);
         } else if (rec.patchSeq === 0) {
           // Entered and left within this step, never sent: nothing to remember.
-          cvr.forgetRow(rec.key);
+          cvr.forgetRow(rec);
         }
       }
     }

@@ -4,14 +4,8 @@
 import type pg from 'pg';
 import type {AST, RowValue} from '@zync/protocol';
 import type {Logger, ReadonlyJSONValue} from '@zync/shared';
-import {
-  CVR,
-  queryFromRecord,
-  rowFromRecord,
-  type CVRQuery,
-  type CVRRow,
-  type CVRWrites,
-} from './cvr.ts';
+import {CVR, queryFromRecord, rowFromRecord, type CVRQuery, type CVRWrites} from './cvr.ts';
+import {RowRecords} from './cvr-rows.ts';
 import {newEpoch} from './cvr-version.ts';
 
 /**
@@ -190,10 +184,9 @@ export class CVRStore {
         patch_seq: string;
         deleted: boolean;
       }>(`SELECT * FROM ${s}.rows WHERE group_id = $1`, [groupID]);
-      const rows = new Map<string, CVRRow>();
+      const rows = new RowRecords();
       for (const r of rr.rows) {
         rows.set(
-          r.row_key,
           rowFromRecord({
             key: r.row_key,
             table: r.tbl,

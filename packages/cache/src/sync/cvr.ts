@@ -5,7 +5,9 @@
 import type {AST, RowValue} from '@zync/protocol';
 import type {ReadonlyJSONValue} from '@zync/shared';
 import {formatVersion, type CVRVersion} from './cvr-version.ts';
+import {RowRecords} from './cvr-rows.ts';
 import {contentHash, type PatchRow} from './poke-encoder.ts';
+import {rowKey} from './row-key.ts';
 
 export type CVRQuery = {
   readonly hash: string;
@@ -30,8 +32,8 @@ export type CVRQuery = {
 };
 
 export type CVRRow = {
-  /** The row's key in `CVRState.rows` (see row-key.ts). */
-  readonly key: string;
+  /** The row's persisted key (row-key.ts); made when first needed (see keyOf). */
+  key: string | undefined;
   readonly table: string;
   readonly id: RowValue;
   /**
@@ -116,7 +118,7 @@ function refsRecord(r: CVRRow): Record<string, number> {
   return out;
 }
 
-export function newRow(key: string, table: string, id: RowValue): CVRRow {
+export function newRow(key: string | undefined, table: string, id: RowValue): CVRRow {
   return {
     key,
     table,
@@ -142,7 +144,7 @@ export type CVRState = {
   horizon: number;
   replicaVersion: string | null;
   readonly queries: Map<string, CVRQuery>;
-  readonly rows: Map<string, CVRRow>;
+  readonly rows: RowRecords;
 };
 
 export type GotQueryOp = {op: 'put'; hash: string} | {op: 'del'; hash: string} | {op: 'clear'};
@@ -159,7 +161,8 @@ export class CVR {
   /** query hash → the rows it references. Memory only. */
   readonly queryRows = new Map<string, Set<CVRRow>>();
   readonly #dirtyQueries = new Set<string>();
-  readonly #dirtyRows = new Set<string>();
+  /** Records to write: current ones are upserted, replaced or forgotten ones deleted. */
+  readonly #dirtyRows = new Set<CVRRow>();
   #groupDirty = false;
   /** Rows deleted after being sent (what purgeTombstones counts), kept up to date. */
   #rowTombstones = 0;
@@ -180,7 +183,7 @@ export class CVR {
       horizon: 0,
       replicaVersion: null,
       queries: new Map(),
-      rows: new Map(),
+      rows: new RowRecords(),
     });
   }
 
@@ -208,49 +211,44 @@ export class CVR {
     if (set.size === 0) this.queryRows.delete(hash);
   }
 
-  /** The record of `key`, created (as a never-sent tombstone) if there is none. */
-  row(key: string, table: string, id: RowValue): CVRRow {
-    let rec = this.state.rows.get(key);
-    if (!rec) {
-      rec = newRow(key, table, id);
-      this.state.rows.set(key, rec);
-    }
-    return rec;
+  /** The record of a row, created (as a never-sent tombstone) if there is none. */
+  row(table: string, id: RowValue): CVRRow {
+    return this.state.rows.getOrAdd(table, id, () => newRow(undefined, table, id));
   }
 
   /** Adjusts the reference count of query `hash` on a row. */
   adjustRef(hash: string, rec: CVRRow, delta: number): void {
     if (addRef(rec, hash, delta) > 0) this.#index(hash, rec);
     else this.#unindex(hash, rec);
-    this.#dirtyRows.add(rec.key);
+    this.#dirtyRows.add(rec);
   }
 
   /** Drops every reference of one query. */
   dropRefs(hash: string): void {
     for (const rec of this.queryRows.get(hash) ?? []) {
       dropRef(rec, hash);
-      this.#dirtyRows.add(rec.key);
+      this.#dirtyRows.add(rec);
     }
     this.queryRows.delete(hash);
   }
 
   /** Forgets every reference (before re-hydrating a loaded CVR). */
   dropAllRefs(): void {
-    for (const [key, rec] of this.state.rows) {
+    for (const rec of this.state.rows.values()) {
       if (isReferenced(rec)) {
         clearRefs(rec);
-        this.#dirtyRows.add(key);
+        this.#dirtyRows.add(rec);
       }
     }
     this.queryRows.clear();
   }
 
   /** Removes a row record entirely (never sent, or a purged tombstone). */
-  forgetRow(key: string): void {
-    const rec = this.state.rows.get(key);
-    if (rec && isTombstone(rec)) this.#rowTombstones--;
-    this.state.rows.delete(key);
-    this.#dirtyRows.add(key);
+  forgetRow(rec: CVRRow): void {
+    if (!this.state.rows.holds(rec)) return;
+    if (isTombstone(rec)) this.#rowTombstones--;
+    this.state.rows.delete(rec);
+    this.#dirtyRows.add(rec);
   }
 
   /** Records that `rec` was sent at step `seq` with contents `json`. */
@@ -261,7 +259,7 @@ export class CVR {
     rec.contentHash = null;
     rec.patchSeq = seq;
     rec.deleted = false;
-    this.#dirtyRows.add(rec.key);
+    this.#dirtyRows.add(rec);
   }
 
   /** Records that the client was told at step `seq` to delete `rec`. */
@@ -270,7 +268,7 @@ export class CVR {
     rec.patchSeq = seq;
     rec.deleted = true;
     this.#rowTombstones++;
-    this.#dirtyRows.add(rec.key);
+    this.#dirtyRows.add(rec);
   }
 
   markQueryDirty(hash: string): void {
@@ -304,12 +302,11 @@ export class CVR {
     }
     const rows: CVRRowRecord[] = [];
     const deletedRows: string[] = [];
-    for (const key of this.#dirtyRows) {
-      const r = this.state.rows.get(key);
-      if (r) rows.push(rowRecord(key, r));
-      else deletedRows.push(key);
+    for (const rec of this.#dirtyRows) {
+      if (this.state.rows.holds(rec)) rows.push(rowRecord(rec));
+      // A forgotten record is deleted, unless a newer record of the row is written.
+      else if (!this.state.rows.get(rec.table, rec.id)) deletedRows.push(keyOf(rec));
     }
-    this.#dirtyQueries.clear();
     this.#dirtyRows.clear();
     this.#groupDirty = false;
     return {
@@ -368,8 +365,8 @@ export class CVR {
     if (seqs.length <= max) return;
     seqs.sort((a, b) => a - b);
     const cutoff = seqs[seqs.length - Math.max(1, Math.floor(max / 2)) - 1] as number;
-    for (const [key, r] of this.state.rows) {
-      if (r.deleted && !isReferenced(r) && r.patchSeq <= cutoff) this.forgetRow(key);
+    for (const r of [...this.state.rows.values()]) {
+      if (r.deleted && !isReferenced(r) && r.patchSeq <= cutoff) this.forgetRow(r);
     }
     for (const q of [...this.state.queries.values()]) {
       if (q.deleted && q.patchSeq <= cutoff) this.forgetQuery(q.hash);
@@ -438,7 +435,13 @@ function queryRecord(q: CVRQuery): CVRQueryRecord {
   };
 }
 
-function rowRecord(key: string, r: CVRRow): CVRRowRecord {
+/** The persisted key of a record (made once). */
+export function keyOf(r: CVRRow): string {
+  return (r.key ??= rowKey(r.table, r.id));
+}
+
+function rowRecord(r: CVRRow): CVRRowRecord {
+  const key = keyOf(r);
   if (!r.deleted && r.contentHash === null && r.json !== undefined) {
     r.contentHash = contentHash(r.json);
   }

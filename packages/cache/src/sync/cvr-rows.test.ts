@@ -1,0 +1,41 @@
+import {expect, test} from 'vitest';
+import {keyOf, newRow} from './cvr.ts';
+import {RowRecords} from './cvr-rows.ts';
+import {rowKey} from './row-key.ts';
+
+test('records are found by table and id; 1 and "1", tables and composite ids stay apart', () => {
+  const rows = new RowRecords();
+  const ids = [
+    ['t', {id: 1}],
+    ['t', {id: '1'}],
+    ['u', {id: 1}],
+    ['t', {a: 1, b: 2}],
+    ['t', {a: 2, b: 1}],
+  ] as const;
+  const recs = ids.map(([t, id]) => rows.getOrAdd(t, id, () => newRow(undefined, t, id)));
+  expect(rows.size).toBe(5);
+  expect(new Set(recs).size).toBe(5);
+  for (const [i, [t, id]] of ids.entries()) {
+    expect(rows.get(t, {...id})).toBe(recs[i]);
+    expect(rows.holds(recs[i]!)).toBe(true);
+  }
+  // Composite ids are found whatever their column order.
+  expect(rows.get('t', {b: 2, a: 1})).toBe(recs[3]);
+  // getOrAdd returns the existing record.
+  expect(rows.getOrAdd('t', {id: 1}, () => newRow(undefined, 't', {id: 1}))).toBe(recs[0]);
+
+  rows.delete(recs[0]!);
+  expect(rows.size).toBe(4);
+  expect(rows.get('t', {id: 1})).toBeUndefined();
+  expect(rows.holds(recs[0]!)).toBe(false);
+  // A replaced record is no longer held; deleting it does not remove its successor.
+  const again = newRow(undefined, 't', {id: '1'});
+  rows.set(again);
+  expect(rows.size).toBe(4);
+  expect(rows.holds(recs[1]!)).toBe(false);
+  rows.delete(recs[1]!);
+  expect(rows.get('t', {id: '1'})).toBe(again);
+  expect([...rows.values()]).toHaveLength(4);
+  // The persisted key is made on demand, as row-key.ts defines it.
+  expect(keyOf(again)).toBe(rowKey('t', {id: '1'}));
+});
