@@ -10,7 +10,12 @@ const TOKEN = 'tok-SECRET-1';
 const API_KEY = 'key-SECRET-2';
 const COOKIE = 'session=SECRET-3';
 
-type Received = {url: string; headers: http.IncomingHttpHeaders; body: Record<string, unknown>};
+type Received = {
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: Record<string, unknown>;
+  remotePort: number | undefined;
+};
 type Reply = {status: number; body?: unknown} | 'default';
 
 /** A fake API server: records requests, answers from `replies` first, then processes. */
@@ -28,7 +33,12 @@ class FakeApiServer {
       req.on('data', (c: Buffer) => (text += c.toString('utf8')));
       req.on('end', () => {
         const body = JSON.parse(text) as Record<string, unknown>;
-        this.received.push({url: req.url ?? '', headers: req.headers, body});
+        this.received.push({
+          url: req.url ?? '',
+          headers: req.headers,
+          body,
+          remotePort: req.socket.remotePort,
+        });
         const reply = this.replies.shift() ?? 'default';
         const {status, body: out} =
           reply === 'default' ? {status: 200, body: this.#process(body)} : reply;
@@ -316,4 +326,26 @@ test('a request-level refusal fails each mutation with a zero error, without ret
     message: expect.stringContaining('unsupportedPushVersion') as unknown,
   });
   expect(server.received).toHaveLength(2);
+});
+
+test('a redirect is followed; later pushes reuse one kept-alive connection', async () => {
+  const {server, port} = await fakeServer();
+  const redirector = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(307, {location: `http://127.0.0.1:${port}${req.url ?? ''}`}).end();
+  });
+  await new Promise<void>(r => redirector.listen(0, '127.0.0.1', r));
+  try {
+    const {pusher: viaRedirect} = makePusher((redirector.address() as AddressInfo).port);
+    expect(await viaRedirect.process(push(custom(1)), ctx())).toEqual({
+      mutations: [{clientID: 'c1', id: 1, result: {type: 'ok'}}],
+    });
+  } finally {
+    await new Promise(r => redirector.close(r));
+  }
+  const {pusher} = makePusher(port);
+  for (let id = 2; id <= 4; id++) await pusher.process(push(custom(id)), ctx());
+  expect(server.applied).toEqual(['c1:1', 'c1:2', 'c1:3', 'c1:4']);
+  const sockets = new Set(server.received.slice(1).map(r => r.remotePort));
+  expect(sockets.size).toBe(1);
 });
