@@ -20,13 +20,24 @@ export type RowSetListener = (changes: readonly RowSetChange[]) => void;
  * with `count` references, `others` counts the rest.
  */
 type Entry = {row: Row; count: number; others: Map<Row, number> | undefined};
-type Touched = {readonly table: string; readonly key: string; readonly before: Row | undefined};
+type Touched = {readonly table: string; readonly key: RowSetKey; readonly before: Row | undefined};
+
+/**
+ * A row's key within its table: the value itself for a one-column primary key (Map keys
+ * compare by SameValueZero, so 1 and '1' stay apart), else the tuple key string. Every
+ * hydrated row is keyed, so the common case builds no string.
+ */
+type RowSetKey = unknown;
+
+function keyOf(row: Row, pk: PrimaryKey): RowSetKey {
+  return pk.length === 1 ? row[pk[0]] : rowKeyOf(row, pk);
+}
 
 export class RowSetOutput implements Output, TreeListener {
   readonly #input: Input;
   readonly #batcher: Batcher | undefined;
   readonly #primaryKeys = new Map<string, PrimaryKey>();
-  readonly #rows = new Map<string, Map<string, Entry>>();
+  readonly #rows = new Map<string, Map<RowSetKey, Entry>>();
   readonly #touched = new Map<string, Touched>();
   readonly #listeners = new Set<RowSetListener>();
   readonly #flush = () => this.#doFlush();
@@ -71,7 +82,7 @@ export class RowSetOutput implements Output, TreeListener {
 
   has(table: string, row: Row): boolean {
     const pk = this.#primaryKeys.get(table);
-    return !!pk && !!this.#rows.get(table)?.has(rowKeyOf(row, pk));
+    return !!pk && !!this.#rows.get(table)?.has(keyOf(row, pk));
   }
 
   addListener(fn: RowSetListener): () => void {
@@ -104,14 +115,14 @@ export class RowSetOutput implements Output, TreeListener {
     const table = this.#rootTable;
     const held = (row: Row): Row => {
       const pk = this.#primaryKeys.get(table) as PrimaryKey;
-      const e = this.#rows.get(table)?.get(rowKeyOf(row, pk));
+      const e = this.#rows.get(table)?.get(keyOf(row, pk));
       if (!e) throw new Error('Row to change is not in the view');
       return e.row;
     };
     switch (change.type) {
       case 'add': {
         const pk = this.#primaryKeys.get(table) as PrimaryKey;
-        if (this.#rows.get(table)?.has(rowKeyOf(change.node.row, pk))) {
+        if (this.#rows.get(table)?.has(keyOf(change.node.row, pk))) {
           throw new Error(`Duplicate row added to ${table}`);
         }
         this.enter(table, change.node.row);
@@ -128,19 +139,19 @@ export class RowSetOutput implements Output, TreeListener {
     }
   }
 
-  #entry(table: string, row: Row, create: boolean): {key: string; m: Map<string, Entry>} {
+  #entry(table: string, row: Row, create: boolean): {key: RowSetKey; m: Map<RowSetKey, Entry>} {
     const pk = this.#primaryKeys.get(table) as PrimaryKey;
     let m = this.#rows.get(table);
     if (!m && create) {
       m = new Map();
       this.#rows.set(table, m);
     }
-    const key = rowKeyOf(row, pk);
+    const key = keyOf(row, pk);
     if (!this.#hydrating) {
-      const tk = table + '\u0000' + key;
+      const tk = table + '\u0000' + (typeof key === 'string' ? 's' : typeof key) + String(key);
       if (!this.#touched.has(tk)) this.#touched.set(tk, {table, key, before: m?.get(key)?.row});
     }
-    return {key, m: m ?? new Map<string, Entry>()};
+    return {key, m: m ?? new Map<RowSetKey, Entry>()};
   }
 
   enter(table: string, row: Row): void {
