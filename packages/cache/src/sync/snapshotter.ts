@@ -278,8 +278,8 @@ export type ChangeLogRange = {
 };
 
 /**
- * The decoded change log of the last few version ranges. Every client group pins its own
- * snapshot, and one upstream write makes all of them advance over the same (from, to]:
+ * The decoded change log of the last few version ranges. One upstream write makes every
+ * client group's snapshot (shared or not, see SnapshotPool) advance over the same (from, to]:
  * the first reads the log and looks the changed keys up, the others reuse it. A version
  * names one state of the replica, so what one connection read of it holds for all.
  */
