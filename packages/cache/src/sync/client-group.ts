@@ -19,6 +19,11 @@ import type {SyncLimits} from './limits.ts';
 import {encodePokeFrame, type PokeMeta} from './poke-encoder.ts';
 import type {QueryDriver} from './query-driver.ts';
 
+/** CVR writes larger than this wait `largeCVRWriteDelayMs` (see SyncLimits). */
+const LARGE_CVR_WRITE_ROWS = 2_000;
+
+const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
+
 export type ClientGroupOptions = {
   readonly groupID: string;
   readonly store: CVRStore;
@@ -581,7 +586,8 @@ export class ClientGroup {
    * The write waits for the previous one and then for the event loop to turn, so the
    * pokes of every group woken by the same replica change go out first; what changed is
    * taken between two steps (never from a step half done), so steps settled meanwhile
-   * become one write, and row hashes are computed there, off the poke's path.
+   * become one write, and row hashes are computed there, off the poke's path. A large
+   * write (a hydration) also waits `largeCVRWriteDelayMs` for the clients to apply it.
    */
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
@@ -592,7 +598,11 @@ export class ClientGroup {
         this.#flushScheduled = false;
         const cvr = this.#cvr;
         if (!cvr?.hasDirty) return;
-        return this.#o.store.flush(cvr.takeWrites());
+        const w = cvr.takeWrites();
+        if (w.rows.length + w.deletedRows.length > LARGE_CVR_WRITE_ROWS && !this.#done) {
+          return sleep(this.#o.limits.largeCVRWriteDelayMs).then(() => this.#o.store.flush(w));
+        }
+        return this.#o.store.flush(w);
       })
       .catch((e: unknown) => this.#fail(e));
   }

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type {AST} from '@zync/protocol';
 import {afterEach, expect, test} from 'vitest';
 import {silentLogger} from '@zync/shared';
 import {createTestDatabase} from '../../../../test/pg.ts';
@@ -247,4 +248,51 @@ test('flushes of several groups in one turn are written together, each as given'
   } finally {
     await pool.end();
   }
+});
+
+test('a large CVR write waits largeCVRWriteDelayMs after its poke; small ones do not', async () => {
+  const many = Array.from({length: 2500}, (_, i) => ({id: i + 1, status: 'open', priority: i}));
+  const replica = new MemoryReplica({issue: {primaryKey: ['id'], rows: many}});
+  const s = await start(await createTestDatabase('cvr'), replica, {largeCVRWriteDelayMs: 1500});
+  const rowsWritten = async () =>
+    Number(
+      (await s.pool.query<{n: string}>(`SELECT count(*) AS n FROM "zync_test_cvr".rows`)).rows[0]
+        ?.n,
+    );
+  const all: AST = {kind: 'query', table: 'issue', orderBy: [['id', 'asc']]};
+  const c = await TestClient.open(s.port);
+  c.connect({
+    clientID: 'c1',
+    clientGroupID: 'big',
+    baseVersion: null,
+    desiredQueries: [{op: 'put', hash: 'all', ast: all}],
+  });
+  const t0 = performance.now();
+  const poke = await c.poke();
+  expect(poke.rows.filter(r => r.op === 'put')).toHaveLength(2500);
+  await new Promise(r => setTimeout(r, 300));
+  // Not before the delay (measured from the step, which came before the poke).
+  if (performance.now() - t0 < 1400) expect(await rowsWritten()).toBe(0);
+  await expect.poll(rowsWritten, {timeout: 15_000}).toBe(2500);
+  expect(performance.now() - t0).toBeGreaterThanOrEqual(1400);
+
+  // A small step (one edit) is written without that wait.
+  replica.put('issue', {id: 1, status: 'open', priority: 999}).commit();
+  await c.poke();
+  const t1 = performance.now();
+  await expect
+    .poll(
+      async () =>
+        Number(
+          (
+            await s.pool.query<{n: string}>(
+              `SELECT count(*) AS n FROM "zync_test_cvr".rows WHERE patch_seq > 1`,
+            )
+          ).rows[0]?.n,
+        ),
+      {timeout: 5000},
+    )
+    .toBe(1);
+  expect(performance.now() - t1).toBeLessThan(1400);
+  await c.close();
 });

@@ -18,6 +18,12 @@ export type SyncLimits = {
   readonly maxTombstones: number;
   /** How often synced queries (name + args) are prepared again (ZERO_GET_QUERIES_REVALIDATE_SECONDS). */
   readonly revalidateQueriesMs: number;
+  /**
+   * How long a CVR write of more than 2,000 rows (a large hydration) waits before it
+   * starts, so that it does not compete for the CPU with clients applying the poke it
+   * follows. A crash in that window only means a reset for the group's clients.
+   */
+  readonly largeCVRWriteDelayMs: number;
 };
 
 export const DEFAULT_SYNC_LIMITS: SyncLimits = Object.freeze({
@@ -29,4 +35,5 @@ export const DEFAULT_SYNC_LIMITS: SyncLimits = Object.freeze({
   maxTtlMs: 10 * 60_000,
   maxTombstones: 20_000,
   revalidateQueriesMs: 300_000,
+  largeCVRWriteDelayMs: 1_000,
 });
