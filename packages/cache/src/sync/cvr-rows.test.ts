@@ -1,6 +1,7 @@
 import {expect, test} from 'vitest';
 import {keyOf, newRow} from './cvr.ts';
 import {RowRecords} from './cvr-rows.ts';
+import {compactRows} from './cvr-store.ts';
 import {rowKey} from './row-key.ts';
 
 test('records are found by table and id; 1 and "1", tables and composite ids stay apart', () => {
@@ -38,4 +39,32 @@ test('records are found by table and id; 1 and "1", tables and composite ids sta
   expect([...rows.values()]).toHaveLength(4);
   // The persisted key is made on demand, as row-key.ts defines it.
   expect(keyOf(again)).toBe(rowKey('t', {id: '1'}));
+});
+
+test('row writes are sent as runs of rows sharing table, refs, step and flag', () => {
+  const rec = (key: string, table: string, refs: Record<string, number>, patchSeq = 1) => ({
+    key,
+    table,
+    id: {id: key},
+    contentHash: 7,
+    refs,
+    patchSeq,
+    deleted: false,
+  });
+  const runs = compactRows([
+    rec('a', 't', {q: 1}),
+    rec('b', 't', {q: 1}),
+    rec('c', 't', {q: 2}),
+    rec('d', 'u', {q: 2}),
+    rec('e', 'u', {q: 2}, 3),
+    rec('f', 'u', {q: 2, p: 1}, 3),
+  ]);
+  expect(runs.map(r => [r.t, r.s, r.r, r.rows.map(x => x[0])])).toEqual([
+    ['t', 1, {q: 1}, ['a', 'b']],
+    ['t', 1, {q: 2}, ['c']],
+    ['u', 1, {q: 2}, ['d']],
+    ['u', 3, {q: 2}, ['e']],
+    ['u', 3, {q: 2, p: 1}, ['f']],
+  ]);
+  expect(runs[0]?.rows[0]).toEqual(['a', {id: 'a'}, 7]);
 });

@@ -4,7 +4,14 @@
 import type pg from 'pg';
 import type {AST, RowValue} from '@zync/protocol';
 import type {Logger, ReadonlyJSONValue} from '@zync/shared';
-import {CVR, queryFromRecord, rowFromRecord, type CVRQuery, type CVRWrites} from './cvr.ts';
+import {
+  CVR,
+  queryFromRecord,
+  rowFromRecord,
+  type CVRQuery,
+  type CVRRowRecord,
+  type CVRWrites,
+} from './cvr.ts';
 import {RowRecords} from './cvr-rows.ts';
 import {newEpoch} from './cvr-version.ts';
 
@@ -246,7 +253,7 @@ export class CVRStore {
         .query({
           name: `${this.#schema}-flush`,
           text: this.#sql.flushMany,
-          values: [JSON.stringify(b.map(x => x.w))],
+          values: [JSON.stringify(b.map(x => ({...x.w, rows: compactRows(x.w.rows)})))],
         })
         .then(
           () => b.forEach(x => x.resolve()),
@@ -275,7 +282,10 @@ export class CVRStore {
         await c.query(this.#sql.deleteRows, [id, w.deletedRows.slice(i, i + ROW_CHUNK)]);
       }
       for (let i = 0; i < w.rows.length; i += ROW_CHUNK) {
-        await c.query(this.#sql.upsertRows, [id, JSON.stringify(w.rows.slice(i, i + ROW_CHUNK))]);
+        await c.query(this.#sql.upsertRows, [
+          id,
+          JSON.stringify(compactRows(w.rows.slice(i, i + ROW_CHUNK))),
+        ]);
       }
     });
   }
@@ -331,11 +341,12 @@ function flushStatements(s: string) {
       deleted = excluded.deleted`;
   const deleteRows = (id: string, keys: string) =>
     `DELETE FROM ${s}.rows WHERE group_id = ${id} AND row_key = ANY(${keys}::text[])`;
-  const upsertRows = (id: string, json: string) => `INSERT INTO ${s}.rows
+  // Rows arrive as compact runs (see compactRows).
+  const upsertRows = (id: string, runs: string) => `INSERT INTO ${s}.rows
       (group_id, row_key, tbl, row_id, content_hash, refs, patch_seq, deleted)
-    SELECT ${id}, x.key, x."table", x.id, x."contentHash", x.refs, x."patchSeq", x.deleted
-    FROM jsonb_to_recordset(${json}::jsonb) AS x(key text, "table" text, id jsonb,
-      "contentHash" text, refs jsonb, "patchSeq" bigint, deleted boolean)
+    SELECT ${id}, r->>0, run->>'t', r->1, r->>2, run->'r', (run->>'s')::bigint,
+      (run->>'d')::boolean
+    FROM jsonb_array_elements(${runs}::jsonb) AS run, jsonb_array_elements(run->'rows') AS r
     ON CONFLICT (group_id, row_key) DO UPDATE SET content_hash = excluded.content_hash,
       refs = excluded.refs, patch_seq = excluded.patch_seq, deleted = excluded.deleted`;
   return {
@@ -362,7 +373,50 @@ function flushStatements(s: string) {
       dr AS (DELETE FROM ${s}.rows r
         USING b, jsonb_array_elements_text(b.e->'deletedRows') AS d(key)
         WHERE r.group_id = b.gid AND r.row_key = d.key),
-      r AS (${upsertRows('b.gid', "(b.e->'rows')").replace('FROM jsonb_to_recordset', 'FROM b, jsonb_to_recordset')})
+      r AS (${upsertRows('b.gid', "(b.e->'rows')").replace('FROM jsonb_array_elements', 'FROM b, jsonb_array_elements')})
       SELECT 1`,
   };
+}
+
+/**
+ * Row records as runs that share table, refs, step and deleted flag, each row as
+ * `[key, id, contentHash]`: a hydration's rows all share those, and the write carried
+ * them ~100k times as JSON object fields (~3x the bytes to build, send and parse).
+ */
+type RowRun = {
+  t: string;
+  r: Record<string, number>;
+  s: number;
+  d: boolean;
+  rows: [string, RowValue, number | null][];
+};
+
+export function compactRows(rows: readonly CVRRowRecord[]): RowRun[] {
+  const runs: RowRun[] = [];
+  let run: RowRun | undefined;
+  for (const x of rows) {
+    if (
+      !run ||
+      run.t !== x.table ||
+      run.s !== x.patchSeq ||
+      run.d !== x.deleted ||
+      !sameRefs(run.r, x.refs)
+    ) {
+      run = {t: x.table, r: x.refs, s: x.patchSeq, d: x.deleted, rows: []};
+      runs.push(run);
+    }
+    run.rows.push([x.key, x.id, x.contentHash]);
+  }
+  return runs;
+}
+
+function sameRefs(a: Record<string, number>, b: Record<string, number>): boolean {
+  if (a === b) return true;
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
 }
