@@ -594,15 +594,17 @@ export class ClientGroup {
     this.#flushScheduled = true;
     this.#flushing = this.#flushing
       .then(() => this.#betweenSteps())
-      .then(() => {
+      .then(async () => {
+        // A large write waits before it even builds its records: that work would hold up
+        // the event loop while the poke it follows is still being written to the socket.
+        if ((this.#cvr?.dirtyRowCount ?? 0) > LARGE_CVR_WRITE_ROWS && !this.#done) {
+          await sleep(this.#o.limits.largeCVRWriteDelayMs);
+          await this.#betweenSteps();
+        }
         this.#flushScheduled = false;
         const cvr = this.#cvr;
         if (!cvr?.hasDirty) return;
-        const w = cvr.takeWrites();
-        if (w.rows.length + w.deletedRows.length > LARGE_CVR_WRITE_ROWS && !this.#done) {
-          return sleep(this.#o.limits.largeCVRWriteDelayMs).then(() => this.#o.store.flush(w));
-        }
-        return this.#o.store.flush(w);
+        return this.#o.store.flush(cvr.takeWrites());
       })
       .catch((e: unknown) => this.#fail(e));
   }

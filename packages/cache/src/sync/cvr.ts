@@ -284,6 +284,11 @@ export class CVR {
     this.#dirtyQueries.add(hash);
   }
 
+  /** Row records changed since the last takeWrites(). */
+  get dirtyRowCount(): number {
+    return this.#dirtyRows.size;
+  }
+
   get hasDirty(): boolean {
     return this.#groupDirty || this.#dirtyQueries.size > 0 || this.#dirtyRows.size > 0;
   }
