@@ -179,7 +179,7 @@ export class ClientGroup {
         await this.#hydrate(step, {hash: q.hash, ast: q.ast}, true);
       }
     }
-    step.finish(this.#o.driver.version);
+    step.finish(this.#o.driver.version, false);
     this.#afterStep();
     this.#lc.debug('Loaded client group', {queries: cvr.state.queries.size});
   }
@@ -414,7 +414,9 @@ export class ClientGroup {
     await this.#addRequested(step, client, pending);
     await this.#reprepareStale(step, client);
     this.#dropExpired(step);
-    const patch = step.finish(this.#o.driver.version);
+    // Other clients of the group get this step as a poke; the connecting one, below, as
+    // part of its catch-up.
+    const patch = step.finish(this.#o.driver.version, this.#clients.size > 0);
     // Query errors concern the connecting client only; it gets them in its catch-up.
     this.#poke(base, {...patch, queryErrors: []});
     const catchUp = cvr.catchUp(this.#servableSeq(baseVersion));

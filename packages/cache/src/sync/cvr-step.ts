@@ -87,11 +87,14 @@ export class CVRStep {
   /**
    * Settles the step: updates row and query records, and returns the patch to poke
    * (empty when nothing visible changed, in which case the CVR's step does not advance).
+   * `collectRows: false` when nobody would be poked (a group's first client gets its rows
+   * from the catch-up): the records are settled the same, the row list stays empty.
    */
-  finish(replicaVersion: string | null): StepPatch {
+  finish(replicaVersion: string | null, collectRows = true): StepPatch {
     const cvr = this.#cvr;
     const seq = this.#seq;
     const rows: PatchRow[] = [];
+    let changedRows = 0;
     for (const rec of this.#touched) {
       rec.touchedBy = 0;
       const pending = rec.pending;
@@ -106,12 +109,14 @@ export class CVRStep {
           rec.json = json;
           continue;
         }
-        rows.push({op: 'put', table: rec.table, json});
+        if (collectRows) rows.push({op: 'put', table: rec.table, json});
+        changedRows++;
         cvr.rowSent(rec, seq, json);
       } else {
         rec.json = undefined;
         if (!rec.deleted) {
-          rows.push({op: 'del', table: rec.table, id: rec.id});
+          if (collectRows) rows.push({op: 'del', table: rec.table, id: rec.id});
+          changedRows++;
           cvr.rowDeleted(rec, seq);
         } else if (rec.patchSeq === 0) {
           // Entered and left within this step, never sent: nothing to remember.
@@ -135,7 +140,7 @@ export class CVRStep {
       cvr.markQueryDirty(hash);
       gotQueries.push({op, hash});
     }
-    if (rows.length > 0 || gotQueries.length > 0) {
+    if (changedRows > 0 || gotQueries.length > 0) {
       cvr.state.seq = seq;
       cvr.markGroupDirty();
     }
