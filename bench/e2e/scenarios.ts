@@ -31,6 +31,27 @@ export async function rssSample(zc: ZeroCacheProcess, n = 5, everyMs = 400): Pro
   return figure(v);
 }
 
+/**
+ * Waits until the previous run's background work is done. A large hydration is followed
+ * by its CVR write, which zero-cache starts a second later (largeCVRWriteDelayMs), so
+ * this waits 1.5 s, then until zero-cache's CPU time stands still for 300 ms while
+ * Postgres has no other session in a query or a transaction. At most 15 s.
+ */
+export async function settle(ctx: Ctx): Promise<void> {
+  await sleep(1500);
+  const deadline = performance.now() + 13_500;
+  while (performance.now() < deadline) {
+    const c0 = ctx.zc.cpuMs();
+    await sleep(300);
+    const busy = ctx.zc.cpuMs() - c0;
+    const {rows} = await ctx.db.query<{n: string}>(
+      `SELECT count(*) AS n FROM pg_stat_activity WHERE state <> 'idle'
+         AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+    );
+    if (busy <= 10 && rows[0]?.n === '0') return;
+  }
+}
+
 // 1. Initial sync ------------------------------------------------------------------------
 
 export type InitialSync = {rows: number; ms: Figure; rssAfterMiB: Figure}[];
@@ -43,6 +64,8 @@ export async function initialSync(ctx: Ctx): Promise<InitialSync> {
     // One discarded warm-up run per size: the first sync after start also pays for
     // compiling the hot paths and for SQLite's first read of the table.
     for (let r = -1; r < ctx.runs; r++) {
+      // Each run starts on a quiet server: the previous client's CVR write is its own work.
+      await settle(ctx);
       const t0 = performance.now();
       const z = newClient(ctx.zc.url, ctx.schema, 'sync');
       const data = await z.run(z.query[sizedTable(rows)]!, {type: 'complete'});
