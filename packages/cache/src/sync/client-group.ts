@@ -17,7 +17,11 @@ import {
 import type {GroupClient, QueryPreparer, RequestedQuery} from './group-client.ts';
 import type {SyncLimits} from './limits.ts';
 import {encodePokeFrame, type PokeMeta} from './poke-encoder.ts';
+import {StepActivity} from './step-activity.ts';
 import type {QueryDriver} from './query-driver.ts';
+
+/** How long a CVR write waits at most for other groups' steps to end. */
+const MAX_WRITE_WAIT_MS = 1_000;
 
 /** CVR writes larger than this wait `largeCVRWriteDelayMs` (see SyncLimits). */
 const LARGE_CVR_WRITE_ROWS = 2_000;
@@ -34,6 +38,8 @@ export type ClientGroupOptions = {
   /** Called once the group has no clients for `groupIdleMs`, or broke. */
   readonly onDone: (group: ClientGroup) => void;
   readonly now?: () => number;
+  /** Steps of all groups of the process (CVR writes wait for them); default: this group's. */
+  readonly activity?: StepActivity;
 };
 
 export class ClientGroup {
@@ -41,6 +47,7 @@ export class ClientGroup {
   readonly #o: ClientGroupOptions;
   readonly #lc: Logger;
   readonly #now: () => number;
+  readonly #activity: StepActivity;
   readonly #clients = new Map<string, GroupClient>();
   #cvr: CVR | undefined;
   #queue: Promise<void> = Promise.resolve();
@@ -70,6 +77,7 @@ export class ClientGroup {
     this.#o = options;
     this.#lc = options.logger.with({clientGroupID: options.groupID});
     this.#now = options.now ?? Date.now;
+    this.#activity = options.activity ?? new StepActivity();
     this.stopped = new Promise(resolve => {
       this.#resolveStopped = resolve;
     });
@@ -101,6 +109,7 @@ export class ClientGroup {
     const next = this.#queue.then(async () => {
       if (this.#done) return false;
       this.#stepping = true;
+      this.#activity.begin();
       try {
         await fn();
         return true;
@@ -109,6 +118,7 @@ export class ClientGroup {
         return false;
       } finally {
         this.#stepping = false;
+        this.#activity.end();
       }
     });
     this.#queue = next.then(() => {});
@@ -611,9 +621,13 @@ export class ClientGroup {
       .catch((e: unknown) => this.#fail(e));
   }
 
-  /** Resolves on a later turn of the event loop at which no step is running. */
+  /**
+   * Resolves on a later turn of the event loop at which this group runs no step, and no
+   * other group does either (for at most MAX_WRITE_WAIT_MS).
+   */
   async #betweenSteps(): Promise<void> {
     await new Promise<void>(resolve => setImmediate(resolve));
+    await this.#activity.idle(MAX_WRITE_WAIT_MS);
     while (this.#stepping) {
       await this.#queue;
       await new Promise<void>(resolve => setImmediate(resolve));

@@ -7,6 +7,7 @@ import type {CVRStore} from './cvr-store.ts';
 import type {GroupClient, QueryPreparer} from './group-client.ts';
 import type {SyncLimits} from './limits.ts';
 import {MemoryReclaimer} from './memory-reclaimer.ts';
+import {StepActivity} from './step-activity.ts';
 import type {QueryDriverFactory} from './query-driver.ts';
 
 export type GroupRegistryOptions = {
@@ -30,6 +31,7 @@ export class GroupRegistry {
   readonly #releasing = new Map<string, Promise<void>>();
   #stopped = false;
   readonly #reclaimer: MemoryReclaimer;
+  readonly #activity = new StepActivity();
 
   constructor(options: GroupRegistryOptions) {
     this.#o = options;
@@ -55,6 +57,7 @@ export class GroupRegistry {
         prepareQuery: this.#o.prepareQuery,
         limits: this.#o.limits,
         logger: this.#o.logger,
+        activity: this.#activity,
         onDone: done => {
           if (this.#groups.get(groupID) === done) this.#groups.delete(groupID);
           this.#releasing.set(groupID, done.stopped);
