@@ -35,6 +35,7 @@ import {
   type SourceSchema,
   type Value,
   filteredChange,
+  pushToConnections,
   splitKeyChanged,
 } from '@zync/zql/ivm';
 
@@ -299,24 +300,10 @@ export class SQLiteSource implements Source {
     this.#batcher?.begin();
     try {
       this.#full = {add: added, remove: removed};
-      const conns = this.#connections.slice();
-      for (const conn of conns) {
+      pushToConnections(this.#connections, added, removed, pkChanged, (conn, overlay) => {
         this.#pushIndex = this.#connections.indexOf(conn);
-        if (added && removed) {
-          if (pkChanged || conn.changesSplitKey(removed, added)) {
-            this.#current = {add: undefined, remove: removed};
-            conn.pushChange('remove', removed, undefined);
-            this.#current = this.#full;
-            conn.pushChange('add', added, undefined);
-          } else {
-            this.#current = this.#full;
-            conn.pushChange('edit', added, removed);
-          }
-        } else {
-          this.#current = this.#full;
-          conn.pushChange(added ? 'add' : 'remove', (added ?? removed) as Row, undefined);
-        }
-      }
+        this.#current = overlay;
+      });
     } finally {
       this.#pushIndex = -1;
       this.#full = NONE;

@@ -32,3 +32,46 @@ export function filteredChange(
   }
   return pass ? {type, node: {row, relationships: NO_RELATIONSHIPS}} : undefined;
 }
+
+/** The rows a push adds and removes, as seen by a connection while it is pushed to. */
+export type PushOverlay = {readonly add: Row | undefined; readonly remove: Row | undefined};
+
+/** A source connection, as `pushToConnections` drives it. */
+export interface PushTarget {
+  changesSplitKey(oldRow: Row, row: Row): boolean;
+  pushChange(type: 'add' | 'remove' | 'edit', row: Row, oldRow: Row | undefined): void;
+}
+
+/**
+ * Sends one source change (`added` and/or `removed`) to every connection, in order. An
+ * edit that changes the primary key, or moves the row across a connection's split key,
+ * reaches that connection as a remove then an add. Before each call, `seen(conn, overlay)`
+ * tells the source which version of the row that connection sees while it is pushed to
+ * (the removed row only during the remove half, else both), so fetches made during the
+ * push answer consistently. Shared by every Source so that they agree exactly.
+ */
+export function pushToConnections<C extends PushTarget>(
+  connections: readonly C[],
+  added: Row | undefined,
+  removed: Row | undefined,
+  pkChanged: boolean,
+  seen: (conn: C, overlay: PushOverlay) => void,
+): void {
+  const full: PushOverlay = {add: added, remove: removed};
+  for (const conn of connections.slice()) {
+    if (added && removed) {
+      if (pkChanged || conn.changesSplitKey(removed, added)) {
+        seen(conn, {add: undefined, remove: removed});
+        conn.pushChange('remove', removed, undefined);
+        seen(conn, full);
+        conn.pushChange('add', added, undefined);
+      } else {
+        seen(conn, full);
+        conn.pushChange('edit', added, removed);
+      }
+    } else {
+      seen(conn, full);
+      conn.pushChange(added ? 'add' : 'remove', (added ?? removed) as Row, undefined);
+    }
+  }
+}

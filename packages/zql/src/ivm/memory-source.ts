@@ -3,7 +3,7 @@
 import type {Condition, Ordering} from '@zync/protocol';
 import BTreeModule from 'sorted-btree';
 import {compileRowPredicate, type RowPredicate} from './condition.ts';
-import {filteredChange, splitKeyChanged} from './connection-change.ts';
+import {filteredChange, pushToConnections, splitKeyChanged} from './connection-change.ts';
 import type {Batcher} from './batcher.ts';
 import {
   completeOrdering,
@@ -138,25 +138,10 @@ export class MemorySource implements Source {
     try {
       this.#full = {add: added, remove: removed};
       const pkChanged = !!added && !!removed && this.#primary.compare(removed, added) !== 0;
-      const conns = this.#connections.slice();
-      for (let i = 0; i < conns.length; i++) {
-        const conn = conns[i] as Connection;
+      pushToConnections(this.#connections, added, removed, pkChanged, (conn, overlay) => {
         this.#pushIndex = this.#connections.indexOf(conn);
-        if (added && removed) {
-          if (pkChanged || conn.changesSplitKey(removed, added)) {
-            this.#current = {add: undefined, remove: removed};
-            conn.pushChange('remove', removed, undefined);
-            this.#current = this.#full;
-            conn.pushChange('add', added, undefined);
-          } else {
-            this.#current = this.#full;
-            conn.pushChange('edit', added, removed);
-          }
-        } else {
-          this.#current = this.#full;
-          conn.pushChange(added ? 'add' : 'remove', (added ?? removed) as Row, undefined);
-        }
-      }
+        this.#current = overlay;
+      });
     } finally {
       this.#pushIndex = -1;
       this.#full = NO_OVERLAY;
