@@ -62,6 +62,8 @@ export class ClientGroup {
   #done = false;
   #broken = false;
   #advanceQueued = false;
+  /** Replica changes arrived while no client was connected; not yet followed. */
+  #behind = false;
   /** The last mutation ids the group's clients have been told. */
   #lmids: Record<string, number> = {};
   #resolveStopped: () => void = () => {};
@@ -407,6 +409,8 @@ export class ClientGroup {
 
   async #connect(client: GroupClient, baseVersion: string | null, desired: QueryPatch) {
     await this.#load();
+    // Replica changes skipped while nobody was connected (see requestAdvance).
+    if (this.#behind) await this.#advanceStep();
     const cvr = this.#requireCVR();
     clearTimeout(this.#idleTimer);
     const previous = this.#clients.get(client.clientID);
@@ -490,6 +494,13 @@ export class ClientGroup {
 
   /** The replica moved on. Requests made while one is pending are coalesced. */
   requestAdvance(): void {
+    // A group nobody is connected to (and that runs no step) does not follow the replica:
+    // it catches up when a client connects, or is released without doing the work. One
+    // write would otherwise cost every recently disconnected group a step.
+    if (this.#clients.size === 0 && !this.#stepping) {
+      this.#behind = true;
+      return;
+    }
     if (this.#advanceQueued) return;
     this.#advanceQueued = true;
     void this.advance();
@@ -497,27 +508,30 @@ export class ClientGroup {
 
   /** Advances every query to the replica's head and pokes what changed. */
   advance(): Promise<boolean> {
-    return this.#run(async () => {
-      this.#advanceQueued = false;
-      if (!this.#cvr) return;
-      const cvr = this.#cvr;
-      const result = await this.#o.driver.advance();
-      const base = cvr.cookie;
-      const step = new CVRStep(cvr);
-      for (const [hash, changes] of result.changes) {
-        const q = cvr.state.queries.get(hash);
-        if (!q || q.deleted || q.gotSeq === null) continue;
-        for (const c of changes) {
-          if (c.type === 'add') step.addRow(hash, c.table, c.id, c.row);
-          else if (c.type === 'edit') step.editRow(c.table, c.id, c.row);
-          else step.removeRow(hash, c.table, c.id);
-        }
+    return this.#run(() => this.#advanceStep());
+  }
+
+  async #advanceStep(): Promise<void> {
+    this.#advanceQueued = false;
+    this.#behind = false;
+    if (!this.#cvr) return;
+    const cvr = this.#cvr;
+    const result = await this.#o.driver.advance();
+    const base = cvr.cookie;
+    const step = new CVRStep(cvr);
+    for (const [hash, changes] of result.changes) {
+      const q = cvr.state.queries.get(hash);
+      if (!q || q.deleted || q.gotSeq === null) continue;
+      for (const c of changes) {
+        if (c.type === 'add') step.addRow(hash, c.table, c.id, c.row);
+        else if (c.type === 'edit') step.editRow(c.table, c.id, c.row);
+        else step.removeRow(hash, c.table, c.id);
       }
-      this.#dropExpired(step);
-      const lmids = result.clientsChanged ? this.#lmidChanges() : {};
-      this.#poke(base, step.finish(result.version), lmids);
-      this.#afterStep();
-    });
+    }
+    this.#dropExpired(step);
+    const lmids = result.clientsChanged ? this.#lmidChanges() : {};
+    this.#poke(base, step.finish(result.version), lmids);
+    this.#afterStep();
   }
 
   /** Last mutation ids that moved since the group's clients were last told. */

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type {AST} from '@zync/protocol';
-import {afterEach, expect, test} from 'vitest';
+import {afterEach, expect, test, vi} from 'vitest';
 import {silentLogger} from '@zync/shared';
 import {createTestDatabase} from '../../../../test/pg.ts';
 import {CVRStore} from './cvr-store.ts';
@@ -295,4 +295,34 @@ test('a large CVR write waits largeCVRWriteDelayMs after its poke; small ones do
     .toBe(1);
   expect(performance.now() - t1).toBeLessThan(1400);
   await c.close();
+});
+
+test('a group without clients does not follow the replica; it catches up on the next connect', async () => {
+  const replica = newReplica();
+  const s = await start(await createTestDatabase('cvr'), replica, {groupIdleMs: 60_000});
+  const first = await connectA(s.port, null);
+  await first.c.close();
+  await expect.poll(() => s.server.stats().connections).toBe(0);
+  const driver = s.drivers.get('g1');
+  if (!driver) throw new Error('no driver for g1');
+  const advance = vi.spyOn(driver, 'advance');
+  replica.put('issue', {id: 6, status: 'open', priority: 8}).commit(); // 6 in, 2 out
+  replica.put('issue', {id: 4, status: 'open', priority: 7, note: 'edited'}).commit();
+  await new Promise(r => setTimeout(r, 200));
+  expect(advance).not.toHaveBeenCalled();
+
+  const again = await connectA(s.port, first.poke.version);
+  expect(advance).toHaveBeenCalledTimes(1);
+  expect(again.poke.baseVersion).toBe(first.poke.version);
+  expect(summarize(again.poke)).toEqual({
+    clear: false,
+    puts: ['issue:4', 'issue:6'],
+    dels: ['issue:2'],
+    got: [],
+  });
+  // Connected again: it follows the replica as it changes.
+  replica.put('issue', {id: 6, status: 'closed', priority: 8}).commit();
+  const next = await again.c.poke();
+  expect(summarize(next).dels).toEqual(['issue:6']);
+  await again.c.close();
 });
