@@ -1,6 +1,7 @@
 // One client group in memory: its CVR, its query driver, its connected clients. Every
 // operation runs in order on one queue, and each produces at most one poke to every
 // connected client of the group, followed by one CVR write. See docs/view-syncer.md.
+import {setImmediate as nextTurn, setTimeout as sleep} from 'node:timers/promises';
 import type {AST, QueryPatch} from '@zync/protocol';
 import {stableStringify, type Logger} from '@zync/shared';
 import type {CVR} from './cvr.ts';
@@ -25,8 +26,6 @@ const MAX_WRITE_WAIT_MS = 1_000;
 
 /** CVR writes larger than this wait `largeCVRWriteDelayMs` (see SyncLimits). */
 const LARGE_CVR_WRITE_ROWS = 2_000;
-
-const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 
 export type ClientGroupOptions = {
   readonly groupID: string;
@@ -640,11 +639,11 @@ export class ClientGroup {
    * other group does either (for at most MAX_WRITE_WAIT_MS).
    */
   async #betweenSteps(): Promise<void> {
-    await new Promise<void>(resolve => setImmediate(resolve));
+    await nextTurn();
     await this.#activity.idle(MAX_WRITE_WAIT_MS);
     while (this.#stepping) {
       await this.#queue;
-      await new Promise<void>(resolve => setImmediate(resolve));
+      await nextTurn();
     }
   }
 
