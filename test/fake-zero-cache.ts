@@ -42,6 +42,10 @@ export async function startFakeZeroCache(port = 0) {
     send(f: DownstreamFrame): void {
       sockets.at(-1)?.send(encodeFrame(f));
     },
+    /** Closes every client's socket (the server stays up; clients reconnect). */
+    dropConnections(): void {
+      for (const s of sockets.splice(0)) s.terminate();
+    },
     close(): Promise<void> {
       for (const s of sockets) s.terminate();
       return new Promise<void>(r => wss.close(() => r()));

@@ -7,8 +7,8 @@ import {
   updateAuthBodySchema,
 } from './connect.ts';
 import {errorBodySchema, ProtocolError} from './error.ts';
-import {pokeBodySchema} from './poke.ts';
-import {parsePokeBody} from './poke-validate.ts';
+import {pokeBodySchema, pokePartBodySchema} from './poke.ts';
+import {parsePokeBody, parsePokePartBody} from './poke-validate.ts';
 import {changeDesiredQueriesBodySchema} from './queries.ts';
 import {pushBodySchema, pushResponseBodySchema} from './push.ts';
 
@@ -28,6 +28,7 @@ export const downstreamSchemas = {
   connected: connectedBodySchema,
   authUpdated: authUpdatedBodySchema,
   poke: pokeBodySchema,
+  pokePart: pokePartBodySchema,
   pushResponse: pushResponseBodySchema,
   pong: emptyBodySchema,
   error: errorBodySchema,
@@ -51,6 +52,7 @@ export const DEFAULT_MAX_FRAME_BYTES = 10 * 1024 * 1024;
  */
 const downstreamFastParsers: Partial<Record<DownstreamType, (body: unknown) => unknown>> = {
   poke: parsePokeBody,
+  pokePart: parsePokePartBody,
 };
 
 function decode<S extends Record<string, v.GenericSchema>>(

@@ -3,8 +3,8 @@ import * as v from 'valibot';
 import {describe, expect, test} from 'vitest';
 import {ProtocolError} from './error.ts';
 import {decodeDownstream} from './frames.ts';
-import {parsePokeBody} from './poke-validate.ts';
-import {pokeBodySchema, queryErrorSchema} from './poke.ts';
+import {parsePokeBody, parsePokePartBody} from './poke-validate.ts';
+import {pokeBodySchema, pokePartBodySchema, queryErrorSchema} from './poke.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -292,5 +292,54 @@ describe('parsePokeBody', () => {
       expect(message).toContain(`Invalid poke frame at ${path}: expected `);
       expect(message).not.toMatch(/secret|12345/);
     }
+  });
+});
+
+const pokePartArb = fc.record({
+  pokeID: fc.string({maxLength: 4}),
+  rows: fc.array(rowOpArb, {maxLength: 5}),
+});
+
+function expectPartSameAsValibot(x: unknown): boolean {
+  const slow = v.safeParse(pokePartBodySchema, clone(x));
+  let fast: {success: true; output: unknown} | {success: false};
+  try {
+    fast = {success: true, output: parsePokePartBody(clone(x))};
+  } catch (e) {
+    expect(e).toBeInstanceOf(ProtocolError);
+    expect((e as ProtocolError).message).toMatch(/^Invalid pokePart frame( at .*)?: expected /s);
+    fast = {success: false};
+  }
+  expect(fast.success).toBe(slow.success);
+  if (slow.success && fast.success) expect(same(fast.output, slow.output)).toBe(true);
+  return slow.success;
+}
+
+describe('parsePokePartBody', () => {
+  test('accepts a (mutated) poke part iff valibot does, with the same output', () => {
+    let accepted = 0;
+    let rejected = 0;
+    fc.assert(
+      fc.property(pokePartArb, fc.array(mutationArb, {maxLength: 2}), (body, mutations) => {
+        let x: unknown = clone(body);
+        for (const m of mutations) x = mutate(x, m);
+        if (expectPartSameAsValibot(x)) accepted++;
+        else rejected++;
+      }),
+      {numRuns: 5000},
+    );
+    expect(accepted).toBeGreaterThan(500);
+    expect(rejected).toBeGreaterThan(1000);
+  });
+
+  test('decodeDownstream validates parts and names the frame type in errors', () => {
+    const part = {pokeID: 'p', rows: [{op: 'clear'}, {op: 'put', table: 't', value: {a: 1}}]};
+    expect(decodeDownstream(JSON.stringify(['pokePart', part]))).toStrictEqual(['pokePart', part]);
+    expect(() =>
+      decodeDownstream(JSON.stringify(['pokePart', {...part, rows: [{op: 'put', table: 't'}]}])),
+    ).toThrow('Invalid pokePart frame at rows.0.value: expected key "value"');
+    expect(() => decodeDownstream(JSON.stringify(['pokePart', {...part, gotQueries: []}]))).toThrow(
+      'Invalid pokePart frame at gotQueries: expected no such key',
+    );
   });
 });

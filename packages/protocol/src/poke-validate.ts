@@ -6,19 +6,22 @@
 // arrays, or holding the keys `__proto__`, `constructor` or `prototype`, which valibot
 // drops), where it writes valibot's copy back in place.
 import {ProtocolError} from './error.ts';
-import {queryErrorSchema, type PokeBody} from './poke.ts';
+import {queryErrorSchema, type PokeBody, type PokePartBody} from './poke.ts';
 
 type Obj = Record<string, unknown>;
 type Path = readonly (string | number)[];
 
 const QUERY_ERROR_KINDS: readonly unknown[] = queryErrorSchema.entries.kind.options;
 
+/** The frame type named in errors ('poke' or 'pokePart'); set per parse. */
+let frameType = 'poke';
+
 function fail(path: Path, expected: string): never {
   // Keys can come from the peer: shorten them, and never include a received value.
   const at = path.map(p => (typeof p === 'string' && p.length > 40 ? `${p.slice(0, 40)}…` : p));
   throw new ProtocolError(
     'InvalidMessage',
-    `Invalid poke frame${at.length ? ` at ${at.join('.')}` : ''}: expected ${expected}`,
+    `Invalid ${frameType} frame${at.length ? ` at ${at.join('.')}` : ''}: expected ${expected}`,
   );
 }
 
@@ -178,6 +181,7 @@ const POKE_KEYS = new Set([
  */
 export function parsePokeBody(body: unknown): PokeBody {
   const top = (): Path => [];
+  frameType = 'poke';
   inheritsKeys = hasInheritedKeys();
   if (!isObject(body)) fail([], 'Object');
   requireString(body, 'pokeID', top);
@@ -205,4 +209,18 @@ export function parsePokeBody(body: unknown): PokeBody {
   for (const key in body) if (!POKE_KEYS.has(key)) rejectUnknownKey(key, top);
   if (checkedLmids !== lmids) body.lastMutationIDChanges = checkedLmids;
   return body as PokeBody;
+}
+
+/** Validates a `pokePart` body exactly as `pokePartBodySchema` does (see parsePokeBody). */
+export function parsePokePartBody(body: unknown): PokePartBody {
+  const top = (): Path => [];
+  frameType = 'pokePart';
+  inheritsKeys = hasInheritedKeys();
+  if (!isObject(body)) fail([], 'Object');
+  requireString(body, 'pokeID', top);
+  const rows = requireKey(body, 'rows', top);
+  if (!Array.isArray(rows)) fail(['rows'], 'Array');
+  for (let i = 0; i < rows.length; i++) checkRowOp(rows[i], i);
+  for (const key in body) if (key !== 'pokeID' && key !== 'rows') rejectUnknownKey(key, top);
+  return body as PokePartBody;
 }

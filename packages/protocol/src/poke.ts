@@ -49,3 +49,16 @@ export const pokeBodySchema = v.strictObject({
   queryErrors: v.optional(v.array(queryErrorSchema)),
 });
 export type PokeBody = v.InferOutput<typeof pokeBodySchema>;
+
+/**
+ * The first rows of a large poke, sent ahead of it so that the client can decode them while
+ * the server still works on the rest. Parts are not applied on their own: the `poke` with
+ * the same `pokeID` that follows applies the parts' rows, in order, before its own rows,
+ * all in one transaction. Parts of a poke that never arrives (the connection closed) are
+ * dropped.
+ */
+export const pokePartBodySchema = v.strictObject({
+  pokeID: v.string(),
+  rows: v.array(rowPatchOpSchema),
+});
+export type PokePartBody = v.InferOutput<typeof pokePartBodySchema>;

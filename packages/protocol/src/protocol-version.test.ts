@@ -42,7 +42,7 @@ test('the frame schemas are pinned to the protocol version', () => {
   };
   // If this fails you changed the wire format: bump PROTOCOL_VERSION and update both values.
   expect({version: PROTOCOL_VERSION, hash: hashOf(shape)}).toEqual({
-    version: 1,
-    hash: 'df344460623384d0',
+    version: 2,
+    hash: '91551b4a4cc30f18',
   });
 });

@@ -18,6 +18,7 @@ import {
 import type {GroupClient, QueryPreparer, RequestedQuery} from './group-client.ts';
 import type {SyncLimits} from './limits.ts';
 import {encodePokeFrame, type PokeMeta} from './poke-encoder.ts';
+import {PokeStream} from './poke-stream.ts';
 import {StepActivity} from './step-activity.ts';
 import type {QueryDriver} from './query-driver.ts';
 
@@ -199,13 +200,22 @@ export class ClientGroup {
    * Adds a query to the driver and its rows to the step. `known` queries were got before
    * (re-hydration after load): no gotQueries change unless they fail.
    */
-  async #hydrate(step: CVRStep, ast: {readonly hash: string; readonly ast: AST}, known: boolean) {
+  async #hydrate(
+    step: CVRStep,
+    ast: {readonly hash: string; readonly ast: AST},
+    known: boolean,
+    stream?: PokeStream,
+  ) {
     const cvr = this.#requireCVR();
     const q = cvr.state.queries.get(ast.hash);
     if (!q) return;
     try {
       const rows = await this.#o.driver.addQuery(ast.hash, ast.ast);
-      for (const r of rows) step.addRow(ast.hash, r.table, r.id, r.row);
+      if (stream) {
+        for (const r of rows) stream.add(step, step.addRow(ast.hash, r.table, r.id, r.row));
+      } else {
+        for (const r of rows) step.addRow(ast.hash, r.table, r.id, r.row);
+      }
       q.ast = ast.ast;
       cvr.markQueryDirty(q.hash);
       if (!known) step.gotQuery(q.hash);
@@ -237,7 +247,12 @@ export class ClientGroup {
     }
   }
 
-  async #addRequested(step: CVRStep, client: GroupClient, pending: RequestedQuery[]) {
+  async #addRequested(
+    step: CVRStep,
+    client: GroupClient,
+    pending: RequestedQuery[],
+    stream?: PokeStream,
+  ) {
     // Started together so that a preparer can batch them (one API server call).
     const preparing = pending.map(req => this.#o.prepareQuery(req, client.context));
     for (const p of preparing) p.catch(() => {});
@@ -249,7 +264,7 @@ export class ClientGroup {
         continue;
       }
       this.#preparedWith.set(req.hash, authKey(client));
-      await this.#hydrate(step, {hash: req.hash, ast: prepared.ast}, false);
+      await this.#hydrate(step, {hash: req.hash, ast: prepared.ast}, false, stream);
     }
   }
 
@@ -423,27 +438,40 @@ export class ClientGroup {
     const pending = applyQueryPatch(cvr, client.clientID, desired, this.#o.limits, now);
     this.#remember(desired);
     const base = cvr.cookie;
+    const servable = this.#servableSeq(baseVersion);
+    // A client that starts from nothing gets the rows of the queries hydrated for it as
+    // they come, in parts ahead of its catch-up poke.
+    const pokeID = this.#nextPokeID();
+    const stream =
+      servable === null
+        ? new PokeStream(pokeID, this.#o.limits.pokePartRows, text => client.sendText(text))
+        : undefined;
     const step = new CVRStep(cvr);
-    await this.#addRequested(step, client, pending);
-    await this.#reprepareStale(step, client);
-    this.#dropExpired(step);
+    try {
+      await this.#addRequested(step, client, pending, stream);
+      await this.#reprepareStale(step, client);
+      this.#dropExpired(step);
+      stream?.endParts();
+    } catch (e) {
+      stream?.unmark();
+      throw e;
+    }
     // Other clients of the group get this step as a poke; the connecting one, below, as
     // part of its catch-up.
     const patch = step.finish(this.#o.driver.version, this.#clients.size > 0);
     // Query errors concern the connecting client only; it gets them in its catch-up.
     this.#poke(base, {...patch, queryErrors: []});
-    const catchUp = cvr.catchUp(this.#servableSeq(baseVersion));
+    const afterParts = stream?.streamed ?? false;
+    const catchUp = cvr.catchUp(servable, afterParts);
+    const rows = afterParts && stream ? [...catchUp.rows, ...stream.finish()] : catchUp.rows;
     // The connecting client learns every client's last mutation id (it may have missed some).
     this.#lmids = this.#o.driver.lastMutationIDs?.(this.groupID) ?? {};
     client.sendText(
       this.#encodePoke(
         catchUp.reset ? null : baseVersion,
-        {
-          rows: catchUp.rows,
-          gotQueries: catchUp.gotQueries,
-          queryErrors: patch.queryErrors,
-        },
+        {rows, gotQueries: catchUp.gotQueries, queryErrors: patch.queryErrors},
         this.#lmids,
+        pokeID,
       ),
     );
     this.#clients.set(client.clientID, client);
@@ -556,14 +584,19 @@ export class ClientGroup {
     });
   }
 
+  #nextPokeID(): string {
+    return `${this.#requireCVR().state.epoch}.${++this.#pokeCounter}`;
+  }
+
   #encodePoke(
     baseVersion: string | null,
     patch: StepPatch,
     lastMutationIDChanges: Record<string, number> = {},
+    pokeID = this.#nextPokeID(),
   ): string {
     const cvr = this.#requireCVR();
     const meta: PokeMeta = {
-      pokeID: `${cvr.state.epoch}.${++this.#pokeCounter}`,
+      pokeID,
       baseVersion,
       version: cvr.cookie,
       gotQueries: patch.gotQueries,

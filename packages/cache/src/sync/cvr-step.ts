@@ -45,11 +45,25 @@ export class CVRStep {
     }
   }
 
-  addRow(hash: string, table: string, id: RowValue, row: RowValue): void {
+  addRow(hash: string, table: string, id: RowValue, row: RowValue): CVRRow {
     const rec = this.#cvr.row(table, id);
     this.#touch(rec);
     this.#cvr.adjustRef(hash, rec, 1);
     rec.pending = row;
+    return rec;
+  }
+
+  /**
+   * The JSON text of a touched record's contents as of now (serialised once: finish() uses
+   * the same text), or undefined if the step gave it none and it was never sent.
+   */
+  serialize(rec: CVRRow): string | undefined {
+    const pending = rec.pending;
+    if (pending === undefined) return rec.json;
+    if (typeof pending === 'string') return pending;
+    const json = JSON.stringify(pending);
+    rec.pending = json;
+    return json;
   }
 
   editRow(table: string, id: RowValue, row: RowValue): void {
@@ -104,7 +118,12 @@ export class CVRStep {
           // Touched without new contents (a reference moved): unchanged unless never sent.
           if (!rec.deleted || rec.json === undefined) continue;
         }
-        const json = pending === undefined ? (rec.json as string) : JSON.stringify(pending);
+        const json =
+          pending === undefined
+            ? (rec.json as string)
+            : typeof pending === 'string'
+              ? pending
+              : JSON.stringify(pending);
         if (!rec.deleted && sameContents(rec, json)) {
           rec.json = json;
           continue;

@@ -52,12 +52,17 @@ export type CVRRow = {
   patchSeq: number;
   /** Tombstone: the row was deleted at `patchSeq`. */
   deleted: boolean;
-  /** Memory only: contents given during the current step, not yet compared or sent. */
-  pending: RowValue | undefined;
+  /**
+   * Memory only: contents given during the current step, not yet compared or sent; a string
+   * once serialised to JSON during the step (see CVRStep.serialize).
+   */
+  pending: RowValue | string | undefined;
   /** Memory only: the JSON text of the contents last sent (live rows), for catch-ups. */
   json: string | undefined;
   /** Memory only: the step that last touched the row (see CVRStep). */
   touchedBy: number;
+  /** Memory only: the JSON text streamed ahead of the current catch-up (poke-stream.ts). */
+  streamed: string | undefined;
 };
 
 /** A row the client was told to delete (kept so that older cookies get a delta). */
@@ -132,6 +137,7 @@ export function newRow(key: string | undefined, table: string, id: RowValue): CV
     pending: undefined,
     json: undefined,
     touchedBy: 0,
+    streamed: undefined,
   };
 }
 
@@ -331,17 +337,21 @@ export class CVR {
 
   /**
    * What a client holding step `baseSeq` (null: nothing, or a cookie we cannot serve)
-   * needs to reach the current step.
+   * needs to reach the current step. `afterParts` (resets only): the client already got
+   * `clear` and the rows marked `streamed` in poke parts, which the catch-up leaves out
+   * unless their contents changed since.
    */
-  catchUp(baseSeq: number | null): CatchUp {
+  catchUp(baseSeq: number | null, afterParts = false): CatchUp {
     const reset = baseSeq === null;
     const since = baseSeq ?? -1;
-    const rows: PatchRow[] = reset ? [{op: 'clear'}] : [];
+    const rows: PatchRow[] = reset && !afterParts ? [{op: 'clear'}] : [];
     const gotQueries: GotQueryOp[] = reset ? [{op: 'clear'}] : [];
     for (const rec of this.state.rows.values()) {
       if (rec.patchSeq <= since) continue;
       if (!rec.deleted) {
-        if (rec.json !== undefined) rows.push({op: 'put', table: rec.table, json: rec.json});
+        if (rec.json !== undefined && !(afterParts && rec.streamed === rec.json)) {
+          rows.push({op: 'put', table: rec.table, json: rec.json});
+        }
       } else if (!reset) {
         rows.push({op: 'del', table: rec.table, id: rec.id});
       }

@@ -24,6 +24,11 @@ export type SyncLimits = {
    * follows. A crash in that window only means a reset for the group's clients.
    */
   readonly largeCVRWriteDelayMs: number;
+  /**
+   * Rows per `pokePart` frame when a client that starts from nothing is sent its rows while
+   * they are hydrated (see poke-stream.ts). Catch-ups with fewer rows go in the poke alone.
+   */
+  readonly pokePartRows: number;
 };
 
 export const DEFAULT_SYNC_LIMITS: SyncLimits = Object.freeze({
@@ -36,4 +41,5 @@ export const DEFAULT_SYNC_LIMITS: SyncLimits = Object.freeze({
   maxTombstones: 20_000,
   revalidateQueriesMs: 300_000,
   largeCVRWriteDelayMs: 1_000,
+  pokePartRows: 5_000,
 });

@@ -29,16 +29,27 @@ function putPrefix(table: string): string {
  * `JSON.stringify(['poke', {...meta, rows}])` would give with each `json` parsed in place.
  */
 export function encodePokeFrame(meta: PokeMeta, rows: readonly PatchRow[]): string {
-  const parts: string[] = new Array<string>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i] as PatchRow;
-    parts[i] = r.op === 'put' ? putPrefix(r.table) + r.json + '}' : JSON.stringify(r);
-  }
   const {pokeID, baseVersion, version, ...rest} = meta;
   const head = JSON.stringify({pokeID, baseVersion, version});
   const tail = JSON.stringify(rest);
   // head is `{...}`, tail is `{...}` (never empty: gotQueries is required).
-  return `["poke",${head.slice(0, -1)},"rows":[${parts.join(',')}],${tail.slice(1)}]`;
+  return `["poke",${head.slice(0, -1)},"rows":[${encodeRows(rows)}],${tail.slice(1)}]`;
+}
+
+/** The text of `['pokePart', {pokeID, rows}]`, given the rows' texts (rowText). */
+export function encodePokePartFrame(pokeID: string, rowTexts: readonly string[]): string {
+  return `["pokePart",{"pokeID":${JSON.stringify(pokeID)},"rows":[${rowTexts.join(',')}]}]`;
+}
+
+/** The JSON text of one row operation. */
+export function rowText(r: PatchRow): string {
+  return r.op === 'put' ? putPrefix(r.table) + r.json + '}' : JSON.stringify(r);
+}
+
+function encodeRows(rows: readonly PatchRow[]): string {
+  const parts: string[] = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) parts[i] = rowText(rows[i] as PatchRow);
+  return parts.join(',');
 }
 
 /**

@@ -165,7 +165,7 @@ export class SQLiteSource implements Source {
   #current: Transient = NONE;
   #valid = true;
   /** Statement iterators not yet finished (a consumer may stop without closing them). */
-  readonly #iterators = new Set<IterableIterator<unknown>>();
+  readonly #iterators = new Set<{return?(): unknown}>();
 
   constructor(snapshot: SnapshotHandle, spec: TableSpec, options: SQLiteSourceOptions = {}) {
     if (spec.primaryKey.length === 0) throw new TypeError('a source needs a primary key');
@@ -248,11 +248,11 @@ export class SQLiteSource implements Source {
     this.#iterators.clear();
   }
 
-  track(it: IterableIterator<unknown>): void {
+  track(it: {return?(): unknown}): void {
     this.#iterators.add(it);
   }
 
-  untrack(it: IterableIterator<unknown>): void {
+  untrack(it: {return?(): unknown}): void {
     this.#iterators.delete(it);
   }
 
@@ -326,6 +326,10 @@ export class SQLiteSource implements Source {
     return this.#overlay;
   }
 }
+
+/** Rows of the first page of a fetch read with `all()`; later pages grow to MAX_PAGE_ROWS. */
+const FIRST_PAGE_ROWS = 64;
+const MAX_PAGE_ROWS = 4096;
 
 class Connection implements SourceInput {
   readonly ordering: Ordering;
@@ -424,6 +428,10 @@ class Connection implements SourceInput {
       conds.push(`(${this.#where})`);
       params.push(...this.#whereParams);
     }
+    // Without the start bound: what later pages add their own bound to.
+    const baseConds = conds.length;
+    const baseParams = params.length;
+    const baseKey = key;
     let jsStart = false;
     if (start) {
       const bound = this.#startBound(start.row, start.basis === 'after', reverse);
@@ -433,13 +441,15 @@ class Connection implements SourceInput {
         key += bound.key;
       } else jsStart = true;
     }
-    const stmt = this.#statement(key, () => {
-      const order = this.ordering
+    const order = () =>
+      this.ordering
         .map(([c, d]) => `${quoteIdent(c)} ${(d === 'asc') !== reverse ? 'ASC' : 'DESC'}`)
         .join(', ');
-      const where = conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
-      return `SELECT ${source.selectList} FROM ${quoteIdent(source.tableName)}${where} ORDER BY ${order}`;
-    });
+    const select = (cs: readonly string[]) =>
+      `SELECT ${source.selectList} FROM ${quoteIdent(source.tableName)}${
+        cs.length ? ` WHERE ${cs.join(' AND ')}` : ''
+      } ORDER BY ${order()}`;
+    const stmt = this.#statement(key, () => select(conds));
 
     const compare = this.#compare;
     const dir = reverse ? -1 : 1;
@@ -455,19 +465,60 @@ class Connection implements SourceInput {
     const fromValues = source.fromValues;
     const overlay = source.overlay;
     const t = source.transientFor(this);
+    const needsCheck = (this.#hasFilter && !this.#exact) || jsStart;
+    if (overlay.size === 0 && !t.add && !t.remove && !jsStart) {
+      // Read in pages with `all()`: better-sqlite3 returns a page in one call, which costs
+      // much less per row than stepping an iterator (a 100k-row scan: ~170 → ~110 ms).
+      // Pages grow, so that a consumer that stops early (a limit) reads little. A later
+      // page starts after the last row read (the ordering ends with the primary key).
+      const handle = {closed: false, return: () => (handle.closed = true)};
+      source.track(handle);
+      try {
+        let page = FIRST_PAGE_ROWS;
+        let values = this.#statement(`${key}L`, () => `${select(conds)} LIMIT ?`).all(
+          ...params,
+          page,
+        ) as unknown[][];
+        for (;;) {
+          let last: Row | undefined;
+          for (let i = 0; i < values.length; i++) {
+            const row = fromValues(values[i] as unknown[]);
+            last = row;
+            if (needsCheck && !accept(row, true)) continue;
+            yield {row, relationships: NO_RELATIONSHIPS};
+            if (handle.closed) return;
+          }
+          if (last === undefined || values.length < page) return;
+          const bound = this.#startBound(last, true, reverse);
+          if (!bound) {
+            // The last row's values cannot be bound in SQL: read on past it unpaged.
+            const after = last;
+            yield* this.#iterate(
+              stmt,
+              params,
+              row => compare(row, after) * dir > 0 && (!needsCheck || accept(row, true)),
+            );
+            return;
+          }
+          page = Math.min(page * 4, MAX_PAGE_ROWS);
+          const next = this.#statement(
+            `${baseKey}${bound.key}L`,
+            () => `${select([...conds.slice(0, baseConds), bound.sql])} LIMIT ?`,
+          );
+          values = next.all(...params.slice(0, baseParams), ...bound.params, page) as unknown[][];
+        }
+      } finally {
+        source.untrack(handle);
+      }
+    }
+    if (overlay.size === 0 && !t.add && !t.remove) {
+      yield* this.#iterate(stmt, params, needsCheck ? row => accept(row, true) : undefined);
+      return;
+    }
+
     const iter = stmt.iterate(...params) as IterableIterator<unknown[]>;
     source.track(iter);
     try {
-      if (overlay.size === 0 && !t.add && !t.remove) {
-        const needsCheck = (this.#hasFilter && !this.#exact) || jsStart;
-        for (const values of iter) {
-          const row = fromValues(values);
-          if (needsCheck && !accept(row, true)) continue;
-          yield {row, relationships: NO_RELATIONSHIPS};
-        }
-        return;
-      }
-
       // Merge the snapshot's rows with the rows the overlay holds, in iteration order.
       const pk = source.primaryKey;
       const removedKey = t.remove ? keyOf(t.remove, pk) : undefined;
@@ -494,6 +545,28 @@ class Connection implements SourceInput {
         yield {row, relationships: NO_RELATIONSHIPS};
       }
       while (i < extras.length) yield {row: extras[i++] as Row, relationships: NO_RELATIONSHIPS};
+    } finally {
+      source.untrack(iter);
+      iter.return?.();
+    }
+  }
+
+  /** The rows of `stmt` that pass `keep` (all if none), stepping its iterator. */
+  *#iterate(
+    stmt: Database.Statement,
+    params: readonly SqlParam[],
+    keep: ((row: Row) => boolean) | undefined,
+  ): Iterable<Node> {
+    const source = this.#source;
+    const fromValues = source.fromValues;
+    const iter = stmt.iterate(...params) as IterableIterator<unknown[]>;
+    source.track(iter);
+    try {
+      for (const values of iter) {
+        const row = fromValues(values);
+        if (keep && !keep(row)) continue;
+        yield {row, relationships: NO_RELATIONSHIPS};
+      }
     } finally {
       source.untrack(iter);
       iter.return?.();

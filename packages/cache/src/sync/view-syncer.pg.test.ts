@@ -40,6 +40,73 @@ for (const kind of ['recompute', 'engine'] as const) {
       return {replica, port: t.port, server: t};
     }
 
+    test('a client that starts from nothing gets its rows in parts ahead of the poke', async () => {
+      const {port} = await setup({pokePartRows: 2});
+      const all: AST = {kind: 'query', table: 'issue'};
+      const c1 = await TestClient.open(port);
+      c1.connect({
+        clientID: 'c1',
+        clientGroupID: 'g-parts',
+        desiredQueries: [{op: 'put', hash: 'ALL', ast: all}],
+      });
+      const p1 = await c1.poke();
+      const parts = c1.frames.filter(f => f[0] === 'pokePart').map(f => f[1]);
+      // clear + 5 rows, two per part; nothing is left for the poke itself.
+      expect(parts.map(p => p.rows.length)).toEqual([2, 2, 2]);
+      expect(parts.every(p => p.pokeID === p1.pokeID)).toBe(true);
+      expect(parts[0]?.rows[0]).toEqual({op: 'clear'});
+      expect(p1.baseVersion).toBeNull();
+      expect(summarize(p1)).toEqual({
+        clear: true,
+        puts: ['issue:1', 'issue:2', 'issue:3', 'issue:4', 'issue:5'],
+        dels: [],
+        got: ['clear', 'put:ALL'],
+      });
+
+      // Another client of the group, from nothing, with a smaller query: its own rows
+      // come in parts, the group's other rows in the poke.
+      const c2 = await TestClient.open(port);
+      c2.connect({
+        clientID: 'c2',
+        clientGroupID: 'g-parts',
+        desiredQueries: [{op: 'put', hash: 'B', ast: highPriority}],
+      });
+      const p2 = await c2.poke();
+      const parts2 = c2.frames.filter(f => f[0] === 'pokePart').map(f => f[1]);
+      expect(parts2.map(p => p.rows)).toEqual([
+        [{op: 'clear'}, {op: 'put', table: 'issue', value: {id: 3, status: 'closed', priority: 9}}],
+        [{op: 'put', table: 'issue', value: {id: 4, status: 'open', priority: 7}}],
+      ]);
+      expect(summarize(p2)).toEqual({
+        clear: true,
+        puts: ['issue:1', 'issue:2', 'issue:3', 'issue:4', 'issue:5'],
+        dels: [],
+        got: ['clear', 'put:ALL', 'put:B'],
+      });
+      // c1 was poked the gotQueries change only.
+      expect(summarize(await c1.poke())).toEqual({
+        clear: false,
+        puts: [],
+        dels: [],
+        got: ['put:B'],
+      });
+
+      // Reconnecting with its version: a delta, no parts.
+      await c2.close();
+      const c3 = await TestClient.open(port);
+      c3.connect({
+        clientID: 'c2',
+        clientGroupID: 'g-parts',
+        baseVersion: p2.version,
+        desiredQueries: [{op: 'put', hash: 'B', ast: highPriority}],
+      });
+      const p3 = await c3.poke();
+      expect(p3.baseVersion).toBe(p2.version);
+      expect(c3.frames.some(f => f[0] === 'pokePart')).toBe(false);
+      await c1.close();
+      await c3.close();
+    });
+
     test('two groups: hydrate, then inserts/updates/deletes move rows in and out of filter and limit', async () => {
       const {replica, port} = await setup();
       const c1 = await TestClient.open(port);

@@ -117,6 +117,15 @@ export class Connection {
     }
   }
 
+  /**
+   * Drops the socket and connects again at once: the server's frames did not fit the local
+   * state (the caller reset what the next connect asks for).
+   */
+  reconnect(): void {
+    if (this.#closed) return;
+    this.#reconnectNow();
+  }
+
   setHidden(hidden: boolean): void {
     this.#hidden = hidden;
     clearTimeout(this.#hiddenTimer);

@@ -72,6 +72,14 @@ type TableState = {
   size: number;
 };
 
+/** A row op of a poke part, in client names and frozen, waiting for its poke. */
+export type PreparedRowOp =
+  | {readonly op: 'clear'}
+  | {readonly op: 'put'; readonly names: TableNames; readonly row: Row; readonly plain: boolean}
+  | {readonly op: 'del'; readonly names: TableNames; readonly id: Row};
+
+const CLEAR: PreparedRowOp = Object.freeze({op: 'clear'});
+
 type TableNames = {
   readonly state: TableState;
   /** [server column, client column], in client schema order. */
@@ -440,13 +448,48 @@ export class LocalState {
   }
 
   /**
-   * Applies a poke to memory in one batch (views notify once) and returns the store
-   * writes that make it durable.
+   * Converts and freezes the rows of a poke part ahead of its poke (which applies them):
+   * that work then overlaps with the server still sending the rest.
    */
-  applyPoke(poke: PokeBody): KVOp[] {
+  prepareRows(rows: readonly RowPatchOp[]): PreparedRowOp[] {
+    const out: PreparedRowOp[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const op = rows[i]!;
+      if (op.op === 'clear') {
+        out.push(CLEAR);
+        continue;
+      }
+      const names = this.#byServerName.get(op.table);
+      if (!names) continue; // a table this client's schema does not know
+      if (op.op === 'put') {
+        const row = toClientRow(names, op.value);
+        out.push({op: 'put', names, row, plain: freezeJSON(row)});
+      } else {
+        const id = toClientRow(names, op.id);
+        freezeJSON(id);
+        out.push({op: 'del', names, id});
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Applies a poke to memory in one batch (views notify once) and returns the store
+   * writes that make it durable. `parts`: the rows of the poke's parts (prepareRows), which
+   * come before the poke's own rows.
+   */
+  applyPoke(poke: PokeBody, parts: readonly (readonly PreparedRowOp[])[] = []): KVOp[] {
     const ops: KVOp[] = [];
     this.batcher.begin();
     try {
+      for (const part of parts) {
+        for (let i = 0; i < part.length; i++) {
+          const p = part[i]!;
+          if (p.op === 'clear') this.#clear();
+          else if (p.op === 'put') this.#put(p.names.state, p.row, p.plain);
+          else this.#del(p.names.state, p.id);
+        }
+      }
       const rows = poke.rows;
       for (let i = 0; i < rows.length; i++) this.#applyRow(rows[i]!);
       this.#bucketOps(ops);
@@ -476,25 +519,32 @@ export class LocalState {
     }
     const names = this.#byServerName.get(op.table);
     if (!names) return; // a table this client's schema does not know
-    const st = names.state;
-    const src = st.src;
     if (op.op === 'put') {
       const row = toClientRow(names, op.value);
-      const json = freezeJSON(row);
-      const existing = src.get(row);
-      if (existing) src.edit(existing, row);
-      else src.add(row);
-      const b = this.#bucket(st, rowHash(st, row), true, !json);
-      const before = b.size;
-      b.set(mapKeyOf(st, row), row);
-      st.size += b.size - before;
+      this.#put(names.state, row, freezeJSON(row));
     } else {
       const id = toClientRow(names, op.id);
       freezeJSON(id);
-      const existing = src.get(id);
-      if (existing) src.remove(existing);
-      if (this.#bucket(st, rowHash(st, id), true, false).delete(mapKeyOf(st, id))) st.size--;
+      this.#del(names.state, id);
     }
+  }
+
+  /** Puts a frozen row; `plain`: it is plain JSON (see freezeJSON). */
+  #put(st: TableState, row: Row, plain: boolean): void {
+    const src = st.src;
+    const existing = src.get(row);
+    if (existing) src.edit(existing, row);
+    else src.add(row);
+    const b = this.#bucket(st, rowHash(st, row), true, !plain);
+    const before = b.size;
+    b.set(mapKeyOf(st, row), row);
+    st.size += b.size - before;
+  }
+
+  #del(st: TableState, id: Row): void {
+    const existing = st.src.get(id);
+    if (existing) st.src.remove(existing);
+    if (this.#bucket(st, rowHash(st, id), true, false).delete(mapKeyOf(st, id))) st.size--;
   }
 
   #clear(): void {

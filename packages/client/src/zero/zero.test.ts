@@ -107,6 +107,57 @@ describe('Zero', () => {
     expect(await z.run(z.query.issue)).toHaveLength(2);
   });
 
+  test('poke parts are applied with their poke, all at once; dropped with their connection', async () => {
+    const srv = await fakeServer();
+    cleanups.push(() => srv.close());
+    const z = makeZero(srv);
+    const view = z.query.issue.materialize() as {
+      data: unknown;
+      addListener(fn: (d: unknown) => void): () => void;
+    };
+    const seen: unknown[] = [];
+    view.addListener(d => seen.push(d));
+    await vi.waitFor(() => expect(z.connection.state.current.name).toBe('connected'));
+    const row = (id: string) => ({
+      op: 'put' as const,
+      table: 'issues',
+      value: {id, title: id, rank_num: 1},
+    });
+    srv.send(['pokePart', {pokeID: 'p1', rows: [{op: 'clear'}, row('a')]}]);
+    srv.send(['pokePart', {pokeID: 'p1', rows: [row('b')]}]);
+    srv.send(['pong', {}]);
+    // Parts alone change nothing.
+    await new Promise(r => setTimeout(r, 50));
+    expect(await z.run(z.query.issue)).toEqual([]);
+    const updates = seen.length;
+    srv.send(poke({pokeID: 'p1', rows: [row('c')]}));
+    await vi.waitFor(() => expect(view.data).toHaveLength(3));
+    // One view update for parts and poke together.
+    expect(seen.length).toBe(updates + 1);
+
+    // A part whose poke never comes (the connection closed) is forgotten.
+    srv.send(['pokePart', {pokeID: 'p2', rows: [row('d')]}]);
+    await new Promise(r => setTimeout(r, 50));
+    const connects = () => srv.received.filter(f => f[0] === 'connect').length;
+    const before = connects();
+    srv.dropConnections();
+    await vi.waitFor(() => expect(connects()).toBe(before + 1), {timeout: 5000});
+    await vi.waitFor(() => expect(z.connection.state.current.name).toBe('connected'));
+    srv.send(poke({pokeID: 'p2', baseVersion: '01', version: '02', rows: [row('e')]}));
+    await vi.waitFor(() => expect(view.data).toHaveLength(4));
+    expect((view.data as {id: string}[]).map(r => r.id)).toEqual(['a', 'b', 'c', 'e']);
+
+    // A poke that does not match the parts before it: nothing is applied, it reconnects
+    // from nothing.
+    srv.send(['pokePart', {pokeID: 'p3', rows: [row('f')]}]);
+    const n = connects();
+    srv.send(poke({pokeID: 'p4', baseVersion: '02', version: '03', rows: [row('g')]}));
+    await vi.waitFor(() => expect(connects()).toBe(n + 1), {timeout: 5000});
+    const last = srv.received.filter(f => f[0] === 'connect').at(-1);
+    expect(last?.[0] === 'connect' && last[1].baseVersion).toBeNull();
+    expect(view.data).toHaveLength(4);
+  });
+
   test('reopened offline, the data is there; it reconnects from its stored version', async () => {
     const provider = memStoreProvider();
     const srv = await fakeServer();

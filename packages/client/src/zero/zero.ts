@@ -1,6 +1,12 @@
 // The `Zero` client: a local store that answers queries at once, kept in step with
 // zero-cache over one WebSocket.
-import type {ConnectBody, DownstreamFrame, PokeBody, QueryPatchOp} from '@zync/protocol';
+import type {
+  ConnectBody,
+  DownstreamFrame,
+  PokeBody,
+  PokePartBody,
+  QueryPatchOp,
+} from '@zync/protocol';
 import {PROTOCOL_VERSION} from '@zync/protocol';
 import type {Logger} from '@zync/shared';
 import {createLogger, hashOf} from '@zync/shared';
@@ -25,7 +31,7 @@ import {databaseName} from '../storage/database-name.ts';
 import type {RegistryProvider} from '../storage/registry.ts';
 import {resolveStoreProvider} from '../storage/drop.ts';
 import {consoleSink} from './console-sink.ts';
-import type {KVOp} from './local-state.ts';
+import type {KVOp, PreparedRowOp} from './local-state.ts';
 import {LocalState, META_CLIENT_GROUP} from './local-state.ts';
 import {MutationManager, PENDING_PREFIX} from './mutations.ts';
 import type {MutatorResult} from './mutations.ts';
@@ -73,6 +79,8 @@ export class Zero<S extends Schema, MD = unknown> {
   readonly #onOnlineListeners = new Set<(online: boolean) => void>();
   readonly #removeVisibility: () => void;
   #writes: Promise<void> = Promise.resolve();
+  /** Parts of the poke in progress, prepared (see #onPokePart). */
+  #pokeParts: {readonly pokeID: string; readonly rows: PreparedRowOp[][]} | undefined;
   #closed = false;
   #online = false;
   #groupID = '';
@@ -122,7 +130,11 @@ export class Zero<S extends Schema, MD = unknown> {
     );
     this.#state.subscribe(s => {
       this.#setOnline(s.name === 'connected');
-      if (s.name !== 'connected') this.#mutations.onConnectionLost();
+      if (s.name !== 'connected') {
+        // Parts of a poke that will not come (the connection is gone) are dropped.
+        this.#pokeParts = undefined;
+        this.#mutations.onConnectionLost();
+      }
     });
     if (options.onOnlineChange) this.#onOnlineListeners.add(options.onOnlineChange);
 
@@ -288,6 +300,9 @@ export class Zero<S extends Schema, MD = unknown> {
 
   #onFrame(frame: DownstreamFrame): void {
     switch (frame[0]) {
+      case 'pokePart':
+        this.#onPokePart(frame[1]);
+        return;
       case 'poke':
         this.#applyPoke(frame[1]);
         return;
@@ -306,19 +321,43 @@ export class Zero<S extends Schema, MD = unknown> {
     }
   }
 
+  /** Rows of a poke arriving in parts ahead of it (see docs/protocol.md). */
+  #onPokePart(part: PokePartBody): void {
+    const parts = this.#pokeParts;
+    if (parts && parts.pokeID !== part.pokeID) {
+      this.#pokeParts = undefined;
+      this.#outOfStep('A poke part does not belong to the poke in progress');
+      return;
+    }
+    const rows = this.#local.prepareRows(part.rows);
+    if (parts) parts.rows.push(rows);
+    else this.#pokeParts = {pokeID: part.pokeID, rows: [rows]};
+  }
+
+  /** The server's frames do not fit the local state: start over from an empty version. */
+  #outOfStep(message: string): void {
+    this.#logger.error(`${message}; reconnecting`);
+    this.#local.version = null;
+    this.#conn?.reconnect();
+  }
+
   #applyPoke(poke: PokeBody): void {
+    const parts = this.#pokeParts;
+    this.#pokeParts = undefined;
+    if (parts && parts.pokeID !== poke.pokeID) {
+      this.#outOfStep('A poke does not match the poke parts before it');
+      return;
+    }
     const before = new Set<string>();
     let applied = false;
     void this.#mutations
       .rebase(() => {
         if (poke.baseVersion !== null && poke.baseVersion !== this.#local.version) {
-          this.#logger.error('Poke does not follow the local version; reconnecting');
-          this.#local.version = null;
-          this.#conn?.connect();
+          this.#outOfStep('Poke does not follow the local version');
           return;
         }
         for (const h of this.#local.gotQueries) before.add(h);
-        this.#enqueueWrite(this.#local.applyPoke(poke));
+        this.#enqueueWrite(this.#local.applyPoke(poke, parts?.rows));
         applied = true;
       })
       .then(() => {

@@ -20,6 +20,8 @@ export class TestClient {
   #waiters: Waiter[] = [];
   /** The version of the last poke applied, as a client would track it. */
   version: string | null = null;
+  /** Rows of `pokePart` frames waiting for their poke. */
+  #partRows: {pokeID: string; rows: PokeBody['rows']} | undefined;
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
@@ -30,7 +32,21 @@ export class TestClient {
       const text = Buffer.isBuffer(data)
         ? data.toString('utf8')
         : Buffer.from(data as ArrayBuffer).toString('utf8');
-      const frame = decodeDownstream(text);
+      let frame = decodeDownstream(text);
+      // A poke sent in parts is recorded as the parts and then the whole poke (parts' rows
+      // first), as a client applies it.
+      if (frame[0] === 'pokePart') {
+        const part = frame[1];
+        if (this.#partRows && this.#partRows.pokeID !== part.pokeID) {
+          throw new Error('poke part of another poke');
+        }
+        this.#partRows ??= {pokeID: part.pokeID, rows: []};
+        this.#partRows.rows.push(...part.rows);
+      } else if (frame[0] === 'poke' && this.#partRows) {
+        if (this.#partRows.pokeID !== frame[1].pokeID) throw new Error('poke after other parts');
+        frame = ['poke', {...frame[1], rows: [...this.#partRows.rows, ...frame[1].rows]}];
+        this.#partRows = undefined;
+      }
       this.frames.push(frame);
       if (frame[0] === 'poke') this.version = frame[1].version;
       this.#waiters = this.#waiters.filter(w => {
