@@ -14,7 +14,13 @@ import type {BrowserHarness} from './browser-harness.ts';
 import {startBrowser} from './browser-harness.ts';
 
 type Frame = {dir: 'up' | 'down'; frame: [string, Record<string, unknown>]};
-type RowOp = {op: 'put' | 'del' | 'clear'; table?: string; value?: {id: string}};
+type RowOp = {
+  op: 'put' | 'puts' | 'del' | 'clear';
+  table?: string;
+  value?: {id: string};
+  columns?: string[];
+  values?: unknown[][];
+};
 
 const SECRET = 'browser-storage-test-secret-of-32-bytes!';
 
@@ -164,7 +170,13 @@ test('offline, a reload shows alice her rows from IndexedDB; after a restart onl
   expect(ps[0]!.baseVersion).toBe(baseVersion);
   const ops = ps.flatMap(p => p.rows);
   expect(ops.some(o => o.op === 'clear')).toBe(false);
-  const puts = ops.filter(o => o.op === 'put').map(o => o.value?.id);
+  const puts = ops.flatMap(o =>
+    o.op === 'put'
+      ? [o.value?.id]
+      : o.op === 'puts'
+        ? (o.values ?? []).map(v => v[(o.columns ?? []).indexOf('id')])
+        : [],
+  );
   expect(puts.sort()).toEqual(['i001', 'i002', 'i051']);
   await tab.evaluate(() => window.zt.close('alice'));
 });

@@ -26,6 +26,8 @@ const keyArb = fc.oneof(
     'op',
     'table',
     'value',
+    'columns',
+    'values',
     'id',
     'hash',
     'kind',
@@ -52,8 +54,24 @@ const rowArb = fc.oneof(
   {weight: 1, arbitrary: fc.array(fc.jsonValue({maxDepth: 1}), {maxLength: 3})},
 );
 
+const putsArb = fc.uniqueArray(keyArb, {maxLength: 4}).chain(columns =>
+  fc.record({
+    op: fc.constant('puts'),
+    table: fc.string({maxLength: 4}),
+    columns: fc.constant(columns),
+    values: fc.array(
+      fc.array(fc.jsonValue({maxDepth: 1}), {
+        minLength: columns.length,
+        maxLength: columns.length,
+      }),
+      {maxLength: 3},
+    ),
+  }),
+);
+
 const rowOpArb = fc.oneof(
   fc.record({op: fc.constant('put'), table: fc.string({maxLength: 4}), value: rowArb}),
+  putsArb,
   fc.record({op: fc.constant('del'), table: fc.string({maxLength: 4}), id: rowArb}),
   fc.constant({op: 'clear'}),
 );
@@ -115,6 +133,7 @@ const badValueArb = fc.oneof(
     'put',
     'del',
     'clear',
+    'puts',
     'refused',
     [],
     {},
@@ -259,6 +278,42 @@ describe('parsePokeBody', () => {
       {op: 'del', table: 't', id: {id: 1}},
     ]);
     expect(out.lastMutationIDChanges).toStrictEqual({c: 1});
+  });
+
+  test('puts: unique column names, one value per column in each row', () => {
+    const base = {
+      pokeID: 'p',
+      baseVersion: null,
+      version: '1',
+      gotQueries: [],
+      lastMutationIDChanges: {},
+    };
+    const puts = (columns: unknown, values: unknown) => ({
+      ...base,
+      rows: [{op: 'puts', table: 't', columns, values}],
+    });
+    const ok = puts(
+      ['a', 'b'],
+      [
+        [1, 'x'],
+        [2, {y: [null]}],
+        [null, true],
+      ],
+    );
+    expect(expectSameAsValibot(ok)).toBe(true);
+    expect(expectSameAsValibot(puts([], [[], []]))).toBe(true);
+    const bad: [unknown, string][] = [
+      [puts(['a', 'a'], []), 'rows.0.columns: expected column names without duplicates'],
+      [puts(['a', 'b'], [[1, 2], [3]]), 'rows.0.values.1: expected one value per column'],
+      [puts(['a'], [[1, 2]]), 'rows.0.values.0: expected one value per column'],
+      [puts(['a', 1], []), 'rows.0.columns.1: expected string'],
+      [puts(['a'], [1]), 'rows.0.values.0: expected Array'],
+      [puts(['a'], {}), 'rows.0.values: expected Array'],
+    ];
+    for (const [body, message] of bad) {
+      expect(expectSameAsValibot(body)).toBe(false);
+      expect(() => parsePokeBody(clone(body))).toThrow(`Invalid poke frame at ${message}`);
+    }
   });
 
   test('decodeDownstream reports the path and the expectation, never the value', () => {

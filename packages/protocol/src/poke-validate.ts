@@ -126,10 +126,47 @@ function checkRowOp(row: unknown, i: number): void {
         fail(['rows', i, key], 'no such key');
     }
     if (checked !== value) row[valueKey] = checked;
+  } else if (op === 'puts') {
+    checkPuts(row, i);
   } else if (op === 'clear') {
     for (const key in row) if (key !== 'op') fail(['rows', i, key], 'no such key');
   } else {
-    fail(['rows', i, 'op'], '"put"|"del"|"clear"');
+    fail(['rows', i, 'op'], '"put"|"puts"|"del"|"clear"');
+  }
+}
+
+function checkPuts(row: Obj, i: number): void {
+  const path = (): Path => ['rows', i];
+  requireString(row, 'table', path);
+  const columns = requireKey(row, 'columns', path);
+  if (!Array.isArray(columns)) fail(['rows', i, 'columns'], 'Array');
+  for (let c = 0; c < columns.length; c++) {
+    if (typeof columns[c] !== 'string') fail(['rows', i, 'columns', c], 'string');
+  }
+  const values = requireKey(row, 'values', path);
+  if (!Array.isArray(values)) fail(['rows', i, 'values'], 'Array');
+  for (let r = 0; r < values.length; r++) {
+    const vs: unknown = values[r];
+    if (!Array.isArray(vs)) fail(['rows', i, 'values', r], 'Array');
+    for (let c = 0; c < vs.length; c++) {
+      const value: unknown = vs[c];
+      if (value === undefined || typeof value === 'function') {
+        fail(['rows', i, 'values', r, c], 'a JSON value');
+      }
+    }
+  }
+  for (const key in row) {
+    if (key !== 'op' && key !== 'table' && key !== 'columns' && key !== 'values') {
+      rejectUnknownKey(key, path);
+    }
+  }
+  if (new Set(columns).size !== columns.length) {
+    fail(['rows', i, 'columns'], 'column names without duplicates');
+  }
+  for (let r = 0; r < values.length; r++) {
+    if ((values[r] as unknown[]).length !== columns.length) {
+      fail(['rows', i, 'values', r], 'one value per column');
+    }
   }
 }
 

@@ -54,16 +54,11 @@ export class CVRStep {
   }
 
   /**
-   * The JSON text of a touched record's contents as of now (serialised once: finish() uses
-   * the same text), or undefined if the step gave it none and it was never sent.
+   * A touched record's contents as of now, or undefined if the step gave it none and it
+   * was never sent.
    */
-  serialize(rec: CVRRow): string | undefined {
-    const pending = rec.pending;
-    if (pending === undefined) return rec.json;
-    if (typeof pending === 'string') return pending;
-    const json = JSON.stringify(pending);
-    rec.pending = json;
-    return json;
+  contents(rec: CVRRow): RowValue | undefined {
+    return rec.pending ?? rec.value;
   }
 
   editRow(table: string, id: RowValue, row: RowValue): void {
@@ -114,25 +109,18 @@ export class CVRStep {
       const pending = rec.pending;
       rec.pending = undefined;
       if (isReferenced(rec)) {
-        if (pending === undefined) {
-          // Touched without new contents (a reference moved): unchanged unless never sent.
-          if (!rec.deleted || rec.json === undefined) continue;
-        }
-        const json =
-          pending === undefined
-            ? (rec.json as string)
-            : typeof pending === 'string'
-              ? pending
-              : JSON.stringify(pending);
-        if (!rec.deleted && sameContents(rec, json)) {
-          rec.json = json;
+        const value = pending ?? rec.value;
+        // Touched without new contents (a reference moved): unchanged unless not live.
+        if (value === undefined || (pending === undefined && !rec.deleted)) continue;
+        if (!rec.deleted && sameContents(rec, value)) {
+          rec.value = value;
           continue;
         }
-        if (collectRows) rows.push({op: 'put', table: rec.table, json});
+        if (collectRows) rows.push({op: 'put', table: rec.table, value});
         changedRows++;
-        cvr.rowSent(rec, seq, json);
+        cvr.rowSent(rec, seq, value);
       } else {
-        rec.json = undefined;
+        rec.value = undefined;
         if (!rec.deleted) {
           if (collectRows) rows.push({op: 'del', table: rec.table, id: rec.id});
           changedRows++;
@@ -172,10 +160,32 @@ export class CVRStep {
 }
 
 /**
- * Whether `json` is what the client already has of a live row: compared as text while the
- * text is in memory, by hash for rows loaded from the store (which keeps only hashes).
+ * Whether `value` is what the client already has of a live row: compared with the contents
+ * last sent while they are in memory, by hash for rows loaded from the store (which keeps
+ * only hashes).
  */
-function sameContents(rec: CVRRow, json: string): boolean {
-  if (rec.json !== undefined) return rec.json === json;
-  return rec.contentHash !== null && rec.contentHash === contentHash(json);
+function sameContents(rec: CVRRow, value: RowValue): boolean {
+  if (rec.value !== undefined) return sameRow(rec.value, value);
+  return rec.contentHash !== null && rec.contentHash === contentHash(JSON.stringify(value));
+}
+
+/** Whether two rows have the same columns and the same JSON value in each. */
+export function sameRow(a: RowValue, b: RowValue): boolean {
+  if (a === b) return true;
+  let n = 0;
+  for (const key in a) {
+    n++;
+    if (!Object.hasOwn(b, key)) return false;
+    const x = a[key];
+    const y = b[key];
+    if (x === y) continue;
+    if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) {
+      // Numbers JSON writes alike (NaN and the infinities are all null).
+      if (typeof x === 'number' && typeof y === 'number' && !isFinite(x) && !isFinite(y)) continue;
+      return false;
+    }
+    if (JSON.stringify(x) !== JSON.stringify(y)) return false;
+  }
+  for (const key in b) if (key) n--;
+  return n === 0;
 }

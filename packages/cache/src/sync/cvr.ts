@@ -52,17 +52,18 @@ export type CVRRow = {
   patchSeq: number;
   /** Tombstone: the row was deleted at `patchSeq`. */
   deleted: boolean;
+  /** Memory only: contents given during the current step, not yet compared or sent. */
+  pending: RowValue | undefined;
   /**
-   * Memory only: contents given during the current step, not yet compared or sent; a string
-   * once serialised to JSON during the step (see CVRStep.serialize).
+   * Memory only: the contents last sent (live rows), for catch-ups and to compare with new
+   * contents. The object the query engine gave (rows are never modified), so it costs no
+   * copy; undefined for records loaded from the store until their query runs again.
    */
-  pending: RowValue | string | undefined;
-  /** Memory only: the JSON text of the contents last sent (live rows), for catch-ups. */
-  json: string | undefined;
+  value: RowValue | undefined;
   /** Memory only: the step that last touched the row (see CVRStep). */
   touchedBy: number;
-  /** Memory only: the JSON text streamed ahead of the current catch-up (poke-stream.ts). */
-  streamed: string | undefined;
+  /** Memory only: the contents streamed ahead of the current catch-up (poke-stream.ts). */
+  streamed: RowValue | undefined;
 };
 
 /** A row the client was told to delete (kept so that older cookies get a delta). */
@@ -135,7 +136,7 @@ export function newRow(key: string | undefined, table: string, id: RowValue): CV
     patchSeq: 0,
     deleted: true,
     pending: undefined,
-    json: undefined,
+    value: undefined,
     touchedBy: 0,
     streamed: undefined,
   };
@@ -257,10 +258,10 @@ export class CVR {
     this.#dirtyRows.add(rec);
   }
 
-  /** Records that `rec` was sent at step `seq` with contents `json`. */
-  rowSent(rec: CVRRow, seq: number, json: string): void {
+  /** Records that `rec` was sent at step `seq` with contents `value`. */
+  rowSent(rec: CVRRow, seq: number, value: RowValue): void {
     if (isTombstone(rec)) this.#rowTombstones--;
-    rec.json = json;
+    rec.value = value;
     // Hashed when written to the store (after the poke), not on the poke's path.
     rec.contentHash = null;
     rec.patchSeq = seq;
@@ -349,8 +350,8 @@ export class CVR {
     for (const rec of this.state.rows.values()) {
       if (rec.patchSeq <= since) continue;
       if (!rec.deleted) {
-        if (rec.json !== undefined && !(afterParts && rec.streamed === rec.json)) {
-          rows.push({op: 'put', table: rec.table, json: rec.json});
+        if (rec.value !== undefined && !(afterParts && rec.streamed === rec.value)) {
+          rows.push({op: 'put', table: rec.table, value: rec.value});
         }
       } else if (!reset) {
         rows.push({op: 'del', table: rec.table, id: rec.id});
@@ -457,8 +458,8 @@ export function keyOf(r: CVRRow): string {
 
 function rowRecord(r: CVRRow): CVRRowRecord {
   const key = keyOf(r);
-  if (!r.deleted && r.contentHash === null && r.json !== undefined) {
-    r.contentHash = contentHash(r.json);
+  if (!r.deleted && r.contentHash === null && r.value !== undefined) {
+    r.contentHash = contentHash(JSON.stringify(r.value));
   }
   return {
     key,

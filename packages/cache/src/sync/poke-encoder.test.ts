@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import {expect, test} from 'vitest';
 import {decodeDownstream, type RowValue} from '@zync/protocol';
-import {contentHash, encodePokeFrame, type PatchRow, type PokeMeta} from './poke-encoder.ts';
+import {
+  contentHash,
+  encodePokeFrame,
+  encodePokePartFrame,
+  type PatchRow,
+  type PokeMeta,
+} from './poke-encoder.ts';
 import {rowKey} from './row-key.ts';
 
 const value = fc.oneof(
@@ -13,9 +19,30 @@ const value = fc.oneof(
   fc.constant(null),
 );
 const row = fc.dictionary(fc.string({minLength: 1, maxLength: 5}), value, {maxKeys: 5});
+// Rows of a few tables and column shapes, so that runs of one table and columns are common.
+const shapedRow = fc
+  .tuple(
+    fc.constantFrom(['id'], ['id', 'title'], ['title', 'id'], ['__proto__', 'x']),
+    value,
+    value,
+  )
+  .map(([cols, a, b]) => {
+    const r: RowValue = {};
+    for (const [i, c] of cols.entries()) {
+      Object.defineProperty(r, c, {value: i === 0 ? a : b, enumerable: true, writable: true});
+    }
+    return r;
+  });
 const patchRow: fc.Arbitrary<{op: PatchRow; plain: unknown}> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.tuple(fc.constantFrom('a', 'b'), shapedRow).map(([table, r]) => ({
+      op: {op: 'put', table, value: r} as const,
+      plain: {op: 'put', table, value: r},
+    })),
+  },
   fc.tuple(fc.string(), row).map(([table, r]) => ({
-    op: {op: 'put', table, json: JSON.stringify(r)} as const,
+    op: {op: 'put', table, value: r} as const,
     plain: {op: 'put', table, value: r},
   })),
   fc.tuple(fc.string(), row).map(([table, id]) => ({
@@ -25,7 +52,29 @@ const patchRow: fc.Arbitrary<{op: PatchRow; plain: unknown}> = fc.oneof(
   fc.constant({op: {op: 'clear'} as const, plain: {op: 'clear'}}),
 );
 
-test('a poke assembled from row texts is the JSON of the same poke', () => {
+type WireRow = {op: string; table?: string; columns?: string[]; values?: unknown[][]};
+
+/** The rows of an encoded poke with each `puts` op written as one `put` per row. */
+function expanded(rows: WireRow[]): unknown[] {
+  const out: unknown[] = [];
+  for (const r of rows) {
+    if (r.op !== 'puts') {
+      out.push(r);
+      continue;
+    }
+    for (const values of r.values ?? []) {
+      const value = {};
+      for (const [i, c] of (r.columns ?? []).entries()) {
+        Object.defineProperty(value, c, {value: values[i], enumerable: true, writable: true});
+      }
+      out.push({op: 'put', table: r.table, value});
+    }
+  }
+  return out;
+}
+
+test('an encoded poke is the JSON of the same poke, with runs of puts as puts ops', () => {
+  let runs = 0;
   fc.assert(
     fc.property(
       fc.array(patchRow, {maxLength: 20}),
@@ -44,10 +93,73 @@ test('a poke assembled from row texts is the JSON of the same poke', () => {
           meta,
           rows.map(r => r.op),
         );
-        expect(JSON.parse(text)).toEqual(['poke', {...meta, rows: rows.map(r => r.plain)}]);
+        const [type, body] = JSON.parse(text) as [string, {rows: WireRow[]}];
+        expect(type).toBe('poke');
+        expect({...body, rows: expanded(body.rows)}).toEqual({
+          ...meta,
+          rows: rows.map(r => r.plain),
+        });
+        // A puts op holds two rows or more; no two adjacent ops could have been one.
+        for (const [i, r] of body.rows.entries()) {
+          if (r.op === 'puts') {
+            runs++;
+            expect(r.values?.length).toBeGreaterThan(1);
+          }
+          const next = body.rows[i + 1];
+          if (r.op === 'puts' && next?.op === 'puts') {
+            expect([next.table, next.columns]).not.toEqual([r.table, r.columns]);
+          }
+        }
+        expect(decodeDownstream(text)[0]).toBe('poke');
       },
     ),
+    {numRuns: 500},
   );
+  expect(runs).toBeGreaterThan(50);
+});
+
+test('runs break at another table, other columns or column order; a lone put stays a put', () => {
+  const text = encodePokePartFrame('p', [
+    {op: 'clear'},
+    {op: 'put', table: 't', value: {id: 1, a: 'x'}},
+    {op: 'put', table: 't', value: {id: 2, a: null}},
+    {op: 'put', table: 't', value: {a: 'y', id: 3}},
+    {op: 'put', table: 'u', value: {id: 4, a: 'z'}},
+    {op: 'put', table: 'u', value: {id: 5, a: 'z', b: true}},
+    {op: 'put', table: 'u', value: {id: 6, a: 'z', b: false}},
+    {op: 'del', table: 'u', id: {id: 6}},
+  ]);
+  expect(JSON.parse(text)).toEqual([
+    'pokePart',
+    {
+      pokeID: 'p',
+      rows: [
+        {op: 'clear'},
+        {
+          op: 'puts',
+          table: 't',
+          columns: ['id', 'a'],
+          values: [
+            [1, 'x'],
+            [2, null],
+          ],
+        },
+        {op: 'put', table: 't', value: {a: 'y', id: 3}},
+        {op: 'put', table: 'u', value: {id: 4, a: 'z'}},
+        {
+          op: 'puts',
+          table: 'u',
+          columns: ['id', 'a', 'b'],
+          values: [
+            [5, 'z', true],
+            [6, 'z', false],
+          ],
+        },
+        {op: 'del', table: 'u', id: {id: 6}},
+      ],
+    },
+  ]);
+  expect(decodeDownstream(text)[0]).toBe('pokePart');
 });
 
 test('the assembled poke passes the protocol decoder', () => {
@@ -55,7 +167,7 @@ test('the assembled poke passes the protocol decoder', () => {
     {pokeID: 'p', baseVersion: null, version: 'e:1', gotQueries: [], lastMutationIDChanges: {}},
     [
       {op: 'clear'},
-      {op: 'put', table: 'issue', json: JSON.stringify({id: 1, title: 'a "quoted" \u2028 title'})},
+      {op: 'put', table: 'issue', value: {id: 1, title: 'a "quoted" \u2028 title'}},
       {op: 'del', table: 'issue', id: {id: 2}},
     ],
   );

@@ -6,14 +6,14 @@
 // CVR.catchUp's `afterParts`). See docs/view-syncer.md.
 import type {CVRRow} from './cvr.ts';
 import type {CVRStep} from './cvr-step.ts';
-import {encodePokePartFrame, rowText, type PatchRow} from './poke-encoder.ts';
+import {encodePokePartFrame, type PatchRow} from './poke-encoder.ts';
 
 export class PokeStream {
   readonly #pokeID: string;
   readonly #send: (text: string) => void;
   readonly #partRows: number;
-  /** Texts of the rows not sent yet; a reset starts with `clear`. */
-  #buffer: string[] = [rowText({op: 'clear'})];
+  /** Rows not sent yet; a reset starts with `clear`. */
+  #buffer: PatchRow[] = [{op: 'clear'}];
   /** Every record streamed (sent or buffered), to unmark and to check at the end. */
   readonly #records: CVRRow[] = [];
   #partsSent = 0;
@@ -32,11 +32,11 @@ export class PokeStream {
   /** Streams a record the step just gave contents (once per record). */
   add(step: CVRStep, rec: CVRRow): void {
     if (rec.streamed !== undefined) return;
-    const json = step.serialize(rec);
-    if (json === undefined) return;
-    rec.streamed = json;
+    const value = step.contents(rec);
+    if (value === undefined) return;
+    rec.streamed = value;
     this.#records.push(rec);
-    this.#buffer.push(rowText({op: 'put', table: rec.table, json}));
+    this.#buffer.push({op: 'put', table: rec.table, value});
     if (this.#buffer.length >= this.#partRows) this.#flush();
   }
 

@@ -1,7 +1,7 @@
 // Rows persist in hash buckets (`b/<table>/<hh>`); the one-key-per-row layout of earlier
 // builds is read and migrated on load.
 import type {PokeBody} from '@zync/protocol';
-import {createBuilder, createSchema, number, string, table} from '@zync/zql';
+import {createBuilder, createSchema, json, number, string, table} from '@zync/zql';
 import {materialize} from '@zync/zql/ivm';
 import {expect, test} from 'vitest';
 import {memStoreProvider} from '../kv/mem-store.ts';
@@ -267,6 +267,60 @@ test('rows get the client schema: its columns in its order, missing ones null, o
   expect(rows.map(r => r.rank)).toEqual([1, 2, 3, null]);
   expect(rows.every(r => Object.isFrozen(r))).toBe(true);
   expect(s.visible('renamed', {id: 'e'})).toEqual({id: 'e', rank: 5});
+});
+
+test('puts ops: rows in client names and schema order, missing columns null, frozen', () => {
+  const s = new LocalState(
+    createSchema({
+      tables: [
+        table('renamed')
+          .from('srv')
+          .columns({id: string(), rank: number().from('rank_num'), meta: json()})
+          .primaryKey('id'),
+      ],
+    }),
+  );
+  const parts = [
+    s.prepareRows([
+      {op: 'clear'},
+      {
+        op: 'puts',
+        table: 'srv',
+        columns: ['extra', 'rank_num', 'id'],
+        values: [
+          [1, 5, 'a'],
+          [2, 6, 'b'],
+        ],
+      },
+    ]),
+  ];
+  // Prepared rows are not visible before their poke.
+  expect(s.visible('renamed', {id: 'a'})).toBeUndefined();
+  s.applyPoke(
+    poke([
+      {
+        op: 'puts',
+        table: 'srv',
+        columns: ['id', 'meta'],
+        values: [['c', {tags: ['x']}]],
+      },
+      {op: 'puts', table: 'srv', columns: ['id', '__proto__'], values: [['d', {x: 1}]]},
+      {op: 'puts', table: 'unknown', columns: ['id'], values: [['z']]},
+    ]),
+    parts,
+  );
+  const a = s.visible('renamed', {id: 'a'})!;
+  expect(Object.keys(a)).toEqual(['id', 'rank', 'meta']);
+  expect(a).toEqual({id: 'a', rank: 5, meta: null});
+  expect(s.visible('renamed', {id: 'b'})).toEqual({id: 'b', rank: 6, meta: null});
+  const c = s.visible('renamed', {id: 'c'})!;
+  expect(c).toEqual({id: 'c', rank: null, meta: {tags: ['x']}});
+  expect(Object.isFrozen(c) && Object.isFrozen(c['meta'])).toBe(true);
+  // A column the client does not know is dropped, `__proto__` too.
+  const d = s.visible('renamed', {id: 'd'})!;
+  expect(Object.getPrototypeOf(d)).toBe(Object.prototype);
+  expect(d).toEqual({id: 'd', rank: null, meta: null});
+  expect(s.serverRows.get('renamed')?.size).toBe(4);
 });
 
 /** FNV-1a of the row key, as the bucket layout defines it. */

@@ -76,6 +76,7 @@ type TableState = {
 export type PreparedRowOp =
   | {readonly op: 'clear'}
   | {readonly op: 'put'; readonly names: TableNames; readonly row: Row; readonly plain: boolean}
+  | {readonly op: 'puts'; readonly names: TableNames; readonly rows: readonly Row[]}
   | {readonly op: 'del'; readonly names: TableNames; readonly id: Row};
 
 const CLEAR: PreparedRowOp = Object.freeze({op: 'clear'});
@@ -464,6 +465,8 @@ export class LocalState {
       if (op.op === 'put') {
         const row = toClientRow(names, op.value);
         out.push({op: 'put', names, row, plain: freezeJSON(row)});
+      } else if (op.op === 'puts') {
+        out.push({op: 'puts', names, rows: rowsFromValues(names, op.columns, op.values)});
       } else {
         const id = toClientRow(names, op.id);
         freezeJSON(id);
@@ -487,7 +490,10 @@ export class LocalState {
           const p = part[i]!;
           if (p.op === 'clear') this.#clear();
           else if (p.op === 'put') this.#put(p.names.state, p.row, p.plain);
-          else this.#del(p.names.state, p.id);
+          else if (p.op === 'puts') {
+            const st = p.names.state;
+            for (const row of p.rows) this.#put(st, row, true);
+          } else this.#del(p.names.state, p.id);
         }
       }
       const rows = poke.rows;
@@ -522,6 +528,9 @@ export class LocalState {
     if (op.op === 'put') {
       const row = toClientRow(names, op.value);
       this.#put(names.state, row, freezeJSON(row));
+    } else if (op.op === 'puts') {
+      const st = names.state;
+      for (const row of rowsFromValues(names, op.columns, op.values)) this.#put(st, row, true);
     } else {
       const id = toClientRow(names, op.id);
       freezeJSON(id);
@@ -584,6 +593,38 @@ function toClientRow(names: TableNames, value: Readonly<Record<string, ReadonlyJ
     row[clientCol] = v === undefined ? null : (v as Value);
   }
   return row;
+}
+
+/**
+ * The rows of a `puts` op in the client's names and column order (missing columns null,
+ * others dropped), frozen. The values come from a parsed frame that nothing else holds, so
+ * the rows are plain JSON (see freezeJSON).
+ */
+function rowsFromValues(
+  names: TableNames,
+  columns: readonly string[],
+  values: readonly (readonly ReadonlyJSONValue[])[],
+): Row[] {
+  const cols = names.columns;
+  const at = cols.map(([server]) => columns.indexOf(server));
+  const clientNames = cols.map(([, client]) => client);
+  // An assignment to `__proto__` would set the prototype: define such a column instead.
+  const define = clientNames.includes('__proto__');
+  const out = new Array<Row>(values.length);
+  for (let r = 0; r < values.length; r++) {
+    const vs = values[r] as readonly ReadonlyJSONValue[];
+    const row: Record<string, Value> = {};
+    for (let i = 0; i < at.length; i++) {
+      const k = at[i]!;
+      const v = (k < 0 ? null : (vs[k] ?? null)) as Value;
+      if (define) {
+        Object.defineProperty(row, clientNames[i]!, {value: v, enumerable: true, writable: true});
+      } else row[clientNames[i]!] = v;
+    }
+    freezeJSON(row);
+    out[r] = row;
+  }
+  return out;
 }
 
 /** Whether `value` is a plain object whose keys are `columns`, in order, none undefined. */

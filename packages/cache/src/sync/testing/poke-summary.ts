@@ -15,7 +15,10 @@ export function summarize(poke: PokeBody): PokeSummary {
   for (const r of poke.rows) {
     if (r.op === 'clear') clear = true;
     else if (r.op === 'put') puts.push(`${r.table}:${JSON.stringify(r.value['id'])}`);
-    else dels.push(`${r.table}:${JSON.stringify(r.id['id'])}`);
+    else if (r.op === 'puts') {
+      const at = r.columns.indexOf('id');
+      for (const values of r.values) puts.push(`${r.table}:${JSON.stringify(values[at])}`);
+    } else dels.push(`${r.table}:${JSON.stringify(r.id['id'])}`);
   }
   const got = poke.gotQueries.map(g => (g.op === 'clear' ? 'clear' : `${g.op}:${g.hash}`));
   return {clear, puts: puts.sort(), dels: dels.sort(), got: got.sort()};

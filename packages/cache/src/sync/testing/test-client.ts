@@ -1,5 +1,6 @@
 // A WebSocket client for tests: records every frame, waits for frames by type.
 import WebSocket from 'ws';
+import type {ReadonlyJSONValue} from '@zync/shared';
 import {
   decodeDownstream,
   PROTOCOL_VERSION,
@@ -9,6 +10,29 @@ import {
   type PokeBody,
   type UpstreamFrame,
 } from '@zync/protocol';
+
+/**
+ * The frame with every `puts` op written as one `put` per row, so that tests compare rows
+ * whatever run they were encoded in (the encoder has its own tests).
+ */
+function expandPuts(frame: DownstreamFrame): DownstreamFrame {
+  if (frame[0] !== 'poke' && frame[0] !== 'pokePart') return frame;
+  const body = frame[1];
+  if (!body.rows.some(r => r.op === 'puts')) return frame;
+  const rows: PokeBody['rows'] = [];
+  for (const r of body.rows) {
+    if (r.op !== 'puts') {
+      rows.push(r);
+      continue;
+    }
+    for (const values of r.values) {
+      const value: Record<string, ReadonlyJSONValue> = {};
+      r.columns.forEach((c, i) => (value[c] = values[i] as ReadonlyJSONValue));
+      rows.push({op: 'put', table: r.table, value});
+    }
+  }
+  return frame[0] === 'poke' ? ['poke', {...frame[1], rows}] : ['pokePart', {...frame[1], rows}];
+}
 
 type Waiter = {pred: (f: DownstreamFrame) => boolean; resolve: (f: DownstreamFrame) => void};
 
@@ -32,7 +56,7 @@ export class TestClient {
       const text = Buffer.isBuffer(data)
         ? data.toString('utf8')
         : Buffer.from(data as ArrayBuffer).toString('utf8');
-      let frame = decodeDownstream(text);
+      let frame = expandPuts(decodeDownstream(text));
       // A poke sent in parts is recorded as the parts and then the whole poke (parts' rows
       // first), as a client applies it.
       if (frame[0] === 'pokePart') {
