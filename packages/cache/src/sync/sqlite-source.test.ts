@@ -297,10 +297,11 @@ describe('fetch', () => {
   });
 
   test('fetches longer than a page (read in growing pages) equal MemorySource', () => {
-    // 1,000 rows span pages of 64, 256 and more; strings with surrogates cannot bound a
-    // page in SQL, so pages ending on them continue without one.
+    // 3,000 rows: 256 stepped, then pages of 1,024 and 2,048; strings with surrogates
+    // cannot bound a page in SQL (in descending `s` order the 256th row has one), so a
+    // page ending on them continues without one.
     const rows: Row[] = [];
-    for (let i = 1; i <= 1000; i++) {
+    for (let i = 1; i <= 3000; i++) {
       const s = i % 7 === 0 ? `😀${i % 50}` : i % 11 === 0 ? null : `k${(i * 37) % 300}`;
       rows.push({id: i, s, n: i % 13 === 0 ? null : (i * 7) % 101, b: i % 3 === 0, j: null});
     }
@@ -316,7 +317,7 @@ describe('fetch', () => {
           {constraint: {b: true}},
           {constraint: {b: false}, reverse: true},
           {start: {row: rows[500] as Row, basis: 'after'}},
-          {start: {row: rows[69] as Row, basis: 'at'}, reverse: true},
+          {start: {row: rows[2069] as Row, basis: 'at'}, reverse: true},
         ];
         for (const req of reqs) {
           const got = ids(s.fetch(req));
@@ -325,12 +326,28 @@ describe('fetch', () => {
           const first: unknown[] = [];
           for (const node of s.fetch(req)) {
             first.push(node.row['id']);
-            if (first.length === 70) break;
+            if (first.length === 300) break;
           }
-          expect(first).toEqual(got.slice(0, 70));
+          expect(first).toEqual(got.slice(0, 300));
         }
       }
     }
+  });
+
+  test('a long fetch suspended when the snapshot moves on ends there, in pages too', () => {
+    const rows: Row[] = [];
+    for (let i = 1; i <= 2000; i++) rows.push({id: i, s: `s${i}`, n: i, b: true, j: null});
+    const {replica, snapshotter, source} = setup(rows);
+    const it = source.connect([]).fetch({})[Symbol.iterator]();
+    for (let i = 1; i <= 600; i++) expect(it.next().value?.row['id']).toBe(i);
+    replica.apply([
+      {table: 't', change: {type: 'add', row: {id: 5000, s: 'x', n: 0, b: true, j: null}}},
+    ]);
+    const adv = snapshotter.advance();
+    if (adv.kind !== 'changes') throw new Error(adv.kind);
+    for (const c of adv.changes()) snapshotter.getSource(c.table)?.push(c.change);
+    adv.commit();
+    expect(it.next().done).toBe(true);
   });
 
   test('astral vs U+E000–U+FFFF strings: SQLite and the engine both order by code point', () => {
