@@ -95,7 +95,16 @@ async function pokeRows(userID: string, n: number): Promise<number> {
       pokeID: 'p1',
       baseVersion: null,
       version: 'v1',
-      rows: [{op: 'clear'}, ...rows(n).map(value => ({op: 'put', table: 'issue', value}))],
+      // As zero-cache sends a hydration: one `puts` op, a value array per row.
+      rows: [
+        {op: 'clear'},
+        {
+          op: 'puts',
+          table: 'issue',
+          columns: ['id', 'title', 'rank', 'owner', 'body'],
+          values: rows(n).map(r => Object.values(r)),
+        },
+      ],
       gotQueries: desired.map(d => ({op: 'put', hash: d.hash})),
       lastMutationIDChanges: {},
     },

@@ -26,14 +26,12 @@ const schema = createSchema({
 });
 
 function pokeBody(rows: number, gotHash: string | undefined): PokeBody {
-  const ops: PokeBody['rows'] = [];
-  for (let i = 1; i <= rows; i++) {
-    ops.push({
-      op: 'put',
-      table: 'item',
-      value: {id: i, owner: i % 100, title: `row title ${i}`, score: i * 0.5},
-    });
-  }
+  // As zero-cache sends a hydration: one `puts` op, a value array per row.
+  const values: [number, number, string, number][] = [];
+  for (let i = 1; i <= rows; i++) values.push([i, i % 100, `row title ${i}`, i * 0.5]);
+  const ops: PokeBody['rows'] = [
+    {op: 'puts', table: 'item', columns: ['id', 'owner', 'title', 'score'], values},
+  ];
   return {
     pokeID: '1',
     baseVersion: null,
