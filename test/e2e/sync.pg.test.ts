@@ -18,8 +18,9 @@ const comment = table('comment')
   .columns({id: string(), issueID: string().from('issue_id'), body: string()})
   .primaryKey('id');
 const user = table('user').from('users').columns({id: string(), name: string()}).primaryKey('id');
+const big = table('big').columns({id: number(), label: string(), n: number()}).primaryKey('id');
 const schema = createSchema({
-  tables: [issue, comment, user],
+  tables: [issue, comment, user, big],
   relationships: [
     relationships(issue, ({one, many}) => ({
       comments: many({sourceField: ['id'], destField: ['issueID'], destSchema: comment}),
@@ -46,6 +47,8 @@ beforeAll(async () => {
     INSERT INTO issue SELECT 'i' || g, 'Issue ' || g, g, CASE WHEN g % 2 = 0 THEN 'u1' ELSE 'u2' END
       FROM generate_series(1, 20) g;
     INSERT INTO comment SELECT 'c' || g, 'i' || (g % 5 + 1), 'Comment ' || g FROM generate_series(1, 10) g;
+    CREATE TABLE big (id INT PRIMARY KEY, label TEXT NOT NULL, n FLOAT8 NOT NULL);
+    INSERT INTO big SELECT g, 'row ' || g, g * 0.25 FROM generate_series(1, 12000) g;
   `);
   zc = await startZeroCache(url);
 });
@@ -178,4 +181,43 @@ test('a reconnect after missed changes receives only the delta', async () => {
     .reduce((n, r) => n + (r.op === 'put' ? 1 : r.op === 'puts' ? (r.values?.length ?? 0) : 0), 0);
   expect(pokes.every(p => p[1].baseVersion !== null)).toBe(true);
   expect(puts).toBe(1);
+});
+
+test('a large first sync arrives in poke parts and puts ops, complete and in order', async () => {
+  const received: string[] = [];
+  const recording = (u: string) => {
+    const ws = new WebSocket(u);
+    ws.on('message', (d: Buffer) => received.push(d.toString()));
+    return ws as unknown as SocketLike;
+  };
+  const z = new Zero({
+    server: zc.url,
+    userID: 'big-reader',
+    schema,
+    kvStore: 'mem',
+    createSocket: recording,
+  });
+  zeros.push(z);
+  const v = z.query.big.orderBy('n', 'desc').materialize() as unknown as View;
+  await complete(v);
+  const rows = v.data as {id: number; label: string; n: number}[];
+  expect(rows).toHaveLength(12000);
+  expect(rows[0]).toEqual({id: 12000, label: 'row 12000', n: 3000});
+  expect(rows.every((r, i) => r.id === 12000 - i && r.label === `row ${r.id}`)).toBe(true);
+  const frames = received.map(t => JSON.parse(t) as [string, {pokeID?: string; rows?: unknown[]}]);
+  const parts = frames.filter(f => f[0] === 'pokePart');
+  // 12,000 rows in parts of 5,000 (the first also starts with clear).
+  expect(parts.length).toBeGreaterThanOrEqual(2);
+  const poke = frames.find(f => f[0] === 'poke' && f[1].pokeID === parts[0]?.[1].pokeID);
+  expect(poke).toBeDefined();
+  expect(JSON.stringify(parts[0]?.[1].rows?.[1]).startsWith('{"op":"puts"')).toBe(true);
+
+  // The view keeps following upstream writes afterwards.
+  await db.query(`UPDATE big SET label = 'changed' WHERE id = 7`);
+  await db.query(`DELETE FROM big WHERE id = 8`);
+  await vi.waitFor(() => {
+    const now = v.data as {id: number; label: string}[];
+    expect(now).toHaveLength(11999);
+    expect(now.find(r => r.id === 7)?.label).toBe('changed');
+  });
 });
