@@ -11,6 +11,11 @@ export interface GroupPins {
   init(): Promise<void>;
   /** Pins the group to `userID` if it is new; returns whether `userID` owns the group. */
   claim(groupID: string, userID: string): Promise<boolean>;
+  /**
+   * Forgets pins older than `olderThanMs` whose group has no CVR any more (purged, see
+   * CVRStore.purgeInactive); returns how many.
+   */
+  purge?(olderThanMs: number): Promise<number>;
 }
 
 /** Pins kept in memory (tests, single-process use without Postgres). */
@@ -85,5 +90,17 @@ export class PgGroupPins implements GroupPins {
       return false;
     }
     return true;
+  }
+
+  async purge(olderThanMs: number): Promise<number> {
+    const {rows} = await this.#pool.query<{group_id: string}>(
+      `DELETE FROM ${this.#table} u
+       WHERE pinned_at < now() - make_interval(secs => $1::float8 / 1000)
+         AND NOT EXISTS (SELECT 1 FROM ${this.#schema}.groups g WHERE g.group_id = u.group_id)
+       RETURNING group_id`,
+      [olderThanMs],
+    );
+    for (const r of rows) this.#cache.delete(r.group_id);
+    return rows.length;
   }
 }

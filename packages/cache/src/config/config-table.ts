@@ -9,6 +9,8 @@ export type ConfigType =
   | 'log-level'
   | 'boolean'
   | 'positive-int'
+  | 'non-negative-int'
+  | 'positive-number'
   | 'json-object'
   | 'list';
 
@@ -168,6 +170,30 @@ export const CONFIG_VARS = [
     type: 'positive-int',
     default: '300',
     description: 'How often synced queries are re-transformed.',
+  },
+  {
+    env: 'ZERO_CVR_GARBAGE_COLLECTION_INACTIVITY_THRESHOLD_HOURS',
+    key: 'cvrGarbageCollectionInactivityThresholdHours',
+    type: 'positive-number',
+    default: '48',
+    description:
+      'Client groups unused (no process holding them) for longer than this lose their CVR.',
+  },
+  {
+    env: 'ZERO_CVR_GARBAGE_COLLECTION_INITIAL_INTERVAL_SECONDS',
+    key: 'cvrGarbageCollectionInitialIntervalSeconds',
+    type: 'positive-int',
+    default: '60',
+    description:
+      'Time between CVR garbage collection rounds; doubles (up to 16 minutes) while there is nothing to purge.',
+  },
+  {
+    env: 'ZERO_CVR_GARBAGE_COLLECTION_INITIAL_BATCH_SIZE',
+    key: 'cvrGarbageCollectionInitialBatchSize',
+    type: 'non-negative-int',
+    default: '25',
+    description:
+      'Client groups purged per round at first (grows while rounds are full); 0 turns CVR garbage collection off.',
   },
   {
     env: 'ZERO_ADMIN_PASSWORD',

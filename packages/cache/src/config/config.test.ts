@@ -22,6 +22,9 @@ test('defaults, frozen result, derived databases', () => {
   expect(c.appId).toBe('zero');
   expect(c.logLevel).toBe('info');
   expect(c.getQueriesRevalidateSeconds).toBe(300);
+  expect(c.cvrGarbageCollectionInactivityThresholdHours).toBe(48);
+  expect(c.cvrGarbageCollectionInitialIntervalSeconds).toBe(60);
+  expect(c.cvrGarbageCollectionInitialBatchSize).toBe(25);
   expect(c.mutateForwardCookies).toBe(false);
   expect(c.cvrDb).toBe(base.ZERO_UPSTREAM_DB);
   expect(c.changeDb).toBe(base.ZERO_UPSTREAM_DB);
@@ -58,6 +61,26 @@ test('invalid values name the variable and what it needs', () => {
   expect(errorOf({...base, ZERO_MUTATE_FORWARD_COOKIES: 'yes'}).kind).toBe('invalid');
   expect(errorOf({...base, ZERO_GET_QUERIES_REVALIDATE_SECONDS: '0'}).variable).toBe(
     'ZERO_GET_QUERIES_REVALIDATE_SECONDS',
+  );
+  expect(
+    parseConfig({
+      ...base,
+      ZERO_CVR_GARBAGE_COLLECTION_INACTIVITY_THRESHOLD_HOURS: '0.5',
+      ZERO_CVR_GARBAGE_COLLECTION_INITIAL_BATCH_SIZE: '0',
+    }),
+  ).toMatchObject({
+    cvrGarbageCollectionInactivityThresholdHours: 0.5,
+    cvrGarbageCollectionInitialBatchSize: 0,
+  });
+  for (const bad of ['0', '-1', 'soon', '1e3']) {
+    expect(
+      errorOf({...base, ZERO_CVR_GARBAGE_COLLECTION_INACTIVITY_THRESHOLD_HOURS: bad}).message,
+    ).toBe(
+      `ZERO_CVR_GARBAGE_COLLECTION_INACTIVITY_THRESHOLD_HOURS must be a positive number, got ${JSON.stringify(bad)}`,
+    );
+  }
+  expect(errorOf({...base, ZERO_CVR_GARBAGE_COLLECTION_INITIAL_BATCH_SIZE: '-1'}).message).toBe(
+    'ZERO_CVR_GARBAGE_COLLECTION_INITIAL_BATCH_SIZE must be an integer of 0 or more, got "-1"',
   );
   const missing = errorOf({});
   expect(missing.kind).toBe('missing');

@@ -28,6 +28,9 @@ export interface ZeroConfig {
   readonly getQueriesApiKey: string | undefined;
   readonly getQueriesForwardCookies: boolean;
   readonly getQueriesRevalidateSeconds: number;
+  readonly cvrGarbageCollectionInactivityThresholdHours: number;
+  readonly cvrGarbageCollectionInitialIntervalSeconds: number;
+  readonly cvrGarbageCollectionInitialBatchSize: number;
   readonly adminPassword: string | undefined;
   readonly allowedOrigins: readonly string[] | undefined;
 }
@@ -74,6 +77,15 @@ function parseValue(v: ConfigVar, raw: string): unknown {
     case 'positive-int': {
       const n = Number(raw);
       if (!/^\d+$/.test(raw) || n < 1) throw bad('a positive integer');
+      return n;
+    }
+    case 'non-negative-int': {
+      if (!/^\d+$/.test(raw)) throw bad('an integer of 0 or more');
+      return Number(raw);
+    }
+    case 'positive-number': {
+      const n = Number(raw);
+      if (!/^\d+(\.\d+)?$/.test(raw) || !(n > 0)) throw bad('a positive number');
       return n;
     }
     case 'app-id':

@@ -12,6 +12,7 @@ import {SyncedQueryPreparer, syncedQueryConfig} from '../queries/synced-query-pr
 import {pusherConfig, ZeroPusher} from '../push/zero-pusher.ts';
 import type {DefinedPermissions} from '@zync/zql';
 import {Replicator} from '../replicator/replicator.ts';
+import {CVRPurger} from '../sync/cvr-purger.ts';
 import {CVRStore} from '../sync/cvr-store.ts';
 import {engineQueryDriverFactory} from '../sync/engine-query-driver.ts';
 import type {Authenticator, Pusher} from '../sync/hooks.ts';
@@ -78,15 +79,25 @@ export function runZeroCache(
     : hooks.prepareQuery;
   // Groups share pinned snapshots and the change log: a write is pinned and read once.
   const snapshots = snapshotterFactory(replicaFile);
+  const cvrStore = new CVRStore(cvrPool, config.appId, lc);
+  const groupPins = new PgGroupPins(cvrPool, config.appId, lc);
+  const purger = new CVRPurger({
+    store: cvrStore,
+    pins: groupPins,
+    inactiveMs: config.cvrGarbageCollectionInactivityThresholdHours * 3_600_000,
+    initialIntervalMs: config.cvrGarbageCollectionInitialIntervalSeconds * 1000,
+    initialBatchSize: config.cvrGarbageCollectionInitialBatchSize,
+    logger: lc,
+  });
   const syncServer = new SyncServer({
     host: config.host,
     port: config.port,
     logger: lc,
-    cvrStore: new CVRStore(cvrPool, config.appId, lc),
+    cvrStore,
     createDriver: engineQueryDriverFactory((_group, batcher) => snapshots.open(batcher)),
     replica: replicator,
     authenticate: hooks.authenticate ?? createAuthenticator(config, lc),
-    groupPins: new PgGroupPins(cvrPool, config.appId, lc),
+    groupPins,
     checkOrigin: originCheck(config),
     pusher,
     prepareQuery,
@@ -98,6 +109,11 @@ export function runZeroCache(
     syncStarted = true;
     return syncServer.run();
   });
+  // The CVR tables exist once the sync server is ready.
+  void syncServer.ready.then(
+    () => purger.start(),
+    () => {},
+  );
   const ready = serving.then(
     () => syncServer.ready,
     () => syncServer.ready,
@@ -116,6 +132,7 @@ export function runZeroCache(
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      await purger.stop();
       if (syncStarted) await syncServer.stop();
       snapshots.close();
       await replicator.stop();

@@ -292,9 +292,35 @@ export class CVRStore {
 
   /** Marks the group as cleanly released (every poke it sent is recorded). */
   async release(groupID: string): Promise<void> {
-    await this.#pool.query(`UPDATE ${this.#schema}.groups SET owned = false WHERE group_id = $1`, [
-      groupID,
-    ]);
+    // The inactivity of a released group (see purgeInactive) counts from its release.
+    await this.#pool.query(
+      `UPDATE ${this.#schema}.groups SET owned = false, last_active = now() WHERE group_id = $1`,
+      [groupID],
+    );
+  }
+
+  /**
+   * Deletes the CVRs of up to `limit` groups no process holds (released, `owned` false)
+   * that were last active more than `inactiveMs` ago, oldest first; returns how many. A
+   * client of such a group that comes back gets a new CVR: a reset, then deltas again.
+   * Groups being loaded meanwhile are skipped (their row is locked).
+   */
+  async purgeInactive(inactiveMs: number, limit: number): Promise<number> {
+    if (limit <= 0) return 0;
+    const s = this.#schema;
+    const {rows} = await this.#pool.query<{n: string}>(
+      `WITH victims AS (
+         SELECT group_id FROM ${s}.groups
+         WHERE NOT owned AND last_active < now() - make_interval(secs => $1::float8 / 1000)
+         ORDER BY last_active LIMIT $2 FOR UPDATE SKIP LOCKED),
+       dr AS (DELETE FROM ${s}.rows r USING victims v WHERE r.group_id = v.group_id),
+       dq AS (DELETE FROM ${s}.queries q USING victims v WHERE q.group_id = v.group_id),
+       dg AS (DELETE FROM ${s}.groups g USING victims v WHERE g.group_id = v.group_id
+              RETURNING 1)
+       SELECT count(*) AS n FROM dg`,
+      [inactiveMs, limit],
+    );
+    return Number(rows[0]?.n ?? 0);
   }
 
   async #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
