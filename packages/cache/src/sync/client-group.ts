@@ -444,7 +444,7 @@ export class ClientGroup {
     const pokeID = this.#nextPokeID();
     const stream =
       servable === null
-        ? new PokeStream(pokeID, this.#o.limits.pokePartRows, text => client.sendText(text))
+        ? new PokeStream(pokeID, this.#o.limits.pokePartRows, text => client.sendText(text, false))
         : undefined;
     const step = new CVRStep(cvr);
     try {
@@ -473,6 +473,7 @@ export class ClientGroup {
         this.#lmids,
         pokeID,
       ),
+      false,
     );
     this.#clients.set(client.clientID, client);
     this.#afterStep();

@@ -302,10 +302,11 @@ export class Connection implements GroupClient {
   /**
    * Sends unless the client is too far behind: a backlog over the limit when the next frame
    * is due closes the connection with ServerOverloaded, so that it holds back nobody.
+   * `checkBacklog: false` skips that check (see GroupClient.sendText).
    */
-  sendText(text: string): void {
+  sendText(text: string, checkBacklog = true): void {
     if (this.#state === 'closed') return;
-    if (this.#ws.bufferedAmount > this.#o.limits.maxBufferedBytes) {
+    if (checkBacklog && this.#ws.bufferedAmount > this.#o.limits.maxBufferedBytes) {
       this.fail('ServerOverloaded', 'The client is not reading fast enough');
       return;
     }

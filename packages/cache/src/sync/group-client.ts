@@ -22,8 +22,13 @@ export type QueryContext = {
 export interface GroupClient {
   readonly clientID: string;
   readonly context: QueryContext;
-  /** Sends an already-encoded frame (pokes are encoded once per group). */
-  sendText(text: string): void;
+  /**
+   * Sends an already-encoded frame (pokes are encoded once per group). A client whose
+   * unsent backlog is over the limit is closed instead, unless `checkBacklog` is false:
+   * the frames of a connect's catch-up (its parts, then its poke) are one step, bounded
+   * by the group's size, and go out however far the client still is from reading them.
+   */
+  sendText(text: string, checkBacklog?: boolean): void;
   send(frame: DownstreamFrame): void;
   /** Sends an error frame and closes the connection. */
   fail(kind: ErrorKind, message: string): void;

@@ -342,6 +342,42 @@ for (const kind of ['recompute', 'engine'] as const) {
       if (driver instanceof RecomputeDriver) expect(driver.destroyed).toBe(true);
     });
 
+    test('a catch-up larger than the backlog limit still goes out whole, in parts', async () => {
+      const kinds: unknown[] = [];
+      const logger = createLogger('debug', (_l, msg, ctx) => {
+        if (msg === 'Closing connection') kinds.push(ctx['kind']);
+      });
+      const body = 'y'.repeat(2 * 1024 * 1024);
+      const replica = new MemoryReplica({
+        issue: {primaryKey: ['id'], rows: issues().map(r => ({...r, body}))},
+      });
+      const createDriver = driverFor(kind, replica);
+      t = await startTestServer({
+        dbUrl: await createTestDatabase('view_syncer'),
+        replica,
+        logger,
+        ...(createDriver ? {createDriver} : {}),
+        limits: {maxBufferedBytes: 64 * 1024, pokePartRows: 1},
+      });
+      const c = await TestClient.open(t.port);
+      // The client reads nothing while the server writes its 10 MB catch-up: most of it
+      // waits in the server's send buffer, far over the backlog limit.
+      const socket = (c.ws as unknown as {_socket: {pause(): void; resume(): void}})._socket;
+      socket.pause();
+      c.connect({
+        clientID: 'c',
+        clientGroupID: 'big',
+        desiredQueries: [{op: 'put', hash: 'q', ast: {kind: 'query', table: 'issue'}}],
+      });
+      await new Promise(r => setTimeout(r, 300));
+      socket.resume();
+      const p = await c.poke();
+      expect(c.frames.filter(f => f[0] === 'pokePart').length).toBe(5);
+      expect(summarize(p).puts).toHaveLength(5);
+      expect(kinds).not.toContain('ServerOverloaded');
+      await c.close();
+    });
+
     test('a slow client is closed with ServerOverloaded; others keep receiving', async () => {
       const kinds: unknown[] = [];
       const logger = createLogger('debug', (_l, msg, ctx) => {
