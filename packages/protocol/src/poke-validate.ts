@@ -201,6 +201,21 @@ function checkQueryError(e: unknown, i: number): void {
   }
 }
 
+/** Starts the check of a frame body of `type`: an object with a string `pokeID`. */
+function startBody(type: string, body: unknown): asserts body is Obj {
+  frameType = type;
+  inheritsKeys = hasInheritedKeys();
+  if (!isObject(body)) fail([], 'Object');
+  requireString(body, 'pokeID', () => []);
+}
+
+/** Checks `body.rows`: an array of row operations. */
+function checkRows(body: Obj): void {
+  const rows = requireKey(body, 'rows', () => []);
+  if (!Array.isArray(rows)) fail(['rows'], 'Array');
+  for (let i = 0; i < rows.length; i++) checkRowOp(rows[i], i);
+}
+
 const POKE_KEYS = new Set([
   'pokeID',
   'baseVersion',
@@ -218,17 +233,12 @@ const POKE_KEYS = new Set([
  */
 export function parsePokeBody(body: unknown): PokeBody {
   const top = (): Path => [];
-  frameType = 'poke';
-  inheritsKeys = hasInheritedKeys();
-  if (!isObject(body)) fail([], 'Object');
-  requireString(body, 'pokeID', top);
+  startBody('poke', body);
   const base = requireKey(body, 'baseVersion', top);
   if (base !== null && typeof base !== 'string') fail(['baseVersion'], '(string | null)');
   requireString(body, 'version', top);
 
-  const rows = requireKey(body, 'rows', top);
-  if (!Array.isArray(rows)) fail(['rows'], 'Array');
-  for (let i = 0; i < rows.length; i++) checkRowOp(rows[i], i);
+  checkRows(body);
 
   const got = requireKey(body, 'gotQueries', top);
   if (!Array.isArray(got)) fail(['gotQueries'], 'Array');
@@ -251,13 +261,8 @@ export function parsePokeBody(body: unknown): PokeBody {
 /** Validates a `pokePart` body exactly as `pokePartBodySchema` does (see parsePokeBody). */
 export function parsePokePartBody(body: unknown): PokePartBody {
   const top = (): Path => [];
-  frameType = 'pokePart';
-  inheritsKeys = hasInheritedKeys();
-  if (!isObject(body)) fail([], 'Object');
-  requireString(body, 'pokeID', top);
-  const rows = requireKey(body, 'rows', top);
-  if (!Array.isArray(rows)) fail(['rows'], 'Array');
-  for (let i = 0; i < rows.length; i++) checkRowOp(rows[i], i);
+  startBody('pokePart', body);
+  checkRows(body);
   for (const key in body) if (key !== 'pokeID' && key !== 'rows') rejectUnknownKey(key, top);
   return body as PokePartBody;
 }

@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, test} from 'vitest';
-import type {AST} from '@zync/protocol';
-import {createLogger} from '@zync/shared';
+import type {AST, RowValue} from '@zync/protocol';
+import {createLogger, type Logger} from '@zync/shared';
 import {createTestDatabase} from '../../../../test/pg.ts';
 import {startTestServer, type TestServer} from './testing/harness.ts';
 import {MemoryReplica} from './testing/memory-replica.ts';
@@ -28,13 +28,17 @@ function driverFor(kind: DriverKind, replica: MemoryReplica): QueryDriverFactory
 
 for (const kind of ['recompute', 'engine'] as const) {
   describe(`with the ${kind} driver`, () => {
-    async function setup(limits: Parameters<typeof startTestServer>[0]['limits'] = {}) {
-      const replica = new MemoryReplica({issue: {primaryKey: ['id'], rows: issues()}});
+    async function setup(
+      limits: Parameters<typeof startTestServer>[0]['limits'] = {},
+      {rows = issues(), logger}: {rows?: RowValue[]; logger?: Logger} = {},
+    ) {
+      const replica = new MemoryReplica({issue: {primaryKey: ['id'], rows}});
       const createDriver = driverFor(kind, replica);
       t = await startTestServer({
         dbUrl: await createTestDatabase('view_syncer'),
         replica,
         limits,
+        ...(logger ? {logger} : {}),
         ...(createDriver ? {createDriver} : {}),
       });
       return {replica, port: t.port, server: t};
@@ -42,14 +46,17 @@ for (const kind of ['recompute', 'engine'] as const) {
 
     test('a client that starts from nothing gets its rows in parts ahead of the poke', async () => {
       const {port} = await setup({pokePartRows: 2});
-      const all: AST = {kind: 'query', table: 'issue'};
-      const c1 = await TestClient.open(port);
-      c1.connect({
-        clientID: 'c1',
-        clientGroupID: 'g-parts',
-        desiredQueries: [{op: 'put', hash: 'ALL', ast: all}],
-      });
-      const p1 = await c1.poke();
+      const join = async (clientID: string, hash: string, ast: AST, baseVersion?: string) => {
+        const c = await TestClient.open(port);
+        c.connect({
+          clientID,
+          clientGroupID: 'g-parts',
+          ...(baseVersion ? {baseVersion} : {}),
+          desiredQueries: [{op: 'put', hash, ast}],
+        });
+        return {c, poke: await c.poke()};
+      };
+      const {c: c1, poke: p1} = await join('c1', 'ALL', {kind: 'query', table: 'issue'});
       const parts = c1.frames.filter(f => f[0] === 'pokePart').map(f => f[1]);
       // clear + 5 rows, two per part; nothing is left for the poke itself.
       expect(parts.map(p => p.rows.length)).toEqual([2, 2, 2]);
@@ -65,13 +72,7 @@ for (const kind of ['recompute', 'engine'] as const) {
 
       // Another client of the group, from nothing, with a smaller query: its own rows
       // come in parts, the group's other rows in the poke.
-      const c2 = await TestClient.open(port);
-      c2.connect({
-        clientID: 'c2',
-        clientGroupID: 'g-parts',
-        desiredQueries: [{op: 'put', hash: 'B', ast: highPriority}],
-      });
-      const p2 = await c2.poke();
+      const {c: c2, poke: p2} = await join('c2', 'B', highPriority);
       const parts2 = c2.frames.filter(f => f[0] === 'pokePart').map(f => f[1]);
       expect(parts2.map(p => p.rows)).toEqual([
         [{op: 'clear'}, {op: 'put', table: 'issue', value: {id: 3, status: 'closed', priority: 9}}],
@@ -93,14 +94,7 @@ for (const kind of ['recompute', 'engine'] as const) {
 
       // Reconnecting with its version: a delta, no parts.
       await c2.close();
-      const c3 = await TestClient.open(port);
-      c3.connect({
-        clientID: 'c2',
-        clientGroupID: 'g-parts',
-        baseVersion: p2.version,
-        desiredQueries: [{op: 'put', hash: 'B', ast: highPriority}],
-      });
-      const p3 = await c3.poke();
+      const {c: c3, poke: p3} = await join('c2', 'B', highPriority, p2.version);
       expect(p3.baseVersion).toBe(p2.version);
       expect(c3.frames.some(f => f[0] === 'pokePart')).toBe(false);
       await c1.close();
@@ -348,18 +342,11 @@ for (const kind of ['recompute', 'engine'] as const) {
         if (msg === 'Closing connection') kinds.push(ctx['kind']);
       });
       const body = 'y'.repeat(2 * 1024 * 1024);
-      const replica = new MemoryReplica({
-        issue: {primaryKey: ['id'], rows: issues().map(r => ({...r, body}))},
-      });
-      const createDriver = driverFor(kind, replica);
-      t = await startTestServer({
-        dbUrl: await createTestDatabase('view_syncer'),
-        replica,
-        logger,
-        ...(createDriver ? {createDriver} : {}),
-        limits: {maxBufferedBytes: 64 * 1024, pokePartRows: 1},
-      });
-      const c = await TestClient.open(t.port);
+      const {port} = await setup(
+        {maxBufferedBytes: 64 * 1024, pokePartRows: 1},
+        {rows: issues().map(r => ({...r, body})), logger},
+      );
+      const c = await TestClient.open(port);
       // The client reads nothing while the server writes its 10 MB catch-up: most of it
       // waits in the server's send buffer, far over the backlog limit.
       const socket = (c.ws as unknown as {_socket: {pause(): void; resume(): void}})._socket;
