@@ -6,7 +6,8 @@ import {createSchema, dropAllDatabases, dropDatabase, number, string, table, Zer
 const issue = table('issue')
   .columns({id: string(), title: string(), rank: number()})
   .primaryKey('id');
-export const schema = createSchema({tables: [issue]});
+const big = table('big').columns({id: number(), label: string()}).primaryKey('id');
+export const schema = createSchema({tables: [issue, big]});
 
 type Issue = Row<typeof schema.tables.issue>;
 type View = {data: unknown; resultType: string; addListener?: unknown; destroy(): void};
@@ -140,6 +141,32 @@ const api = {
           return `${key}: ${view.resultType}, ${(view.data as Issue[]).length} rows, ${state}\n${mine.join('\n')}`;
         },
       );
+    } finally {
+      view.destroy();
+    }
+  },
+  /**
+   * Materializes all rows of `big` (ordered by id) until complete (or, offline, until
+   * `minRows` are there) and sums them up: count, order, first and last.
+   */
+  async big(
+    key: string,
+    until: {complete?: boolean; minRows?: number} = {complete: true},
+  ): Promise<{count: number; ordered: boolean; first: unknown; last: unknown}> {
+    const z = zero(key);
+    const view = z.materialize(z.query.big.orderBy('id', 'asc')) as View;
+    try {
+      return await waitFor(() => {
+        const rows = view.data as {id: number; label: string}[];
+        if (until.complete && view.resultType !== 'complete') return undefined;
+        if (until.minRows !== undefined && rows.length < until.minRows) return undefined;
+        return {
+          count: rows.length,
+          ordered: rows.every((r, i) => r.id === i + 1 && r.label === `row ${r.id}`),
+          first: rows[0],
+          last: rows.at(-1),
+        };
+      }, 20_000);
     } finally {
       view.destroy();
     }

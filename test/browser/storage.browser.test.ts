@@ -13,7 +13,7 @@ import {startZeroCache} from '../e2e/zero-cache.ts';
 import type {BrowserHarness} from './browser-harness.ts';
 import {startBrowser} from './browser-harness.ts';
 
-type Frame = {dir: 'up' | 'down'; frame: [string, Record<string, unknown>]};
+type Frame = {key: string; dir: 'up' | 'down'; frame: [string, Record<string, unknown>]};
 type RowOp = {
   op: 'put' | 'puts' | 'del' | 'clear';
   table?: string;
@@ -78,6 +78,8 @@ beforeAll(async () => {
     CREATE TABLE issue (id TEXT PRIMARY KEY, title TEXT NOT NULL, rank INT NOT NULL);
     INSERT INTO issue SELECT 'i' || lpad(g::text, 3, '0'), 'Issue ' || g, g
       FROM generate_series(1, 50) g;
+    CREATE TABLE big (id INT PRIMARY KEY, label TEXT NOT NULL);
+    INSERT INTO big SELECT g, 'row ' || g FROM generate_series(1, 12000) g;
   `);
   [browser] = await Promise.all([startBrowser(), startCache()]);
   tab = await browser.newPage();
@@ -334,5 +336,35 @@ test('if IndexedDB cannot be opened, the client runs from memory with one warnin
     expect((await page.evaluate(() => window.zt.state('f1'))).name).toBe('closed');
   } finally {
     await page.close();
+  }
+});
+
+test('a 12,000-row first sync comes in parts into IndexedDB; offline, a reload has every row', async () => {
+  await open(tab, {key: 'big', userID: 'bigreader'});
+  const online = await tab.evaluate(() => window.zt.big('big'));
+  expect(online).toEqual({
+    count: 12000,
+    ordered: true,
+    first: {id: 1, label: 'row 1'},
+    last: {id: 12000, label: 'row 12000'},
+  });
+  const fs = (await frames(tab)).filter(f => f.key === 'big' && f.dir === 'down');
+  const parts = fs.filter(f => f.frame[0] === 'pokePart');
+  expect(parts.length).toBeGreaterThanOrEqual(2);
+  expect(JSON.stringify(parts[0]?.frame[1]['rows']).includes('"op":"puts"')).toBe(true);
+  await tab.evaluate(() => window.zt.close('big'));
+
+  await stopCache();
+  try {
+    await browser.reload(tab);
+    await open(tab, {key: 'big', userID: 'bigreader'});
+    const offline = await tab.evaluate(() =>
+      window.zt.big('big', {complete: false, minRows: 12000}),
+    );
+    expect(offline).toEqual({...online});
+    expect((await tab.evaluate(() => window.zt.state('big'))).name).not.toBe('connected');
+    await tab.evaluate(() => window.zt.close('big'));
+  } finally {
+    await startCache();
   }
 });
