@@ -3,6 +3,7 @@
 // from the node's internal relationship, so a child change can flip a parent in or out.
 import type {Condition, ExistsCondition} from '@zync/protocol';
 import {compileCondition, type Predicate} from './condition.ts';
+import type {Value} from './data.ts';
 import {
   NULL_OUTPUT,
   type Change,
@@ -41,6 +42,10 @@ export class Filter implements Input, Output {
 
   destroy(): void {
     this.#input.destroy();
+  }
+
+  cleanup(constraint: Readonly<Record<string, Value>>, stillAsked: () => boolean): void {
+    this.#input.cleanup?.(constraint, stillAsked);
   }
 
   /** Evaluates the condition; `override` replaces one EXISTS answer (the "before" state). */

@@ -81,6 +81,32 @@ export class Join implements Input {
     for (const node of this.#parent.fetch(req)) yield this.#wrap(node);
   }
 
+  cleanup(constraint: Readonly<Record<string, Value>>, stillAsked: () => boolean): void {
+    this.#parent.cleanup?.(constraint, stillAsked);
+  }
+
+  /**
+   * A parent left: unless another parent has its join key, the child's operators may drop
+   * what they keep for that key (a Take's window per parent would otherwise stay for as
+   * long as the query, for every parent that ever passed through).
+   */
+  #parentLeft(row: Row): void {
+    const child = this.#child;
+    if (!child.cleanup) return;
+    const parentConstraint: Record<string, Value> = {};
+    const childConstraint: Record<string, Value> = {};
+    for (let i = 0; i < this.#parentKey.length; i++) {
+      const v = row[this.#parentKey[i] as string];
+      if (v === null || v === undefined) return;
+      parentConstraint[this.#parentKey[i] as string] = v;
+      childConstraint[this.#childKey[i] as string] = v;
+    }
+    child.cleanup(childConstraint, () => {
+      for (const _ of this.#parent.fetch({constraint: parentConstraint})) return true;
+      return false;
+    });
+  }
+
   #wrap(node: Node): Node {
     const row = node.row;
     const child = this.#child;
@@ -115,8 +141,11 @@ export class Join implements Input {
   #pushParent(change: Change): void {
     switch (change.type) {
       case 'add':
+        this.#output.push({type: change.type, node: this.#wrap(change.node)});
+        return;
       case 'remove':
         this.#output.push({type: change.type, node: this.#wrap(change.node)});
+        this.#parentLeft(change.node.row);
         return;
       case 'edit':
         // Sources split edits of join keys (splitEditKeys), so relationships are unchanged.

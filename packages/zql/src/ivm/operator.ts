@@ -66,6 +66,13 @@ export interface Input {
   fetch(req: FetchRequest): Iterable<Node>;
   setOutput(output: Output): void;
   destroy(): void;
+  /**
+   * A parent with the join key `constraint` left: an operator that keeps state for the
+   * rows matching `constraint` may drop it, unless `stillAsked()` (another parent has the
+   * key; it may cost a lookup, so it is asked only when there is state to drop). A later
+   * fetch of the same constraint must still answer correctly (by rebuilding the state).
+   */
+  cleanup?(constraint: Readonly<Record<string, Value>>, stillAsked: () => boolean): void;
 }
 
 export const EMPTY_REQUEST: FetchRequest = Object.freeze({});

@@ -1,6 +1,10 @@
 import type {AST, Condition} from '@zync/protocol';
 import {describe, expect, test} from 'vitest';
+import {Join} from './join.ts';
+import {MemorySource} from './memory-source.ts';
+import {Take} from './take.ts';
 import {Fixture} from './test-harness/fixture.ts';
+import {ArrayView} from './view.ts';
 
 const q = (table: string, rest: Partial<AST> = {}): AST => ({kind: 'query', table, ...rest});
 const cmp = (
@@ -317,5 +321,65 @@ describe('regressions found by the property test', () => {
     users.add({id: 1});
     expect(view.data).toEqual(f.expected(ast));
     expect(ids(view.data)).toEqual([3]);
+  });
+});
+
+describe('take windows per parent', () => {
+  test('a window is dropped once no parent has its key; shared keys keep theirs', () => {
+    const issues = new MemorySource(
+      'issue',
+      ['id'],
+      [
+        {id: 1, owner: 'a'},
+        {id: 2, owner: 'a'},
+        {id: 3, owner: 'b'},
+      ],
+    );
+    const comments = new MemorySource(
+      'comment',
+      ['id'],
+      [
+        {id: 10, owner: 'a'},
+        {id: 11, owner: 'a'},
+        {id: 12, owner: 'a'},
+        {id: 13, owner: 'b'},
+      ],
+    );
+    // issue.related('ownerComments', c => c.limit(2)), joined on the owner column.
+    const take = new Take(comments.connect([['id', 'asc']]), 2, ['owner']);
+    const join = new Join({
+      parent: issues.connect([['id', 'asc']], {splitEditKeys: ['owner']}),
+      child: take,
+      parentKey: ['owner'],
+      childKey: ['owner'],
+      relationshipName: 'ownerComments',
+      hidden: false,
+      internal: false,
+      singular: false,
+    });
+    const view = new ArrayView(join, {singular: false});
+    const shape = () =>
+      (view.data as {id: number; ownerComments: {id: number}[]}[]).map(
+        i => `${i.id}:${i.ownerComments.map(c => c.id).join(',')}`,
+      );
+    expect(shape()).toEqual(['1:10,11', '2:10,11', '3:13']);
+    expect(take.partitions).toBe(2);
+
+    issues.remove({id: 1, owner: 'a'}); // issue 2 still has owner a
+    expect(take.partitions).toBe(2);
+    issues.remove({id: 3, owner: 'b'});
+    expect(take.partitions).toBe(1);
+    issues.edit({id: 2, owner: 'a'}, {id: 2, owner: 'b'}); // split: a left, b came
+    expect(take.partitions).toBe(1);
+    expect(shape()).toEqual(['2:13']);
+
+    // Windows come back, right, when a parent brings their key again.
+    comments.add({id: 9, owner: 'a'});
+    issues.add({id: 4, owner: 'a'});
+    expect(shape()).toEqual(['2:13', '4:9,10']);
+    comments.remove({id: 9, owner: 'a'});
+    expect(shape()).toEqual(['2:13', '4:10,11']);
+    expect(take.partitions).toBe(2);
+    view.destroy();
   });
 });

@@ -45,6 +45,10 @@ export class Skip implements Input, Output {
     this.#input.destroy();
   }
 
+  cleanup(constraint: Readonly<Record<string, Value>>, stillAsked: () => boolean): void {
+    this.#input.cleanup?.(constraint, stillAsked);
+  }
+
   #before(row: Row): boolean {
     for (let i = 0; i < this.#cols.length; i++) {
       const col = this.#cols[i] as string;

@@ -46,6 +46,18 @@ export class Take implements Input, Output {
     this.#input.destroy();
   }
 
+  /** Drops the window of a partition no parent asks for any more (see Input.cleanup). */
+  cleanup(constraint: Readonly<Record<string, Value>>, stillAsked: () => boolean): void {
+    if (this.#partitionKey.length === 0 || !this.#isPartition(constraint)) return;
+    const key = this.#key(constraint);
+    if (this.#states.has(key) && !stillAsked()) this.#states.delete(key);
+  }
+
+  /** How many partition windows are held (for tests). */
+  get partitions(): number {
+    return this.#states.size;
+  }
+
   #key(row: Readonly<Record<string, Value>>): unknown {
     const pk = this.#partitionKey;
     if (pk.length === 0) return '';
