@@ -444,7 +444,12 @@ export class ClientGroup {
     const pokeID = this.#nextPokeID();
     const stream =
       servable === null
-        ? new PokeStream(pokeID, this.#o.limits.pokePartRows, text => client.sendText(text, false))
+        ? new PokeStream(
+            pokeID,
+            this.#o.limits.pokePartRows,
+            text => client.sendText(text, false),
+            true,
+          )
         : undefined;
     const step = new CVRStep(cvr);
     try {
@@ -498,11 +503,35 @@ export class ClientGroup {
       this.#remember(patch);
       const base = cvr.cookie;
       const step = new CVRStep(cvr);
-      await this.#addRequested(step, client, pending);
-      this.#dropExpired(step);
-      this.#poke(base, step.finish(this.#o.driver.version));
+      // The rows of a large new query go ahead in parts to every client of the group (they
+      // all get the step's poke); the poke then leaves out what the parts carried.
+      const pokeID = this.#nextPokeID();
+      const stream = new PokeStream(
+        pokeID,
+        this.#o.limits.pokePartRows,
+        text => {
+          for (const c of this.#clients.values()) c.sendText(text, false);
+        },
+        false,
+      );
+      try {
+        await this.#addRequested(step, client, pending, stream);
+        this.#dropExpired(step);
+        stream.endParts();
+        const patch = step.finish(this.#o.driver.version, true, stream.streamed);
+        if (stream.streamed) this.#pokeAfterParts(base, patch, pokeID);
+        else this.#poke(base, patch);
+      } finally {
+        stream.unmark();
+      }
       this.#afterStep();
     });
+  }
+
+  /** The poke that ends a step whose rows went ahead in parts: always sent, never cut off. */
+  #pokeAfterParts(base: string, p: StepPatch, pokeID: string): void {
+    const text = this.#encodePoke(base, p, {}, pokeID);
+    for (const c of this.#clients.values()) c.sendText(text, false);
   }
 
   disconnect(client: GroupClient): Promise<boolean> {

@@ -98,8 +98,10 @@ export class CVRStep {
    * (empty when nothing visible changed, in which case the CVR's step does not advance).
    * `collectRows: false` when nobody would be poked (a group's first client gets its rows
    * from the catch-up): the records are settled the same, the row list stays empty.
+   * `partsSent`: every client poked got the rows marked `streamed` in poke parts already
+   * (poke-stream.ts), so those are left out, and dropped ones are deleted.
    */
-  finish(replicaVersion: string | null, collectRows = true): StepPatch {
+  finish(replicaVersion: string | null, collectRows = true, partsSent = false): StepPatch {
     const cvr = this.#cvr;
     const seq = this.#seq;
     const rows: PatchRow[] = [];
@@ -116,7 +118,10 @@ export class CVRStep {
           rec.value = value;
           continue;
         }
-        if (collectRows) rows.push({op: 'put', table: rec.table, value});
+        // Rows the parts carried with these contents are not sent again.
+        if (collectRows && !(partsSent && rec.streamed === value)) {
+          rows.push({op: 'put', table: rec.table, value});
+        }
         changedRows++;
         cvr.rowSent(rec, seq, value);
       } else {
@@ -125,9 +130,13 @@ export class CVRStep {
           if (collectRows) rows.push({op: 'del', table: rec.table, id: rec.id});
           changedRows++;
           cvr.rowDeleted(rec, seq);
-        } else if (rec.patchSeq === 0) {
-          // Entered and left within this step, never sent: nothing to remember.
-          cvr.forgetRow(rec);
+        } else {
+          // The parts put a row the step then dropped: the poke takes it back.
+          if (collectRows && partsSent && rec.streamed !== undefined) {
+            rows.push({op: 'del', table: rec.table, id: rec.id});
+          }
+          // Entered and left within this step, never sent before: nothing to remember.
+          if (rec.patchSeq === 0) cvr.forgetRow(rec);
         }
       }
     }

@@ -1,9 +1,9 @@
-// A client that connects with nothing (or with a version the CVR cannot serve as a delta)
-// gets every row the group holds. For a large hydration that is one long step in zero-cache
-// and then one long apply in the client, one after the other. A PokeStream sends the rows
-// ahead as `pokePart` frames while the step still runs, so that the client decodes them
-// meanwhile; the poke that ends the step carries what the parts did not (see
-// CVR.catchUp's `afterParts`). See docs/view-syncer.md.
+// A large hydration is one long step in zero-cache and then one long apply in the client,
+// one after the other. A PokeStream sends the rows the step gives contents ahead, as
+// `pokePart` frames, while the step still runs, so that clients decode them meanwhile; the
+// poke that ends the step carries what the parts did not: for a client connecting with
+// nothing, see CVR.catchUp's `afterParts`; for a query added to a connected group,
+// CVRStep.finish's `partsSent`. See docs/view-syncer.md.
 import type {CVRRow} from './cvr.ts';
 import type {CVRStep} from './cvr-step.ts';
 import {encodePokePartFrame, type PatchRow} from './poke-encoder.ts';
@@ -13,15 +13,17 @@ export class PokeStream {
   readonly #send: (text: string) => void;
   readonly #partRows: number;
   /** Rows not sent yet; a reset starts with `clear`. */
-  #buffer: PatchRow[] = [{op: 'clear'}];
+  #buffer: PatchRow[];
   /** Every record streamed (sent or buffered), to unmark and to check at the end. */
   readonly #records: CVRRow[] = [];
   #partsSent = 0;
 
-  constructor(pokeID: string, partRows: number, send: (text: string) => void) {
+  /** `reset`: the parts start a reset catch-up (the first one begins with `clear`). */
+  constructor(pokeID: string, partRows: number, send: (text: string) => void, reset: boolean) {
     this.#pokeID = pokeID;
     this.#partRows = Math.max(1, partRows);
     this.#send = send;
+    this.#buffer = reset ? [{op: 'clear'}] : [];
   }
 
   /** Whether any part went out (the poke must then follow the parts). */

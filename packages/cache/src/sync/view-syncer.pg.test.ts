@@ -8,7 +8,7 @@ import {highPriority, issues, openTop2, summarize} from './testing/poke-summary.
 import {RecomputeDriver} from './testing/recompute-driver.ts';
 import {MemorySnapshot} from './testing/memory-snapshot.ts';
 import {engineQueryDriverFactory} from './engine-query-driver.ts';
-import type {QueryDriverFactory} from './query-driver.ts';
+import type {DriverRow, QueryDriver, QueryDriverFactory} from './query-driver.ts';
 import {TestClient} from './testing/test-client.ts';
 
 let t: TestServer | undefined;
@@ -336,6 +336,43 @@ for (const kind of ['recompute', 'engine'] as const) {
       if (driver instanceof RecomputeDriver) expect(driver.destroyed).toBe(true);
     });
 
+    test('a large query added to a connected group goes to all its clients in parts', async () => {
+      const {port} = await setup({pokePartRows: 2});
+      const join = async (clientID: string) => {
+        const c = await TestClient.open(port);
+        c.connect({
+          clientID,
+          clientGroupID: 'g-add',
+          desiredQueries: [{op: 'put', hash: 'B', ast: highPriority}],
+        });
+        await c.poke();
+        return c;
+      };
+      const clients = [await join('a'), await join('b')];
+      const parts = (c: TestClient) => c.frames.filter(f => f[0] === 'pokePart').map(f => f[1]);
+      const before = clients.map(c => ({parts: parts(c).length, version: c.version}));
+      clients[0]?.send([
+        'changeDesiredQueries',
+        {patch: [{op: 'put', hash: 'ALL', ast: {kind: 'query', table: 'issue'}}]},
+      ]);
+      for (const [i, c] of clients.entries()) {
+        const p = await c.poke();
+        const mine = parts(c).slice(before[i]?.parts);
+        // Five rows, two per part, no clear; the poke itself has only the query.
+        expect(mine.map(x => x.rows.length)).toEqual([2, 2, 1]);
+        expect(mine.flatMap(x => x.rows).some(r => r.op === 'clear')).toBe(false);
+        expect(mine.every(x => x.pokeID === p.pokeID)).toBe(true);
+        expect(p.baseVersion).toBe(before[i]?.version);
+        expect(summarize(p)).toEqual({
+          clear: false,
+          puts: ['issue:1', 'issue:2', 'issue:3', 'issue:4', 'issue:5'],
+          dels: [],
+          got: ['put:ALL'],
+        });
+      }
+      for (const c of clients) await c.close();
+    });
+
     test('a catch-up larger than the backlog limit still goes out whole, in parts', async () => {
       const kinds: unknown[] = [];
       const logger = createLogger('debug', (_l, msg, ctx) => {
@@ -412,6 +449,56 @@ for (const kind of ['recompute', 'engine'] as const) {
     });
   });
 }
+
+test('rows sent ahead in parts for a query that then fails are taken back by the poke', async () => {
+  const replica = new MemoryReplica({issue: {primaryKey: ['id'], rows: issues()}});
+  // A driver whose query `BAD` yields three rows, then fails.
+  const createDriver = (): QueryDriver => {
+    const inner = new RecomputeDriver(replica);
+    return {
+      get version() {
+        return inner.version;
+      },
+      addQuery(hash: string, ast: AST) {
+        const rows = [...(inner.addQuery(hash, ast) as Iterable<DriverRow>)];
+        if (hash !== 'BAD') return rows;
+        return (function* () {
+          yield* rows.slice(0, 3);
+          throw new Error('the query broke halfway');
+        })();
+      },
+      removeQuery: hash => inner.removeQuery(hash),
+      advance: () => inner.advance(),
+      destroy: () => inner.destroy(),
+    };
+  };
+  t = await startTestServer({
+    dbUrl: await createTestDatabase('view_syncer'),
+    replica,
+    createDriver,
+    limits: {pokePartRows: 1},
+  });
+  const c = await TestClient.open(t.port);
+  c.connect({
+    clientID: 'c',
+    clientGroupID: 'g-bad',
+    desiredQueries: [{op: 'put', hash: 'B', ast: highPriority}],
+  });
+  await c.poke();
+  const before = c.frames.filter(f => f[0] === 'pokePart').length;
+  c.send([
+    'changeDesiredQueries',
+    {patch: [{op: 'put', hash: 'BAD', ast: {kind: 'query', table: 'issue'}}]},
+  ]);
+  const p = await c.poke();
+  expect(c.frames.filter(f => f[0] === 'pokePart').length - before).toBe(3);
+  // Rows 3 and 4 stay (query B has them); the others the parts put are deleted again.
+  const s = summarize(p);
+  expect(s.puts).toEqual(['issue:1', 'issue:2', 'issue:3']);
+  expect(s.dels).toEqual(['issue:1', 'issue:2']);
+  expect(p.queryErrors?.map(e => e.hash)).toEqual(['BAD']);
+  await c.close();
+});
 
 test('engine driver: related rows come and go with their parents', async () => {
   const replica = new MemoryReplica({
