@@ -7,6 +7,7 @@ import type {ChildProcess} from 'node:child_process';
 import {chmodSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {sourceBinArgs} from '../../scripts/source-bin.ts';
 import {freePort} from '../../test/free-port.ts';
 
 export const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms));
@@ -66,8 +67,6 @@ export async function startPostgres(): Promise<Postgres> {
   return {url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, dir};
 }
 
-const BIN = join(import.meta.dirname, '../../packages/zync/bin/zero-cache.js');
-
 export type ZeroCacheProcess = {
   readonly pid: number;
   readonly port: number;
@@ -121,11 +120,15 @@ export async function startZeroCache(o: ZeroCacheOptions): Promise<ZeroCacheProc
   if (o.mutateUrl) env['ZERO_MUTATE_URL'] = o.mutateUrl;
   Object.assign(env, o.env);
   const t0 = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [...(o.nodeArgs ?? []), BIN], {
-    env,
-    cwd: o.cwd ?? process.cwd(),
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(o.nodeArgs ?? []), ...sourceBinArgs('zero-cache')],
+    {
+      env,
+      cwd: o.cwd ?? process.cwd(),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let log = '';
   child.stderr!.on('data', (d: Buffer) => {
     log += d.toString();

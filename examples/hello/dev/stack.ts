@@ -6,14 +6,14 @@ import type {ChildProcess} from 'node:child_process';
 import {spawn} from 'node:child_process';
 import {join} from 'node:path';
 import type {ViteDevServer} from 'vite';
-import {createServer} from 'vite';
+import {createServer, defaultClientConditions} from 'vite';
+import {SOURCE_CONDITION, sourceBinArgs} from '../../../scripts/source-bin.ts';
 import type {ApiServer} from '../server/api.ts';
 import {startApiServer} from '../server/api.ts';
 import type {AuthMode} from '../server/tokens.ts';
 
 export const APP_DIR = join(import.meta.dirname, '..');
 const REPO_ROOT = join(APP_DIR, '..', '..');
-const ZERO_CACHE_BIN = join(REPO_ROOT, 'node_modules', 'zync', 'bin', 'zero-cache.js');
 
 export type StackOptions = {
   upstreamUrl: string;
@@ -83,7 +83,7 @@ function baseEnv(): NodeJS.ProcessEnv {
 }
 
 export function spawnZeroCache(env: Record<string, string>, onLine: (line: string) => void) {
-  const child = spawn(process.execPath, [ZERO_CACHE_BIN], {
+  const child = spawn(process.execPath, sourceBinArgs('zero-cache'), {
     cwd: REPO_ROOT,
     env: {...baseEnv(), ...env},
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -132,6 +132,7 @@ export async function startVite(webPort: number, apiUrl: string): Promise<ViteDe
       proxy: {'/api': apiUrl, '/.well-known': apiUrl},
     },
     optimizeDeps: {include: ['react', 'react-dom/client', 'react/jsx-runtime']},
+    resolve: {conditions: [SOURCE_CONDITION, ...defaultClientConditions]},
   });
   await vite.listen();
   return vite;

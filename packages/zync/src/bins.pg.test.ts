@@ -1,14 +1,16 @@
-// The development bins, run as a user runs them: node, the bin file, env and arguments.
+// The development commands, run from their sources as the repository runs them: node, the
+// command, env and arguments. (The compiled commands of the published package are tested
+// from an installed tarball in test/packaging.)
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
 import {mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
+import {sourceBinArgs} from '../../../scripts/source-bin.ts';
 import pg from 'pg';
 import {afterAll, describe, expect, test} from 'vitest';
 import {freePort} from '../../../test/free-port.ts';
 import {createTestDatabase} from '../../../test/pg.ts';
 
-const bin = (name: string) => resolve(import.meta.dirname, '../bin', name);
 const repoNodeModules = resolve(import.meta.dirname, '../../../node_modules');
 // An "app" directory with its own node_modules (the repo's, holding `zync`).
 const app = mkdtempSync(join(tmpdir(), 'zync-bins-'));
@@ -35,7 +37,7 @@ function write(name: string, text: string): string {
 
 describe('zero-deploy-permissions', () => {
   const run = (...args: string[]) =>
-    spawnSync(process.execPath, [bin('zero-deploy-permissions.js'), ...args], {
+    spawnSync(process.execPath, [...sourceBinArgs('zero-deploy-permissions'), ...args], {
       cwd: app,
       encoding: 'utf8',
       env: {PATH: process.env['PATH'] ?? ''},
@@ -81,7 +83,7 @@ describe('zero-cache-dev', () => {
     const schema = write('dev-schema.ts', schemaText(OWNER_RULE));
     const port = await freePort();
     let log = '';
-    const child: ChildProcess = spawn(process.execPath, [bin('zero-cache-dev.js')], {
+    const child: ChildProcess = spawn(process.execPath, sourceBinArgs('zero-cache-dev'), {
       cwd: app,
       env: {
         PATH: process.env['PATH'] ?? '',

@@ -4,7 +4,6 @@
 import {existsSync, statSync} from 'node:fs';
 import {isAbsolute, resolve} from 'node:path';
 import {pathToFileURL} from 'node:url';
-import {tsImport} from 'tsx/esm/api';
 import type {DefinedPermissions, Schema} from '@zync/zql';
 import {localImports} from './local-imports.ts';
 import {SchemaFileError} from './schema-file-error.ts';
@@ -35,6 +34,8 @@ export async function loadSchemaFile(
   }
   let mod: Record<string, unknown>;
   try {
+    // tsx is loaded only here: it is what an app's `schema.ts` needs, and nothing else does.
+    const {tsImport} = await import('tsx/esm/api');
     mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
   } catch (e) {
     const reason = e instanceof Error ? e.message.split('\n')[0]?.slice(0, 300) : 'unknown error';

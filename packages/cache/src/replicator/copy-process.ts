@@ -1,15 +1,12 @@
 // The initial copy runs in a child process: it churns through every upstream row, and a
 // separate process hands all of that memory back to the OS when it exits, so the
-// long-running zero-cache stays small. This file is both the child's entry point and the
-// parent's launcher.
+// long-running zero-cache stays small. This file holds the copy and the parent's launcher;
+// copy-child.ts is the child's entry point.
 import Database from 'better-sqlite3';
 import {fork} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
-import {createRequire} from 'node:module';
-import {pathToFileURL} from 'node:url';
-import {createLogger} from '@zync/shared';
 import type {LogContext, Logger, LogLevel} from '@zync/shared';
-import {safeErrorMessage} from '../pg/redact-url.ts';
+import {resolveEntry} from '../bin/entry-points.ts';
 import {copyTable, createReplicaIndexes, createReplicaTable} from './initial-copy.ts';
 import {listPublishedTables, newClient} from './upstream.ts';
 
@@ -25,7 +22,7 @@ export interface CopySummary {
   readonly rows: number;
 }
 
-type FromChild =
+export type FromChild =
   | {type: 'log'; level: LogLevel; msg: string; ctx: LogContext}
   | {type: 'done'; summary: CopySummary}
   | {type: 'failed'; message: string; code?: string | undefined};
@@ -71,9 +68,9 @@ export function copyInChildProcess(
   lc: Logger,
   onChild: (child: ChildProcess | undefined) => void,
 ): Promise<CopySummary> {
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const child = fork(new URL(import.meta.url), [], {
-    execArgv: ['--import', tsx],
+  const entry = resolveEntry('copy-child');
+  const child = fork(entry.file, [], {
+    execArgv: [...entry.execArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: {PATH: process.env['PATH'] ?? '', ZYNC_COPY_CHILD: '1'},
   });
@@ -93,30 +90,5 @@ export function copyInChildProcess(
       else reject(failure ?? new Error(`initial copy process exited (${signal ?? code})`));
     });
     child.send(job);
-  });
-}
-
-if (process.env['ZYNC_COPY_CHILD'] === '1' && process.send) {
-  const send = (m: FromChild) => process.send!(m);
-  const lc = createLogger('debug', (level, msg, ctx) => send({type: 'log', level, msg, ctx}));
-  let finished = false;
-  // a parent that dies (even by SIGKILL) closes the channel: never copy for nobody
-  process.once('disconnect', () => {
-    if (!finished) process.exit(1);
-  });
-  process.once('message', (job: CopyJob) => {
-    copyAll(job, lc).then(
-      summary => {
-        finished = true;
-        send({type: 'done', summary});
-        process.disconnect();
-      },
-      (e: unknown) => {
-        finished = true;
-        process.exitCode = 1;
-        send({type: 'failed', message: safeErrorMessage(e), code: (e as {code?: string}).code});
-        process.disconnect();
-      },
-    );
   });
 }

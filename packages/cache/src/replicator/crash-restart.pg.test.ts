@@ -2,20 +2,19 @@
 // moments while upstream keeps writing, and checks that the replica always converges.
 import {spawn} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
-import {join} from 'node:path';
 import Database from 'better-sqlite3';
 import {afterAll, expect, test} from 'vitest';
+import {sourceBinArgs} from '../../../../scripts/source-bin.ts';
 import {createTestDatabase} from '../../../../test/pg.ts';
 import {pgClient, readReplicaTable, tempReplicaFile} from './test-helpers.ts';
 
-const BIN = join(import.meta.dirname, '../../../zync/bin/zero-cache.js');
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
 function startBin(env: Record<string, string>, out: string[]): ChildProcess {
-  const child = spawn(process.execPath, [BIN], {
+  const child = spawn(process.execPath, sourceBinArgs('zero-cache'), {
     env: {PATH: process.env['PATH'] ?? '', ZERO_LOG_LEVEL: 'debug', ...env},
     stdio: ['ignore', 'pipe', 'pipe'],
   });

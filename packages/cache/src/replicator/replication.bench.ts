@@ -7,6 +7,7 @@ import pg from 'pg';
 import {createLogger, silentLogger} from '@zync/shared';
 import type {LogContext} from '@zync/shared';
 import {startPostgres, stopAll} from '../../../../bench/e2e/harness.ts';
+import {sourceBinArgs} from '../../../../scripts/source-bin.ts';
 import {parseLsn, lsnToVersion} from '../replica/version.ts';
 import {Replicator} from './replicator.ts';
 
@@ -156,20 +157,16 @@ async function main() {
     await r2.stop();
 
     // 4. idle RSS of zero-cache (child process via the bin) with the 1M-row replica
-    const child = spawn(
-      process.execPath,
-      [join(import.meta.dirname, '../../../zync/bin/zero-cache.js')],
-      {
-        env: {
-          PATH: process.env['PATH'] ?? '',
-          ZERO_UPSTREAM_DB: url,
-          ZERO_REPLICA_FILE: join(parent, 'replica2.db'),
-          ZERO_APP_ID: 'bench_rss',
-          ZERO_LOG_LEVEL: 'info',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
+    const child = spawn(process.execPath, sourceBinArgs('zero-cache'), {
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        ZERO_UPSTREAM_DB: url,
+        ZERO_REPLICA_FILE: join(parent, 'replica2.db'),
+        ZERO_APP_ID: 'bench_rss',
+        ZERO_LOG_LEVEL: 'info',
       },
-    );
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let log = '';
     child.stderr.on('data', (d: Buffer) => (log += d.toString()));
     while (!log.includes('streaming changes')) await sleep(100);

@@ -1,9 +1,10 @@
 // Adapter for node-postgres (`pg`): a Pool, a PoolClient or a Client (or a connection
 // string, for which a Pool is created).
-import pg from 'pg';
+import type pg from 'pg';
 import type {Schema} from '@zync/zql';
 import type {DBConnection, DBTransaction, Row} from '../db.ts';
 import {ZQLDatabase} from '../zql-database.ts';
+import {loadDriver} from './load-driver.ts';
 
 /** What server mutators see as `tx.dbTransaction.wrappedTransaction` with this adapter. */
 export type NodePgTransaction = pg.Pool | pg.PoolClient | pg.Client;
@@ -60,7 +61,7 @@ export class NodePgConnection implements DBConnection<NodePgTransaction> {
   }
 
   async transaction<T>(fn: (tx: DBTransaction<NodePgTransaction>) => Promise<T>): Promise<T> {
-    const client = this.#pg instanceof pg.Pool ? await this.#pg.connect() : this.#pg;
+    const client = isPool(this.#pg) ? await this.#pg.connect() : this.#pg;
     let broken = false;
     const tx = new NodePgTransactionInternal(client, true);
     try {
@@ -89,6 +90,14 @@ export function zeroNodePg<S extends Schema>(
   pgClient: NodePgTransaction | string,
 ): ZQLDatabase<S, NodePgTransaction> {
   const client =
-    typeof pgClient === 'string' ? new pg.Pool({connectionString: pgClient}) : pgClient;
+    typeof pgClient === 'string'
+      ? new (loadDriver<typeof pg>('pg', 'zeroNodePg').Pool)({connectionString: pgClient})
+      : pgClient;
   return new ZQLDatabase(new NodePgConnection(client), schema);
+}
+
+/** A Pool hands out clients; a Client or PoolClient is one. (No `instanceof`: the app's `pg`
+ * may be another copy than the one this package would load.) */
+function isPool(c: NodePgTransaction): c is pg.Pool {
+  return 'totalCount' in c && 'idleCount' in c;
 }

@@ -1,5 +1,6 @@
 // Adapter for postgres.js (`postgres`): a `Sql` instance or a connection string.
-import postgres from 'postgres';
+import type postgres from 'postgres';
+import {loadDriver} from './load-driver.ts';
 import type {Schema} from '@zync/zql';
 import type {DBConnection, DBTransaction, Row} from '../db.ts';
 import {ZQLDatabase} from '../zql-database.ts';
@@ -48,6 +49,12 @@ export function zeroPostgresJS<
   S extends Schema,
   T extends Record<string, unknown> = Record<string, unknown>,
 >(schema: S, sql: postgres.Sql<T> | string): ZQLDatabase<S, PostgresJsTransaction<T>> {
-  const client = typeof sql === 'string' ? (postgres(sql) as unknown as postgres.Sql<T>) : sql;
+  const client =
+    typeof sql === 'string'
+      ? (loadDriver<typeof postgres>(
+          'postgres',
+          'zeroPostgresJS',
+        )(sql) as unknown as postgres.Sql<T>)
+      : sql;
   return new ZQLDatabase(new PostgresJSConnection(client), schema);
 }

@@ -1,0 +1,33 @@
+// Where zero-cache's own process entry points are, for the processes it starts itself (the
+// initial-copy child, and zero-cache under zero-cache-dev). In the repository they are the
+// TypeScript sources, run through tsx; in the published package they are the compiled
+// files that the build puts side by side in one folder.
+import {createRequire} from 'node:module';
+import {pathToFileURL} from 'node:url';
+
+export type EntryPoint = 'zero-cache' | 'copy-child';
+
+export type ResolvedEntry = {
+  readonly file: URL;
+  /** Node flags the child needs to run `file`. */
+  readonly execArgv: readonly string[];
+};
+
+const SOURCES: Record<EntryPoint, string> = {
+  'zero-cache': './zero-cache.ts',
+  'copy-child': '../replicator/copy-child.ts',
+};
+
+/** True when this module runs from the compiled package rather than from its source. */
+export const runningCompiled = !import.meta.url.endsWith('.ts');
+
+export function resolveEntry(name: EntryPoint): ResolvedEntry {
+  if (runningCompiled) return {file: new URL(`./${name}.js`, import.meta.url), execArgv: []};
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  // Keep the parent's resolution conditions (the repository resolves `zync` to its sources).
+  const conditions = process.execArgv.filter(a => a.startsWith('--conditions'));
+  return {
+    file: new URL(SOURCES[name], import.meta.url),
+    execArgv: [...conditions, '--import', tsx],
+  };
+}

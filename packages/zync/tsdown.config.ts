@@ -1,0 +1,74 @@
+// The build of the published `zync` package: the internal workspaces (@zync/*) are compiled
+// into it, third-party packages stay imports (dependencies and peer dependencies). Two
+// outputs: the library entry points with bundled `.d.ts`, and the commands (with the
+// initial-copy child), which need no types. See docs/packaging.md.
+import {defineConfig} from 'tsdown';
+import type {UserConfig} from 'tsdown';
+
+const external: (string | RegExp)[] = [
+  /^node:/,
+  'better-sqlite3',
+  'expo-sqlite',
+  'jose',
+  'pg',
+  'pg-copy-streams',
+  'pg-logical-replication',
+  'postgres',
+  'react',
+  'react/jsx-runtime',
+  'sorted-btree',
+  'tsx',
+  /^tsx\//,
+  'valibot',
+  'ws',
+];
+
+const common: UserConfig = {
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  tsconfig: 'tsconfig.build.json',
+  deps: {neverBundle: external, alwaysBundle: [/^@zync\//]},
+  fixedExtension: false,
+  hash: true,
+  sourcemap: false,
+  treeshake: true,
+  report: false,
+};
+
+export default defineConfig([
+  {
+    ...common,
+    entry: {
+      index: 'src/index.ts',
+      react: 'src/react.ts',
+      server: 'src/server.ts',
+      'server-adapters-pg': 'src/server-adapters-pg.ts',
+      'server-adapters-postgresjs': 'src/server-adapters-postgresjs.ts',
+      sqlite: 'src/sqlite.ts',
+      'react-native': 'src/react-native.ts',
+    },
+    outDir: 'dist',
+    clean: true,
+    dts: {eager: true},
+    outputOptions: {
+      // React Server Components frameworks need the hooks' module marked as client code.
+      banner: chunk => (chunk.isEntry && chunk.name === 'react' ? "'use client';\n" : ''),
+    },
+  },
+  {
+    ...common,
+    entry: {
+      'zero-cache': '../cache/src/bin/zero-cache.ts',
+      'zero-cache-dev': '../cache/src/bin/zero-cache-dev.ts',
+      'zero-deploy-permissions': '../cache/src/bin/zero-deploy-permissions.ts',
+      'copy-child': '../cache/src/replicator/copy-child.ts',
+    },
+    outDir: 'dist/bin',
+    clean: false,
+    dts: false,
+    outputOptions: {
+      banner: chunk => (chunk.isEntry ? '#!/usr/bin/env node\n' : ''),
+    },
+  },
+]);

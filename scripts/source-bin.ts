@@ -1,0 +1,25 @@
+// In the repository, the commands run from their TypeScript sources (no build step in the
+// inner loop): node with tsx, and the `zync-source` condition so that an app's
+// `import ... from 'zync'` resolves to the sources too. The published package runs the
+// compiled files in packages/zync/dist/bin instead (docs/packaging.md).
+import {createRequire} from 'node:module';
+import {join} from 'node:path';
+import {pathToFileURL} from 'node:url';
+
+export const REPO_ROOT = join(import.meta.dirname, '..');
+
+export type SourceBin = 'zero-cache' | 'zero-cache-dev' | 'zero-deploy-permissions';
+
+/** The condition that resolves `zync` to its sources (see packages/zync/package.json). */
+export const SOURCE_CONDITION = 'zync-source';
+
+/** Node arguments that run a command from source: `spawn(process.execPath, sourceBinArgs(..))`. */
+export function sourceBinArgs(name: SourceBin): string[] {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return [
+    `--conditions=${SOURCE_CONDITION}`,
+    '--import',
+    tsx,
+    join(REPO_ROOT, 'packages/cache/src/bin', `${name}.ts`),
+  ];
+}
