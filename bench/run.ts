@@ -26,10 +26,14 @@ const files = [...find(join(root, 'bench'), []), ...find(join(root, 'packages'),
 let failed = 0;
 for (const file of files) {
   console.log(`\n=== ${file}`);
-  const res = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', file], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  const res = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--conditions=zync-source', '--import', 'tsx', file],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
   if (res.status !== 0) {
     failed++;
     console.log(`!!! ${file} exited with ${res.status}`);

@@ -91,6 +91,8 @@ export type ZeroCacheOptions = {
   cwd?: string;
   /** More zero-cache settings (e.g. ZERO_AUTH_SECRET). */
   env?: Readonly<Record<string, string>>;
+  /** The zero-cache script to run with node (default: the repository's sources, via tsx). */
+  script?: readonly string[];
 };
 
 async function healthy(port: number): Promise<boolean> {
@@ -122,7 +124,7 @@ export async function startZeroCache(o: ZeroCacheOptions): Promise<ZeroCacheProc
   const t0 = performance.now();
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(o.nodeArgs ?? []), ...sourceBinArgs('zero-cache')],
+    [...(o.nodeArgs ?? []), ...(o.script ?? sourceBinArgs('zero-cache'))],
     {
       env,
       cwd: o.cwd ?? process.cwd(),

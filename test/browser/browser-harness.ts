@@ -8,6 +8,7 @@ import {createServer} from 'node:http';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {build} from 'esbuild';
+import {SOURCE_CONDITION} from '../../scripts/source-bin.ts';
 import type {BrowserContext, Page} from 'playwright-core';
 import {chromium as playwright} from 'playwright-core';
 
@@ -29,6 +30,8 @@ async function bundle(entry: string): Promise<string> {
     bundle: true,
     format: 'esm',
     platform: 'browser',
+    // `zync` from the repository's sources (docs/packaging.md)
+    conditions: [SOURCE_CONDITION],
     target: 'chrome120',
     write: false,
     logLevel: 'silent',

@@ -20,15 +20,19 @@ test('npm start from an empty data directory reaches ready and serves the app', 
   };
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ZERO_')) env[k] = v;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--auth=jwks'], {
-    cwd: repoRoot,
-    env: {
-      ...env,
-      ZYNC_DATA_DIR: dataDir,
-      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+  const child = spawn(
+    process.execPath,
+    ['--conditions=zync-source', '--import', 'tsx', 'scripts/start.ts', '--auth=jwks'],
+    {
+      cwd: repoRoot,
+      env: {
+        ...env,
+        ZYNC_DATA_DIR: dataDir,
+        ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));

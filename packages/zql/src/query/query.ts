@@ -127,6 +127,7 @@ export interface Query<
     name: string,
     args: ReadonlyArray<ReadonlyJSONValue>,
   ): Query<TSchema, TTable, TReturn>;
+  /** @internal Binds the query to a client or server; not part of the published types. */
   [delegateSymbol](delegate: QueryDelegate): Query<TSchema, TTable, TReturn>;
 
   related<TRelationship extends AvailableRelationships<TTable, TSchema>>(
