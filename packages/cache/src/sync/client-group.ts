@@ -19,6 +19,7 @@ import type {GroupClient, QueryPreparer, RequestedQuery} from './group-client.ts
 import type {SyncLimits} from './limits.ts';
 import {encodePokeFrame, type PokeMeta} from './poke-encoder.ts';
 import {PokeStream} from './poke-stream.ts';
+import {checkQueryBudget, QUERY_BUDGET_SETTINGS} from './query-budget.ts';
 import {StepActivity} from './step-activity.ts';
 import type {QueryDriver} from './query-driver.ts';
 
@@ -247,12 +248,39 @@ export class ClientGroup {
     }
   }
 
+  /**
+   * The requested queries within the query budget; the others get a QueryError before any
+   * work is done on them (see query-budget.ts).
+   */
+  #withinBudget(step: CVRStep, pending: RequestedQuery[]): RequestedQuery[] {
+    const cvr = this.#requireCVR();
+    const limits = this.#o.limits;
+    let live = 0;
+    for (const q of cvr.state.queries.values()) if (!q.deleted && q.gotSeq !== null) live++;
+    const out: RequestedQuery[] = [];
+    for (const req of pending) {
+      const bad =
+        live >= limits.maxQueriesPerGroup
+          ? `The client group already has ${live} queries; the limit is ${limits.maxQueriesPerGroup} (${QUERY_BUDGET_SETTINGS.maxQueriesPerGroup}). Remove queries it no longer needs or raise the setting`
+          : req.ast && checkQueryBudget(req.ast, limits);
+      if (bad) {
+        step.queryError({hash: req.hash, kind: 'refused', message: bad});
+        this.#dropFailed(step, req.hash);
+        continue;
+      }
+      live++;
+      out.push(req);
+    }
+    return out;
+  }
+
   async #addRequested(
     step: CVRStep,
     client: GroupClient,
     pending: RequestedQuery[],
     stream?: PokeStream,
   ) {
+    pending = this.#withinBudget(step, pending);
     // Started together so that a preparer can batch them (one API server call).
     const preparing = pending.map(req => this.#o.prepareQuery(req, client.context));
     for (const p of preparing) p.catch(() => {});
