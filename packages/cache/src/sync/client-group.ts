@@ -21,6 +21,7 @@ import {encodePokeFrame, type PokeMeta} from './poke-encoder.ts';
 import {PokeStream} from './poke-stream.ts';
 import {checkQueryBudget, QUERY_BUDGET_SETTINGS} from './query-budget.ts';
 import {StepActivity} from './step-activity.ts';
+import {TimeSlice} from './time-slice.ts';
 import type {QueryDriver} from './query-driver.ts';
 
 /** How long a CVR write waits at most for other groups' steps to end. */
@@ -182,6 +183,7 @@ export class ClientGroup {
     step.touchAllLive();
     cvr.dropAllRefs();
     const expired = new Set(expiredQueries(cvr, now).map(q => q.hash));
+    const slice = new TimeSlice();
     for (const q of [...cvr.state.queries.values()]) {
       if (q.deleted) continue;
       if (q.gotSeq === null || !q.ast) {
@@ -189,7 +191,8 @@ export class ClientGroup {
       } else if (expired.has(q.hash)) {
         step.lostQuery(q.hash);
       } else {
-        await this.#hydrate(step, {hash: q.hash, ast: q.ast}, true);
+        await this.#hydrate(step, {hash: q.hash, ast: q.ast}, true, undefined, slice);
+        await slice.yield();
       }
     }
     step.finish(this.#o.driver.version, false);
@@ -206,16 +209,18 @@ export class ClientGroup {
     ast: {readonly hash: string; readonly ast: AST},
     known: boolean,
     stream?: PokeStream,
+    slice?: TimeSlice,
   ) {
     const cvr = this.#requireCVR();
     const q = cvr.state.queries.get(ast.hash);
     if (!q) return;
     try {
       const rows = await this.#o.driver.addQuery(ast.hash, ast.ast);
-      if (stream) {
-        for (const r of rows) stream.add(step, step.addRow(ast.hash, r.table, r.id, r.row));
-      } else {
-        for (const r of rows) step.addRow(ast.hash, r.table, r.id, r.row);
+      let n = 0;
+      for (const r of rows) {
+        const added = step.addRow(ast.hash, r.table, r.id, r.row);
+        if (stream) stream.add(step, added);
+        if (++n % 1024 === 0) await slice?.yield();
       }
       q.ast = ast.ast;
       cvr.markQueryDirty(q.hash);
@@ -281,6 +286,7 @@ export class ClientGroup {
     stream?: PokeStream,
   ) {
     pending = this.#withinBudget(step, pending);
+    const slice = new TimeSlice();
     // Started together so that a preparer can batch them (one API server call).
     const preparing = pending.map(req => this.#o.prepareQuery(req, client.context));
     for (const p of preparing) p.catch(() => {});
@@ -292,7 +298,8 @@ export class ClientGroup {
         continue;
       }
       this.#preparedWith.set(req.hash, authKey(client));
-      await this.#hydrate(step, {hash: req.hash, ast: prepared.ast}, false, stream);
+      await this.#hydrate(step, {hash: req.hash, ast: prepared.ast}, false, stream, slice);
+      await slice.yield();
     }
   }
 
