@@ -182,7 +182,7 @@ if (process.env.PROBE) {
 const worst = worstAllowedQuery();
 console.log(
   `worst allowed query: depth ${DEFAULT_QUERY_BUDGET.maxQueryDepth}, ` +
-    `${(worst.where as {conditions: unknown[]}).conditions.length} OR-ed exists chains ` +
+    `${worst.where?.kind === 'or' ? worst.where.conditions.length : 0} OR-ed exists chains ` +
     `(node budget ${DEFAULT_QUERY_BUDGET.maxQueryNodes}); ${ISSUES} issues, ${COMMENTS} comments, ${VICTIMS} victim groups`,
 );
 await phase('victims alone', false);
