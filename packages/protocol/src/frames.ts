@@ -11,6 +11,11 @@ import {pokeBodySchema, pokePartBodySchema} from './poke.ts';
 import {parsePokeBody, parsePokePartBody} from './poke-validate.ts';
 import {changeDesiredQueriesBodySchema} from './queries.ts';
 import {pushBodySchema, pushResponseBodySchema} from './push.ts';
+import {
+  describeUnstorable,
+  findUnstorableString,
+  mayHoldUnstorableString,
+} from './storable-strings.ts';
 
 const emptyBodySchema = v.strictObject({});
 
@@ -100,9 +105,23 @@ function decode<S extends Record<string, v.GenericSchema>>(
   return [type, result.output] as Bodies<S>;
 }
 
-/** Parses and validates a frame from a client. Throws ProtocolError. */
+/**
+ * Parses and validates a frame from a client. Throws ProtocolError. Strings Postgres cannot
+ * store (NUL, unpaired surrogates) are refused anywhere in the frame: they would otherwise
+ * fail a write shared with other clients (see storable-strings.ts).
+ */
 export function decodeUpstream(text: string, maxBytes = DEFAULT_MAX_FRAME_BYTES): UpstreamFrame {
-  return decode(upstreamSchemas, text, maxBytes);
+  const frame = decode(upstreamSchemas, text, maxBytes);
+  if (mayHoldUnstorableString(text)) {
+    const bad = findUnstorableString(frame[1]);
+    if (bad) {
+      throw new ProtocolError(
+        'InvalidMessage',
+        describeUnstorable(bad, `Invalid ${frame[0]} frame`),
+      );
+    }
+  }
+  return frame;
 }
 
 /** Parses and validates a frame from the server. Throws ProtocolError. */

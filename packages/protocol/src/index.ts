@@ -6,4 +6,5 @@ export * from './json-value.ts';
 export * from './poke.ts';
 export * from './push.ts';
 export * from './queries.ts';
+export * from './storable-strings.ts';
 export * from './version.ts';

@@ -196,6 +196,43 @@ export const CONFIG_VARS = [
       'Client groups purged per round at first (grows while rounds are full); 0 turns CVR garbage collection off.',
   },
   {
+    env: 'ZERO_QUERY_MAX_DEPTH',
+    key: 'queryMaxDepth',
+    type: 'positive-int',
+    default: '10',
+    description:
+      'Most levels of related/exists subqueries below a query root; deeper queries are refused with a QueryError.',
+  },
+  {
+    env: 'ZERO_QUERY_MAX_NODES',
+    key: 'queryMaxNodes',
+    type: 'positive-int',
+    default: '500',
+    description:
+      'Most nodes (queries, subqueries, conditions, correlated columns) in one query; larger queries are refused.',
+  },
+  {
+    env: 'ZERO_QUERY_MAX_IN_LIST_LENGTH',
+    key: 'queryMaxInListLength',
+    type: 'positive-int',
+    default: '1000',
+    description: 'Most values in one IN / NOT IN list of a query.',
+  },
+  {
+    env: 'ZERO_QUERY_MAX_STRING_LENGTH',
+    key: 'queryMaxStringLength',
+    type: 'positive-int',
+    default: '10000',
+    description: 'Most characters of any one string (literal or name) in a query.',
+  },
+  {
+    env: 'ZERO_MAX_QUERIES_PER_CLIENT_GROUP',
+    key: 'maxQueriesPerClientGroup',
+    type: 'positive-int',
+    default: '500',
+    description: 'Most live queries one client group may hold; more are refused with a QueryError.',
+  },
+  {
     env: 'ZERO_ADMIN_PASSWORD',
     key: 'adminPassword',
     type: 'string',

@@ -31,6 +31,11 @@ export interface ZeroConfig {
   readonly cvrGarbageCollectionInactivityThresholdHours: number;
   readonly cvrGarbageCollectionInitialIntervalSeconds: number;
   readonly cvrGarbageCollectionInitialBatchSize: number;
+  readonly queryMaxDepth: number;
+  readonly queryMaxNodes: number;
+  readonly queryMaxInListLength: number;
+  readonly queryMaxStringLength: number;
+  readonly maxQueriesPerClientGroup: number;
   readonly adminPassword: string | undefined;
   readonly allowedOrigins: readonly string[] | undefined;
 }

@@ -17,7 +17,8 @@ import {CVRStore} from '../sync/cvr-store.ts';
 import {engineQueryDriverFactory} from '../sync/engine-query-driver.ts';
 import type {Authenticator, Pusher} from '../sync/hooks.ts';
 import type {QueryPreparer} from '../sync/group-client.ts';
-import type {SyncLimits} from '../sync/limits.ts';
+import {DEFAULT_SYNC_LIMITS, type SyncLimits} from '../sync/limits.ts';
+import {budgetPreparer, type QueryBudget} from '../sync/query-budget.ts';
 import {snapshotterFactory} from '../sync/snapshotter.ts';
 import {SyncServer} from '../sync/sync-server.ts';
 
@@ -67,6 +68,13 @@ export function runZeroCache(
     });
   // Synced queries (name + args) are resolved by the API server first; the resolved AST then
   // goes through the app's own preparer (e.g. permissions). Tokens are only forwarded.
+  const budget: QueryBudget = {
+    maxQueryDepth: config.queryMaxDepth,
+    maxQueryNodes: config.queryMaxNodes,
+    maxInListLength: config.queryMaxInListLength,
+    maxQueryStringLength: config.queryMaxStringLength,
+    maxQueriesPerGroup: config.maxQueriesPerClientGroup,
+  };
   const synced = syncedQueryConfig(config);
   const prepareQuery = synced
     ? composePreparers(
@@ -74,6 +82,8 @@ export function runZeroCache(
           ...synced,
           logger: lc.with({component: 'synced-queries'}),
         }).preparer(),
+        // The API server's AST is built from the client's args: it gets the budget too.
+        budgetPreparer({...DEFAULT_SYNC_LIMITS, ...budget, ...hooks.limits}),
         ...(hooks.prepareQuery ? [hooks.prepareQuery] : []),
       )
     : hooks.prepareQuery;
@@ -101,7 +111,11 @@ export function runZeroCache(
     checkOrigin: originCheck(config),
     pusher,
     prepareQuery,
-    limits: {revalidateQueriesMs: config.getQueriesRevalidateSeconds * 1000, ...hooks.limits},
+    limits: {
+      revalidateQueriesMs: config.getQueriesRevalidateSeconds * 1000,
+      ...budget,
+      ...hooks.limits,
+    },
   });
   const replicating = replicator.run();
   let syncStarted = false;

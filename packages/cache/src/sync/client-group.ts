@@ -19,7 +19,9 @@ import type {GroupClient, QueryPreparer, RequestedQuery} from './group-client.ts
 import type {SyncLimits} from './limits.ts';
 import {encodePokeFrame, type PokeMeta} from './poke-encoder.ts';
 import {PokeStream} from './poke-stream.ts';
+import {checkQueryBudget, QUERY_BUDGET_SETTINGS} from './query-budget.ts';
 import {StepActivity} from './step-activity.ts';
+import {TimeSlice} from './time-slice.ts';
 import type {QueryDriver} from './query-driver.ts';
 
 /** How long a CVR write waits at most for other groups' steps to end. */
@@ -181,6 +183,7 @@ export class ClientGroup {
     step.touchAllLive();
     cvr.dropAllRefs();
     const expired = new Set(expiredQueries(cvr, now).map(q => q.hash));
+    const slice = new TimeSlice();
     for (const q of [...cvr.state.queries.values()]) {
       if (q.deleted) continue;
       if (q.gotSeq === null || !q.ast) {
@@ -188,7 +191,8 @@ export class ClientGroup {
       } else if (expired.has(q.hash)) {
         step.lostQuery(q.hash);
       } else {
-        await this.#hydrate(step, {hash: q.hash, ast: q.ast}, true);
+        await this.#hydrate(step, {hash: q.hash, ast: q.ast}, true, undefined, slice);
+        await slice.yield();
       }
     }
     step.finish(this.#o.driver.version, false);
@@ -205,16 +209,18 @@ export class ClientGroup {
     ast: {readonly hash: string; readonly ast: AST},
     known: boolean,
     stream?: PokeStream,
+    slice?: TimeSlice,
   ) {
     const cvr = this.#requireCVR();
     const q = cvr.state.queries.get(ast.hash);
     if (!q) return;
     try {
       const rows = await this.#o.driver.addQuery(ast.hash, ast.ast);
-      if (stream) {
-        for (const r of rows) stream.add(step, step.addRow(ast.hash, r.table, r.id, r.row));
-      } else {
-        for (const r of rows) step.addRow(ast.hash, r.table, r.id, r.row);
+      let n = 0;
+      for (const r of rows) {
+        const added = step.addRow(ast.hash, r.table, r.id, r.row);
+        if (stream) stream.add(step, added);
+        if (++n % 1024 === 0) await slice?.yield();
       }
       q.ast = ast.ast;
       cvr.markQueryDirty(q.hash);
@@ -247,12 +253,40 @@ export class ClientGroup {
     }
   }
 
+  /**
+   * The requested queries within the query budget; the others get a QueryError before any
+   * work is done on them (see query-budget.ts).
+   */
+  #withinBudget(step: CVRStep, pending: RequestedQuery[]): RequestedQuery[] {
+    const cvr = this.#requireCVR();
+    const limits = this.#o.limits;
+    let live = 0;
+    for (const q of cvr.state.queries.values()) if (!q.deleted && q.gotSeq !== null) live++;
+    const out: RequestedQuery[] = [];
+    for (const req of pending) {
+      const bad =
+        live >= limits.maxQueriesPerGroup
+          ? `The client group already has ${live} queries; the limit is ${limits.maxQueriesPerGroup} (${QUERY_BUDGET_SETTINGS.maxQueriesPerGroup}). Remove queries it no longer needs or raise the setting`
+          : req.ast && checkQueryBudget(req.ast, limits);
+      if (bad) {
+        step.queryError({hash: req.hash, kind: 'refused', message: bad});
+        this.#dropFailed(step, req.hash);
+        continue;
+      }
+      live++;
+      out.push(req);
+    }
+    return out;
+  }
+
   async #addRequested(
     step: CVRStep,
     client: GroupClient,
     pending: RequestedQuery[],
     stream?: PokeStream,
   ) {
+    pending = this.#withinBudget(step, pending);
+    const slice = new TimeSlice();
     // Started together so that a preparer can batch them (one API server call).
     const preparing = pending.map(req => this.#o.prepareQuery(req, client.context));
     for (const p of preparing) p.catch(() => {});
@@ -264,7 +298,8 @@ export class ClientGroup {
         continue;
       }
       this.#preparedWith.set(req.hash, authKey(client));
-      await this.#hydrate(step, {hash: req.hash, ast: prepared.ast}, false, stream);
+      await this.#hydrate(step, {hash: req.hash, ast: prepared.ast}, false, stream, slice);
+      await slice.yield();
     }
   }
 

@@ -2,7 +2,7 @@
 // flush; each table is written with one statement over a JSON array (no parameter limit).
 // See docs/cvr.md for the crash semantics (the `owned` flag).
 import type pg from 'pg';
-import type {AST, RowValue} from '@zync/protocol';
+import {describeUnstorable, findUnstorableString, type AST, type RowValue} from '@zync/protocol';
 import type {Logger, ReadonlyJSONValue} from '@zync/shared';
 import {
   CVR,
@@ -231,6 +231,8 @@ export class CVRStore {
    * Larger batches are written in chunks inside a transaction of their own.
    */
   flush(w: CVRWrites): Promise<void> {
+    const bad = unstorable(w);
+    if (bad) return Promise.reject(new Error(bad));
     if (w.rows.length + w.deletedRows.length > ROW_CHUNK) return this.#flushLarge(w);
     return new Promise<void>((resolve, reject) => {
       this.#pending.push({w, resolve, reject});
@@ -249,16 +251,21 @@ export class CVRStore {
       batch = [];
       size = 0;
       groups.clear();
-      this.#pool
-        .query({
-          name: `${this.#schema}-flush`,
-          text: this.#sql.flushMany,
-          values: [JSON.stringify(b.map(x => ({...x.w, rows: compactRows(x.w.rows)})))],
-        })
-        .then(
-          () => b.forEach(x => x.resolve()),
-          (e: unknown) => b.forEach(x => x.reject(e)),
-        );
+      this.#writeMany(b).then(
+        () => b.forEach(x => x.resolve()),
+        (e: unknown) => {
+          if (b.length === 1) {
+            b[0]!.reject(e);
+            return;
+          }
+          // One group's bad data must not fail the others' writes: each is tried alone.
+          this.#lc.warn('A shared CVR write failed; writing its groups one by one', {
+            groups: b.length,
+            error: e instanceof Error ? e.message.slice(0, 200) : 'unknown',
+          });
+          for (const x of b) this.#writeMany([x]).then(x.resolve, x.reject);
+        },
+      );
     };
     for (const p of all) {
       // One statement must not write a group twice (a group's flushes are sequential, so
@@ -269,6 +276,14 @@ export class CVRStore {
       size += p.w.rows.length + p.w.deletedRows.length + p.w.queries.length;
     }
     send();
+  }
+
+  #writeMany(b: readonly PendingFlush[]): Promise<unknown> {
+    return this.#pool.query({
+      name: `${this.#schema}-flush`,
+      text: this.#sql.flushMany,
+      values: [JSON.stringify(b.map(x => ({...x.w, rows: compactRows(x.w.rows)})))],
+    });
   }
 
   async #flushLarge(w: CVRWrites): Promise<void> {
@@ -337,6 +352,21 @@ export class CVRStore {
       c.release();
     }
   }
+}
+
+/**
+ * Why Postgres could not store a group's writes, or undefined. Connections refuse such
+ * strings on arrival; this is the last line, so that nothing reaches a statement shared
+ * with other groups. Row records are not walked: their keys and ids come from the replica,
+ * which holds only what Postgres held.
+ */
+function unstorable(w: CVRWrites): string | undefined {
+  const bad = findUnstorableString([
+    w.group.groupID,
+    w.deletedQueries,
+    w.queries.map(q => [q.hash, q.ast, q.name, q.args, Object.keys(q.desiredBy)]),
+  ]);
+  return bad ? describeUnstorable(bad, 'CVR write refused') : undefined;
 }
 
 /**

@@ -1,7 +1,8 @@
 import {DEFAULT_MAX_FRAME_BYTES} from '@zync/protocol';
+import {DEFAULT_QUERY_BUDGET, type QueryBudget} from './query-budget.ts';
 
 /** Tunables of the view syncer. Every field has a default (see DEFAULT_SYNC_LIMITS). */
-export type SyncLimits = {
+export type SyncLimits = QueryBudget & {
   /** Largest frame accepted from a client (characters of JSON text). */
   readonly maxFrameBytes: number;
   /** How long a new socket may take to send its `connect` frame. */
@@ -32,6 +33,7 @@ export type SyncLimits = {
 };
 
 export const DEFAULT_SYNC_LIMITS: SyncLimits = Object.freeze({
+  ...DEFAULT_QUERY_BUDGET,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   connectTimeoutMs: 10_000,
   maxBufferedBytes: 32 * 1024 * 1024,

@@ -1,0 +1,66 @@
+import {afterAll, beforeAll, expect, test} from 'vitest';
+import type {AST} from '@zync/protocol';
+import {createTestDatabase} from '../../../../test/pg.ts';
+import {startTestServer, type TestServer} from './testing/harness.ts';
+import {MemoryReplica} from './testing/memory-replica.ts';
+import {RecomputeDriver} from './testing/recompute-driver.ts';
+import {TestClient} from './testing/test-client.ts';
+
+/** CPU time each query's hydration takes (a busy wait: the event loop is held). */
+const HYDRATE_MS = 25;
+const QUERIES = 10;
+
+let t: TestServer;
+
+beforeAll(async () => {
+  const replica = new MemoryReplica({issue: {primaryKey: ['id'], rows: [{id: 1}]}});
+  t = await startTestServer({
+    dbUrl: await createTestDatabase('time_slice'),
+    replica,
+    createDriver: () => {
+      const d = new RecomputeDriver(replica);
+      const add = d.addQuery.bind(d);
+      d.addQuery = (hash: string, ast: AST) => {
+        const until = performance.now() + HYDRATE_MS;
+        while (performance.now() < until) {
+          // holding the event loop, as a costly hydration does
+        }
+        return add(hash, ast);
+      };
+      return d;
+    },
+  });
+});
+
+afterAll(async () => {
+  await t.stop();
+});
+
+test('a step hydrating many queries gives the event loop back between them', async () => {
+  const c = await TestClient.open(t.port);
+  let longest = 0;
+  let last = performance.now();
+  let ticking = true;
+  const tick = () => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  c.connect({
+    clientID: 'c1',
+    clientGroupID: 'g1',
+    desiredQueries: Array.from({length: QUERIES}, (_, i) => ({
+      op: 'put' as const,
+      hash: `q${i}`,
+      ast: {kind: 'query' as const, table: 'issue', limit: i + 1},
+    })),
+  });
+  const poke = await c.poke();
+  ticking = false;
+  expect(poke.gotQueries).toHaveLength(QUERIES + 1);
+  // All ten in one turn would hold the loop for 250 ms; sliced, one or two queries at most.
+  expect(longest).toBeLessThan(HYDRATE_MS * 3);
+  await c.close();
+});
