@@ -1,11 +1,10 @@
-import {defaultClientConditions, defaultServerConditions} from 'vite';
+import {defaultServerConditions} from 'vite';
 import {defineConfig} from 'vitest/config';
 
 // `zync` resolves to its sources in the repository (see packages/zync/package.json).
 const SOURCE = 'zync-source';
 
 export default defineConfig({
-  resolve: {conditions: [SOURCE, ...defaultClientConditions]},
   ssr: {resolve: {conditions: [SOURCE, ...defaultServerConditions]}},
   test: {
     include: [

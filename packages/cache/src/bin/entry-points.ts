@@ -25,9 +25,20 @@ export function resolveEntry(name: EntryPoint): ResolvedEntry {
   if (runningCompiled) return {file: new URL(`./${name}.js`, import.meta.url), execArgv: []};
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   // Keep the parent's resolution conditions (the repository resolves `zync` to its sources).
-  const conditions = process.execArgv.filter(a => a.startsWith('--conditions'));
   return {
     file: new URL(SOURCES[name], import.meta.url),
-    execArgv: [...conditions, '--import', tsx],
+    execArgv: [...conditionFlags(process.execArgv), '--import', tsx],
   };
+}
+
+/** The `--conditions` / `-C` flags of a node command line, each as one `--conditions=x`. */
+export function conditionFlags(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const m = /^(?:--conditions|-C)(?:=(.*))?$/.exec(execArgv[i]!);
+    if (!m) continue;
+    const value = m[1] ?? execArgv[++i];
+    if (value !== undefined) out.push(`--conditions=${value}`);
+  }
+  return out;
 }
