@@ -98,6 +98,7 @@ export function createAuthenticator(
       ok: true,
       authData: Object.freeze(payload as Record<string, ReadonlyJSONValue>),
       tokenExpiresAt,
+      identity: payload.sub,
     };
   };
 }
