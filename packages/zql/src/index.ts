@@ -121,7 +121,8 @@ export {bindPermissions, foldCondition} from './permissions/bind.ts';
 export type {BindOptions, BoundPermissions, PermissionAction} from './permissions/bind.ts';
 export {applySelectPermissions} from './permissions/apply.ts';
 export type {ApplyOptions} from './permissions/apply.ts';
-export {compareValues, evaluateCondition, likeRegExp} from './permissions/evaluate.ts';
+export {compareValues, evaluateCondition} from './permissions/evaluate.ts';
+export {likeMatcher, likeMatches} from './ivm/like.ts';
 export type {ExistsResolver, RowValues} from './permissions/evaluate.ts';
 
 // ivm exports (added by the engine's author)

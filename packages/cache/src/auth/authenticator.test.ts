@@ -122,7 +122,12 @@ test('iss and aud are checked when configured', async () => {
 test('a small clock skew is tolerated', async () => {
   const {logger} = captureLogger();
   const auth = createAuthenticator({authSecret: SECRET}, logger);
-  const t = await sign(secretKey(SECRET), 'HS256', {sub: 'u', exp: nowS(-2), nbf: nowS(2)});
+  const t = await sign(secretKey(SECRET), 'HS256', {
+    sub: 'u',
+    exp: nowS(-2),
+    nbf: nowS(2),
+    iat: nowS(2),
+  });
   ok(await auth(connectBody('u', t), fakeUpgrade));
 });
 
@@ -173,6 +178,20 @@ test('bad tokens are rejected with AuthInvalidated and a reason, never the token
       'alice',
       await sign(hs, 'HS256', {...base, sub: 'alice', nbf: nowS(120)}),
       /not yet valid/,
+    ],
+    [
+      'iat an hour in the future',
+      bySecret,
+      'alice',
+      await sign(hs, 'HS256', {...base, sub: 'alice', iat: nowS(3600)}),
+      /issued in the future \(iat\)/,
+    ],
+    [
+      'iat just past the skew',
+      bySecret,
+      'alice',
+      await sign(hs, 'HS256', {...base, sub: 'alice', iat: nowS(7)}),
+      /issued in the future \(iat\)/,
     ],
     [
       'sub mismatch',

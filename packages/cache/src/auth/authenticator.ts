@@ -78,6 +78,14 @@ export function createAuthenticator(
     } catch (e) {
       return fail(rejectReason(e), connect.userID);
     }
+    // jose checks `iat` only against a maximum age; a token stamped as issued later than
+    // now (beyond the skew) was minted by a wrong clock or is forged to outlive its issuer.
+    if (
+      typeof payload.iat === 'number' &&
+      payload.iat * 1000 > Date.now() + TOKEN_CLOCK_TOLERANCE_MS
+    ) {
+      return fail('token issued in the future (iat)', connect.userID);
+    }
     if (typeof payload.sub !== 'string' || payload.sub === '') {
       return fail('token has no sub', connect.userID);
     }
@@ -90,6 +98,7 @@ export function createAuthenticator(
       ok: true,
       authData: Object.freeze(payload as Record<string, ReadonlyJSONValue>),
       tokenExpiresAt,
+      identity: payload.sub,
     };
   };
 }

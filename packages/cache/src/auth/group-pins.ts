@@ -1,16 +1,19 @@
-// A client group belongs to one user: the first connection pins the group to its userID,
-// and a connection for another user is refused. Otherwise user B could join user A's group
-// and be poked A's rows from the group's shared CVR. Pins live in the CVR schema (a table of
-// our own beside the CVR tables) so they survive restarts and hold across nodes.
+// A client group belongs to one identity: the first connection pins the group to its
+// identity (see group-identity.ts: the verified token `sub`, or "anonymous"), and a
+// connection with another identity is refused. Otherwise anyone who learns a group's ID
+// could join it and be poked its rows from the group's shared CVR. Pins live in the CVR
+// schema (a table of our own beside the CVR tables) so they survive restarts and hold
+// across nodes.
 import type pg from 'pg';
 import type {Logger} from '@zync/shared';
 import {cvrSchemaName} from '../sync/cvr-store.ts';
+import type {GroupClaimant} from './group-identity.ts';
 
 export interface GroupPins {
   /** Creates storage if needed; called once at start. */
   init(): Promise<void>;
-  /** Pins the group to `userID` if it is new; returns whether `userID` owns the group. */
-  claim(groupID: string, userID: string): Promise<boolean>;
+  /** Pins the group to `who` if it is new; returns whether `who` owns the group. */
+  claim(groupID: string, who: GroupClaimant): Promise<boolean>;
   /**
    * Forgets pins older than `olderThanMs` whose group has no CVR any more (purged, see
    * CVRStore.purgeInactive); returns how many.
@@ -24,12 +27,14 @@ export class MemoryGroupPins implements GroupPins {
   init(): Promise<void> {
     return Promise.resolve();
   }
-  claim(groupID: string, userID: string): Promise<boolean> {
+  claim(groupID: string, who: GroupClaimant): Promise<boolean> {
     const owner = this.#pins.get(groupID);
-    if (owner === undefined) this.#pins.set(groupID, userID);
-    return Promise.resolve((owner ?? userID) === userID);
+    if (owner === undefined) this.#pins.set(groupID, who.identity);
+    return Promise.resolve((owner ?? who.identity) === who.identity);
   }
 }
+
+type Pin = {user_id: string; identity: string | null};
 
 /** Holds at most this many pins in memory; the table is the truth. */
 const CACHE_LIMIT = 10_000;
@@ -39,7 +44,7 @@ export class PgGroupPins implements GroupPins {
   readonly #table: string;
   readonly #schema: string;
   readonly #lc: Logger;
-  /** Pins never change once set, so a cached owner stays right. */
+  /** Bound pins never change, so a cached owner stays right. */
   readonly #cache = new Map<string, string>();
 
   constructor(pool: pg.Pool, appID: string, logger: Logger) {
@@ -57,39 +62,65 @@ export class PgGroupPins implements GroupPins {
         user_id text NOT NULL,
         pinned_at timestamptz NOT NULL DEFAULT now()
       )`);
+    // Pins made before groups were bound to identities hold only a userID (identity null).
+    await this.#pool.query(`ALTER TABLE ${this.#table} ADD COLUMN IF NOT EXISTS identity text`);
   }
 
-  async claim(groupID: string, userID: string): Promise<boolean> {
+  async claim(groupID: string, who: GroupClaimant): Promise<boolean> {
     let owner = this.#cache.get(groupID);
     if (owner === undefined) {
-      // Insert-or-read in one statement: two first connections racing get one owner.
-      const {rows} = await this.#pool.query<{user_id: string}>(
-        `WITH ins AS (
-           INSERT INTO ${this.#table} (group_id, user_id) VALUES ($1, $2)
-           ON CONFLICT (group_id) DO NOTHING RETURNING user_id)
-         SELECT user_id FROM ins
-         UNION ALL SELECT user_id FROM ${this.#table} WHERE group_id = $1
-         LIMIT 1`,
-        [groupID, userID],
-      );
-      owner = rows[0]?.user_id;
-      if (owner === undefined) {
-        // A concurrent first connection committed after this statement's snapshot.
-        const again = await this.#pool.query<{user_id: string}>(
-          `SELECT user_id FROM ${this.#table} WHERE group_id = $1`,
-          [groupID],
-        );
-        owner = again.rows[0]?.user_id;
+      owner = await this.#read(groupID, who);
+      if (owner !== undefined) {
+        if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
+        this.#cache.set(groupID, owner);
       }
-      if (owner === undefined) throw new Error('group pin could not be read');
-      if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
-      this.#cache.set(groupID, owner);
     }
-    if (owner !== userID) {
-      this.#lc.warn('Refused a connection into a group pinned to another user', {groupID});
+    if (owner !== who.identity) {
+      // No group ID here: it is the one secret a client group has.
+      this.#lc.warn('Refused a connection into a client group bound to another identity');
       return false;
     }
     return true;
+  }
+
+  /**
+   * The group's owning identity, pinning it to `who` if the group is new; undefined for an
+   * old pin of another userID that no identity is bound to yet.
+   */
+  async #read(groupID: string, who: GroupClaimant): Promise<string | undefined> {
+    // Insert-or-read in one statement: two first connections racing get one owner.
+    const {rows} = await this.#pool.query<Pin>(
+      `WITH ins AS (
+         INSERT INTO ${this.#table} (group_id, user_id, identity) VALUES ($1, $2, $3)
+         ON CONFLICT (group_id) DO NOTHING RETURNING user_id, identity)
+       SELECT user_id, identity FROM ins
+       UNION ALL SELECT user_id, identity FROM ${this.#table} WHERE group_id = $1
+       LIMIT 1`,
+      [groupID, who.userID, who.identity],
+    );
+    let pin = rows[0];
+    if (pin === undefined) {
+      // A concurrent first connection committed after this statement's snapshot.
+      pin = (await this.#select(groupID)).rows[0];
+    }
+    if (pin === undefined) throw new Error('group pin could not be read');
+    if (pin.identity !== null) return pin.identity;
+    // An old pin (userID only): the first connection of that user binds its identity.
+    if (pin.user_id !== who.userID) return undefined;
+    await this.#pool.query(
+      `UPDATE ${this.#table} SET identity = $2 WHERE group_id = $1 AND identity IS NULL`,
+      [groupID, who.identity],
+    );
+    const bound = (await this.#select(groupID)).rows[0]?.identity;
+    if (bound === undefined || bound === null) throw new Error('group pin could not be read');
+    return bound;
+  }
+
+  #select(groupID: string) {
+    return this.#pool.query<Pin>(
+      `SELECT user_id, identity FROM ${this.#table} WHERE group_id = $1`,
+      [groupID],
+    );
   }
 
   async purge(olderThanMs: number): Promise<number> {

@@ -6,6 +6,8 @@ export {
 } from './authenticator.ts';
 export type {AuthConfig, AuthenticatorOptions} from './authenticator.ts';
 export {MemoryGroupPins, PgGroupPins} from './group-pins.ts';
+export {ANONYMOUS_IDENTITY, groupIdentity} from './group-identity.ts';
+export type {GroupClaimant} from './group-identity.ts';
 export type {GroupPins} from './group-pins.ts';
 export {JwksCache} from './jwks-cache.ts';
 export type {JwksCacheOptions} from './jwks-cache.ts';

@@ -8,6 +8,7 @@
 import {createLocalJWKSet, errors} from 'jose';
 import type {FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters} from 'jose';
 import type {Logger} from '@zync/shared';
+import {fetchWithDeadline, OutboundError} from '../net/deadline.ts';
 
 export type JwksCacheOptions = {
   readonly url: string;
@@ -16,6 +17,7 @@ export type JwksCacheOptions = {
   readonly cooldownMs?: number | undefined;
   /** After this age the keys are refetched in the background (still served meanwhile). */
   readonly maxAgeMs?: number | undefined;
+  /** Hard deadline of one fetch, body included. */
   readonly timeoutMs?: number | undefined;
   readonly now?: (() => number) | undefined;
 };
@@ -35,7 +37,7 @@ export class JwksCache {
   #local: LocalSet | undefined;
   #fetchedAt = Number.NEGATIVE_INFINITY;
   #attemptedAt = Number.NEGATIVE_INFINITY;
-  #pending: Promise<void> | undefined;
+  #pending: Promise<boolean> | undefined;
   /** Fetch attempts made (tests and stats). */
   fetches = 0;
 
@@ -69,45 +71,42 @@ export class JwksCache {
     }
   };
 
-  /** Fetches now unless cooling down; resolves whether a fetch happened (and succeeded). */
-  async #refetch(): Promise<boolean> {
-    if (this.#pending) {
-      await this.#pending;
-      return true;
-    }
-    if (this.#now() - this.#attemptedAt < this.#cooldownMs) return false;
+  /**
+   * Fetches now unless cooling down; resolves whether a fetch happened and succeeded. A
+   * lookup arriving while a fetch runs shares it; the fetch's deadline bounds the wait.
+   */
+  #refetch(): Promise<boolean> {
+    if (this.#pending) return this.#pending;
+    if (this.#now() - this.#attemptedAt < this.#cooldownMs) return Promise.resolve(false);
     this.#attemptedAt = this.#now();
-    let ok = false;
-    this.#pending = this.#fetch().then(
-      () => {
-        ok = true;
-      },
+    const pending = this.#fetch().then(
+      () => true,
       (e: unknown) => {
         this.#lc.warn('Could not fetch the JWKS; keeping the cached keys', {
           url: this.#url.origin + this.#url.pathname,
-          error: e instanceof Error ? e.name : 'unknown',
+          error: e instanceof OutboundError ? e.kind : e instanceof Error ? e.name : 'unknown',
         });
+        return false;
       },
     );
-    try {
-      await this.#pending;
-    } finally {
+    this.#pending = pending.finally(() => {
       this.#pending = undefined;
-    }
-    return ok;
+    });
+    return this.#pending;
   }
 
   async #fetch(): Promise<void> {
     this.fetches++;
-    const res = await fetch(this.#url, {
-      redirect: 'error',
-      signal: AbortSignal.timeout(this.#timeoutMs),
-      headers: {accept: 'application/json, application/jwk-set+json'},
-    });
+    // The deadline covers the body too: a key server that drips bytes cannot hold the
+    // pending fetch (and every lookup waiting on it) open.
+    const res = await fetchWithDeadline(
+      this.#url,
+      {redirect: 'error', headers: {accept: 'application/json, application/jwk-set+json'}},
+      this.#timeoutMs,
+      MAX_JWKS_BYTES,
+    );
     if (res.status !== 200) throw new Error(`status ${res.status}`);
-    const text = await res.text();
-    if (text.length > MAX_JWKS_BYTES) throw new Error('key set too large');
-    const json = JSON.parse(text) as JSONWebKeySet;
+    const json = JSON.parse(res.text) as JSONWebKeySet;
     this.#local = createLocalJWKSet(json);
     this.#fetchedAt = this.#now();
     this.#lc.debug('Fetched the JWKS', {keys: Array.isArray(json.keys) ? json.keys.length : 0});

@@ -1,9 +1,11 @@
 // One POST to the app's API server, shared by custom mutation pushes and synced-query
-// transforms: the headers zero-cache forwards, the timeout, and the classification of the
-// answer (done, retry, or credentials refused). Callers own the retry loop and the body.
+// transforms: the headers zero-cache forwards, the hard deadline (request and body; see
+// net/deadline.ts), and the classification of the answer (done, retry, or credentials
+// refused). Callers own the retry loop and the body.
 import http from 'node:http';
 import https from 'node:https';
 import {ProtocolError} from '@zync/protocol';
+import {fetchWithDeadline, OutboundError, tooLarge, withDeadline} from '../net/deadline.ts';
 
 export type ApiCredentials = {
   readonly apiKey: string | undefined;
@@ -28,6 +30,9 @@ export function apiHeaders(c: ApiCredentials): Record<string, string> {
   return headers;
 }
 
+/** Each attempt's hard deadline (request and whole body) and largest body read. */
+export type ApiLimits = {readonly timeoutMs: number; readonly maxBytes: number};
+
 /**
  * POSTs `body` once. Network errors, timeouts, 429 and 5xx ask for a retry; 401/403 throw
  * ProtocolError('AuthInvalidated') with `refusal` as message; any other status is `done`
@@ -37,20 +42,27 @@ export async function postToApiServer(
   url: string,
   body: string,
   credentials: ApiCredentials,
-  timeoutMs: number,
+  limits: ApiLimits,
   refusal: (status: number) => string,
 ): Promise<ApiAttempt> {
   const headers = apiHeaders(credentials);
   let res: RawResponse;
   try {
-    res = await post(url, body, headers, timeoutMs);
+    res = await post(url, body, headers, limits);
     // fetch follows redirects; so does this, through fetch itself (rare enough).
     if (res.status >= 300 && res.status < 400 && res.redirect) {
-      res = await postWithFetch(url, body, headers, timeoutMs);
+      res = await fetchWithDeadline(
+        url,
+        {method: 'POST', headers, body},
+        limits.timeoutMs,
+        limits.maxBytes,
+      );
     }
   } catch (e) {
-    const name = e instanceof Error ? e.name : 'Error';
-    return {kind: 'retry', reason: name === 'TimeoutError' ? 'timeout' : 'network error'};
+    if (e instanceof OutboundError) {
+      return {kind: 'retry', reason: e.kind === 'timeout' ? 'timeout' : 'response too large'};
+    }
+    return {kind: 'retry', reason: 'network error'};
   }
   if (res.status === 401 || res.status === 403) {
     throw new ProtocolError('AuthInvalidated', refusal(res.status));
@@ -72,6 +84,9 @@ export async function postToApiServer(
 
 type RawResponse = {status: number; text: string; redirect: boolean};
 
+/** Largest API server answer read by default (a get-queries answer holds every query's AST). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
 // Keep-alive agents: a push is one request to the same API server after another. Idle
 // sockets are closed after 4 s, before a Node server's default keep-alive timeout (5 s).
 const agents = {
@@ -79,27 +94,25 @@ const agents = {
   https: new https.Agent({keepAlive: true, timeout: 4_000}),
 };
 
-class TimeoutError extends Error {
-  override readonly name = 'TimeoutError';
-}
-
 /**
  * One POST through node:http(s) with a keep-alive agent: the same request as `fetch` would
  * make, at a fraction of its cost per request (it sits on every custom mutation's round
- * trip). The body is read whole; `timeoutMs` covers the request and the body.
+ * trip). The body is read whole; the deadline covers the request and the body.
  */
 async function post(
   url: string,
   body: string,
   headers: Record<string, string>,
-  timeoutMs: number,
+  limits: ApiLimits,
 ): Promise<RawResponse> {
+  const once = () =>
+    withDeadline(limits.timeoutMs, signal => postOnce(url, body, headers, signal, limits.maxBytes));
   try {
-    return await postOnce(url, body, headers, timeoutMs);
+    return await once();
   } catch (e) {
     // A kept-alive socket the server closed meanwhile: the request did not get through.
     if ((e as {reusedSocket?: unknown}).reusedSocket !== true) throw e;
-    return postOnce(url, body, headers, timeoutMs);
+    return once();
   }
 }
 
@@ -107,27 +120,39 @@ function postOnce(
   url: string,
   body: string,
   headers: Record<string, string>,
-  timeoutMs: number,
+  signal: AbortSignal,
+  maxBytes: number,
 ): Promise<RawResponse> {
   const u = new URL(url);
   const secure = u.protocol === 'https:';
-  if (!secure && u.protocol !== 'http:') return postWithFetch(url, body, headers, timeoutMs);
+  if (!secure && u.protocol !== 'http:') {
+    return Promise.reject(new TypeError('The API server URL must be http(s)'));
+  }
   return new Promise<RawResponse>((resolve, reject) => {
     let responded = false;
+    // Aborting the signal destroys the request and its socket, body included.
     const req = (secure ? https : http).request(
       u,
       {
         method: 'POST',
         agent: secure ? agents.https : agents.http,
         headers: {...headers, 'Content-Length': String(Buffer.byteLength(body))},
+        signal,
       },
       res => {
         responded = true;
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', fail);
+        let total = 0;
+        res.on('data', (c: Buffer) => {
+          total += c.byteLength;
+          if (total > maxBytes) {
+            req.destroy(tooLarge(maxBytes));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('error', reject);
         res.on('end', () => {
-          clearTimeout(timer);
           const status = res.statusCode ?? 0;
           resolve({
             status,
@@ -137,30 +162,10 @@ function postOnce(
         });
       },
     );
-    const timer = setTimeout(() => req.destroy(new TimeoutError('timed out')), timeoutMs);
-    function fail(e: Error) {
-      clearTimeout(timer);
-      reject(e);
-    }
     req.on('error', (e: Error & {code?: unknown}) => {
       const stale = req.reusedSocket && e.code === 'ECONNRESET' && !responded;
-      fail(stale ? Object.assign(e, {reusedSocket: true}) : e);
+      reject(stale ? Object.assign(e, {reusedSocket: true}) : e);
     });
     req.end(body);
   });
-}
-
-async function postWithFetch(
-  url: string,
-  body: string,
-  headers: Record<string, string>,
-  timeoutMs: number,
-): Promise<RawResponse> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers,
-    body,
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  return {status: res.status, text: await res.text(), redirect: false};
 }

@@ -8,7 +8,7 @@
 import {ProtocolError, type Mutation} from '@zync/protocol';
 import type {Logger, ReadonlyJSONValue} from '@zync/shared';
 import * as v from 'valibot';
-import {postToApiServer, sleep} from './api-request.ts';
+import {DEFAULT_MAX_RESPONSE_BYTES, postToApiServer, sleep} from './api-request.ts';
 import type {MutationOutcome} from './push-types.ts';
 
 export type RetryPolicy = {
@@ -17,6 +17,9 @@ export type RetryPolicy = {
   /** Give up (ProtocolError 'PushFailed') once retrying has taken this long. */
   readonly maxElapsedMs: number;
 };
+
+/** Hard deadline of one push attempt to the API server. */
+export const DEFAULT_PUSH_TIMEOUT_MS = 30_000;
 
 export const DEFAULT_RETRY: RetryPolicy = {
   initialDelayMs: 200,
@@ -32,7 +35,10 @@ export type ApiEndpointOptions = {
   readonly appID: string;
   /** The app's internal upstream schema (the `schema` query parameter, as Zero sends). */
   readonly shardSchema: string;
+  /** Hard deadline of one attempt, the response body included. */
   readonly timeoutMs?: number | undefined;
+  /** Largest response body read (default DEFAULT_MAX_RESPONSE_BYTES). */
+  readonly maxResponseBytes?: number | undefined;
   readonly retry?: RetryPolicy | undefined;
   readonly logger: Logger;
 };
@@ -132,7 +138,10 @@ export class CustomForwarder {
         token: ctx.token(),
         cookie: ctx.cookie,
       },
-      this.#o.timeoutMs ?? 30_000,
+      {
+        timeoutMs: this.#o.timeoutMs ?? DEFAULT_PUSH_TIMEOUT_MS,
+        maxBytes: this.#o.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      },
       status =>
         `The API server refused the credentials (HTTP ${status}); refresh the token and resend`,
     );

@@ -3,9 +3,12 @@
 // timeouts, 429 and 5xx are retried with backoff; 401/403 throw
 // ProtocolError('AuthInvalidated') so the client refreshes its token.
 import type {ReadonlyJSONValue} from '@zync/shared';
-import {postToApiServer, sleep} from '../push/api-request.ts';
+import {DEFAULT_MAX_RESPONSE_BYTES, postToApiServer, sleep} from '../push/api-request.ts';
 import type {ApiEndpointOptions, RetryPolicy} from '../push/custom-forwarder.ts';
 import {readGetQueriesResponse, transformFailed, type Transformed} from './get-queries-response.ts';
+
+/** Hard deadline of one get-queries attempt to the API server. */
+export const DEFAULT_GET_QUERIES_TIMEOUT_MS = 10_000;
 
 /** Queries wait for their transform while the group's queue is held: retry for less long. */
 export const DEFAULT_GET_QUERIES_RETRY: RetryPolicy = {
@@ -59,7 +62,10 @@ export class GetQueriesClient {
           token: creds.token,
           cookie: creds.cookie,
         },
-        this.#o.timeoutMs ?? 10_000,
+        {
+          timeoutMs: this.#o.timeoutMs ?? DEFAULT_GET_QUERIES_TIMEOUT_MS,
+          maxBytes: this.#o.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+        },
         status =>
           `The API server refused the credentials for synced queries (HTTP ${status}); refresh the token`,
       );

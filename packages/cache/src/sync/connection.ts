@@ -14,6 +14,7 @@ import {
   type UpstreamFrame,
 } from '@zync/protocol';
 import type {Logger} from '@zync/shared';
+import {groupIdentity, type GroupClaimant} from '../auth/group-identity.ts';
 import type {GroupClient, QueryContext} from './group-client.ts';
 import type {GroupRegistry} from './group-registry.ts';
 import type {Authenticator, Pusher} from './hooks.ts';
@@ -31,7 +32,7 @@ export type ConnectionOptions = {
    * Pins the client group to the connection's user; false refuses the connection
    * (Unauthorized). Default: every group admits every user.
    */
-  readonly claimGroup?: ((groupID: string, userID: string) => Promise<boolean>) | undefined;
+  readonly claimGroup?: ((groupID: string, who: GroupClaimant) => Promise<boolean>) | undefined;
   /** A live connection is cut this long after its token's `exp` unless refreshed. */
   readonly tokenExpiryGraceMs?: number | undefined;
 };
@@ -74,6 +75,8 @@ export class Connection implements GroupClient {
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #connectBody: ConnectBody | undefined;
+  /** What the client group was claimed with (auth/group-identity.ts). */
+  #identity: string | undefined;
   #context: QueryContext | undefined;
 
   constructor(ws: WebSocket, upgrade: IncomingMessage, options: ConnectionOptions) {
@@ -182,10 +185,13 @@ export class Connection implements GroupClient {
       this.fail(auth.kind, auth.message);
       return;
     }
-    if (this.#o.claimGroup && !(await this.#o.claimGroup(body.clientGroupID, body.userID))) {
+    const identity = groupIdentity(body, auth.identity, this.#upgrade.headers.cookie);
+    const claimant = {userID: body.userID, identity};
+    if (this.#o.claimGroup && !(await this.#o.claimGroup(body.clientGroupID, claimant))) {
       this.fail('Unauthorized', 'This client group belongs to another user');
       return;
     }
+    this.#identity = identity;
     if (this.closed) return;
     this.#connectBody = body;
     this.#context = {
@@ -216,6 +222,14 @@ export class Connection implements GroupClient {
     if (this.#state === 'closed') return;
     if (!auth.ok) {
       this.fail(auth.kind, auth.message);
+      return;
+    }
+    // The group is bound to the identity it was joined with: a refreshed token must be for
+    // the same subject (a token for another user, or one given to an anonymous connection,
+    // would hand the group's rows to whoever else holds its ID).
+    if (groupIdentity(next, auth.identity, this.#upgrade.headers.cookie) !== this.#identity) {
+      this.#lc = this.#o.logger.with({wsid: this.wsid});
+      this.fail('Unauthorized', 'A new token must be for the identity this connection began with');
       return;
     }
     this.#connectBody = next;

@@ -12,6 +12,11 @@ export type AuthResult =
       readonly authData: Readonly<Record<string, ReadonlyJSONValue>>;
       /** The token's expiry in epoch ms, or null. */
       readonly tokenExpiresAt: number | null;
+      /**
+       * The verified subject of the token (its `sub`), when it was verified. A client group
+       * is bound to it (auth/group-identity.ts); leave it out for unverified credentials.
+       */
+      readonly identity?: string | undefined;
     }
   | {readonly ok: false; readonly kind: ErrorKind; readonly message: string};
 

@@ -72,6 +72,28 @@ function kindOfLiteral(v: string | number | boolean): ValueKind {
   return typeof v === 'string' ? 'string' : typeof v === 'number' ? 'number' : 'boolean';
 }
 
+/** SQLite refuses LIKE / GLOB patterns longer than this many bytes (its default limit). */
+const MAX_GLOB_BYTES = 50_000;
+/** With the `u` flag a surrogate pair is one code point, so this finds only lone halves. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * Whether SQLite's GLOB gives exactly the engine's LIKE result (zql's like.ts) for this
+ * pattern. GLOB compares code points case-sensitively like LIKE, `?` is one code point like
+ * `_`, and SQLite's matcher gives up on a failed suffix instead of retrying it, so it is
+ * not exponential either. It disagrees when the pattern holds a NUL (SQLite stops reading
+ * the pattern there) or a lone surrogate (stored as U+FFFD), and it errors past its length
+ * limit; those patterns are left to the JS predicate. Replica text never holds either
+ * character (Postgres text cannot), so values need no such check.
+ */
+export function globAgreesWithLike(pattern: string): boolean {
+  return (
+    !pattern.includes('\0') &&
+    !LONE_SURROGATE.test(pattern) &&
+    Buffer.byteLength(likeToGlob(pattern)) <= MAX_GLOB_BYTES
+  );
+}
+
 /** Translates a LIKE pattern (`%`, `_`, `\` escape) into a case-sensitive GLOB pattern. */
 export function likeToGlob(pattern: string): string {
   let out = '';
@@ -188,14 +210,16 @@ function compileSimple(c: SimpleCondition, kinds: ColumnKinds): SqlFragment {
       return {sql: `${col} ${op} ?`, params: [toParam(v)], exact: true};
     case 'LIKE':
     case 'NOT LIKE':
-      if (typeof v !== 'string') return UNKNOWN;
+      if (typeof v !== 'string' || !globAgreesWithLike(v)) return UNKNOWN;
       return {
         sql: `${col} ${op === 'LIKE' ? 'GLOB' : 'NOT GLOB'} ?`,
         params: [likeToGlob(v)],
         exact: true,
       };
     default:
-      // ILIKE folds case with Unicode rules; SQLite only folds ASCII.
+      // ILIKE folds case with Unicode rules, SQLite's LIKE only ASCII (and even an ASCII
+      // pattern meets non-ASCII letters: `ſ` ILIKE 's', KELVIN SIGN ILIKE 'k'), so SQLite
+      // could drop rows that match: the JS predicate decides.
       return UNKNOWN;
   }
 }

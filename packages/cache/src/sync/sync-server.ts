@@ -174,7 +174,7 @@ export class SyncServer {
         pusher: this.#o.pusher ?? unsupportedPusher,
         groups: this.#groups,
         onClose: c => this.#connections.delete(c),
-        claimGroup: pins ? (groupID, userID) => pins.claim(groupID, userID) : undefined,
+        claimGroup: pins ? (groupID, who) => pins.claim(groupID, who) : undefined,
       });
       this.#connections.add(conn);
     });

@@ -1,6 +1,6 @@
 // Compiles `where` conditions (AST data) into predicates with SQL semantics:
 // comparisons involving null are false (except IS / IS NOT), LIKE is case-sensitive,
-// ILIKE is not, `\` escapes the next pattern character.
+// ILIKE is not, `\` escapes the next pattern character (the matcher: like.ts).
 import type {
   Condition,
   ExistsCondition,
@@ -11,6 +11,7 @@ import type {
 } from '@zync/protocol';
 import {unreachable} from '@zync/shared';
 import {compareValues, type Row, type Value} from './data.ts';
+import {likeMatcher} from './like.ts';
 
 /** Answers "is the EXISTS subquery with this name non-empty for the current row?" */
 export type ExistsLookup = (relationshipName: string) => boolean;
@@ -26,35 +27,6 @@ function getter(pos: ValuePosition): Getter {
   }
   const value = pos.value;
   return () => value;
-}
-
-const likeCache = new Map<string, RegExp>();
-
-export function likeToRegExp(pattern: string, caseInsensitive: boolean): RegExp {
-  const cacheKey = (caseInsensitive ? 'i' : 's') + pattern;
-  const cached = likeCache.get(cacheKey);
-  if (cached) return cached;
-  let src = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i] as string;
-    if (ch === '\\' && i + 1 < pattern.length) {
-      src += escapeRegExp(pattern[++i] as string);
-    } else if (ch === '%') {
-      src += '[\\s\\S]*';
-    } else if (ch === '_') {
-      src += '[\\s\\S]';
-    } else {
-      src += escapeRegExp(ch);
-    }
-  }
-  const re = new RegExp(src + '$', caseInsensitive ? 'iu' : 'u');
-  if (likeCache.size > 1000) likeCache.clear();
-  likeCache.set(cacheKey, re);
-  return re;
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
 
 function isScalar(v: LiteralValue | undefined): v is Value {
@@ -97,13 +69,13 @@ export function evalSimple(
     case '>=':
       return compareValues(l, r) >= 0;
     case 'LIKE':
-      return likeToRegExp(String(r), false).test(String(l));
+      return likeMatcher(String(r), false)(String(l));
     case 'NOT LIKE':
-      return !likeToRegExp(String(r), false).test(String(l));
+      return !likeMatcher(String(r), false)(String(l));
     case 'ILIKE':
-      return likeToRegExp(String(r), true).test(String(l));
+      return likeMatcher(String(r), true)(String(l));
     case 'NOT ILIKE':
-      return !likeToRegExp(String(r), true).test(String(l));
+      return !likeMatcher(String(r), true)(String(l));
     default:
       return unreachable(op);
   }
@@ -120,10 +92,10 @@ function compileSimple(c: SimpleCondition): RowPredicate {
       return row => row[name] === value;
     }
     if ((op === 'LIKE' || op === 'ILIKE') && typeof value === 'string') {
-      const re = likeToRegExp(value, op === 'ILIKE');
+      const matches = likeMatcher(value, op === 'ILIKE');
       return row => {
         const v = row[name];
-        return v !== null && v !== undefined && re.test(String(v));
+        return v !== null && v !== undefined && matches(String(v));
       };
     }
   }

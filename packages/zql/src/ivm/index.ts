@@ -1,7 +1,9 @@
 export {Batcher} from './batcher.ts';
 export {buildPipeline, buildRowSet, effectiveLimit, materialize} from './build-pipeline.ts';
 export type {PipelineContext} from './build-pipeline.ts';
-export {compileRowPredicate, evalSimple, likeToRegExp} from './condition.ts';
+export {compileRowPredicate, evalSimple} from './condition.ts';
+export {foldCodePoint, likeMatcher, likeMatches} from './like.ts';
+export type {LikeMatcher} from './like.ts';
 export {filteredChange, pushToConnections, splitKeyChanged} from './connection-change.ts';
 export type {PushOverlay, PushTarget} from './connection-change.ts';
 export type {RowPredicate} from './condition.ts';

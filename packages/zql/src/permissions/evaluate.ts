@@ -8,6 +8,7 @@ import type {
   SimpleOperator,
   ValuePosition,
 } from '@zync/protocol';
+import {likeMatcher} from '../ivm/like.ts';
 
 export type RowValues = Readonly<Record<string, unknown>>;
 
@@ -79,7 +80,7 @@ export function compareValues(op: SimpleOperator, left: unknown, right: unknown)
     case 'NOT ILIKE': {
       if (typeof l !== 'string' || typeof r !== 'string') return false;
       const ci = op === 'ILIKE' || op === 'NOT ILIKE';
-      const match = likeRegExp(r, ci).test(l);
+      const match = likeMatcher(r, ci)(l);
       return op === 'LIKE' || op === 'ILIKE' ? match : !match;
     }
   }
@@ -112,35 +113,4 @@ function inList(op: 'IN' | 'NOT IN', l: unknown, r: unknown): boolean {
   const hit = lefts.some(x => x !== null && list.includes(x as LiteralValue));
   if (op === 'IN') return hit;
   return !hit && !list.includes(null) && lefts.every(x => x !== null);
-}
-
-const likeCache = new Map<string, RegExp>();
-const LIKE_CACHE_MAX = 1000;
-
-/** A RegExp for a LIKE pattern: `%` any run, `_` one character, `\` escapes the next. */
-export function likeRegExp(pattern: string, caseInsensitive: boolean): RegExp {
-  const key = `${caseInsensitive ? 'i' : 's'}:${pattern}`;
-  let re = likeCache.get(key);
-  if (re) return re;
-  let src = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\' && i + 1 < pattern.length) {
-      src += escapeRegExp(pattern[++i]!);
-    } else if (c === '%') {
-      src += '[\\s\\S]*';
-    } else if (c === '_') {
-      src += '[\\s\\S]';
-    } else {
-      src += escapeRegExp(c);
-    }
-  }
-  re = new RegExp(`^${src}$`, caseInsensitive ? 'iu' : 'u');
-  if (likeCache.size >= LIKE_CACHE_MAX) likeCache.clear();
-  likeCache.set(key, re);
-  return re;
-}
-
-function escapeRegExp(c: string): string {
-  return /[\\^$.*+?()[\]{}|/-]/.test(c) ? `\\${c}` : c;
 }
