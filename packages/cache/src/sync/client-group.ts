@@ -2,9 +2,10 @@
 // operation runs in order on one queue, and each produces at most one poke to every
 // connected client of the group, followed by one CVR write. See docs/view-syncer.md.
 import {setImmediate as nextTurn, setTimeout as sleep} from 'node:timers/promises';
-import type {AST, QueryPatch} from '@zync/protocol';
+import type {AST, QueryPatch, RowValue} from '@zync/protocol';
 import {stableStringify, type Logger} from '@zync/shared';
-import type {CVR} from './cvr.ts';
+import {CellMasks} from './cell-masks.ts';
+import type {CVR, CVRRow} from './cvr.ts';
 import {CVRStep, type StepPatch} from './cvr-step.ts';
 import type {CVRStore} from './cvr-store.ts';
 import {parseVersion} from './cvr-version.ts';
@@ -15,7 +16,13 @@ import {
   undesireAll,
   undesireEveryone,
 } from './desired-queries.ts';
-import type {GroupClient, QueryPreparer, RequestedQuery} from './group-client.ts';
+import type {
+  CellVisibility,
+  GroupClient,
+  QueryContext,
+  QueryPreparer,
+  RequestedQuery,
+} from './group-client.ts';
 import type {SyncLimits} from './limits.ts';
 import {encodePokeFrame, type PokeMeta} from './poke-encoder.ts';
 import {PokeStream} from './poke-stream.ts';
@@ -33,6 +40,8 @@ export type ClientGroupOptions = {
   readonly store: CVRStore;
   readonly driver: QueryDriver;
   readonly prepareQuery: QueryPreparer;
+  /** Which columns of rows the cell select rules hide (none when absent). */
+  readonly cells?: CellVisibility | undefined;
   readonly limits: SyncLimits;
   readonly logger: Logger;
   /** Called once the group has no clients for `groupIdleMs`, or broke. */
@@ -50,6 +59,7 @@ export class ClientGroup {
   readonly #activity: StepActivity;
   readonly #clients = new Map<string, GroupClient>();
   #cvr: CVR | undefined;
+  readonly #cells: CellMasks;
   #queue: Promise<void> = Promise.resolve();
   #flushing: Promise<void> = Promise.resolve();
   #flushScheduled = false;
@@ -77,6 +87,7 @@ export class ClientGroup {
   constructor(options: ClientGroupOptions) {
     this.groupID = options.groupID;
     this.#o = options;
+    this.#cells = new CellMasks(options.cells);
     this.#lc = options.logger.with({clientGroupID: options.groupID});
     this.#now = options.now ?? Date.now;
     this.#activity = options.activity ?? new StepActivity();
@@ -188,7 +199,7 @@ export class ClientGroup {
       } else if (expired.has(q.hash)) {
         step.lostQuery(q.hash);
       } else {
-        await this.#hydrate(step, {hash: q.hash, ast: q.ast}, true);
+        await this.#hydrate(step, {hash: q.hash, ast: q.ast}, true, undefined);
       }
     }
     step.finish(this.#o.driver.version, false);
@@ -204,23 +215,26 @@ export class ClientGroup {
     step: CVRStep,
     ast: {readonly hash: string; readonly ast: AST},
     known: boolean,
+    ctx: QueryContext | undefined,
     stream?: PokeStream,
   ) {
     const cvr = this.#requireCVR();
     const q = cvr.state.queries.get(ast.hash);
     if (!q) return;
     try {
+      this.#cells.set(ast.hash, ast.ast, ctx);
       const rows = await this.#o.driver.addQuery(ast.hash, ast.ast);
       if (stream) {
-        for (const r of rows) stream.add(step, step.addRow(ast.hash, r.table, r.id, r.row));
+        for (const r of rows) stream.add(step, this.#addRow(step, ast.hash, r));
       } else {
-        for (const r of rows) step.addRow(ast.hash, r.table, r.id, r.row);
+        for (const r of rows) this.#addRow(step, ast.hash, r);
       }
       q.ast = ast.ast;
       cvr.markQueryDirty(q.hash);
       if (!known) step.gotQuery(q.hash);
     } catch (e) {
       this.#o.driver.removeQuery(ast.hash);
+      this.#cells.delete(ast.hash);
       step.dropQueryRows(ast.hash);
       this.#lc.warn('Query failed to hydrate', {
         hash: ast.hash,
@@ -231,8 +245,20 @@ export class ClientGroup {
     }
   }
 
+  /** Adds a row of query `hash`, without the columns the cell select rules hide. */
+  #addRow(
+    step: CVRStep,
+    hash: string,
+    r: {readonly table: string; readonly id: RowValue; readonly row: RowValue},
+  ): CVRRow {
+    const rec = step.addRow(hash, r.table, r.id, r.row);
+    rec.pending = this.#cells.project(rec, r.row);
+    return rec;
+  }
+
   /** A query that could not be prepared or run: forget it (or keep its tombstone). */
   #dropFailed(step: CVRStep, hash: string): void {
+    this.#cells.delete(hash);
     const cvr = this.#requireCVR();
     const q = cvr.state.queries.get(hash);
     if (!q) return;
@@ -264,7 +290,7 @@ export class ClientGroup {
         continue;
       }
       this.#preparedWith.set(req.hash, authKey(client));
-      await this.#hydrate(step, {hash: req.hash, ast: prepared.ast}, false, stream);
+      await this.#hydrate(step, {hash: req.hash, ast: prepared.ast}, false, client.context, stream);
     }
   }
 
@@ -304,9 +330,15 @@ export class ClientGroup {
         continue;
       }
       this.#preparedWith.set(hash, key);
-      if (q.ast && stableStringify(q.ast) === stableStringify(prepared.ast)) continue;
+      if (
+        q.ast &&
+        stableStringify(q.ast) === stableStringify(prepared.ast) &&
+        !this.#cells.differs(hash, prepared.ast, client.context)
+      ) {
+        continue;
+      }
       step.dropQueryRows(hash);
-      await this.#hydrate(step, {hash, ast: prepared.ast}, true);
+      await this.#hydrate(step, {hash, ast: prepared.ast}, true, client.context);
     }
   }
 
@@ -385,10 +417,16 @@ export class ClientGroup {
           this.#dropFailed(step, t.hash);
           continue;
         }
-        if (q.ast && JSON.stringify(q.ast) === JSON.stringify(r.value.ast)) continue;
+        if (
+          q.ast &&
+          JSON.stringify(q.ast) === JSON.stringify(r.value.ast) &&
+          !this.#cells.differs(t.hash, r.value.ast, t.client.context)
+        ) {
+          continue;
+        }
         this.#o.driver.removeQuery(t.hash);
         step.dropQueryRows(t.hash);
-        await this.#hydrate(step, {hash: t.hash, ast: r.value.ast}, true);
+        await this.#hydrate(step, {hash: t.hash, ast: r.value.ast}, true, t.client.context);
       }
       this.#dropExpired(step);
       this.#poke(base, step.finish(this.#o.driver.version));
@@ -401,6 +439,7 @@ export class ClientGroup {
     const cvr = this.#requireCVR();
     for (const q of expiredQueries(cvr, this.#now())) {
       this.#o.driver.removeQuery(q.hash);
+      this.#cells.delete(q.hash);
       step.dropQueryRows(q.hash);
       step.lostQuery(q.hash);
     }
@@ -580,9 +619,11 @@ export class ClientGroup {
       const q = cvr.state.queries.get(hash);
       if (!q || q.deleted || q.gotSeq === null) continue;
       for (const c of changes) {
-        if (c.type === 'add') step.addRow(hash, c.table, c.id, c.row);
-        else if (c.type === 'edit') step.editRow(c.table, c.id, c.row);
-        else step.removeRow(hash, c.table, c.id);
+        if (c.type === 'add') this.#addRow(step, hash, c);
+        else if (c.type === 'edit') {
+          const rec = cvr.state.rows.get(c.table, c.id);
+          if (rec) step.editRow(c.table, c.id, this.#cells.project(rec, c.row));
+        } else step.removeRow(hash, c.table, c.id);
       }
     }
     this.#dropExpired(step);
