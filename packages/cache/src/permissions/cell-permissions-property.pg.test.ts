@@ -203,7 +203,8 @@ test('no hidden column value ever reaches a client; every visible one does', asy
               Object.entries(row).filter(([k]) => visible(policies[k], row, runClaims)),
             ),
           );
-          const byID = (a: RowValue, b: RowValue) => String(a['id']).localeCompare(String(b['id']));
+          const byID = (a: RowValue, b: RowValue) =>
+            (a['id'] as string).localeCompare(b['id'] as string);
           expect([...state.values()].sort(byID)).toEqual(want.sort(byID));
         } finally {
           await c.close();

@@ -148,12 +148,7 @@ export class SelectPermissions implements CellVisibility {
   };
 
   /** The cell select condition of one column for these claims; TRUE when it has none. */
-  #cellAllowed(
-    bound: BoundPermissions,
-    opaque: boolean,
-    table: string,
-    column: string,
-  ): Condition {
+  #cellAllowed(bound: BoundPermissions, opaque: boolean, table: string, column: string): Condition {
     const cond = bound.cellCondition(table, column, 'select');
     if (cond === undefined) return TRUE;
     // An opaque token's claims are unknown: a rule that reads them hides its column.

@@ -30,10 +30,8 @@ type Claims = {sub?: string; role?: string};
 const isAdmin = (a: Claims, {cmpLit}: ExpressionBuilder<S, 'issue'>) =>
   cmpLit(a.role ?? null, '=', 'admin');
 const ownsRow = (a: Claims, {cmp}: ExpressionBuilder<S, 'issue'>) => cmp('ownerID', a.sub ?? '');
-const noProject = (_: Claims, {cmp}: ExpressionBuilder<S, 'issue'>) =>
-  cmp('projectID', 'IS', null);
-const notClosed = (_: Claims, {cmp}: ExpressionBuilder<S, 'issue'>) =>
-  cmp('title', '!=', 'closed');
+const noProject = (_: Claims, {cmp}: ExpressionBuilder<S, 'issue'>) => cmp('projectID', 'IS', null);
+const notClosed = (_: Claims, {cmp}: ExpressionBuilder<S, 'issue'>) => cmp('title', '!=', 'closed');
 
 const permissionsPromise = definePermissions<Claims, S>(schema, () => ({
   issue: {

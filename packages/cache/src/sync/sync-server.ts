@@ -10,11 +10,7 @@ import type {GroupPins} from '../auth/group-pins.ts';
 import type {OriginCheck} from '../auth/origins.ts';
 import {Connection} from './connection.ts';
 import type {CVRStore} from './cvr-store.ts';
-import {
-  passThroughQueryPreparer,
-  type CellVisibility,
-  type QueryPreparer,
-} from './group-client.ts';
+import {passThroughQueryPreparer, type CellVisibility, type QueryPreparer} from './group-client.ts';
 import {GroupRegistry} from './group-registry.ts';
 import {
   anonymousAuthenticator,

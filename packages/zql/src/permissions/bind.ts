@@ -82,11 +82,7 @@ export function bindPermissions(
     }
   };
 
-  const bindPolicy = (
-    table: string,
-    action: PermissionAction,
-    rules: StoredPolicy,
-  ): Condition => {
+  const bindPolicy = (table: string, action: PermissionAction, rules: StoredPolicy): Condition => {
     const conds: Condition[] = [];
     for (const rule of rules) {
       try {
@@ -108,7 +104,11 @@ export function bindPermissions(
     const hit = cache.get(key);
     if (hit) return hit;
     tableSchemaOf(schema, table); // unknown table: TypeError
-    const result = bindPolicy(table, action, policyIn(permissions.tables[table]?.row, action) ?? []);
+    const result = bindPolicy(
+      table,
+      action,
+      policyIn(permissions.tables[table]?.row, action) ?? [],
+    );
     cache.set(key, result);
     return result;
   };

@@ -64,7 +64,7 @@ describe('columnReferences', () => {
     const ast = q.issue
       .where('title', 'x')
       .orderBy('created', 'desc')
-      .start({created: 1, id: 'i'} as never)
+      .start({created: 1, id: 'i'})
       .whereExists('comments', c => c.where('body', 'LIKE', '%a%'))
       .related('labels', l => l.where('name', 'bug')).ast;
     const refs = columnReferences(ast).map(r => `${r.table}.${r.column}`);
