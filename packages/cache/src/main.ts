@@ -41,6 +41,7 @@ async function main(): Promise<number> {
   const zc = runZeroCache(config, lc, {
     permissions: perms.permissions,
     prepareQuery: perms.prepareQuery,
+    cells: perms.selectPermissions,
   });
   let stopping = false;
   const onSignal = (sig: string) => {

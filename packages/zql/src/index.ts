@@ -113,6 +113,7 @@ export type {
   DefinedPermissions,
   PermissionRule,
   PermissionsConfig,
+  StoredCellPermissions,
   StoredPolicy,
   StoredRowPermissions,
   StoredRule,
@@ -120,6 +121,8 @@ export type {
 export {bindPermissions, foldCondition} from './permissions/bind.ts';
 export type {BindOptions, BoundPermissions, PermissionAction} from './permissions/bind.ts';
 export {applySelectPermissions} from './permissions/apply.ts';
+export {columnReferences} from './permissions/column-refs.ts';
+export type {ColumnReference} from './permissions/column-refs.ts';
 export type {ApplyOptions} from './permissions/apply.ts';
 export {compareValues, evaluateCondition} from './permissions/evaluate.ts';
 export {likeMatcher, likeMatches} from './ivm/like.ts';

@@ -50,3 +50,37 @@ export function tablesWhoseSelectReadsClaims(defined: DefinedPermissions): Reado
   for (const table of Object.keys(tables)) probe.selectCondition(table);
   return out;
 }
+
+/**
+ * The columns whose cell select policy reads `authData` in any rule, as
+ * `${table}\u0000${column}` (client names). Detected the same way as for tables.
+ */
+export function cellsWhoseSelectReadsClaims(defined: DefinedPermissions): ReadonlySet<string> {
+  const out = new Set<string>();
+  const tables: Record<string, DefinedPermissions['tables'][string]> = {};
+  for (const [table, entry] of Object.entries(defined.tables)) {
+    const cells: Record<string, {select: StoredRule[]}> = {};
+    for (const [column, policies] of Object.entries(entry?.cell ?? {})) {
+      const select = policies?.select;
+      if (!select) continue;
+      const key = `${table}\u0000${column}`;
+      cells[column] = {
+        select: select.map(
+          rule => (authData, eb) =>
+            rule(
+              recorder(authData as object, () => out.add(key)),
+              eb,
+            ),
+        ),
+      };
+    }
+    if (Object.keys(cells).length > 0) tables[table] = {cell: cells};
+  }
+  const probe = bindPermissions({...defined, tables}, {});
+  for (const [table, entry] of Object.entries(tables)) {
+    for (const column of Object.keys(entry?.cell ?? {})) {
+      probe.cellCondition(table, column, 'select');
+    }
+  }
+  return out;
+}

@@ -5,7 +5,9 @@ export type PermissionsErrorKind =
   /** Opaque tokens (no ZERO_AUTH_* key) and a select rule that reads the claims. */
   | 'needs-claims'
   /** The query names a table or column the schema file does not define. */
-  | 'unknown-name';
+  | 'unknown-name'
+  /** The query filters, orders or joins on a column the cell select rules may hide. */
+  | 'hidden-column';
 
 export class PermissionsError extends Error {
   readonly kind: PermissionsErrorKind;

@@ -6,17 +6,24 @@ import {silentLogger, stableStringify, type Logger} from '@zync/shared';
 import {
   applySelectPermissions,
   bindPermissions,
+  columnReferences,
+  FALSE,
+  isAlwaysTrue,
+  TRUE,
   mapAST,
   type BoundPermissions,
   type DefinedPermissions,
 } from '@zync/zql';
 import {
   passThroughQueryPreparer,
+  type CellMask,
+  type CellVisibility,
   type PreparedQuery,
   type QueryContext,
   type QueryPreparer,
 } from '../sync/group-client.ts';
-import {tablesWhoseSelectReadsClaims} from './claim-usage.ts';
+import {cellMask, strictestCellRules, type CellRule} from './cell-visibility.ts';
+import {cellsWhoseSelectReadsClaims, tablesWhoseSelectReadsClaims} from './claim-usage.ts';
 import {PermissionsError} from './permissions-error.ts';
 
 export type ClaimsMode =
@@ -37,13 +44,14 @@ export type SelectPermissionsOptions = {
 /** `(ast, ctx) => ast` with permissions applied; throws PermissionsError to refuse. */
 export type ApplySelectPermissions = (ast: AST, ctx: QueryContext) => AST;
 
-export class SelectPermissions {
+export class SelectPermissions implements CellVisibility {
   readonly #permissions: DefinedPermissions | undefined;
   readonly #claims: ClaimsMode;
   readonly #lc: Logger;
   readonly #max: number;
   readonly #bound = new Map<string, BoundPermissions>();
   readonly #needClaims: ReadonlySet<string>;
+  readonly #cellsNeedClaims: ReadonlySet<string>;
 
   constructor(options: SelectPermissionsOptions) {
     this.#permissions = options.permissions;
@@ -52,6 +60,9 @@ export class SelectPermissions {
     this.#max = options.maxCachedClaims ?? 1000;
     this.#needClaims = options.permissions
       ? tablesWhoseSelectReadsClaims(options.permissions)
+      : new Set();
+    this.#cellsNeedClaims = options.permissions
+      ? cellsWhoseSelectReadsClaims(options.permissions)
       : new Set();
   }
 
@@ -121,8 +132,49 @@ export class SelectPermissions {
     // Opaque tokens are never decoded: rules that do not read claims see `{}`.
     const bound = this.bound(opaque ? {} : ctx.authData);
     if (!bound) return ast;
+    const denied = columnReferences(client).filter(
+      ({table, column}) => !isAlwaysTrue(this.#cellAllowed(bound, opaque, table, column)),
+    );
+    if (denied.length > 0) {
+      const names = denied.map(({table, column}) => `"${table}.${column}"`).join(', ');
+      throw new PermissionsError(
+        'hidden-column',
+        `The query filters, orders or joins on ${names}, which the cell select rules do not ` +
+          'let this user read in every row; remove those columns from the query (its rows ' +
+          'leave them out where the rules hide them)',
+      );
+    }
     return mapAST(applySelectPermissions(client, bound), permissions.schema, 'server');
   };
+
+  /** The cell select condition of one column for these claims; TRUE when it has none. */
+  #cellAllowed(bound: BoundPermissions, opaque: boolean, table: string, column: string): Condition {
+    const cond = bound.cellCondition(table, column, 'select');
+    if (cond === undefined) return TRUE;
+    // An opaque token's claims are unknown: a rule that reads them hides its column.
+    if (opaque && this.#cellsNeedClaims.has(`${table}\u0000${column}`)) return FALSE;
+    return cond;
+  }
+
+  /** The columns `ctx` may not see in the rows of the prepared `ast` (server names). */
+  mask(ast: AST, ctx: QueryContext | undefined): CellMask | undefined {
+    const permissions = this.#permissions;
+    if (!permissions) return undefined;
+    const tables = tablesOf(mapAST(ast, permissions.schema, 'client'));
+    if (ctx === undefined) {
+      return cellMask(strictestCellRules(permissions, tables), permissions.schema);
+    }
+    const opaque = this.#claims === 'opaque' && ctx.token !== undefined;
+    const bound = this.bound(opaque ? {} : ctx.authData);
+    if (!bound) return undefined;
+    const rules: CellRule[] = [];
+    for (const table of tables) {
+      for (const column of bound.cellColumns(table, 'select')) {
+        rules.push({table, column, allowed: this.#cellAllowed(bound, opaque, table, column)});
+      }
+    }
+    return cellMask(rules, permissions.schema);
+  }
 
   /**
    * A QueryPreparer for `query.ast`; anything else (name + args) passes through to

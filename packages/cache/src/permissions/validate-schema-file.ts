@@ -53,6 +53,22 @@ const POLICY_PATHS = [
   ['delete'],
 ] as const;
 
+function checkPolicies(
+  policies: unknown,
+  where: string,
+  bad: (problem: string) => SchemaFileError,
+): void {
+  if (!isObject(policies)) throw bad(`"${where}" is not an object`);
+  for (const path of POLICY_PATHS) {
+    let v: unknown = policies;
+    for (const p of path) v = isObject(v) ? v[p] : undefined;
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || v.some(r => typeof r !== 'function')) {
+      throw bad(`"${where}.${path.join('.')}" must be an array of rules (functions)`);
+    }
+  }
+}
+
 /**
  * Returns `value` (what the exported `permissions` promise resolved to) as
  * DefinedPermissions, checked against `schema`: its tables must be the schema's tables (by
@@ -89,14 +105,22 @@ export function validatePermissions(
     if (entry === undefined) continue;
     if (!isObject(entry)) throw bad(`permissions for "${name}" are not an object`);
     const row = entry['row'];
-    if (row === undefined) continue;
-    if (!isObject(row)) throw bad(`"${name}.row" is not an object`);
-    for (const path of POLICY_PATHS) {
-      let v: unknown = row;
-      for (const p of path) v = isObject(v) ? v[p] : undefined;
-      if (v === undefined) continue;
-      if (!Array.isArray(v) || v.some(r => typeof r !== 'function')) {
-        throw bad(`"${name}.row.${path.join('.')}" must be an array of rules (functions)`);
+    if (row !== undefined) checkPolicies(row, `${name}.row`, bad);
+    const cell = entry['cell'];
+    if (cell === undefined) continue;
+    if (!isObject(cell)) throw bad(`"${name}.cell" is not an object of columns`);
+    const t = schema.tables[name]!;
+    for (const [column, policies] of Object.entries(cell)) {
+      if (!Object.hasOwn(t.columns, column)) {
+        throw bad(`"${name}.cell" names column "${column}", which the schema does not define`);
+      }
+      if (policies === undefined) continue;
+      checkPolicies(policies, `${name}.cell.${column}`, bad);
+      if (isObject(policies) && policies['select'] !== undefined && t.primaryKey.includes(column)) {
+        throw bad(
+          `"${name}.cell.${column}.select" restricts a primary key column, which cannot be ` +
+            'hidden; use a row select rule',
+        );
       }
     }
   }

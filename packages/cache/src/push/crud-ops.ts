@@ -20,27 +20,29 @@ export async function applyCrudOp(
   switch (op.op) {
     case 'insert': {
       const row = await insert(db, table, op.value, false);
-      if (row) await authorizer.check(db, 'insert', table.name, row);
+      if (row) await authorizer.check(db, 'insert', table.name, row, Object.keys(op.value));
       return;
     }
     case 'upsert': {
       const old = await selectForUpdate(db, table, op.value);
+      const set = Object.keys(op.value);
       if (old) {
-        await authorizer.check(db, 'update.preMutation', table.name, old);
+        await authorizer.check(db, 'update.preMutation', table.name, old, set);
         const row = (await update(db, table, op.value)) ?? old;
-        await authorizer.check(db, 'update.postMutation', table.name, row);
+        await authorizer.check(db, 'update.postMutation', table.name, row, set);
       } else {
         const row = await insert(db, table, op.value, true);
-        if (row) await authorizer.check(db, 'insert', table.name, row);
+        if (row) await authorizer.check(db, 'insert', table.name, row, set);
       }
       return;
     }
     case 'update': {
       const old = await selectForUpdate(db, table, op.value);
       if (!old) throw missingRow('update', table);
-      await authorizer.check(db, 'update.preMutation', table.name, old);
+      const set = Object.keys(op.value);
+      await authorizer.check(db, 'update.preMutation', table.name, old, set);
       const row = (await update(db, table, op.value)) ?? old;
-      await authorizer.check(db, 'update.postMutation', table.name, row);
+      await authorizer.check(db, 'update.postMutation', table.name, row, set);
       return;
     }
     case 'delete': {

@@ -7,6 +7,7 @@
 import type {Condition, ExistsCondition} from '@zync/protocol';
 import type {ReadonlyJSONValue} from '@zync/shared';
 import {
+  clientToServer,
   evaluateCondition,
   isAlwaysFalse,
   isAlwaysTrue,
@@ -23,7 +24,17 @@ export type Row = Readonly<Record<string, ReadonlyJSONValue>>;
 
 /** Checks one write; throws a MutationFailure of kind 'permission' when denied. */
 export interface WriteAuthorizer {
-  check(db: Queryable, action: PermissionAction, serverTable: string, row: Row): Promise<void>;
+  /**
+   * `columns` (server names) are those the write sets: only their cell rules apply. Left
+   * out (a delete), the cell rules of every column apply.
+   */
+  check(
+    db: Queryable,
+    action: PermissionAction,
+    serverTable: string,
+    row: Row,
+    columns?: readonly string[],
+  ): Promise<void>;
   /**
    * True when `check` allows every row of this action on this table without reading
    * anything: the write then needs no row read back for it. Absent means false.
@@ -45,58 +56,110 @@ const RULE_NAMES: Record<PermissionAction, string> = {
   delete: 'delete',
 };
 
+type CellCondition = {readonly column: string; readonly condition: Condition};
+
 export class BoundWriteAuthorizer implements WriteAuthorizer {
   readonly #bound: BoundPermissions;
   readonly #catalog: PgCatalog;
   /** Conditions in server names, per action and server table. */
   readonly #conditions = new Map<string, Condition>();
+  /** Cell conditions in server names, per action and server table. */
+  readonly #cells = new Map<string, readonly CellCondition[]>();
 
   constructor(bound: BoundPermissions, catalog: PgCatalog) {
     this.#bound = bound;
     this.#catalog = catalog;
   }
 
-  async check(db: Queryable, action: PermissionAction, serverTable: string, row: Row) {
+  async check(
+    db: Queryable,
+    action: PermissionAction,
+    serverTable: string,
+    row: Row,
+    columns?: readonly string[],
+  ) {
     const rule = RULE_NAMES[action];
     const cond = this.#serverCondition(action, serverTable);
-    if (isAlwaysTrue(cond)) return;
-    const allowed = isAlwaysFalse(cond) ? false : await this.#evaluate(db, cond, row);
-    if (!allowed) {
+    if (!(await this.#allows(db, cond, row))) {
       throw new MutationFailure(
         'permission',
         `Permission denied: the ${rule} rule of table ${serverTable} does not allow this write`,
       );
     }
+    for (const cell of this.#cellConditions(action, serverTable)) {
+      if (columns !== undefined && !columns.includes(cell.column)) continue;
+      if (!(await this.#allows(db, cell.condition, row))) {
+        throw new MutationFailure(
+          'permission',
+          `Permission denied: the ${rule} rule of column ${cell.column} of table ` +
+            `${serverTable} does not allow this write`,
+        );
+      }
+    }
+  }
+
+  async #allows(db: Queryable, cond: Condition, row: Row): Promise<boolean> {
+    if (isAlwaysTrue(cond)) return true;
+    return isAlwaysFalse(cond) ? false : await this.#evaluate(db, cond, row);
   }
 
   allowsEveryRow(action: PermissionAction, serverTable: string): boolean {
     try {
-      return isAlwaysTrue(this.#serverCondition(action, serverTable));
+      return (
+        isAlwaysTrue(this.#serverCondition(action, serverTable)) &&
+        this.#cellConditions(action, serverTable).every(c => isAlwaysTrue(c.condition))
+      );
     } catch {
       return false; // a table outside the app's schema: check() says why
     }
   }
 
-  #serverCondition(action: PermissionAction, serverTable: string): Condition {
-    const key = `${action}\u0000${serverTable}`;
-    const hit = this.#conditions.get(key);
-    if (hit) return hit;
-    const schema = this.#bound.schema;
-    let clientTable: string;
+  #clientTable(serverTable: string): string {
     try {
-      clientTable = serverToClient(schema).tableName(serverTable);
+      return serverToClient(this.#bound.schema).tableName(serverTable);
     } catch {
       throw new MutationFailure(
         'permission',
         `Permission denied: table ${serverTable} is not in the app's schema`,
       );
     }
-    const cond = this.#bound.condition(clientTable, action);
+  }
+
+  /** A condition over `clientTable`'s rows in server names. */
+  #toServer(clientTable: string, cond: Condition): Condition {
     // Mapping a one-table query renames the condition's columns and EXISTS subqueries.
-    const mapped = mapAST({kind: 'query', table: clientTable, where: cond}, schema, 'server');
-    const result = mapped.where ?? cond;
+    const schema = this.#bound.schema;
+    return mapAST({kind: 'query', table: clientTable, where: cond}, schema, 'server').where ?? cond;
+  }
+
+  #serverCondition(action: PermissionAction, serverTable: string): Condition {
+    const key = `${action}\u0000${serverTable}`;
+    const hit = this.#conditions.get(key);
+    if (hit) return hit;
+    const clientTable = this.#clientTable(serverTable);
+    const result = this.#toServer(clientTable, this.#bound.condition(clientTable, action));
     this.#conditions.set(key, result);
     return result;
+  }
+
+  /** The cell policies of `action` on the table's columns, in server names. */
+  #cellConditions(action: PermissionAction, serverTable: string): readonly CellCondition[] {
+    const key = `${action}\u0000${serverTable}`;
+    const hit = this.#cells.get(key);
+    if (hit) return hit;
+    const clientTable = this.#clientTable(serverTable);
+    const toServer = clientToServer(this.#bound.schema);
+    const out: CellCondition[] = [];
+    for (const column of this.#bound.cellColumns(clientTable, action)) {
+      const cond = this.#bound.cellCondition(clientTable, column, action);
+      if (cond === undefined) continue;
+      out.push({
+        column: toServer.columnName(clientTable, column),
+        condition: this.#toServer(clientTable, cond),
+      });
+    }
+    this.#cells.set(key, out);
+    return out;
   }
 
   async #evaluate(db: Queryable, cond: Condition, row: Row): Promise<boolean> {

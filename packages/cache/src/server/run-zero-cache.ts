@@ -16,7 +16,7 @@ import {CVRPurger} from '../sync/cvr-purger.ts';
 import {CVRStore} from '../sync/cvr-store.ts';
 import {engineQueryDriverFactory} from '../sync/engine-query-driver.ts';
 import type {Authenticator, Pusher} from '../sync/hooks.ts';
-import type {QueryPreparer} from '../sync/group-client.ts';
+import type {CellVisibility, QueryPreparer} from '../sync/group-client.ts';
 import {DEFAULT_SYNC_LIMITS, type SyncLimits} from '../sync/limits.ts';
 import {budgetPreparer, type QueryBudget} from '../sync/query-budget.ts';
 import {snapshotterFactory} from '../sync/snapshotter.ts';
@@ -37,6 +37,8 @@ export type ZeroCacheHooks = {
   readonly authenticate?: Authenticator | undefined;
   readonly pusher?: Pusher | undefined;
   readonly prepareQuery?: QueryPreparer | undefined;
+  /** Which columns the cell select rules hide: the `SelectPermissions` of `prepareQuery`. */
+  readonly cells?: CellVisibility | undefined;
   readonly limits?: Partial<SyncLimits> | undefined;
   /** The app's permissions (from ZERO_SCHEMA_PATH), for CRUD write checks. */
   readonly permissions?: DefinedPermissions | undefined;
@@ -111,6 +113,7 @@ export function runZeroCache(
     checkOrigin: originCheck(config),
     pusher,
     prepareQuery,
+    cells: hooks.cells,
     limits: {
       revalidateQueriesMs: config.getQueriesRevalidateSeconds * 1000,
       ...budget,

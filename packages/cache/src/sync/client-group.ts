@@ -2,9 +2,10 @@
 // operation runs in order on one queue, and each produces at most one poke to every
 // connected client of the group, followed by one CVR write. See docs/view-syncer.md.
 import {setImmediate as nextTurn, setTimeout as sleep} from 'node:timers/promises';
-import type {AST, QueryPatch} from '@zync/protocol';
+import type {AST, QueryPatch, RowValue} from '@zync/protocol';
 import {stableStringify, type Logger} from '@zync/shared';
-import type {CVR} from './cvr.ts';
+import {CellMasks} from './cell-masks.ts';
+import type {CVR, CVRRow} from './cvr.ts';
 import {CVRStep, type StepPatch} from './cvr-step.ts';
 import type {CVRStore} from './cvr-store.ts';
 import {parseVersion} from './cvr-version.ts';
@@ -15,7 +16,13 @@ import {
   undesireAll,
   undesireEveryone,
 } from './desired-queries.ts';
-import type {GroupClient, QueryPreparer, RequestedQuery} from './group-client.ts';
+import type {
+  CellVisibility,
+  GroupClient,
+  QueryContext,
+  QueryPreparer,
+  RequestedQuery,
+} from './group-client.ts';
 import type {SyncLimits} from './limits.ts';
 import {encodePokeFrame, type PokeMeta} from './poke-encoder.ts';
 import {PokeStream} from './poke-stream.ts';
@@ -35,6 +42,8 @@ export type ClientGroupOptions = {
   readonly store: CVRStore;
   readonly driver: QueryDriver;
   readonly prepareQuery: QueryPreparer;
+  /** Which columns of rows the cell select rules hide (none when absent). */
+  readonly cells?: CellVisibility | undefined;
   readonly limits: SyncLimits;
   readonly logger: Logger;
   /** Called once the group has no clients for `groupIdleMs`, or broke. */
@@ -52,6 +61,7 @@ export class ClientGroup {
   readonly #activity: StepActivity;
   readonly #clients = new Map<string, GroupClient>();
   #cvr: CVR | undefined;
+  readonly #cells: CellMasks;
   #queue: Promise<void> = Promise.resolve();
   #flushing: Promise<void> = Promise.resolve();
   #flushScheduled = false;
@@ -79,6 +89,7 @@ export class ClientGroup {
   constructor(options: ClientGroupOptions) {
     this.groupID = options.groupID;
     this.#o = options;
+    this.#cells = new CellMasks(options.cells);
     this.#lc = options.logger.with({clientGroupID: options.groupID});
     this.#now = options.now ?? Date.now;
     this.#activity = options.activity ?? new StepActivity();
@@ -191,7 +202,7 @@ export class ClientGroup {
       } else if (expired.has(q.hash)) {
         step.lostQuery(q.hash);
       } else {
-        await this.#hydrate(step, {hash: q.hash, ast: q.ast}, true, undefined, slice);
+        await this.#hydrate(step, {hash: q.hash, ast: q.ast}, true, undefined, undefined, slice);
         await slice.yield();
       }
     }
@@ -208,6 +219,7 @@ export class ClientGroup {
     step: CVRStep,
     ast: {readonly hash: string; readonly ast: AST},
     known: boolean,
+    ctx: QueryContext | undefined,
     stream?: PokeStream,
     slice?: TimeSlice,
   ) {
@@ -215,10 +227,11 @@ export class ClientGroup {
     const q = cvr.state.queries.get(ast.hash);
     if (!q) return;
     try {
+      this.#cells.set(ast.hash, ast.ast, ctx);
       const rows = await this.#o.driver.addQuery(ast.hash, ast.ast);
       let n = 0;
       for (const r of rows) {
-        const added = step.addRow(ast.hash, r.table, r.id, r.row);
+        const added = this.#addRow(step, ast.hash, r);
         if (stream) stream.add(step, added);
         if (++n % 1024 === 0) await slice?.yield();
       }
@@ -227,6 +240,7 @@ export class ClientGroup {
       if (!known) step.gotQuery(q.hash);
     } catch (e) {
       this.#o.driver.removeQuery(ast.hash);
+      this.#cells.delete(ast.hash);
       step.dropQueryRows(ast.hash);
       this.#lc.warn('Query failed to hydrate', {
         hash: ast.hash,
@@ -237,8 +251,20 @@ export class ClientGroup {
     }
   }
 
+  /** Adds a row of query `hash`, without the columns the cell select rules hide. */
+  #addRow(
+    step: CVRStep,
+    hash: string,
+    r: {readonly table: string; readonly id: RowValue; readonly row: RowValue},
+  ): CVRRow {
+    const rec = step.addRow(hash, r.table, r.id, r.row);
+    rec.pending = this.#cells.project(rec, r.row);
+    return rec;
+  }
+
   /** A query that could not be prepared or run: forget it (or keep its tombstone). */
   #dropFailed(step: CVRStep, hash: string): void {
+    this.#cells.delete(hash);
     const cvr = this.#requireCVR();
     const q = cvr.state.queries.get(hash);
     if (!q) return;
@@ -298,7 +324,14 @@ export class ClientGroup {
         continue;
       }
       this.#preparedWith.set(req.hash, authKey(client));
-      await this.#hydrate(step, {hash: req.hash, ast: prepared.ast}, false, stream, slice);
+      await this.#hydrate(
+        step,
+        {hash: req.hash, ast: prepared.ast},
+        false,
+        client.context,
+        stream,
+        slice,
+      );
       await slice.yield();
     }
   }
@@ -339,9 +372,15 @@ export class ClientGroup {
         continue;
       }
       this.#preparedWith.set(hash, key);
-      if (q.ast && stableStringify(q.ast) === stableStringify(prepared.ast)) continue;
+      if (
+        q.ast &&
+        stableStringify(q.ast) === stableStringify(prepared.ast) &&
+        !this.#cells.differs(hash, prepared.ast, client.context)
+      ) {
+        continue;
+      }
       step.dropQueryRows(hash);
-      await this.#hydrate(step, {hash, ast: prepared.ast}, true);
+      await this.#hydrate(step, {hash, ast: prepared.ast}, true, client.context);
     }
   }
 
@@ -420,10 +459,16 @@ export class ClientGroup {
           this.#dropFailed(step, t.hash);
           continue;
         }
-        if (q.ast && JSON.stringify(q.ast) === JSON.stringify(r.value.ast)) continue;
+        if (
+          q.ast &&
+          JSON.stringify(q.ast) === JSON.stringify(r.value.ast) &&
+          !this.#cells.differs(t.hash, r.value.ast, t.client.context)
+        ) {
+          continue;
+        }
         this.#o.driver.removeQuery(t.hash);
         step.dropQueryRows(t.hash);
-        await this.#hydrate(step, {hash: t.hash, ast: r.value.ast}, true);
+        await this.#hydrate(step, {hash: t.hash, ast: r.value.ast}, true, t.client.context);
       }
       this.#dropExpired(step);
       this.#poke(base, step.finish(this.#o.driver.version));
@@ -436,6 +481,7 @@ export class ClientGroup {
     const cvr = this.#requireCVR();
     for (const q of expiredQueries(cvr, this.#now())) {
       this.#o.driver.removeQuery(q.hash);
+      this.#cells.delete(q.hash);
       step.dropQueryRows(q.hash);
       step.lostQuery(q.hash);
     }
@@ -615,9 +661,11 @@ export class ClientGroup {
       const q = cvr.state.queries.get(hash);
       if (!q || q.deleted || q.gotSeq === null) continue;
       for (const c of changes) {
-        if (c.type === 'add') step.addRow(hash, c.table, c.id, c.row);
-        else if (c.type === 'edit') step.editRow(c.table, c.id, c.row);
-        else step.removeRow(hash, c.table, c.id);
+        if (c.type === 'add') this.#addRow(step, hash, c);
+        else if (c.type === 'edit') {
+          const rec = cvr.state.rows.get(c.table, c.id);
+          if (rec) step.editRow(c.table, c.id, this.#cells.project(rec, c.row));
+        } else step.removeRow(hash, c.table, c.id);
       }
     }
     this.#dropExpired(step);

@@ -1,5 +1,5 @@
 // What a client group needs from a connected client, independent of the WebSocket.
-import type {AST, DownstreamFrame, ErrorKind, QueryError} from '@zync/protocol';
+import type {AST, DownstreamFrame, ErrorKind, QueryError, RowValue} from '@zync/protocol';
 import type {ReadonlyJSONValue} from '@zync/shared';
 
 /** Who asks for a query; given to the query preparer (permissions, synced queries). */
@@ -64,3 +64,22 @@ export const passThroughQueryPreparer: QueryPreparer = query =>
           },
         },
   );
+
+/** Which columns of a query's rows its reader may not see (cell select rules). */
+export type CellMask = {
+  /** Masks with equal keys hide the same columns of the same rows. */
+  readonly key: string;
+  /** The columns (server names) of `row` of `table` (server name) to leave out. */
+  hidden(table: string, row: RowValue): readonly string[];
+};
+
+/** Gives the cell mask of a prepared query; see docs/permissions.md. */
+export interface CellVisibility {
+  /**
+   * The mask for the rows of `ast` (a prepared AST, server names) as `ctx`'s client may see
+   * them; undefined when nothing is hidden. Without `ctx` (a query loaded from the CVR and
+   * not prepared again yet: whose claims are unknown) every column that has a cell select
+   * rule is hidden.
+   */
+  mask(ast: AST, ctx: QueryContext | undefined): CellMask | undefined;
+}

@@ -4,7 +4,7 @@ import type {QueryPatch} from '@zync/protocol';
 import type {Logger} from '@zync/shared';
 import {ClientGroup} from './client-group.ts';
 import type {CVRStore} from './cvr-store.ts';
-import type {GroupClient, QueryPreparer} from './group-client.ts';
+import type {CellVisibility, GroupClient, QueryPreparer} from './group-client.ts';
 import type {SyncLimits} from './limits.ts';
 import {MemoryReclaimer} from './memory-reclaimer.ts';
 import {StepActivity} from './step-activity.ts';
@@ -14,6 +14,8 @@ export type GroupRegistryOptions = {
   readonly store: CVRStore;
   readonly createDriver: QueryDriverFactory;
   readonly prepareQuery: QueryPreparer;
+  /** Which columns the cell select rules hide (none when absent). */
+  readonly cells?: CellVisibility | undefined;
   readonly limits: SyncLimits;
   readonly logger: Logger;
   /** Collects the garbage of released groups (default: the engine's full collection). */
@@ -55,6 +57,7 @@ export class GroupRegistry {
         store: this.#o.store,
         driver: this.#o.createDriver(groupID),
         prepareQuery: this.#o.prepareQuery,
+        cells: this.#o.cells,
         limits: this.#o.limits,
         logger: this.#o.logger,
         activity: this.#activity,

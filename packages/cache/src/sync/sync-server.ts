@@ -10,7 +10,7 @@ import type {GroupPins} from '../auth/group-pins.ts';
 import type {OriginCheck} from '../auth/origins.ts';
 import {Connection} from './connection.ts';
 import type {CVRStore} from './cvr-store.ts';
-import {passThroughQueryPreparer, type QueryPreparer} from './group-client.ts';
+import {passThroughQueryPreparer, type CellVisibility, type QueryPreparer} from './group-client.ts';
 import {GroupRegistry} from './group-registry.ts';
 import {
   anonymousAuthenticator,
@@ -36,6 +36,8 @@ export type SyncServerOptions = {
   readonly authenticate?: Authenticator | undefined;
   readonly pusher?: Pusher | undefined;
   readonly prepareQuery?: QueryPreparer | undefined;
+  /** Which columns the cell select rules hide (none when absent). */
+  readonly cells?: CellVisibility | undefined;
   readonly limits?: Partial<SyncLimits> | undefined;
   /** Pins each client group to one user (docs/auth.md); `run()` calls its `init()`. */
   readonly groupPins?: GroupPins | undefined;
@@ -70,6 +72,7 @@ export class SyncServer {
       store: options.cvrStore,
       createDriver: options.createDriver,
       prepareQuery: options.prepareQuery ?? passThroughQueryPreparer,
+      cells: options.cells,
       limits: this.#limits,
       logger: options.logger.with({component: 'view-syncer'}),
     });

@@ -7,7 +7,7 @@ import {tableSchemaOf, type Schema} from '../schema/schema.ts';
 import {and, FALSE, isAlwaysFalse, isAlwaysTrue, or, TRUE} from '../query/condition.ts';
 import {deepFreeze} from '../query/ast.ts';
 import {QueryImpl} from '../query/query-impl.ts';
-import type {DefinedPermissions, StoredPolicy} from './define.ts';
+import type {DefinedPermissions, StoredPolicy, StoredRowPermissions} from './define.ts';
 import {compareValues} from './evaluate.ts';
 
 export type PermissionAction =
@@ -36,6 +36,16 @@ export interface BoundPermissions {
   /** Checked against the row as it would be after the update. */
   updatePostCondition(table: string): Condition;
   deleteCondition(table: string): Condition;
+  /**
+   * The columns of `table` (client names) that have a cell policy for `action`, in the
+   * order the app wrote them. Cell policies restrict on top of the row policy.
+   */
+  cellColumns(table: string, action: PermissionAction): readonly string[];
+  /**
+   * The cell policy of one column for `action` as a condition over the row, or undefined
+   * when that column has no policy for the action (no restriction of its own).
+   */
+  cellCondition(table: string, column: string, action: PermissionAction): Condition | undefined;
 }
 
 /**
@@ -54,28 +64,25 @@ export function bindPermissions(
   const claims = normalizeClaims(authData);
   const cache = new Map<string, Condition>();
 
-  const policyOf = (table: string, action: PermissionAction): StoredPolicy | undefined => {
-    const row = permissions.tables[table]?.row;
+  const policyIn = (
+    p: StoredRowPermissions | undefined,
+    action: PermissionAction,
+  ): StoredPolicy | undefined => {
     switch (action) {
       case 'select':
-        return row?.select;
+        return p?.select;
       case 'insert':
-        return row?.insert;
+        return p?.insert;
       case 'update.preMutation':
-        return row?.update?.preMutation;
+        return p?.update?.preMutation;
       case 'update.postMutation':
-        return row?.update?.postMutation;
+        return p?.update?.postMutation;
       case 'delete':
-        return row?.delete;
+        return p?.delete;
     }
   };
 
-  const condition = (table: string, action: PermissionAction): Condition => {
-    const key = `${action}\u0000${table}`;
-    const hit = cache.get(key);
-    if (hit) return hit;
-    tableSchemaOf(schema, table); // unknown table: TypeError
-    const rules = policyOf(table, action) ?? [];
+  const bindPolicy = (table: string, action: PermissionAction, rules: StoredPolicy): Condition => {
     const conds: Condition[] = [];
     for (const rule of rules) {
       try {
@@ -89,8 +96,41 @@ export function bindPermissions(
         options?.onRuleError?.(table, action, e);
       }
     }
-    const result = deepFreeze(conds.length === 0 ? FALSE : or(...conds));
+    return deepFreeze(conds.length === 0 ? FALSE : or(...conds));
+  };
+
+  const condition = (table: string, action: PermissionAction): Condition => {
+    const key = `${action}\u0000${table}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    tableSchemaOf(schema, table); // unknown table: TypeError
+    const result = bindPolicy(
+      table,
+      action,
+      policyIn(permissions.tables[table]?.row, action) ?? [],
+    );
     cache.set(key, result);
+    return result;
+  };
+
+  const cellColumns = (table: string, action: PermissionAction): readonly string[] => {
+    tableSchemaOf(schema, table);
+    const cells = permissions.tables[table]?.cell ?? {};
+    return Object.keys(cells).filter(c => policyIn(cells[c], action) !== undefined);
+  };
+
+  const cellCache = new Map<string, Condition | undefined>();
+  const cellCondition = (
+    table: string,
+    column: string,
+    action: PermissionAction,
+  ): Condition | undefined => {
+    const key = `${action}\u0000${table}\u0000${column}`;
+    if (cellCache.has(key)) return cellCache.get(key);
+    tableSchemaOf(schema, table);
+    const rules = policyIn(permissions.tables[table]?.cell?.[column], action);
+    const result = rules === undefined ? undefined : bindPolicy(table, action, rules);
+    cellCache.set(key, result);
     return result;
   };
 
@@ -103,6 +143,8 @@ export function bindPermissions(
     updatePreCondition: t => condition(t, 'update.preMutation'),
     updatePostCondition: t => condition(t, 'update.postMutation'),
     deleteCondition: t => condition(t, 'delete'),
+    cellColumns,
+    cellCondition,
   };
 }
 

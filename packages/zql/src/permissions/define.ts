@@ -31,7 +31,11 @@ export type AssetPermissions<
 export type PermissionsConfig<TAuthData, TSchema extends Schema> = {
   [K in keyof TSchema['tables']]?: {
     row?: AssetPermissions<TAuthData, TSchema, K & string> | undefined;
-    /** Accepted for compatibility; cell-level rules are not enforced (see docs/zql.md). */
+    /**
+     * Column-level rules, evaluated on top of the row rules (see docs/permissions.md). An
+     * action left out places no restriction of its own; a `select` policy on a primary key
+     * column is refused (rows are identified by their key).
+     */
     cell?:
       | {
           [C in keyof TSchema['tables'][K]['columns']]?: Omit<
@@ -59,13 +63,22 @@ export type StoredRowPermissions = {
   readonly delete?: StoredPolicy | undefined;
 };
 
+/** A table's column rules: one set of policies per column (client names). */
+export type StoredCellPermissions = {
+  readonly [column: string]: StoredRowPermissions | undefined;
+};
+
 /** What `definePermissions` resolves to; bind it to a connection's claims with bindPermissions. */
 export type DefinedPermissions = {
   readonly kind: 'zync-permissions';
   readonly schema: Schema;
   readonly tables: {
     readonly [table: string]:
-      {readonly row?: StoredRowPermissions | undefined; readonly cell?: unknown} | undefined;
+      | {
+          readonly row?: StoredRowPermissions | undefined;
+          readonly cell?: StoredCellPermissions | undefined;
+        }
+      | undefined;
   };
 };
 
@@ -98,6 +111,30 @@ function policy(value: unknown, where: string): StoredPolicy | undefined {
   return Object.freeze([...(value as StoredRule[])]);
 }
 
+function storedPolicies(value: unknown, where: string): StoredRowPermissions {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`definePermissions: ${where} must be an object of policies`);
+  }
+  const p = value as Record<string, unknown>;
+  const update = p['update'];
+  if (update !== undefined && (typeof update !== 'object' || update === null)) {
+    throw new TypeError(`definePermissions: ${where}.update must be {preMutation, postMutation}`);
+  }
+  const u = update as Record<string, unknown> | undefined;
+  return Object.freeze({
+    select: policy(p['select'], `${where}.select`),
+    insert: policy(p['insert'], `${where}.insert`),
+    update:
+      u === undefined
+        ? undefined
+        : Object.freeze({
+            preMutation: policy(u['preMutation'], `${where}.update.preMutation`),
+            postMutation: policy(u['postMutation'], `${where}.update.postMutation`),
+          }),
+    delete: policy(p['delete'], `${where}.delete`),
+  });
+}
+
 export async function definePermissions<TAuthData, TSchema extends Schema>(
   schema: TSchema,
   definer: () =>
@@ -113,24 +150,32 @@ export async function definePermissions<TAuthData, TSchema extends Schema>(
       throw new TypeError(`definePermissions: unknown table "${table}"`);
     }
     if (value === undefined) continue;
-    const {row, cell} = value as {row?: Record<string, unknown>; cell?: unknown};
-    let storedRow: StoredRowPermissions | undefined;
-    if (row !== undefined) {
-      const update = row['update'] as Record<string, unknown> | undefined;
-      storedRow = Object.freeze({
-        select: policy(row['select'], `${table}.row.select`),
-        insert: policy(row['insert'], `${table}.row.insert`),
-        update:
-          update === undefined
-            ? undefined
-            : Object.freeze({
-                preMutation: policy(update['preMutation'], `${table}.row.update.preMutation`),
-                postMutation: policy(update['postMutation'], `${table}.row.update.postMutation`),
-              }),
-        delete: policy(row['delete'], `${table}.row.delete`),
-      });
+    const {row, cell} = value as {row?: unknown; cell?: unknown};
+    const storedRow = row === undefined ? undefined : storedPolicies(row, `${table}.row`);
+    let storedCell: StoredCellPermissions | undefined;
+    if (cell !== undefined) {
+      if (typeof cell !== 'object' || cell === null || Array.isArray(cell)) {
+        throw new TypeError(`definePermissions: ${table}.cell must be an object of columns`);
+      }
+      const tableSchema = schema.tables[table]!;
+      const cells: Record<string, StoredRowPermissions> = {};
+      for (const [column, policies] of Object.entries(cell)) {
+        if (!Object.hasOwn(tableSchema.columns, column)) {
+          throw new TypeError(`definePermissions: ${table}.cell names unknown column "${column}"`);
+        }
+        if (policies === undefined) continue;
+        const stored = storedPolicies(policies, `${table}.cell.${column}`);
+        if (stored.select !== undefined && tableSchema.primaryKey.includes(column)) {
+          throw new TypeError(
+            `definePermissions: ${table}.cell.${column}.select restricts a primary key ` +
+              'column, which identifies rows and cannot be hidden; use a row select rule',
+          );
+        }
+        cells[column] = stored;
+      }
+      storedCell = Object.freeze(cells);
     }
-    tables[table] = Object.freeze({row: storedRow, cell});
+    tables[table] = Object.freeze({row: storedRow, cell: storedCell});
   }
   return Object.freeze({kind: 'zync-permissions', schema, tables: Object.freeze(tables)});
 }
