@@ -147,18 +147,27 @@ export class QueryManager implements QueryDelegate {
     }
     const typed = this.materialize(query, undefined, options.ttl) as QueryView;
     return new Promise((resolve, reject) => {
+      // The listener runs once inside addListener (a result already complete, or an error
+      // already known), before addListener returns its unsubscribe function.
+      let settled = false;
+      let unsub: (() => void) | undefined;
+      const finish = () => {
+        settled = true;
+        unsub?.();
+        typed.destroy();
+      };
       const check = (data: unknown, rt: ResultType, err?: QueryErrorDetails) => {
+        if (settled) return;
         if (rt === 'complete') {
-          unsub();
-          typed.destroy();
+          finish();
           resolve(data);
         } else if (rt === 'error') {
-          unsub();
-          typed.destroy();
+          finish();
           reject(new Error(err?.message ?? 'Query failed'));
         }
       };
-      const unsub = typed.addListener(check);
+      unsub = typed.addListener(check);
+      if (settled) unsub();
     });
   }
 
