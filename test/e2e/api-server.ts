@@ -1,5 +1,6 @@
 // A small real API server on 127.0.0.1 using zync/server's PushProcessor, for end-to-end
-// tests. `failures` lets a test make the next N pushes answer with a status code.
+// tests. `failures` lets a test make the next N pushes answer with a status code;
+// `failuresAfterProcessing` does the same after the push was processed (and committed).
 import {createServer} from 'node:http';
 import type {IncomingMessage, ServerResponse} from 'node:http';
 import {PushProcessor, zeroNodePg} from '@zync/server';
@@ -18,7 +19,7 @@ export async function startApiServer(upstreamUrl: string, schema: Schema, mutato
   const pool = new pg.Pool({connectionString: upstreamUrl, max: 4});
   const processor = new PushProcessor(zeroNodePg(schema, pool));
   const requests: {headers: IncomingMessage['headers']; url: string; body: unknown}[] = [];
-  const state = {failures: [] as number[], down: false};
+  const state = {failures: [] as number[], failuresAfterProcessing: [] as number[], down: false};
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       const text = await body(req);
@@ -34,6 +35,11 @@ export async function startApiServer(upstreamUrl: string, schema: Schema, mutato
         body: text,
       });
       const result = await processor.process(mutators as never, request);
+      const lost = state.failuresAfterProcessing.shift();
+      if (lost !== undefined) {
+        res.writeHead(lost).end('failure');
+        return;
+      }
       res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify(result));
     })();
   });

@@ -42,7 +42,7 @@ test('the frame schemas are pinned to the protocol version', () => {
   };
   // If this fails you changed the wire format: bump PROTOCOL_VERSION and update both values.
   expect({version: PROTOCOL_VERSION, hash: hashOf(shape)}).toEqual({
-    version: 3,
-    hash: '70f23a40ff117d87',
+    version: 4,
+    hash: '7caabcaf6f6b9125',
   });
 });

@@ -40,10 +40,16 @@ export const mutationResultSchema = v.variant('type', [
     message: v.string(),
     details: v.optional(jsonValueSchema),
   }),
+  /**
+   * The id had been processed by an earlier push (e.g. whose answer was lost); its outcome
+   * went out then, if that answer got through. The client keeps an outcome it already has
+   * for the id, and otherwise counts the mutation as a success.
+   */
+  v.strictObject({type: v.literal('alreadyProcessed')}),
 ]);
 export type MutationResult = v.InferOutput<typeof mutationResultSchema>;
 
-/** The outcome of each pushed mutation that failed or was processed. */
+/** The outcome of every mutation of the push (a push that fails gets an `error` frame). */
 export const pushResponseBodySchema = v.strictObject({
   mutations: v.array(
     v.strictObject({

@@ -100,6 +100,40 @@ test('useQuery returns [] before data, then rows and complete; one() gives undef
   expect(result.current.one[0]).toEqual({id: 'b', n: 1});
 });
 
+test('retry() on a useQuery error asks the server again and shows the new outcome', async () => {
+  const srv = await server();
+  const zero = new Zero({userID: 'u', schema, server: srv.server, kvStore: 'mem', createSocket});
+  cleanups.push(() => zero.close());
+  const wrapper = ({children}: {children: ReactNode}) => (
+    <ZeroProvider zero={zero}>{children}</ZeroProvider>
+  );
+  const {result} = renderHook(() => useQuery(zero.query.item), {wrapper});
+  await waitFor(() => expect(srv.queryHashes()).toHaveLength(1));
+  const hash = srv.queryHashes()[0]!;
+  act(() => {
+    srv.send(pokeFrame({queryErrors: [{hash, kind: 'internal', message: 'replica busy'}]}));
+  });
+  await waitFor(() => expect(result.current[1].type).toBe('error'));
+  const details = result.current[1];
+  if (details.type !== 'error') throw new Error('expected an error result');
+  expect(details.message).toBe('replica busy');
+  act(() => details.retry());
+  await waitFor(() => expect(srv.queryHashes()).toEqual([hash, hash]));
+  expect(result.current[1].type).toBe('unknown');
+  act(() => {
+    srv.send(
+      pokeFrame({
+        baseVersion: '01',
+        version: '02',
+        rows: [{op: 'put', table: 'item', value: {id: 'a', n: 1}}],
+        gotQueries: [{op: 'put', hash}],
+      }),
+    );
+  });
+  await waitFor(() => expect(result.current[1].type).toBe('complete'));
+  expect(result.current[0]).toEqual([{id: 'a', n: 1}]);
+});
+
 test('useQuery with enabled: false stays empty and sends nothing', async () => {
   const srv = await server();
   const zero = new Zero({userID: 'u', schema, server: srv.server, kvStore: 'mem', createSocket});

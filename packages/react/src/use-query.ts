@@ -19,6 +19,8 @@ type LiveView = {
   readonly data: unknown;
   addListener(fn: (data: unknown, rt: ResultType, err?: {message?: string}) => void): () => void;
   destroy(): void;
+  /** Asks the server again for a query that failed. */
+  retry?(): void;
 };
 
 type QueryLike<R> = {
@@ -63,7 +65,7 @@ export function useQuery<Q extends AnyQuery>(
       const view = zero.materialize(query, ttl === undefined ? {} : {ttl}) as unknown as LiveView;
       viewRef.current = view;
       const unsub = view.addListener((data, rt, err) => {
-        snapshot.current = [data, detailsOf(rt, err, () => {})];
+        snapshot.current = [data, detailsOf(rt, err, () => view.retry?.())];
         onChange();
       });
       return () => {

@@ -45,7 +45,7 @@ export class CrudProcessor {
 
   /**
    * Applies `mutations` (all CRUD, in the order pushed). Ids at or below the client's last
-   * one are skipped (already processed, no outcome); an id past last + 1 is a protocol error
+   * one are skipped (already processed: `alreadyProcessed`); an id past last + 1 is a protocol error
    * (ProtocolError 'InvalidMessage'), and then nothing of this call is applied.
    */
   async process(mutations: readonly Mutation[], ctx: CrudContext): Promise<MutationOutcome[]> {
@@ -64,9 +64,15 @@ export class CrudProcessor {
       );
       const lmids = mutationIDs.readLocked(lastResult(locked), clientIDs);
       const todo: Mutation[] = [];
+      // Processed by an earlier push whose answer may have been lost: said so, so that the
+      // client's promise for it settles.
+      const outcomes: MutationOutcome[] = [];
       for (const m of mutations) {
         const last = lmids.get(m.clientID) ?? 0;
-        if (m.id <= last) continue;
+        if (m.id <= last) {
+          outcomes.push({clientID: m.clientID, id: m.id, result: {type: 'alreadyProcessed'}});
+          continue;
+        }
         if (m.id > last + 1) {
           throw new ProtocolError(
             'InvalidMessage',
@@ -77,7 +83,6 @@ export class CrudProcessor {
         todo.push(m);
       }
       const finish = `${mutationIDs.writeSQL(ctx.clientGroupID, lmids)}; COMMIT`;
-      const outcomes: MutationOutcome[] = [];
       const statements: (string[] | undefined)[] = [];
       for (const m of todo) statements.push(await this.#statements(client, m, ctx));
       let committed = false;

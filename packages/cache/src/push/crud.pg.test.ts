@@ -165,7 +165,7 @@ test('a failing mutation is rolled back alone; the next still runs; messages hol
   expect(await lmid()).toBe(7);
 });
 
-test('already processed ids are skipped; an out-of-order id is refused and nothing applied', async () => {
+test('already processed ids are skipped and said so; an out-of-order id is refused and nothing applied', async () => {
   await pusher.process(
     push(crud(1, {op: 'insert', table: 'issue', value: {id: 'i1', title: 'A'}})),
     ctx,
@@ -177,7 +177,10 @@ test('already processed ids are skipped; an out-of-order id is refused and nothi
     ),
     ctx,
   );
-  expect(again.mutations.map(m => m.id)).toEqual([2]);
+  expect(again.mutations).toEqual([
+    {clientID: 'c1', id: 1, result: {type: 'alreadyProcessed'}},
+    {clientID: 'c1', id: 2, result: {type: 'ok'}},
+  ]);
   expect(await lmid()).toBe(2);
 
   const ooo = pusher.process(
@@ -256,7 +259,10 @@ test("the API server's clients table (created first, same DDL) is shared", async
     ),
     ctx,
   );
-  expect(res.mutations.map(m => m.id)).toEqual([3]);
+  expect(res.mutations.map(m => [m.id, m.result.type])).toEqual([
+    [2, 'alreadyProcessed'],
+    [3, 'ok'],
+  ]);
   expect(await lmid()).toBe(3);
 });
 

@@ -190,7 +190,10 @@ function toOutcomes(json: unknown, sent: readonly Mutation[]): MutationOutcome[]
         `Mutation ${id.id} of client ${id.clientID} is out of order (the API server expected an earlier one)`,
       );
     }
-    if (result.error === 'alreadyProcessed') continue;
+    if (result.error === 'alreadyProcessed') {
+      outcomes.push({clientID: id.clientID, id: id.id, result: {type: 'alreadyProcessed'}});
+      continue;
+    }
     if (result.error === 'app') {
       const details = result.details as ReadonlyJSONValue | undefined;
       const message =

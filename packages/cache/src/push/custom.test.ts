@@ -263,7 +263,7 @@ test('401/403: nothing lost, AuthInvalidated; after a token refresh the resend a
   expect(log.lines.join('\n')).not.toMatch(/SECRET/);
 });
 
-test('app errors are forwarded; already processed ids are dropped; out-of-order is a protocol error', async () => {
+test('app errors are forwarded; already processed ids say so; out-of-order is a protocol error', async () => {
   const {server, port} = await fakeServer();
   const {pusher} = makePusher(port);
   server.appError = 'issue.bad';
@@ -278,7 +278,10 @@ test('app errors are forwarded; already processed ids are dropped; out-of-order 
     {clientID: 'c1', id: 3, result: {type: 'ok'}},
   ]);
   const again = await pusher.process(push(custom(3), custom(4)), ctx());
-  expect(again.mutations.map(m => m.id)).toEqual([4]);
+  expect(again.mutations).toEqual([
+    {clientID: 'c1', id: 3, result: {type: 'alreadyProcessed'}},
+    {clientID: 'c1', id: 4, result: {type: 'ok'}},
+  ]);
   await expect(pusher.process(push(custom(9)), ctx())).rejects.toMatchObject({
     kind: 'InvalidMessage',
   });

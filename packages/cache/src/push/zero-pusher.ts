@@ -183,8 +183,11 @@ export class ZeroPusher implements Pusher {
     const notify = this.#o.onLastMutationIDs;
     if (notify && outcomes.length > 0) {
       const lmids = new Map<string, number>();
-      for (const o of outcomes) lmids.set(o.clientID, Math.max(o.id, lmids.get(o.clientID) ?? 0));
-      notify(ctx.clientGroupID, lmids);
+      for (const o of outcomes) {
+        if (o.result.type === 'alreadyProcessed') continue;
+        lmids.set(o.clientID, Math.max(o.id, lmids.get(o.clientID) ?? 0));
+      }
+      if (lmids.size > 0) notify(ctx.clientGroupID, lmids);
     }
     return {mutations: outcomes};
   }

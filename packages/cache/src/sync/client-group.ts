@@ -62,6 +62,11 @@ export class ClientGroup {
   readonly #clients = new Map<string, GroupClient>();
   #cvr: CVR | undefined;
   readonly #cells: CellMasks;
+  /**
+   * The epoch of a CVR this process created because the store had none, until the first
+   * client is served from it (see #clientNotFound).
+   */
+  #createdEpoch: string | undefined;
   #queue: Promise<void> = Promise.resolve();
   #flushing: Promise<void> = Promise.resolve();
   #flushScheduled = false;
@@ -186,8 +191,9 @@ export class ClientGroup {
   /** Loads the CVR and re-hydrates the queries it still holds. */
   async #load(): Promise<void> {
     if (this.#cvr) return;
-    const {cvr} = await this.#o.store.load(this.groupID);
+    const {cvr, created} = await this.#o.store.load(this.groupID);
     this.#cvr = cvr;
+    this.#createdEpoch = created ? cvr.state.epoch : undefined;
     const now = this.#now();
     undesireEveryone(cvr, now);
     const step = new CVRStep(cvr);
@@ -507,6 +513,14 @@ export class ClientGroup {
     // Replica changes skipped while nobody was connected (see requestAdvance).
     if (this.#behind) await this.#advanceStep();
     const cvr = this.#requireCVR();
+    if (this.#clientNotFound(baseVersion)) {
+      client.fail(
+        'ClientNotFound',
+        'The server has no state for this client group any more (it was removed after a long ' +
+          'inactivity); the client must drop its local state and sync again',
+      );
+      return;
+    }
     clearTimeout(this.#idleTimer);
     const previous = this.#clients.get(client.clientID);
     if (previous) {
@@ -562,7 +576,19 @@ export class ClientGroup {
       false,
     );
     this.#clients.set(client.clientID, client);
+    // From now on the CVR holds state some client has: other cookies are merely stale.
+    this.#createdEpoch = undefined;
     this.#afterStep();
+  }
+
+  /**
+   * The client holds a cookie, but the store had no CVR for this group when it was loaded
+   * (never seen, or purged): its local state comes from a CVR that no longer exists, and it
+   * may be ahead of anything this server can tell it. Zero answers this with ClientNotFound.
+   * Once a client was served from the new CVR, an unknown cookie gets a reset as usual.
+   */
+  #clientNotFound(baseVersion: string | null): boolean {
+    return baseVersion !== null && this.#createdEpoch !== undefined;
   }
 
   /** The step a client's cookie stands for, or null when it cannot be served as a delta. */

@@ -93,8 +93,20 @@ test('groups nobody holds that were inactive too long lose their CVR and pin; ot
   expect(left.rows.map(r => r.group_id)).toEqual(['held', 'recent']);
   expect(await store.purgeInactive(2 * HOUR, 10)).toBe(0);
 
-  // A client of the purged group comes back with its cookie: a reset with every row.
-  const back = await sync(s.port, 'old', old.poke.version);
+  // A client of the purged group comes back with its cookie: the server no longer knows
+  // what it holds, and says so (ClientNotFound) instead of serving the new CVR.
+  const stale = await TestClient.open(s.port);
+  stale.connect({
+    clientID: 'old-c',
+    clientGroupID: 'old',
+    baseVersion: old.poke.version,
+    desiredQueries: [{op: 'put', hash: 'A', ast: openTop2}],
+  });
+  const [, err] = await stale.next('error');
+  expect(err.kind).toBe('ClientNotFound');
+  expect(err.message).toMatch(/drop its local state/);
+  // After dropping its state, it syncs again from nothing: every row.
+  const back = await sync(s.port, 'old', null);
   expect(back.poke.baseVersion).toBeNull();
   expect(summarize(back.poke)).toEqual({
     clear: true,

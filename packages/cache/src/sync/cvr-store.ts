@@ -31,6 +31,11 @@ export type LoadedCVR = {
    * epoch was renewed, so every client of the group gets a reset.
    */
   readonly tookOver: boolean;
+  /**
+   * True when the store had no CVR for the group (never seen, or purged after inactivity):
+   * a client that comes with a cookie holds state this server no longer knows.
+   */
+  readonly created: boolean;
 };
 
 type PendingFlush = {
@@ -142,7 +147,7 @@ export class CVRStore {
           `INSERT INTO ${s}.groups (group_id, epoch, seq, horizon, owned) VALUES ($1, $2, 0, 0, true)`,
           [groupID, cvr.state.epoch],
         );
-        return {cvr, tookOver: false};
+        return {cvr, tookOver: false, created: true};
       }
       const tookOver = group.owned;
       const epoch = tookOver ? newEpoch() : group.epoch;
@@ -219,7 +224,7 @@ export class CVRStore {
         queries,
         rows,
       });
-      return {cvr, tookOver};
+      return {cvr, tookOver, created: false};
     });
   }
 

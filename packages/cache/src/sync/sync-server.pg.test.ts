@@ -105,6 +105,15 @@ describe('bad frames get an error frame and a close; the server keeps serving', 
     await expectServing();
   });
 
+  test('a client of another protocol version, on its own sync path', async () => {
+    // The client puts its version in the path; an old one must learn it needs an update
+    // (a final error) instead of getting a 404 it would retry forever.
+    const c = await TestClient.open(t.port, `/sync/v${PROTOCOL_VERSION - 1}/connect`);
+    const body = await expectError(c, 'VersionNotSupported');
+    expect(body.message).toContain(`this server speaks ${PROTOCOL_VERSION}`);
+    await expectServing();
+  });
+
   test('binary frame', async () => {
     const c = await TestClient.open(t.port);
     c.ws.send(Buffer.from([1, 2, 3]), {binary: true});

@@ -4,7 +4,8 @@ import {createServer, type IncomingMessage, type Server} from 'node:http';
 import type {Duplex} from 'node:stream';
 import {randomUUID} from 'node:crypto';
 import {WebSocketServer} from 'ws';
-import {encodeFrame, SYNC_PATH} from '@zync/protocol';
+import type {ErrorBody} from '@zync/protocol';
+import {encodeFrame, PROTOCOL_VERSION, SYNC_PATH} from '@zync/protocol';
 import type {Logger} from '@zync/shared';
 import type {GroupPins} from '../auth/group-pins.ts';
 import type {OriginCheck} from '../auth/origins.ts';
@@ -20,6 +21,9 @@ import {
 } from './hooks.ts';
 import {DEFAULT_SYNC_LIMITS, type SyncLimits} from './limits.ts';
 import type {QueryDriverFactory, ReplicaNotifier} from './query-driver.ts';
+
+/** The sync path of any protocol version (the client puts its version in the path). */
+const OTHER_SYNC_PATH = /^\/sync\/v(\d{1,6})\/connect$/;
 
 export type SyncServerOptions = {
   /** Listen address (ZERO_HOST). */
@@ -140,11 +144,21 @@ export class SyncServer {
 
   #upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (req.url ?? '').split('?')[0];
-    if (path !== SYNC_PATH || this.#stopping) {
+    const otherVersion = path === SYNC_PATH ? undefined : OTHER_SYNC_PATH.exec(path ?? '')?.[1];
+    if ((path !== SYNC_PATH && otherVersion === undefined) || this.#stopping) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
     socket.on('error', () => {});
+    if (otherVersion !== undefined) {
+      // A client of another protocol version: a 404 would look like an outage and the
+      // client would retry forever; VersionNotSupported is final and tells it to update.
+      this.#refuse(wss, req, socket, head, {
+        kind: 'VersionNotSupported',
+        message: `Protocol version ${otherVersion} is not supported; this server speaks ${PROTOCOL_VERSION}`,
+      });
+      return;
+    }
     const origin = req.headers.origin;
     if (this.#o.checkOrigin && !this.#o.checkOrigin(origin)) {
       // Accepted only to say why in a frame the client understands (OriginNotAllowed is
@@ -152,18 +166,9 @@ export class SyncServer {
       this.#lc.warn('Refused a WebSocket from an origin that is not allowed', {
         origin: origin?.slice(0, 200),
       });
-      wss.handleUpgrade(req, socket, head, ws => {
-        ws.send(
-          encodeFrame([
-            'error',
-            {
-              kind: 'OriginNotAllowed',
-              message: 'This origin may not connect (ZERO_ALLOWED_ORIGINS)',
-            },
-          ]),
-        );
-        ws.close(1008, 'OriginNotAllowed');
-        setTimeout(() => ws.terminate(), 1000).unref();
+      this.#refuse(wss, req, socket, head, {
+        kind: 'OriginNotAllowed',
+        message: 'This origin may not connect (ZERO_ALLOWED_ORIGINS)',
       });
       return;
     }
@@ -180,6 +185,24 @@ export class SyncServer {
         claimGroup: pins ? (groupID, who) => pins.claim(groupID, who) : undefined,
       });
       this.#connections.add(conn);
+    });
+  }
+
+  /**
+   * Accepts an upgrade only to say in a frame the client understands why it may not connect
+   * (a final error: no retry loop); no frame from the socket is ever read.
+   */
+  #refuse(
+    wss: WebSocketServer,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    error: ErrorBody,
+  ): void {
+    wss.handleUpgrade(req, socket, head, ws => {
+      ws.send(encodeFrame(['error', error]));
+      ws.close(1008, error.kind);
+      setTimeout(() => ws.terminate(), 1000).unref();
     });
   }
 

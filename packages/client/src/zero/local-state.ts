@@ -518,6 +518,27 @@ export class LocalState {
     return ops;
   }
 
+  /**
+   * Forgets everything the server sent (rows, version, complete queries), as when the
+   * server no longer knows this client group; the last mutation ids stay (the server
+   * sends them again). Returns the store writes.
+   */
+  resetSynced(): KVOp[] {
+    const ops: KVOp[] = [];
+    this.batcher.begin();
+    try {
+      this.#clear();
+      this.#bucketOps(ops);
+    } finally {
+      this.gotQueries.clear();
+      this.version = null;
+      this.batcher.end();
+    }
+    ops.push({key: META_VERSION, value: undefined});
+    ops.push({key: META_GOT, value: []});
+    return ops;
+  }
+
   #applyRow(op: RowPatchOp): void {
     if (op.op === 'clear') {
       this.#clear();

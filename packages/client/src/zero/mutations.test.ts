@@ -196,6 +196,47 @@ test('an applied mutation whose response is lost with the connection counts as a
   expect(await r.server).toEqual({type: 'success'});
 });
 
+test('alreadyProcessed keeps the outcome already known for the id, else counts as success', async () => {
+  const {srv, zero} = await setup();
+  const bad = zero.mutate.issue.insert({id: 'bad', title: 'B', votes: 0});
+  const good = zero.mutate.issue.insert({id: 'good', title: 'G', votes: 0});
+  await good.client;
+  await vi.waitFor(() => expect(pushes(srv)).toHaveLength(2));
+  // The first answer reaches the client for id 1 only; then the connection is lost before
+  // the poke that confirms both.
+  srv.send([
+    'pushResponse',
+    {
+      mutations: [
+        {clientID: zero.clientID, id: 1, result: {type: 'error', error: 'app', message: 'Taken'}},
+      ],
+    },
+  ]);
+  // A poke after it, as a marker that the client has read the answer.
+  srv.send(
+    pokeFrame({rows: [{op: 'put', table: 'issues', value: {id: 'm', title: 'M', vote_count: 0}}]}),
+  );
+  await vi.waitFor(async () =>
+    expect((await zero.run(zero.query.issue)).map(r => r.id)).toContain('m'),
+  );
+  srv.dropConnections();
+  // Both are pushed again on the new connection; the server had processed them already.
+  await vi.waitFor(() => expect(pushes(srv)).toHaveLength(4));
+  srv.send([
+    'pushResponse',
+    {
+      mutations: [1, 2].map(id => ({
+        clientID: zero.clientID,
+        id,
+        result: {type: 'alreadyProcessed' as const},
+      })),
+    },
+  ]);
+  srv.send(pokeFrame({version: '02', lastMutationIDChanges: {[zero.clientID]: 2}}));
+  expect(await bad.server).toEqual({type: 'error', error: {type: 'app', message: 'Taken'}});
+  expect(await good.server).toEqual({type: 'success'});
+});
+
 test('pending mutations survive a reload and are pushed by the next instance', async () => {
   const provider = memStoreProvider();
   const srv = await startFakeZeroCache();

@@ -434,13 +434,18 @@ export class MutationManager {
     }
   }
 
-  /** Outcomes from zero-cache: errors are kept until the poke that confirms the id. */
+  /**
+   * Outcomes from zero-cache: kept until the poke that confirms the id. `alreadyProcessed`
+   * (an earlier push processed it, and that answer may have been lost) keeps an outcome
+   * already known for the id and otherwise counts as a success: the server's data has the
+   * mutation's effect, if any, and the app's promise must settle.
+   */
   onPushResponse(body: PushResponseBody): void {
     for (const r of body.mutations) {
       const key = pendingKey(r);
       const p = this.#pendingByKey.get(key);
       if (p) {
-        p.error = toOutcome(r.result);
+        p.error = r.result.type === 'alreadyProcessed' ? (p.error ?? SUCCESS) : toOutcome(r.result);
         continue;
       }
       // Already confirmed by a poke that overtook this response.
@@ -453,8 +458,10 @@ export class MutationManager {
   }
 }
 
+const SUCCESS: ServerOutcome = Object.freeze({type: 'success'});
+
 function toOutcome(r: MutationResult): ServerOutcome {
-  if (r.type === 'ok') return {type: 'success'};
+  if (r.type !== 'error') return SUCCESS;
   return {
     type: 'error',
     error: {

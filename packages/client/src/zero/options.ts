@@ -4,6 +4,12 @@ import type {AuthOption} from '../connection/auth-source.ts';
 import type {SocketFactory} from '../connection/connection.ts';
 import type {StoreProvider} from '../kv/store.ts';
 
+/** Why the client needs an update (the server's error kind and its message). */
+export type UpdateNeededReason = {
+  readonly type: 'VersionNotSupported' | 'SchemaVersionNotSupported';
+  readonly message?: string | undefined;
+};
+
 export type ZeroOptions<S extends Schema, MD = unknown> = {
   /** zero-cache URL `http(s)://host[:port][/one-segment]`; null: local only. */
   server?: string | null | undefined;
@@ -15,7 +21,16 @@ export type ZeroOptions<S extends Schema, MD = unknown> = {
   mutators?: MD | undefined;
   logLevel?: LogLevel | undefined;
   onOnlineChange?: ((online: boolean) => void) | undefined;
-  onUpdateNeeded?: ((reason: {type: string}) => void) | undefined;
+  /**
+   * zero-cache no longer speaks this client's protocol, or its replica does not match the
+   * schema; the client stopped connecting. Default (as Zero): reload the page in a browser.
+   */
+  onUpdateNeeded?: ((reason: UpdateNeededReason) => void) | undefined;
+  /**
+   * zero-cache no longer has state for this client group (purged after inactivity); the
+   * client dropped its synced data and syncs again from nothing. Default (as Zero): reload
+   * the page in a browser.
+   */
   onClientStateNotFound?: (() => void) | undefined;
   hiddenTabDisconnectDelay?: number | undefined;
   /** Beyond: how sockets are made (tests, non-browser runtimes). Default: global WebSocket. */
@@ -50,6 +65,11 @@ export function validateOptions(o: ZeroOptions<Schema, unknown>): void {
   }
   if (o.auth !== undefined && typeof o.auth !== 'string' && typeof o.auth !== 'function') {
     throw new TypeError('Zero: auth must be a string or a function returning a token');
+  }
+  for (const name of ['onUpdateNeeded', 'onClientStateNotFound', 'onOnlineChange'] as const) {
+    if (o[name] !== undefined && typeof o[name] !== 'function') {
+      throw new TypeError(`Zero: ${name} must be a function`);
+    }
   }
   if (o.storageKey !== undefined && typeof o.storageKey !== 'string') {
     throw new TypeError('Zero: storageKey must be a string');

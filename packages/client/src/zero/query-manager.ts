@@ -70,13 +70,29 @@ export class QueryManager implements QueryDelegate {
         touched = new Set([...touched, e.hash]);
       }
     }
+    const failed = new Set(errors?.map(e => e.hash));
     for (const hash of touched) {
       const d = this.#desired.get(hash);
-      if (d) for (const fn of [...d.onChange]) fn();
+      if (!d) continue;
+      // Asked again (a reconnect sends every query) and answered: the old error is over.
+      if (!failed.has(hash) && this.#local.gotQueries.has(hash)) d.error = undefined;
+      for (const fn of [...d.onChange]) fn();
     }
   }
 
-  /** Every query's error state is forgotten when the client resets. */
+  /**
+   * Asks the server again for a query that failed (`retry()` on an error result): the
+   * error is forgotten (views see 'unknown') and the query is sent again, which makes
+   * zero-cache prepare it again (a synced query is transformed again).
+   */
+  retry(hash: string): void {
+    const d = this.#desired.get(hash);
+    if (!d?.error) return;
+    d.error = undefined;
+    for (const fn of [...d.onChange]) fn();
+    this.#send([d.put]);
+  }
+
   #hashOf(query: AnyQueryLike): string {
     return query.customQueryID ? customQueryHash(query.customQueryID) : query.hash();
   }
@@ -129,6 +145,7 @@ export class QueryManager implements QueryDelegate {
       d,
       () => this.resultType(d.hash),
       () => this.#release(d),
+      () => this.retry(d.hash),
     );
     if (factory) {
       return (factory as unknown as (v: TypedView<unknown>) => unknown)(typed);
@@ -147,18 +164,17 @@ export class QueryManager implements QueryDelegate {
     }
     const typed = this.materialize(query, undefined, options.ttl) as QueryView;
     return new Promise((resolve, reject) => {
+      // The listener may run inside addListener (a result already complete, or an error
+      // already known), before addListener has returned; destroy() removes it either way.
+      let settled = false;
       const check = (data: unknown, rt: ResultType, err?: QueryErrorDetails) => {
-        if (rt === 'complete') {
-          unsub();
-          typed.destroy();
-          resolve(data);
-        } else if (rt === 'error') {
-          unsub();
-          typed.destroy();
-          reject(new Error(err?.message ?? 'Query failed'));
-        }
+        if (settled || (rt !== 'complete' && rt !== 'error')) return;
+        settled = true;
+        typed.destroy();
+        if (rt === 'complete') resolve(data);
+        else reject(new Error(err?.message ?? 'Query failed'));
       };
-      const unsub = typed.addListener(check);
+      typed.addListener(check);
     });
   }
 
@@ -200,6 +216,7 @@ export class QueryView implements TypedView<unknown> {
   readonly #desired: Desired;
   readonly #resultType: () => ResultType;
   readonly #release: () => void;
+  readonly #retry: () => void;
   readonly #listeners = new Set<Listener<unknown>>();
   readonly #unsubView: () => void;
   readonly #onChange = () => this.#notify(this.#view.data);
@@ -211,11 +228,13 @@ export class QueryView implements TypedView<unknown> {
     desired: Desired,
     resultType: () => ResultType,
     release: () => void,
+    retry: () => void,
   ) {
     this.#view = view;
     this.#desired = desired;
     this.#resultType = resultType;
     this.#release = release;
+    this.#retry = retry;
     this.#lastType = resultType();
     this.#unsubView = view.addListener(data => this.#notify(data));
     desired.onChange.add(this.#onChange);
@@ -245,6 +264,11 @@ export class QueryView implements TypedView<unknown> {
     return () => {
       this.#listeners.delete(listener);
     };
+  }
+
+  /** Asks the server again for the query if it failed (see QueryManager.retry). */
+  retry(): void {
+    if (!this.#destroyed) this.#retry();
   }
 
   updateTTL(_ttl: TTL): void {

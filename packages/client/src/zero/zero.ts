@@ -36,7 +36,7 @@ import {LocalState, META_CLIENT_GROUP} from './local-state.ts';
 import {MutationManager, PENDING_PREFIX} from './mutations.ts';
 import type {MutatorResult} from './mutations.ts';
 import type {DeleteID, InsertValue, UpdateValue} from './row-types.ts';
-import type {ZeroOptions} from './options.ts';
+import type {UpdateNeededReason, ZeroOptions} from './options.ts';
 import {validateOptions} from './options.ts';
 import {QueryManager} from './query-manager.ts';
 
@@ -86,6 +86,8 @@ export class Zero<S extends Schema, MD = unknown> {
   #groupID = '';
   /** The desired queries sent in the last `connect` frame, by hash. */
   #connectQueries = new Set<string>();
+  readonly #onUpdateNeeded: ((reason: UpdateNeededReason) => void) | undefined;
+  readonly #onClientStateNotFound: (() => void) | undefined;
 
   constructor(options: ZeroOptions<S, MD>) {
     validateOptions(options);
@@ -137,6 +139,8 @@ export class Zero<S extends Schema, MD = unknown> {
       }
     });
     if (options.onOnlineChange) this.#onOnlineListeners.add(options.onOnlineChange);
+    this.#onUpdateNeeded = options.onUpdateNeeded;
+    this.#onClientStateNotFound = options.onClientStateNotFound;
 
     this.#conn =
       server === null
@@ -309,16 +313,52 @@ export class Zero<S extends Schema, MD = unknown> {
       case 'pushResponse':
         this.#mutations.onPushResponse(frame[1]);
         return;
-      case 'error':
-        if (frame[1].kind === 'ClientNotFound') {
-          // The server forgot this group: start over from an empty version.
-          this.#local.version = null;
+      case 'error': {
+        const {kind, message} = frame[1];
+        this.#logger.warn('Server error', {kind});
+        if (kind === 'ClientNotFound') this.#clientStateNotFound();
+        else if (kind === 'VersionNotSupported' || kind === 'SchemaVersionNotSupported') {
+          // Final: the connection stops retrying (state 'error').
+          this.#updateNeeded({type: kind, message});
         }
-        this.#logger.warn('Server error', {kind: frame[1].kind});
         return;
+      }
       default:
         return;
     }
+  }
+
+  /**
+   * The server no longer has state for this client group (its CVR was purged): what the
+   * client holds cannot be caught up. Everything synced is dropped (pending mutations stay
+   * and are pushed again) and the connection, which retries, asks for all from nothing.
+   */
+  #clientStateNotFound(): void {
+    // Now, not in the queued step: the reconnect must not send the old version.
+    this.#local.version = null;
+    const before = new Set(this.#local.gotQueries);
+    void this.#mutations
+      .rebase(() => this.#enqueueWrite(this.#local.resetSynced()))
+      .then(() => this.#queries.afterPoke(undefined, before));
+    const handler = this.#onClientStateNotFound;
+    if (handler) {
+      callApp(handler, undefined, this.#logger, 'onClientStateNotFound');
+      return;
+    }
+    this.#logger.warn('The server no longer has this client group; its local state was reset');
+    void this.#writes.then(reloadPage);
+  }
+
+  #updateNeeded(reason: UpdateNeededReason): void {
+    const handler = this.#onUpdateNeeded;
+    if (handler) {
+      callApp(handler, reason, this.#logger, 'onUpdateNeeded');
+      return;
+    }
+    this.#logger.error('zero-cache needs a newer client; reload the app to update', {
+      type: reason.type,
+    });
+    void this.#writes.then(reloadPage);
   }
 
   /** Rows of a poke arriving in parts ahead of it (see docs/protocol.md). */
@@ -443,6 +483,21 @@ type CustomMutate<MD> = {
       : never;
   };
 };
+
+/** Runs an app callback; what it throws is logged (by name), not thrown into the client. */
+function callApp<T>(fn: (arg: T) => void, arg: T, logger: Logger, name: string): void {
+  try {
+    fn(arg);
+  } catch (e) {
+    logger.error(`${name} threw`, {error: e instanceof Error ? e.name : typeof e});
+  }
+}
+
+/** Zero's default for onUpdateNeeded and onClientStateNotFound: reload, in a browser. */
+function reloadPage(): void {
+  const location = (globalThis as {location?: {reload?: () => void}}).location;
+  if (typeof location?.reload === 'function') location.reload();
+}
 
 function watchVisibility(onChange: (hidden: boolean) => void): () => void {
   const doc = (globalThis as {document?: Document}).document;
