@@ -84,6 +84,14 @@ export const CONFIG_VARS = [
     description: "The app's schema file (.ts or .js) exporting schema and permissions.",
   },
   {
+    env: 'ZERO_ALLOW_ALL_WITHOUT_PERMISSIONS',
+    key: 'allowAllWithoutPermissions',
+    type: 'boolean',
+    default: 'false',
+    description:
+      'Without permissions (no ZERO_SCHEMA_PATH, or a schema file exporting none) every client may read and write every row; with NODE_ENV=production zero-cache refuses to start like that unless this is true.',
+  },
+  {
     env: 'ZERO_LOG_LEVEL',
     key: 'logLevel',
     type: 'log-level',

@@ -15,6 +15,7 @@ export interface ZeroConfig {
   readonly host: string;
   readonly appId: string;
   readonly schemaPath: string | undefined;
+  readonly allowAllWithoutPermissions: boolean;
   readonly logLevel: LogLevel;
   readonly authSecret: string | undefined;
   readonly authJwk: Readonly<Record<string, unknown>> | undefined;
@@ -33,6 +34,8 @@ export interface ZeroConfig {
   readonly cvrGarbageCollectionInitialBatchSize: number;
   readonly adminPassword: string | undefined;
   readonly allowedOrigins: readonly string[] | undefined;
+  /** NODE_ENV is `production`: settings that fail open in development are refused. */
+  readonly production: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -161,6 +164,7 @@ export function parseConfig(env: Env): ZeroConfig {
   }
   out['cvrDb'] ??= out['upstreamDb'];
   out['changeDb'] ??= out['upstreamDb'];
+  out['production'] = env['NODE_ENV'] === 'production';
   return Object.freeze(out) as unknown as ZeroConfig;
 }
 
