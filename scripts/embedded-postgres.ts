@@ -54,6 +54,8 @@ export interface EmbeddedPostgres {
   readonly dataDir: string;
   /** The binaries' folder in use (a copy, as root when the original is out of reach). */
   readonly nativeDir: string;
+  /** Whether this start created the cluster (initdb ran). */
+  readonly created: boolean;
   /** A URL for `database` as the `postgres` superuser, over 127.0.0.1. */
   url(database?: string): string;
   stop(): Promise<void>;
@@ -240,7 +242,8 @@ export async function startEmbeddedPostgres(
     nativeDir = reachableCopy(nativeDir);
   }
   const {dir, temporary} = prepareDataDir(options.dataDir, ids, notice);
-  if (!existsSync(join(dir, 'PG_VERSION'))) await initdb(nativeDir, dir, ids);
+  const created = !existsSync(join(dir, 'PG_VERSION'));
+  if (created) await initdb(nativeDir, dir, ids);
   const args = ['-D', dir, '-p', String(options.port), ...(options.flags ?? [])];
   const child = run(join(nativeDir, 'bin', 'postgres'), args, ids);
   const out = output(child);
@@ -269,6 +272,7 @@ export async function startEmbeddedPostgres(
     pid: child.pid!,
     dataDir: dir,
     nativeDir,
+    created,
     url: (database = 'postgres') =>
       `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`,
     stop: () =>

@@ -48,14 +48,15 @@ process.on('SIGTERM', () => void stop(0));
 
 async function embeddedPostgres(): Promise<string> {
   const pgDir = join(dataDir, 'pg');
-  if (!existsSync(join(pgDir, 'PG_VERSION'))) console.log('creating the embedded Postgres');
   embedded = await startEmbeddedPostgres({
     dataDir: pgDir,
     port: pgPort,
     flags: ['-c', 'wal_level=logical', '-c', 'listen_addresses=127.0.0.1'],
     onNotice: line => console.log(line),
   });
-  console.log(`Postgres data: ${embedded.dataDir}`);
+  console.log(
+    `${embedded.created ? 'created' : 'reusing'} the embedded Postgres in ${embedded.dataDir}`,
+  );
   const client = new pg.Client({connectionString: embedded.url()});
   await client.connect();
   const {rowCount} = await client.query(`SELECT 1 FROM pg_database WHERE datname = 'hello'`);

@@ -53,6 +53,7 @@ test('starts, keeps data across restarts, from binaries and data in a mode-700 f
 
   const first = await startEmbeddedPostgres(options);
   try {
+    expect(first.created).toBe(true);
     await query(first.url(), 'CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)');
     if (isRoot) {
       // really the root path: the server is another user, running from outside `closed`
@@ -78,6 +79,7 @@ test('starts, keeps data across restarts, from binaries and data in a mode-700 f
   const second = await startEmbeddedPostgres(options);
   try {
     expect(second.dataDir).toBe(first.dataDir);
+    expect(second.created).toBe(false);
     expect(await query(second.url(), 'SELECT n FROM kept')).toEqual([{n: 42}]);
   } finally {
     await second.stop();
