@@ -1,7 +1,7 @@
 // zero-cache's entry point: the only place that reads process.env.
 import {createLogger, formatLogLine} from '@zync/shared';
 import {ConfigError} from './config/config-error.ts';
-import {configHelp, parseConfig} from './config/parse-config.ts';
+import {configHelp, parseConfig, unusedSettings} from './config/parse-config.ts';
 import {ListenError} from './server/listen-error.ts';
 import {runZeroCache} from './server/run-zero-cache.ts';
 import {permissionsPolicy} from './permissions/permissions-policy.ts';
@@ -30,6 +30,9 @@ async function main(): Promise<number> {
   const lc = createLogger(config.logLevel, (level, msg, ctx) =>
     write(formatLogLine(level, msg, ctx)),
   );
+  for (const name of unusedSettings(process.env)) {
+    lc.warn(`${name} is set but not used yet: zero-cache ignores it (see zero-cache --help)`);
+  }
   let perms;
   let policy;
   try {

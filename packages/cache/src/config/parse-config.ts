@@ -168,6 +168,13 @@ export function parseConfig(env: Env): ZeroConfig {
   return Object.freeze(out) as unknown as ZeroConfig;
 }
 
+/** The settings in `env` that are accepted but not used yet (start-up warns about them). */
+export function unusedSettings(env: Env): string[] {
+  return (CONFIG_VARS as readonly ConfigVar[])
+    .filter(v => v.notUsedYet && env[v.env] !== undefined && env[v.env] !== '')
+    .map(v => v.env);
+}
+
 /** The text `zero-cache --help` prints. */
 export function configHelp(): string {
   const lines = ['Usage: zero-cache', '', 'Configuration (environment variables):', ''];
@@ -179,7 +186,8 @@ export function configHelp(): string {
           ? 'required'
           : 'default: unset';
     const alias = v.aliases ? ` (alias ${v.aliases.join(', ')})` : '';
-    lines.push(`  ${v.env}${alias}`, `      ${v.description} [${def}]`);
+    const unused = v.notUsedYet ? ' (NOT USED YET)' : '';
+    lines.push(`  ${v.env}${alias}${unused}`, `      ${v.description} [${def}]`);
   }
   return lines.join('\n');
 }
