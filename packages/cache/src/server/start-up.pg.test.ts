@@ -5,13 +5,12 @@ import type {ChildProcess} from 'node:child_process';
 import {existsSync} from 'node:fs';
 import {createServer} from 'node:net';
 import type {Server} from 'node:net';
-import {join} from 'node:path';
 import {afterAll, expect, test} from 'vitest';
+import {sourceBinArgs} from '../../../../scripts/source-bin.ts';
 import {freePort} from '../../../../test/free-port.ts';
 import {createTestDatabase} from '../../../../test/pg.ts';
 import {pgClient, tempReplicaFile, uniqueAppId} from '../replicator/test-helpers.ts';
 
-const BIN = join(import.meta.dirname, '../../../zync/bin/zero-cache.js');
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -20,7 +19,7 @@ afterAll(() => {
 type Run = {child: ChildProcess; stderr: () => string; exit: Promise<number | null>};
 
 function startBin(env: Record<string, string>): Run {
-  const child = spawn(process.execPath, [BIN], {
+  const child = spawn(process.execPath, sourceBinArgs('zero-cache'), {
     env: {PATH: process.env['PATH'] ?? '', ...env},
     stdio: ['ignore', 'pipe', 'pipe'],
   });
