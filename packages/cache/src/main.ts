@@ -1,8 +1,10 @@
 // zero-cache's entry point: the only place that reads process.env.
 import {createLogger, formatLogLine} from '@zync/shared';
 import {ConfigError} from './config/config-error.ts';
-import {configHelp, parseConfig} from './config/parse-config.ts';
+import {configHelp, parseConfig, unusedSettings} from './config/parse-config.ts';
+import {ListenError} from './server/listen-error.ts';
 import {runZeroCache} from './server/run-zero-cache.ts';
+import {permissionsPolicy} from './permissions/permissions-policy.ts';
 import {loadPermissionsHooks} from './permissions/permissions-hooks.ts';
 import {SchemaFileError} from './permissions/schema-file-error.ts';
 
@@ -28,15 +30,32 @@ async function main(): Promise<number> {
   const lc = createLogger(config.logLevel, (level, msg, ctx) =>
     write(formatLogLine(level, msg, ctx)),
   );
+  for (const name of unusedSettings(process.env)) {
+    lc.warn(`${name} is set but not used yet: zero-cache ignores it (see zero-cache --help)`);
+  }
   let perms;
+  let policy;
   try {
     perms = await loadPermissionsHooks(config, lc);
+    policy = permissionsPolicy(config, {
+      hasPermissions: perms.permissions !== undefined,
+      file: perms.loaded?.file,
+    });
   } catch (e) {
     if (e instanceof SchemaFileError) {
       write(`zero-cache: ZERO_SCHEMA_PATH ${e.message}`);
       return 1;
     }
+    if (e instanceof ConfigError) {
+      write(`zero-cache: ${e.message}`);
+      return 2;
+    }
     throw e;
+  }
+  if (policy.kind === 'allow-all') lc.warn(policy.line);
+  // Printed whatever ZERO_LOG_LEVEL says: running without permissions must not go unseen.
+  if (policy.kind === 'allow-all-warning') {
+    for (const line of policy.lines) write(formatLogLine('warn', line, {}));
   }
   const zc = runZeroCache(config, lc, {
     permissions: perms.permissions,
@@ -57,6 +76,10 @@ async function main(): Promise<number> {
     lc.info('stopped');
     return 0;
   } catch (e) {
+    if (e instanceof ListenError) {
+      write(`zero-cache: ${e.message}`);
+      return 1;
+    }
     lc.error('zero-cache failed', {
       kind: (e as {kind?: string}).kind,
       error: e instanceof Error ? e.message : String(e),

@@ -23,6 +23,8 @@ export interface ConfigVar {
   /** Never echoed in errors or help. */
   readonly secret?: boolean;
   readonly aliases?: readonly string[];
+  /** Accepted and validated but not acted on yet: help says so, start-up warns when set. */
+  readonly notUsedYet?: boolean;
   readonly description: string;
 }
 
@@ -40,14 +42,17 @@ export const CONFIG_VARS = [
     key: 'cvrDb',
     type: 'postgres-url',
     secret: true,
-    description: 'Postgres URL for client view records; default: the upstream database.',
+    description:
+      'Postgres URL for client view records and client-group pins; default: the upstream database.',
   },
   {
     env: 'ZERO_CHANGE_DB',
     key: 'changeDb',
     type: 'postgres-url',
     secret: true,
-    description: 'Postgres URL for the change log; default: the upstream database.',
+    notUsedYet: true,
+    description:
+      'Not used yet: checked to be a postgres:// URL, then ignored (zero-cache warns at start when it is set). The change log is kept in the SQLite replica.',
   },
   {
     env: 'ZERO_REPLICA_FILE',
@@ -61,7 +66,8 @@ export const CONFIG_VARS = [
     key: 'port',
     type: 'port',
     default: '4848',
-    description: 'TCP port zero-cache listens on.',
+    description:
+      'TCP port zero-cache listens on; bound before replication starts, so a taken port stops start-up at once.',
   },
   {
     env: 'ZERO_HOST',
@@ -75,13 +81,22 @@ export const CONFIG_VARS = [
     key: 'appId',
     type: 'app-id',
     default: 'zero',
-    description: 'Names the publication, slot and internal schema (lowercase letters, digits, _).',
+    description:
+      'Names the publication, replication slot and internal schemas upstream (lowercase letters, digits, _).',
   },
   {
     env: 'ZERO_SCHEMA_PATH',
     key: 'schemaPath',
     type: 'string',
     description: "The app's schema file (.ts or .js) exporting schema and permissions.",
+  },
+  {
+    env: 'ZERO_ALLOW_ALL_WITHOUT_PERMISSIONS',
+    key: 'allowAllWithoutPermissions',
+    type: 'boolean',
+    default: 'false',
+    description:
+      'Without permissions (no ZERO_SCHEMA_PATH, or a schema file exporting none) every client may read and write every row; with NODE_ENV=production zero-cache refuses to start like that unless this is true.',
   },
   {
     env: 'ZERO_LOG_LEVEL',
@@ -95,7 +110,8 @@ export const CONFIG_VARS = [
     key: 'authSecret',
     type: 'string',
     secret: true,
-    description: 'Symmetric key to verify HS256/384/512 JWTs.',
+    description:
+      'Symmetric key to verify HS256/384/512 JWTs. With no ZERO_AUTH_* key, tokens are opaque: forwarded to the API server, never verified.',
   },
   {
     env: 'ZERO_AUTH_JWK',
@@ -114,20 +130,23 @@ export const CONFIG_VARS = [
     env: 'ZERO_AUTH_ISSUER',
     key: 'authIssuer',
     type: 'string',
-    description: 'Required iss claim, if set.',
+    description:
+      'Required iss claim, if set (checked only when a ZERO_AUTH_* key verifies tokens).',
   },
   {
     env: 'ZERO_AUTH_AUDIENCE',
     key: 'authAudience',
     type: 'string',
-    description: 'Required aud claim, if set.',
+    description:
+      'Required aud claim, if set (checked only when a ZERO_AUTH_* key verifies tokens).',
   },
   {
     env: 'ZERO_MUTATE_URL',
     key: 'mutateUrl',
     type: 'http-url',
     aliases: ['ZERO_PUSH_URL'],
-    description: 'Custom mutator endpoint of the API server.',
+    description:
+      'Custom mutator endpoint of the API server; unset: custom mutations are refused (CRUD writes still work).',
   },
   {
     env: 'ZERO_MUTATE_API_KEY',
@@ -148,7 +167,7 @@ export const CONFIG_VARS = [
     key: 'getQueriesUrl',
     type: 'http-url',
     aliases: ['ZERO_QUERY_URL'],
-    description: 'Synced query endpoint of the API server.',
+    description: 'Synced query endpoint of the API server; unset: named queries are refused.',
   },
   {
     env: 'ZERO_GET_QUERIES_API_KEY',
@@ -237,12 +256,15 @@ export const CONFIG_VARS = [
     key: 'adminPassword',
     type: 'string',
     secret: true,
-    description: 'Protects admin/debug endpoints; unset: they are off.',
+    notUsedYet: true,
+    description:
+      'Not used yet: accepted, then ignored (zero-cache warns at start when it is set); zero-cache has no admin or debug endpoints.',
   },
   {
     env: 'ZERO_ALLOWED_ORIGINS',
     key: 'allowedOrigins',
     type: 'list',
-    description: 'Comma-separated origins allowed to open a WebSocket when cookies are forwarded.',
+    description:
+      'Comma-separated origins allowed to open a WebSocket; checked only when a *_FORWARD_COOKIES setting is true (unset then: the API server origins and localhost).',
   },
 ] as const satisfies readonly ConfigVar[];

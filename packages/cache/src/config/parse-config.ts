@@ -15,6 +15,7 @@ export interface ZeroConfig {
   readonly host: string;
   readonly appId: string;
   readonly schemaPath: string | undefined;
+  readonly allowAllWithoutPermissions: boolean;
   readonly logLevel: LogLevel;
   readonly authSecret: string | undefined;
   readonly authJwk: Readonly<Record<string, unknown>> | undefined;
@@ -38,6 +39,8 @@ export interface ZeroConfig {
   readonly maxQueriesPerClientGroup: number;
   readonly adminPassword: string | undefined;
   readonly allowedOrigins: readonly string[] | undefined;
+  /** NODE_ENV is `production`: settings that fail open in development are refused. */
+  readonly production: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -166,7 +169,15 @@ export function parseConfig(env: Env): ZeroConfig {
   }
   out['cvrDb'] ??= out['upstreamDb'];
   out['changeDb'] ??= out['upstreamDb'];
+  out['production'] = env['NODE_ENV'] === 'production';
   return Object.freeze(out) as unknown as ZeroConfig;
+}
+
+/** The settings in `env` that are accepted but not used yet (start-up warns about them). */
+export function unusedSettings(env: Env): string[] {
+  return (CONFIG_VARS as readonly ConfigVar[])
+    .filter(v => v.notUsedYet && env[v.env] !== undefined && env[v.env] !== '')
+    .map(v => v.env);
 }
 
 /** The text `zero-cache --help` prints. */
@@ -180,7 +191,8 @@ export function configHelp(): string {
           ? 'required'
           : 'default: unset';
     const alias = v.aliases ? ` (alias ${v.aliases.join(', ')})` : '';
-    lines.push(`  ${v.env}${alias}`, `      ${v.description} [${def}]`);
+    const unused = v.notUsedYet ? ' (NOT USED YET)' : '';
+    lines.push(`  ${v.env}${alias}${unused}`, `      ${v.description} [${def}]`);
   }
   return lines.join('\n');
 }

@@ -39,15 +39,10 @@ export async function loadPermissionsHooks(
     claims: verified ? 'verified' : 'opaque',
     logger: lc.with({component: 'permissions'}),
   });
-  if (!loaded) {
-    lc.info('No ZERO_SCHEMA_PATH: reads are not filtered by permissions');
-  } else if (!permissions) {
-    lc.warn('The schema file exports no permissions: reads are not filtered', {
-      file: loaded.file,
-    });
-  } else {
+  // Missing permissions are reported (or refused) by permissionsPolicy at start.
+  if (permissions) {
     lc.info('Loaded permissions', {
-      file: loaded.file,
+      file: loaded?.file,
       tables: Object.keys(permissions.tables).length,
     });
     const needing = [...selectPermissions.tablesNeedingClaims];

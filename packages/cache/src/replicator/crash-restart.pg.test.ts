@@ -5,6 +5,7 @@ import type {ChildProcess} from 'node:child_process';
 import Database from 'better-sqlite3';
 import {afterAll, expect, test} from 'vitest';
 import {sourceBinArgs} from '../../../../scripts/source-bin.ts';
+import {freePort} from '../../../../test/free-port.ts';
 import {createTestDatabase} from '../../../../test/pg.ts';
 import {pgClient, readReplicaTable, tempReplicaFile} from './test-helpers.ts';
 
@@ -53,7 +54,12 @@ test('SIGKILL at random moments during streaming always converges', async () => 
   await c.query(`CREATE TABLE k (id int PRIMARY KEY, n int NOT NULL)`);
   await c.query(`INSERT INTO k SELECT i, 0 FROM generate_series(1, 20000) i`);
   const file = tempReplicaFile();
-  const env = {ZERO_UPSTREAM_DB: url, ZERO_REPLICA_FILE: file, ZERO_APP_ID: `crash_${process.pid}`};
+  const env = {
+    ZERO_UPSTREAM_DB: url,
+    ZERO_REPLICA_FILE: file,
+    ZERO_APP_ID: `crash_${process.pid}`,
+    ZERO_PORT: String(await freePort()),
+  };
 
   let writing = true;
   let next = 100_000;
@@ -121,6 +127,7 @@ test('an unreachable upstream is retried with backoff, without leaking the passw
     {
       ZERO_UPSTREAM_DB: 'postgres://someone:sup3r-s3cret@127.0.0.1:1/app',
       ZERO_REPLICA_FILE: tempReplicaFile(),
+      ZERO_PORT: String(await freePort()),
     },
     out,
   );

@@ -8,6 +8,7 @@ import {createLogger, silentLogger} from '@zync/shared';
 import type {LogContext} from '@zync/shared';
 import {startPostgres, stopAll} from '../../../../bench/e2e/harness.ts';
 import {sourceBinArgs} from '../../../../scripts/source-bin.ts';
+import {freePort} from '../../../../test/free-port.ts';
 import {parseLsn, lsnToVersion} from '../replica/version.ts';
 import {Replicator} from './replicator.ts';
 
@@ -163,6 +164,7 @@ async function main() {
         ZERO_UPSTREAM_DB: url,
         ZERO_REPLICA_FILE: join(parent, 'replica2.db'),
         ZERO_APP_ID: 'bench_rss',
+        ZERO_PORT: String(await freePort()),
         ZERO_LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -326,6 +326,8 @@ export class Replicator {
       if (applier.lsn > acked) ack(applier.lsn);
     }, 1_000);
     try {
+      // A stop() that came before the service existed could not stop it: see it here.
+      if (this.#stopped) return;
       this.#lc.info('streaming changes', {from: formatLsn(applier.lsn)});
       await service.subscribe(decoder, this.#names.slot, formatLsn(applier.lsn));
       if (failed) throw new ReplicatorError('apply-failed', 'apply failed', {cause: failed});

@@ -21,13 +21,20 @@ import {DEFAULT_SYNC_LIMITS, type SyncLimits} from '../sync/limits.ts';
 import {budgetPreparer, type QueryBudget} from '../sync/query-budget.ts';
 import {snapshotterFactory} from '../sync/snapshotter.ts';
 import {SyncServer} from '../sync/sync-server.ts';
+import {listenError} from './listen-error.ts';
 
 export interface ZeroCache {
   readonly replicator: Replicator;
   readonly syncServer: SyncServer;
-  /** The port clients connect to, once the replica is ready and the server listens. */
+  /**
+   * The port clients connect to, once the replica is ready and the server serves; rejects
+   * if zero-cache fails or stops first.
+   */
   readonly ready: Promise<number>;
-  /** Settles when every service has stopped (rejects if one fails). */
+  /**
+   * Settles when every service has stopped. The first service to fail stops the others and
+   * `done` rejects with its error (a taken port: a ListenError).
+   */
   readonly done: Promise<void>;
   stop(): Promise<void>;
 }
@@ -120,9 +127,15 @@ export function runZeroCache(
       ...hooks.limits,
     },
   });
-  const replicating = replicator.run();
+  let stopping: Promise<void> | undefined;
   let syncStarted = false;
+  // The port is bound first: a taken port fails start-up at once, before the initial copy.
+  const listening = syncServer.listen().catch((e: unknown) => {
+    throw listenError(e, config);
+  });
+  const replicating = listening.then(() => (stopping ? undefined : replicator.run()));
   const serving = replicator.ready.then(() => {
+    if (stopping) return undefined;
     syncStarted = true;
     return syncServer.run();
   });
@@ -131,12 +144,38 @@ export function runZeroCache(
     () => purger.start(),
     () => {},
   );
-  const ready = serving.then(
-    () => syncServer.ready,
-    () => syncServer.ready,
-  );
-  const readyPort = replicator.ready.then(() => syncServer.ready);
-  void readyPort.then(
+  const stop = () =>
+    (stopping ??= (async () => {
+      await purger.stop();
+      await syncServer.stop();
+      snapshots.close();
+      await replicator.stop();
+      await cvrPool.end();
+      await upstreamPool.end();
+    })());
+  // The first service to fail stops all the others; `done` then rejects with its error.
+  let failure: {readonly error: unknown} | undefined;
+  const fail = (error: unknown) => {
+    failure ??= {error};
+    void stop();
+  };
+  replicating.catch(fail);
+  serving.catch(fail);
+  // Settles when the replicator has stopped (or never started) and, if it ever started, the
+  // sync server too, and everything is closed.
+  const done = (async () => {
+    await replicating.catch(() => {});
+    if (syncStarted) await serving.catch(() => {});
+    if (failure || stopping) await stop();
+    if (failure) throw failure.error;
+  })();
+  const ready = new Promise<number>((resolve, reject) => {
+    replicator.ready.then(() => syncServer.ready).then(resolve, reject);
+    done.then(() => reject(new Error('zero-cache stopped before it was ready')), reject);
+  });
+  // Callers that only await `done` must not see an unhandled rejection from `ready`.
+  ready.catch(() => {});
+  void ready.then(
     port =>
       lc.info('zero-cache ready', {
         replica: replicaFile,
@@ -145,25 +184,5 @@ export function runZeroCache(
       }),
     () => {},
   );
-  void ready;
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
-      await purger.stop();
-      if (syncStarted) await syncServer.stop();
-      snapshots.close();
-      await replicator.stop();
-      await cvrPool.end();
-      await upstreamPool.end();
-    })());
-  // Settles when the replicator has stopped and, if it ever started, the sync server too
-  // (a stop before the replica was ready leaves nothing else to wait for).
-  const done = new Promise<void>((resolve, reject) => {
-    serving.catch(reject);
-    replicating.then(async () => {
-      if (syncStarted) await serving;
-      resolve();
-    }, reject);
-  });
-  return {replicator, syncServer, ready: readyPort, done, stop};
+  return {replicator, syncServer, ready, done, stop};
 }

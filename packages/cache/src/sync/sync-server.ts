@@ -61,6 +61,8 @@ export class SyncServer {
   #wss: WebSocketServer | undefined;
   #unsubscribe: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
+  #listening: Promise<number> | undefined;
+  #serving = false;
   #resolveReady: (port: number) => void = () => {};
   #rejectReady: (e: unknown) => void = () => {};
   #resolveStopped: () => void = () => {};
@@ -94,7 +96,17 @@ export class SyncServer {
     return {connections: this.#connections.size, clientGroups: this.#groups.size};
   }
 
-  /** Starts listening; resolves once the server has stopped. */
+  /**
+   * Binds the port without serving yet: until `run()` is ready, `/` answers 503 and
+   * WebSocket upgrades are refused with 503, so clients retry. Lets the caller find out
+   * that the port is taken before any slow start-up work. Resolves with the bound port.
+   */
+  listen(): Promise<number> {
+    this.#listening ??= this.#listen();
+    return this.#listening;
+  }
+
+  /** Starts listening (if `listen()` was not called) and serving; resolves once stopped. */
   async run(): Promise<void> {
     try {
       await this.#start();
@@ -105,9 +117,7 @@ export class SyncServer {
     await this.#stopped;
   }
 
-  async #start(): Promise<void> {
-    await this.#o.cvrStore.init();
-    await this.#o.groupPins?.init();
+  async #listen(): Promise<number> {
     const wss = new WebSocketServer({
       noServer: true,
       // Frames between maxFrameBytes and this get a MessageTooLarge error frame from us;
@@ -119,13 +129,19 @@ export class SyncServer {
     const http = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (req.method === 'GET' && (path === '/' || path === '/keepalive')) {
-        res.writeHead(200, {'content-type': 'text/plain'}).end('OK');
+        if (this.#serving) res.writeHead(200, {'content-type': 'text/plain'}).end('OK');
+        else res.writeHead(503, {'content-type': 'text/plain'}).end('Starting');
       } else {
         res.writeHead(404, {'content-type': 'text/plain'}).end('Not Found');
       }
     });
     this.#http = http;
     http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!this.#serving && !this.#stopping) {
+        socket.on('error', () => {});
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+        return;
+      }
       this.#upgrade(wss, req, socket, head);
     });
     await new Promise<void>((resolve, reject) => {
@@ -135,9 +151,16 @@ export class SyncServer {
         resolve();
       });
     });
-    this.#unsubscribe = this.#o.replica.subscribe(() => this.#groups.advanceAll());
     const addr = http.address();
-    const port = typeof addr === 'object' && addr ? addr.port : this.#o.port;
+    return typeof addr === 'object' && addr ? addr.port : this.#o.port;
+  }
+
+  async #start(): Promise<void> {
+    const port = await this.listen();
+    await this.#o.cvrStore.init();
+    await this.#o.groupPins?.init();
+    this.#unsubscribe = this.#o.replica.subscribe(() => this.#groups.advanceAll());
+    this.#serving = true;
     this.#lc.info('Sync server listening', {host: this.#o.host, port});
     this.#resolveReady(port);
   }

@@ -1,0 +1,56 @@
+// Turns a failure to bind zero-cache's port into one line that names the port and the
+// setting to change, instead of a raw socket error.
+import type {ZeroConfig} from '../config/parse-config.ts';
+
+/** zero-cache could not listen on ZERO_HOST:ZERO_PORT. The message says what to change. */
+export class ListenError extends Error {
+  /** The system error code (EADDRINUSE, EACCES, EADDRNOTAVAIL, ...), if there was one. */
+  readonly code: string | undefined;
+  readonly port: number;
+  constructor(message: string, port: number, code: string | undefined) {
+    super(message);
+    this.name = 'ListenError';
+    this.port = port;
+    this.code = code;
+  }
+}
+
+function errorCode(e: unknown): string | undefined {
+  const code = (e as {code?: unknown} | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function listenError(e: unknown, config: Pick<ZeroConfig, 'host' | 'port'>): ListenError {
+  const code = errorCode(e);
+  const where = `port ${config.port} on ${config.host}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new ListenError(
+        `cannot listen on ${where}: the port is already in use by another process; ` +
+          'set ZERO_PORT to a free port or stop the other process',
+        config.port,
+        code,
+      );
+    case 'EACCES':
+      return new ListenError(
+        `cannot listen on ${where}: permission denied (ports below 1024 need privileges); ` +
+          'set ZERO_PORT to a port of 1024 or more',
+        config.port,
+        code,
+      );
+    case 'EADDRNOTAVAIL':
+      return new ListenError(
+        `cannot listen on ${where}: ${config.host} is not an address of this machine; ` +
+          'set ZERO_HOST to one of its addresses (0.0.0.0 for all)',
+        config.port,
+        code,
+      );
+    default:
+      return new ListenError(
+        `cannot listen on ${where}: ${e instanceof Error ? e.message : String(e)}; ` +
+          'check ZERO_HOST and ZERO_PORT',
+        config.port,
+        code,
+      );
+  }
+}
