@@ -17,8 +17,7 @@ const external: (string | RegExp)[] = [
   'react',
   'react/jsx-runtime',
   'sorted-btree',
-  'tsx',
-  /^tsx\//,
+  'esbuild',
   'valibot',
   'ws',
 ];
@@ -67,6 +66,30 @@ export default defineConfig([
     outDir: 'dist/bin',
     clean: false,
     dts: false,
+    // The commands start as new processes, where loading many small module files costs more
+    // than the code itself: their pure-JavaScript dependencies are bundled in. The native
+    // addon, esbuild (its own binary; loaded only to compile a schema file) and the drivers'
+    // optional native helpers stay imports.
+    deps: {
+      neverBundle: [
+        /^node:/,
+        'better-sqlite3',
+        'esbuild',
+        'pg-native',
+        'bufferutil',
+        'utf-8-validate',
+      ],
+      alwaysBundle: [
+        /^@zync\//,
+        'pg',
+        'pg-copy-streams',
+        'pg-logical-replication',
+        'jose',
+        'ws',
+        'valibot',
+        'sorted-btree',
+      ],
+    },
     outputOptions: {
       banner: chunk => (chunk.isEntry ? '#!/usr/bin/env node\n' : ''),
     },

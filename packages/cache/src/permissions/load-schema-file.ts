@@ -1,10 +1,10 @@
-// Loads an app's schema file (ZERO_SCHEMA_PATH) the way tsx runs it: TypeScript or
-// JavaScript, type-only imports written as plain imports dropped. Each load is a fresh
-// module graph (tsx's tsImport namespaces), so a reload sees edited files.
+// Loads an app's schema file (ZERO_SCHEMA_PATH): TypeScript or JavaScript, type-only
+// imports written as plain imports dropped (as tsx and esbuild do). Each load is a fresh
+// module (compile-schema-file.ts), so a reload sees edited files.
 import {existsSync, statSync} from 'node:fs';
 import {isAbsolute, resolve} from 'node:path';
-import {pathToFileURL} from 'node:url';
 import type {DefinedPermissions, Schema} from '@zync/zql';
+import {compileSchemaFile, importCompiled} from './compile-schema-file.ts';
 import {localImports} from './local-imports.ts';
 import {SchemaFileError} from './schema-file-error.ts';
 import {validatePermissions, validateSchema} from './validate-schema-file.ts';
@@ -34,9 +34,7 @@ export async function loadSchemaFile(
   }
   let mod: Record<string, unknown>;
   try {
-    // tsx is loaded only here: it is what an app's `schema.ts` needs, and nothing else does.
-    const {tsImport} = await import('tsx/esm/api');
-    mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+    mod = await importCompiled(await compileSchemaFile(file));
   } catch (e) {
     const reason = e instanceof Error ? e.message.split('\n')[0]?.slice(0, 300) : 'unknown error';
     throw new SchemaFileError('load-failed', file, `could not be loaded: ${reason}`, {cause: e});
