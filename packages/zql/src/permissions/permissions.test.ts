@@ -261,7 +261,7 @@ describe('applySelectPermissions: rule EXISTS are server only', () => {
     const server = applySelectPermissions(mapAST(q.ast, schema, 'server'), bound, {
       names: 'server',
     });
-    const serverRule = (server.where as {conditions: Condition[]}).conditions[1];
+    const serverRule = (server.where as Extract<Condition, {kind: 'and'}>).conditions[1];
     expect(serverRule).toMatchObject({related: {serverOnly: true, subquery: {table: 'issues'}}});
   });
 });
