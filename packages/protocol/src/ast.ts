@@ -85,6 +85,12 @@ export type CorrelatedSubquery = {
   readonly correlation: Correlation;
   readonly subquery: AST;
   readonly hidden?: boolean | undefined;
+  /**
+   * Set only by zero-cache, on the EXISTS subqueries that select permission rules add: their
+   * rows decide which parent rows pass and never leave the server. Not part of the wire
+   * format: `correlatedSubquerySchema` refuses an AST that carries it.
+   */
+  readonly serverOnly?: boolean | undefined;
 };
 
 export type Bound = {

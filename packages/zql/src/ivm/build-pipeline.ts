@@ -96,6 +96,7 @@ function buildLevel(ast: AST, ctx: PipelineContext, partitionKey: readonly strin
       hidden: false,
       internal: true,
       singular: false,
+      serverOnly: e.related.serverOnly === true,
     });
   });
   if (rest) {

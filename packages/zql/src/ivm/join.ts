@@ -22,6 +22,8 @@ export type JoinArgs = {
   readonly hidden: boolean;
   readonly internal: boolean;
   readonly singular: boolean;
+  /** See RelationshipSchema.serverOnly. */
+  readonly serverOnly?: boolean | undefined;
 };
 
 export class Join implements Input {
@@ -55,6 +57,7 @@ export class Join implements Input {
       hidden: args.hidden,
       internal: args.internal,
       singular: args.singular,
+      ...(args.serverOnly === true ? {serverOnly: true} : {}),
     };
     this.#schema = {
       ...parentSchema,

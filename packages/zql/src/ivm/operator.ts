@@ -44,6 +44,11 @@ export type RelationshipSchema = {
   readonly hidden: boolean;
   /** Only present to evaluate EXISTS: not shown in views, but part of the row set. */
   readonly internal: boolean;
+  /**
+   * An EXISTS a permission rule added: its rows only decide which parents pass, so no
+   * materialized tree (view or row set) keeps them.
+   */
+  readonly serverOnly?: boolean | undefined;
   /** Shown as a single row or undefined. */
   readonly singular: boolean;
 };

@@ -1,6 +1,8 @@
 // RowSetOutput: which rows (of every table) a query needs on the client: root rows,
 // related rows (junction hops included) and the rows that make its EXISTS conditions
-// true. Counts references, so a row shared by several parents leaves only with the last.
+// true, except those of a `serverOnly` EXISTS (one a permission rule added), which only
+// decide which parents pass. Counts references, so a row shared by several parents leaves
+// only with the last.
 // Emits net changes once per batch; nothing is materialized as a result tree for the app.
 import type {Batcher} from './batcher.ts';
 import {rowKeyOf, type PrimaryKey, type Row} from './data.ts';

@@ -93,7 +93,7 @@ export class MaterializedTree {
     if (leaf) return tn;
     for (const name in schema.relationships) {
       const rel = schema.relationships[name] as RelationshipSchema;
-      if (rel.internal && !this.#includeInternal) continue;
+      if ((rel.internal && !this.#includeInternal) || rel.serverOnly === true) continue;
       const fetch = node.relationships[name];
       tn.rels.set(name, this.#buildList(rel.schema, rel, fetch ? fetch() : []));
     }

@@ -1,6 +1,8 @@
 // Read permissions as part of the query itself: the select condition of each table is
 // ANDed into every level of the AST (root, related subqueries, EXISTS subqueries, junction
 // hops), so a row the user may not read never leaves the server, not even as a join key.
+// The EXISTS subqueries a rule adds are marked `serverOnly`: the rows they read decide
+// which rows pass and are never sent (they are not filtered by their own table's rules).
 import type {AST, Condition, CorrelatedSubquery} from '@zync/protocol';
 import {and, isAlwaysTrue} from '../query/condition.ts';
 import {deepFreeze} from '../query/ast.ts';
@@ -30,7 +32,7 @@ export function applySelectPermissions(
 
 function applyAST(ast: AST, bound: BoundPermissions): AST {
   const own = ast.where === undefined ? undefined : applyCondition(ast.where, bound);
-  const where = and(own, bound.selectCondition(ast.table));
+  const where = and(own, ruleCondition(bound.selectCondition(ast.table)));
   const {where: _w, related: _r, ...rest} = ast;
   const out: {-readonly [K in keyof AST]: AST[K]} = {...rest};
   if (!isAlwaysTrue(where)) out.where = where;
@@ -52,4 +54,39 @@ function applyCondition(c: Condition, bound: BoundPermissions): Condition {
     case 'exists':
       return {...c, related: applyCorrelated(c.related, bound)};
   }
+}
+
+/** Rule conditions with their EXISTS marked, per bound condition (bound ones are cached). */
+const marked = new WeakMap<Condition, Condition>();
+
+/** A rule's condition with every EXISTS subquery in it (nested ones too) marked serverOnly. */
+function ruleCondition(c: Condition): Condition {
+  let out = marked.get(c);
+  if (out === undefined) {
+    out = markServerOnly(c);
+    marked.set(c, out);
+  }
+  return out;
+}
+
+function markServerOnly(c: Condition): Condition {
+  switch (c.kind) {
+    case 'simple':
+      return c;
+    case 'and':
+    case 'or':
+      return {kind: c.kind, conditions: c.conditions.map(markServerOnly)};
+    case 'exists':
+      return {...c, related: markCorrelated(c.related)};
+  }
+}
+
+function markCorrelated(c: CorrelatedSubquery): CorrelatedSubquery {
+  const sub = c.subquery;
+  const subquery: AST = {
+    ...sub,
+    ...(sub.where === undefined ? {} : {where: markServerOnly(sub.where)}),
+    ...(sub.related === undefined ? {} : {related: sub.related.map(markCorrelated)}),
+  };
+  return {...c, subquery, serverOnly: true};
 }

@@ -4,6 +4,7 @@ import {FALSE, isAlwaysFalse, isAlwaysTrue, TRUE} from '../query/condition.ts';
 import {createBuilder} from '../query/query-impl.ts';
 import type {ExpressionBuilder} from '../query/expression.ts';
 import {escapeLike} from '../query/escape-like.ts';
+import {mapAST} from '../schema/name-map.ts';
 import {schema, type TestSchema} from '../query/test-schema.ts';
 import {applySelectPermissions} from './apply.ts';
 import {bindPermissions} from './bind.ts';
@@ -223,6 +224,45 @@ describe('applySelectPermissions', () => {
     const s = applySelectPermissions(serverAst, bound, {names: 'server'});
     expect(s.table).toBe('issues');
     expect(s.where).toMatchObject({left: {kind: 'column', name: 'owner_id'}});
+  });
+});
+
+describe('applySelectPermissions: rule EXISTS are server only', () => {
+  test('marks the EXISTS a rule adds (nested ones too), not the query’s own', async () => {
+    const defined = await definePermissions<AuthData, TestSchema>(schema, () => ({
+      comment: {
+        row: {
+          select: [
+            (a, {exists}) =>
+              exists('issue', i =>
+                i.where(({exists: ex}) => ex('owner', u => u.where('id', a.sub))),
+              ),
+          ],
+        },
+      },
+      issue: {row: {select: [(a, {cmp}) => cmp('ownerID', a.sub)]}},
+      user: {row: {select: ANYONE_CAN}},
+    }));
+    const bound = bindPermissions(defined, {sub: 'u1'});
+    const q = createBuilder(schema).comment.whereExists('issue').related('issue');
+    const out = applySelectPermissions(q.ast, bound);
+    const conds = out.where?.kind === 'and' ? out.where.conditions : [];
+    const [own, rule] = conds as Extract<Condition, {kind: 'exists'}>[];
+    // The query's own EXISTS: filtered by issue's rule, its rows go to the client.
+    expect(own?.related.serverOnly).toBeUndefined();
+    expect(own?.related.subquery.where).toMatchObject({left: {name: 'ownerID'}});
+    // The rule's EXISTS and the EXISTS inside it: server only, not filtered again.
+    expect(rule?.related.serverOnly).toBe(true);
+    const inner = rule?.related.subquery.where as Extract<Condition, {kind: 'exists'}>;
+    expect(inner.related.serverOnly).toBe(true);
+    expect(inner.related.subquery.table).toBe('user');
+    expect(out.related?.[0]?.serverOnly).toBeUndefined();
+    // The mark survives the mapping to server names.
+    const server = applySelectPermissions(mapAST(q.ast, schema, 'server'), bound, {
+      names: 'server',
+    });
+    const serverRule = (server.where as Extract<Condition, {kind: 'and'}>).conditions[1];
+    expect(serverRule).toMatchObject({related: {serverOnly: true, subquery: {table: 'issues'}}});
   });
 });
 

@@ -53,6 +53,7 @@ function normalizeCorrelated(c: CorrelatedSubquery): CorrelatedSubquery {
     subquery: normalizeAST(c.subquery),
   };
   if (c.hidden === true) out.hidden = true;
+  if (c.serverOnly === true) out.serverOnly = true;
   return out;
 }
 

@@ -147,6 +147,7 @@ function mapCorrelated(c: CorrelatedSubquery, parent: string, m: NameMapper): Co
     subquery: mapQuery(c.subquery, m),
   };
   if (c.hidden !== undefined) out.hidden = c.hidden;
+  if (c.serverOnly !== undefined) out.serverOnly = c.serverOnly;
   return out;
 }
 
