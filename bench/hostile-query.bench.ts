@@ -35,7 +35,10 @@ replica.db.transaction(() => {
 replica.db.exec(`CREATE INDEX comment_issue ON comment (issue_id)`);
 replica.db.exec(`ANALYZE`);
 
-const open = () => new EngineQueryDriver(batcher => new Snapshotter(file, {batcher}));
+// MAX_ROWS overrides the hydration row budget (ZERO_QUERY_MAX_HYDRATION_ROWS).
+const maxHydrationRows = process.env.MAX_ROWS ? Number(process.env.MAX_ROWS) : undefined;
+const open = () =>
+  new EngineQueryDriver(batcher => new Snapshotter(file, {batcher}), {maxHydrationRows});
 
 /** Exists chains issue→comment→issue… as deep as allowed, OR-ed until the node budget. */
 function worstAllowedQuery(b = DEFAULT_QUERY_BUDGET): AST {
@@ -93,9 +96,9 @@ const victims = Array.from({length: VICTIMS}, (_, v) => {
     },
     orderBy: [['id', 'asc']],
   };
-  d.addQuery('q', ast);
-  return d;
+  return {d, ast};
 });
+for (const v of victims) await v.d.addQuery('q', v.ast);
 
 function p(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -108,6 +111,8 @@ async function phase(name: string, hostile: boolean): Promise<void> {
   const hist = monitorEventLoopDelay({resolution: 1});
   let running = true;
   let hydrations = 0;
+  let refused = 0;
+  let refusal = '';
   let longestHydration = 0;
   const worst = worstAllowedQuery();
   const attacker = hostile
@@ -115,9 +120,14 @@ async function phase(name: string, hostile: boolean): Promise<void> {
         const d = open();
         while (running) {
           const t0 = performance.now();
-          d.addQuery('worst', worst);
+          try {
+            await d.addQuery('worst', worst);
+            hydrations++;
+          } catch (e) {
+            refused++;
+            refusal = e instanceof Error ? e.message : String(e);
+          }
           longestHydration = Math.max(longestHydration, performance.now() - t0);
-          hydrations++;
           d.removeQuery('worst');
           await new Promise(r => setImmediate(r));
         }
@@ -142,8 +152,7 @@ async function phase(name: string, hostile: boolean): Promise<void> {
     const wrote = performance.now();
     for (const v of victims) {
       setImmediate(() => {
-        v.advance();
-        latencies.push(performance.now() - wrote);
+        void Promise.resolve(v.d.advance()).then(() => latencies.push(performance.now() - wrote));
       });
     }
     await sleep(10);
@@ -155,9 +164,10 @@ async function phase(name: string, hostile: boolean): Promise<void> {
     `${name.padEnd(28)} write-to-view p50 ${p(latencies, 0.5).toFixed(1)} ms, p99 ${p(latencies, 0.99).toFixed(1)} ms; ` +
       `longest event-loop stall ${(hist.max / 1e6).toFixed(1)} ms` +
       (hostile
-        ? `; worst query: ${hydrations} hydrations, longest ${longestHydration.toFixed(1)} ms`
+        ? `; worst query: ${hydrations} hydrations, ${refused} refused, longest ${longestHydration.toFixed(1)} ms`
         : ''),
   );
+  if (refusal) console.log(`  refused with: ${refusal}`);
 }
 
 if (process.env.PROBE) {
@@ -165,14 +175,14 @@ if (process.env.PROBE) {
     const d = open();
     const t0 = performance.now();
     const rows = [
-      ...d.addQuery(
+      ...(await d.addQuery(
         'x',
         worstAllowedQuery({
           ...DEFAULT_QUERY_BUDGET,
           maxQueryDepth: depth,
           maxQueryNodes: 4 * depth + 6,
         }),
-      ),
+      )),
     ].length;
     console.log(`depth ${depth}: ${(performance.now() - t0).toFixed(1)} ms, ${rows} rows`);
     d.destroy();
@@ -187,5 +197,5 @@ console.log(
 );
 await phase('victims alone', false);
 await phase('victims + hostile client', true);
-for (const v of victims) v.destroy();
+for (const v of victims) v.d.destroy();
 rmSync(dir, {recursive: true, force: true});

@@ -245,6 +245,14 @@ export const CONFIG_VARS = [
     description: 'Most characters of any one string (literal or name) in a query.',
   },
   {
+    env: 'ZERO_QUERY_MAX_HYDRATION_ROWS',
+    key: 'queryMaxHydrationRows',
+    type: 'positive-int',
+    default: '1000000',
+    description:
+      'Most rows the engine may fetch from the replica to hydrate one query (EXISTS checks included); a query that reads more is stopped and refused with a QueryError.',
+  },
+  {
     env: 'ZERO_MAX_QUERIES_PER_CLIENT_GROUP',
     key: 'maxQueriesPerClientGroup',
     type: 'positive-int',

@@ -36,6 +36,7 @@ export interface ZeroConfig {
   readonly queryMaxNodes: number;
   readonly queryMaxInListLength: number;
   readonly queryMaxStringLength: number;
+  readonly queryMaxHydrationRows: number;
   readonly maxQueriesPerClientGroup: number;
   readonly adminPassword: string | undefined;
   readonly allowedOrigins: readonly string[] | undefined;

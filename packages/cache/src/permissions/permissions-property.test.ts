@@ -201,7 +201,7 @@ test('no row a rule denies ever reaches a client (hydration and incremental chan
               ? issueRules.some(r => allows(r, row, claims, 'owner_id'))
               : commentRules.some(r => allows(r, row, claims, 'author_id'));
           const client = new Map<string, {table: string; row: Record<string, unknown>}>();
-          for (const r of driver.addQuery('h', ast)) {
+          for (const r of await driver.addQuery('h', ast)) {
             client.set(`${r.table}/${JSON.stringify(r.id)}`, {table: r.table, row: r.row});
           }
           const check = () => {
@@ -223,7 +223,7 @@ test('no row a rule denies ever reaches a client (hydration and incremental chan
             const row = {id: `i${i}`, ...next};
             issues[i] = next;
             replica.apply([{table: 'issues', change: {type: 'edit', oldRow: old, row}}]);
-            const res = driver.advance();
+            const res = await driver.advance();
             for (const c of res.changes.get('h') ?? []) {
               const key = `${c.table}/${JSON.stringify(c.id)}`;
               if (c.type === 'remove') client.delete(key);

@@ -113,7 +113,9 @@ export function runZeroCache(
     port: config.port,
     logger: lc,
     cvrStore,
-    createDriver: engineQueryDriverFactory((_group, batcher) => snapshots.open(batcher)),
+    createDriver: engineQueryDriverFactory((_group, batcher) => snapshots.open(batcher), {
+      maxHydrationRows: config.queryMaxHydrationRows,
+    }),
     replica: replicator,
     authenticate: hooks.authenticate ?? createAuthenticator(config, lc),
     groupPins,

@@ -26,6 +26,7 @@ import type {
 import type {SyncLimits} from './limits.ts';
 import {encodePokeFrame, type PokeMeta} from './poke-encoder.ts';
 import {PokeStream} from './poke-stream.ts';
+import {hydrationQueryError} from './hydration-budget.ts';
 import {checkQueryBudget, QUERY_BUDGET_SETTINGS} from './query-budget.ts';
 import {StepActivity} from './step-activity.ts';
 import {TimeSlice} from './time-slice.ts';
@@ -252,7 +253,7 @@ export class ClientGroup {
         hash: ast.hash,
         error: e instanceof Error ? e.message.slice(0, 200) : 'unknown',
       });
-      step.queryError({hash: ast.hash, kind: 'internal', message: 'The query could not be run'});
+      step.queryError(hydrationQueryError(ast.hash, e));
       this.#dropFailed(step, ast.hash);
     }
   }

@@ -1,6 +1,9 @@
 // The QueryDriver over the incremental engine: one row-set pipeline per query, all over the
 // sources of one pinned replica snapshot. `advance()` pushes the snapshot's changes into the
 // sources inside one batch, so every pipeline reports its net row-set change once.
+// A query hydrates in time slices (giving the event loop back between them) under a row
+// budget; the driver's queries hydrate one at a time and an advance waits for the one in
+// flight, so the snapshot cannot move under a hydration (docs/security.md).
 import type {AST, RowValue} from '@zync/protocol';
 import {stableStringify} from '@zync/shared';
 import {
@@ -12,6 +15,8 @@ import {
   type Source,
   type SourceChange,
 } from '@zync/zql/ivm';
+import {DEFAULT_MAX_HYDRATION_ROWS, HydrationMeter} from './hydration-budget.ts';
+import {TimeSlice} from './time-slice.ts';
 import type {
   AdvanceResult,
   DriverRow,
@@ -54,20 +59,46 @@ export const CLIENTS_TABLE = '_zync_clients';
 /** Opens a snapshot for one client group; its sources must push inside `batcher`. */
 export type EngineSnapshotFactory = (clientGroupID: string, batcher: Batcher) => EngineSnapshot;
 
-export function engineQueryDriverFactory(open: EngineSnapshotFactory): QueryDriverFactory {
-  return groupID => new EngineQueryDriver(batcher => open(groupID, batcher));
+export type EngineQueryDriverOptions = {
+  /** Most rows one query's hydration may fetch (ZERO_QUERY_MAX_HYDRATION_ROWS). */
+  readonly maxHydrationRows?: number | undefined;
+  /** Longest a hydration holds the event loop before it yields (ms). */
+  readonly sliceMs?: number | undefined;
+};
+
+export function engineQueryDriverFactory(
+  open: EngineSnapshotFactory,
+  options: EngineQueryDriverOptions = {},
+): QueryDriverFactory {
+  return groupID => new EngineQueryDriver(batcher => open(groupID, batcher), options);
 }
 
-type Query = {readonly ast: AST; readonly rowSet: RowSetOutput; readonly unlisten: () => void};
+type Query = {
+  readonly ast: AST;
+  readonly rowSet: RowSetOutput;
+  readonly unlisten: () => void;
+  readonly meter: HydrationMeter | undefined;
+};
+
+/** Rows fetched between two looks at the clock while a query hydrates. */
+const ROWS_PER_CLOCK_CHECK = 64;
 
 export class EngineQueryDriver implements QueryDriver {
   readonly #batcher = new Batcher();
   readonly #snapshot: EngineSnapshot;
   readonly #queries = new Map<string, Query>();
+  readonly #maxRows: number;
+  readonly #sliceMs: number | undefined;
   /** Changes collected during `advance()`, per query. */
   #collecting: Map<string, QueryRowChange[]> | undefined;
+  /** The query whose hydration is suspended between slices, and its end. */
+  #hydrating: {readonly hash: string; readonly q: Query} | undefined;
+  #busy: Promise<unknown> | undefined;
+  #destroyed = false;
 
-  constructor(open: (batcher: Batcher) => EngineSnapshot) {
+  constructor(open: (batcher: Batcher) => EngineSnapshot, options: EngineQueryDriverOptions = {}) {
+    this.#maxRows = options.maxHydrationRows ?? DEFAULT_MAX_HYDRATION_ROWS;
+    this.#sliceMs = options.sliceMs;
     this.#snapshot = open(this.#batcher);
     // Opening the clients table's source makes the snapshot report its changes, which
     // carry last mutation ids (nothing is pushed into it).
@@ -83,16 +114,16 @@ export class EngineQueryDriver implements QueryDriver {
     return {table, id: idOf(row, pk), row};
   }
 
-  #build(hash: string, ast: AST): Query {
+  /** `metered`: built for a hydration under the row budget, which `hydrate` runs. */
+  #build(hash: string, ast: AST, metered: boolean): Query {
+    const meter = metered ? new HydrationMeter(this.#maxRows) : undefined;
     const rowSet = buildRowSet(
       ast,
-      {getSource: t => this.#snapshot.getSource(t)},
-      {
-        batcher: this.#batcher,
-      },
+      {getSource: t => this.#snapshot.getSource(t), meter: meter?.visit},
+      {batcher: this.#batcher, deferred: metered},
     );
     const unlisten = rowSet.addListener(changes => this.#collect(hash, changes));
-    return {ast, rowSet, unlisten};
+    return {ast, rowSet, unlisten, meter};
   }
 
   #collect(hash: string, changes: readonly RowSetChange[]): void {
@@ -110,9 +141,69 @@ export class EngineQueryDriver implements QueryDriver {
     }
   }
 
-  addQuery(hash: string, ast: AST): DriverRow[] {
+  /**
+   * Hydrates in slices: returns the rows at once if the query hydrated within one slice,
+   * else a promise of them. Throws HydrationBudgetError past the row budget.
+   */
+  addQuery(hash: string, ast: AST): DriverRow[] | Promise<DriverRow[]> {
+    if (this.#busy) return this.#busy.then(() => this.addQuery(hash, ast));
     this.removeQuery(hash);
-    const q = this.#build(hash, ast);
+    const q = this.#build(hash, ast, true);
+    const meter = q.meter as HydrationMeter;
+    const slice = new TimeSlice(this.#sliceMs);
+    let check = ROWS_PER_CLOCK_CHECK;
+    const pause = () => {
+      if (meter.rows < check) return false;
+      check = meter.rows + ROWS_PER_CLOCK_CHECK;
+      return slice.due;
+    };
+    if (this.#step(q, pause)) return this.#hydrated(hash, q);
+    this.#hydrating = {hash, q};
+    const rest = this.#sliced(hash, q, slice, pause);
+    const busy = rest.then(
+      () => {},
+      () => {},
+    );
+    this.#busy = busy;
+    void busy.then(() => {
+      if (this.#busy === busy) this.#busy = undefined;
+    });
+    return rest;
+  }
+
+  /** One slice of `q`'s hydration; a failed query is released before the error goes on. */
+  #step(q: Query, pause: () => boolean): boolean {
+    try {
+      return q.rowSet.hydrate(pause);
+    } catch (e) {
+      q.unlisten();
+      q.rowSet.destroy();
+      throw e;
+    }
+  }
+
+  async #sliced(
+    hash: string,
+    q: Query,
+    slice: TimeSlice,
+    pause: () => boolean,
+  ): Promise<DriverRow[]> {
+    try {
+      for (;;) {
+        await slice.yield();
+        if (this.#hydrating?.q !== q) {
+          throw new Error(this.#destroyed ? 'The driver was destroyed' : 'The query was removed');
+        }
+        if (this.#step(q, pause)) break;
+      }
+    } finally {
+      if (this.#hydrating?.q === q) this.#hydrating = undefined;
+    }
+    return this.#hydrated(hash, q);
+  }
+
+  #hydrated(hash: string, q: Query): DriverRow[] {
+    q.meter?.disarm();
     this.#queries.set(hash, q);
     const out: DriverRow[] = [];
     let lastTable = '';
@@ -132,6 +223,12 @@ export class EngineQueryDriver implements QueryDriver {
   }
 
   removeQuery(hash: string): void {
+    const h = this.#hydrating;
+    if (h?.hash === hash) {
+      this.#hydrating = undefined;
+      h.q.unlisten();
+      h.q.rowSet.destroy();
+    }
     const q = this.#queries.get(hash);
     if (!q) return;
     q.unlisten();
@@ -139,7 +236,9 @@ export class EngineQueryDriver implements QueryDriver {
     this.#queries.delete(hash);
   }
 
-  advance(): AdvanceResult {
+  /** Waits for a hydration in flight: the snapshot must not move under it. */
+  advance(): AdvanceResult | Promise<AdvanceResult> {
+    if (this.#busy) return this.#busy.then(() => this.advance());
     const step = this.#snapshot.advance();
     if (step.kind === 'none') return {version: step.version, changes: new Map()};
     if (step.kind === 'reset') return this.#rebuild(step);
@@ -174,7 +273,8 @@ export class EngineQueryDriver implements QueryDriver {
     step.commit();
     const changes = new Map<string, QueryRowChange[]>();
     for (const [hash, q] of [...this.#queries]) {
-      const next = this.#build(hash, q.ast);
+      // Rebuilt in one pass: these queries were within the budget before.
+      const next = this.#build(hash, q.ast, false);
       this.#queries.set(hash, next);
       const after = this.#keyed(next.rowSet);
       const old = before.get(hash) ?? new Map<string, DriverRow>();
@@ -202,6 +302,8 @@ export class EngineQueryDriver implements QueryDriver {
   }
 
   destroy(): void {
+    this.#destroyed = true;
+    if (this.#hydrating) this.removeQuery(this.#hydrating.hash);
     for (const hash of [...this.#queries.keys()]) this.removeQuery(hash);
     this.#snapshot.destroy();
   }

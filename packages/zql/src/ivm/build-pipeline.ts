@@ -10,7 +10,8 @@ import {splitCondition} from './condition.ts';
 import {Filter} from './filter.ts';
 import {Join} from './join.ts';
 import type {Input} from './operator.ts';
-import {RowSetOutput} from './row-set.ts';
+import {Metered, type RowMeter} from './metered.ts';
+import {RowSetOutput, type RowSetOptions} from './row-set.ts';
 import {Skip} from './skip.ts';
 import type {Source} from './source.ts';
 import {Take} from './take.ts';
@@ -18,6 +19,8 @@ import {ArrayView} from './view.ts';
 
 export type PipelineContext = {
   getSource(tableName: string): Source | undefined;
+  /** Called for every row a source connection of the pipeline fetches (see Metered). */
+  readonly meter?: RowMeter | undefined;
 };
 
 export function buildPipeline(ast: AST, ctx: PipelineContext): Input {
@@ -40,7 +43,7 @@ export function materialize(
 export function buildRowSet(
   ast: AST,
   ctx: PipelineContext,
-  options: {readonly batcher?: Batcher | undefined} = {},
+  options: RowSetOptions = {},
 ): RowSetOutput {
   return new RowSetOutput(buildPipeline(ast, ctx), options);
 }
@@ -82,6 +85,7 @@ function buildLevel(ast: AST, ctx: PipelineContext, partitionKey: readonly strin
     filter: pushed,
     splitEditKeys: [...splitEditKeys],
   });
+  if (ctx.meter) input = new Metered(input, ctx.meter);
 
   const existsNames = new Map<ExistsCondition, string>();
   exists.forEach((e, i) => {

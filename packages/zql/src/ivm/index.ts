@@ -32,7 +32,8 @@ export type {
   Start,
 } from './operator.ts';
 export {RowSetOutput} from './row-set.ts';
-export type {RowSetChange, RowSetListener} from './row-set.ts';
+export type {RowSetChange, RowSetListener, RowSetOptions} from './row-set.ts';
+export {Metered, type RowMeter} from './metered.ts';
 export {Skip} from './skip.ts';
 export type {ConnectOptions, Source, SourceChange, SourceInput} from './source.ts';
 export {Take} from './take.ts';

@@ -6,13 +6,19 @@
 // Emits net changes once per batch; nothing is materialized as a result tree for the app.
 import type {Batcher} from './batcher.ts';
 import {rowKeyOf, type PrimaryKey, type Row} from './data.ts';
-import type {Change, Input, Output, SourceSchema} from './operator.ts';
+import type {Change, Input, Node, Output, SourceSchema} from './operator.ts';
 import {MaterializedTree, type TreeListener} from './tree.ts';
 
 export type RowSetChange =
   | {readonly type: 'add'; readonly table: string; readonly row: Row}
   | {readonly type: 'remove'; readonly table: string; readonly row: Row}
   | {readonly type: 'edit'; readonly table: string; readonly oldRow: Row; readonly row: Row};
+
+export type RowSetOptions = {
+  readonly batcher?: Batcher | undefined;
+  /** Hydrate only when `hydrate()` is called (possibly in slices). */
+  readonly deferred?: boolean | undefined;
+};
 
 export type RowSetListener = (changes: readonly RowSetChange[]) => void;
 
@@ -46,23 +52,77 @@ export class RowSetOutput implements Output, TreeListener {
   /** Absent when the root table has no relationships: changes then map to rows directly. */
   readonly #tree: MaterializedTree | undefined;
   readonly #rootTable: string;
+  /** The root fetch of a flat set while its hydration is unfinished. */
+  #flat: Iterator<Node> | undefined;
   #hydrating = true;
   #scheduled = false;
 
-  constructor(input: Input, options: {readonly batcher?: Batcher | undefined} = {}) {
+  /**
+   * `deferred`: fetch nothing yet; the owner calls `hydrate()` until it returns true and
+   * pushes nothing into the pipeline's sources meanwhile.
+   */
+  constructor(input: Input, options: RowSetOptions = {}) {
     this.#input = input;
     this.#batcher = options.batcher;
     const schema = input.getSchema();
     collectPrimaryKeys(schema, this.#primaryKeys);
     this.#rootTable = schema.tableName;
+    const deferred = options.deferred === true;
     if (hasRelationships(schema)) {
-      this.#tree = new MaterializedTree(input, true, this, true);
+      this.#tree = new MaterializedTree(input, true, this, true, deferred);
     } else {
       this.#tree = undefined;
-      for (const node of input.fetch({})) this.enter(schema.tableName, node.row);
+      if (!deferred) {
+        for (const node of input.fetch({})) this.enter(schema.tableName, node.row);
+      }
     }
+    if (!deferred) this.#hydrated();
+  }
+
+  #hydrated(): void {
     this.#hydrating = false;
-    input.setOutput(this);
+    this.#input.setOutput(this);
+  }
+
+  /** Whether the initial fetch is done (and changes are followed). */
+  get hydrated(): boolean {
+    return !this.#hydrating;
+  }
+
+  /**
+   * Runs the initial fetch of a deferred set until it is done (true) or `pause()`, asked
+   * after each row, says to stop (false; call again to resume). A throwing fetch leaves
+   * the set unusable: destroy it.
+   */
+  hydrate(pause?: () => boolean): boolean {
+    if (!this.#hydrating) return true;
+    if (this.#tree) {
+      if (!this.#tree.hydrate(pause)) return false;
+    } else {
+      const table = this.#rootTable;
+      const it = (this.#flat ??= this.#input.fetch({})[Symbol.iterator]());
+      try {
+        for (;;) {
+          const next = it.next();
+          if (next.done) break;
+          this.enter(table, next.value.row);
+          if (pause?.()) return false;
+        }
+      } catch (e) {
+        this.#abandon();
+        throw e;
+      }
+      this.#flat = undefined;
+    }
+    this.#hydrated();
+    return true;
+  }
+
+  #abandon(): void {
+    const flat = this.#flat;
+    this.#flat = undefined;
+    flat?.return?.();
+    this.#tree?.abandon();
   }
 
   /** Every row currently in the set (what a hydrate sends). */
@@ -95,6 +155,7 @@ export class RowSetOutput implements Output, TreeListener {
   }
 
   destroy(): void {
+    if (this.#hydrating) this.#abandon();
     this.#listeners.clear();
     this.#input.destroy();
   }

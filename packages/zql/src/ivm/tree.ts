@@ -31,6 +31,13 @@ export type TreeList = {
   dirty: boolean;
 };
 
+/** A list of the initial fetch and the fetch that fills it (opened when first reached). */
+type HydrationFrame = {
+  readonly list: TreeList;
+  readonly open: () => Iterable<Node>;
+  iter: Iterator<Node> | undefined;
+};
+
 /** Shared by all nodes without relationships; never written to. */
 const NO_RELS: Map<string, TreeList> = new Map();
 
@@ -46,13 +53,103 @@ export class MaterializedTree {
   readonly #listener: TreeListener | undefined;
 
   readonly #keyed: boolean;
+  /** The initial fetch while it runs: lists being filled, innermost last. */
+  #stack: HydrationFrame[] | undefined;
 
-  /** `keyed`: keep nodes in hash maps by primary key instead of sorted arrays. */
-  constructor(input: Input, includeInternal: boolean, listener?: TreeListener, keyed = false) {
+  /**
+   * `keyed`: keep nodes in hash maps by primary key instead of sorted arrays. `deferred`:
+   * build nothing yet; the owner calls `hydrate()` until it returns true, and pushes
+   * nothing into the tree meanwhile.
+   */
+  constructor(
+    input: Input,
+    includeInternal: boolean,
+    listener?: TreeListener,
+    keyed = false,
+    deferred = false,
+  ) {
     this.#keyed = keyed;
     this.#includeInternal = includeInternal;
     this.#listener = listener;
-    this.root = this.#buildList(input.getSchema(), undefined, input.fetch({}));
+    this.root = this.#newList(input.getSchema(), undefined);
+    this.#stack = [{list: this.root, open: () => input.fetch({}), iter: undefined}];
+    if (!deferred) this.hydrate();
+  }
+
+  #newList(schema: SourceSchema, rel: RelationshipSchema | undefined): TreeList {
+    return {
+      schema,
+      rel,
+      nodes: [],
+      pending: undefined,
+      keyed: this.#keyed ? new Map<string, TreeNode>() : undefined,
+      data: undefined,
+      dirty: true,
+    };
+  }
+
+  /**
+   * Runs the initial fetch, depth first in fetch order, until it is done (true) or
+   * `pause()`, asked after each row, says to stop (false; call again to resume). Nothing
+   * may be pushed into the pipeline until it is done. If a fetch throws, the fetches still
+   * open are closed and the error is rethrown.
+   */
+  hydrate(pause?: () => boolean): boolean {
+    const stack = this.#stack;
+    if (!stack) return true;
+    const listener = this.#listener;
+    try {
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1] as HydrationFrame;
+        top.iter ??= top.open()[Symbol.iterator]();
+        const next = top.iter.next();
+        if (next.done) {
+          stack.pop();
+          continue;
+        }
+        const node = next.value;
+        const list = top.list;
+        const schema = list.schema;
+        let leaf = true;
+        for (const _ in schema.relationships) {
+          leaf = false;
+          break;
+        }
+        const tn: TreeNode = {
+          row: node.row,
+          rels: leaf ? NO_RELS : new Map<string, TreeList>(),
+          data: undefined,
+        };
+        listener?.enter(schema.tableName, node.row);
+        if (list.keyed) list.keyed.set(rowKeyOf(node.row, schema.primaryKey), tn);
+        else list.nodes.push(tn);
+        if (!leaf) {
+          const at = stack.length;
+          for (const name in schema.relationships) {
+            const rel = schema.relationships[name] as RelationshipSchema;
+            if (rel.internal && !this.#includeInternal) continue;
+            const child = this.#newList(rel.schema, rel);
+            tn.rels.set(name, child);
+            const fetch = node.relationships[name];
+            // Children are filled in relationship order: the first ends up on top.
+            stack.splice(at, 0, {list: child, open: fetch ?? (() => []), iter: undefined});
+          }
+        }
+        if (pause?.()) return false;
+      }
+    } catch (e) {
+      this.abandon();
+      throw e;
+    }
+    this.#stack = undefined;
+    return true;
+  }
+
+  /** Stops an unfinished initial fetch, closing the fetches it holds open. */
+  abandon(): void {
+    const stack = this.#stack;
+    this.#stack = undefined;
+    if (stack) for (const f of stack) f.iter?.return?.();
   }
 
   #buildList(
@@ -60,16 +157,8 @@ export class MaterializedTree {
     rel: RelationshipSchema | undefined,
     nodes: Iterable<Node>,
   ): TreeList {
-    const keyed = this.#keyed ? new Map<string, TreeNode>() : undefined;
-    const list: TreeList = {
-      schema,
-      rel,
-      nodes: [],
-      pending: undefined,
-      keyed,
-      data: undefined,
-      dirty: true,
-    };
+    const list = this.#newList(schema, rel);
+    const keyed = list.keyed;
     for (const node of nodes) {
       const tn = this.#buildNode(schema, node);
       if (keyed) keyed.set(rowKeyOf(node.row, schema.primaryKey), tn);
