@@ -118,7 +118,8 @@ try {
 
   const ours = bundleSize(web);
   const theirs = bundleSize(zero);
-  if (ours.nodeImports.length > 0) throw new Error(`Node-only imports: ${ours.nodeImports.join(', ')}`);
+  if (ours.nodeImports.length > 0)
+    throw new Error(`Node-only imports: ${ours.nodeImports.join(', ')}`);
   console.log(
     `browser bundle (esbuild, minified, React included): zync ${(ours.gzipBytes / 1024).toFixed(1)} KiB gzipped ` +
       `(${(ours.bytes / 1024).toFixed(0)} KiB), @rocicorp/zero 0.24 ${(theirs.gzipBytes / 1024).toFixed(1)} KiB ` +
