@@ -127,7 +127,7 @@ export class MaterializedTree {
           const at = stack.length;
           for (const name in schema.relationships) {
             const rel = schema.relationships[name] as RelationshipSchema;
-            if (rel.internal && !this.#includeInternal) continue;
+            if ((rel.internal && !this.#includeInternal) || rel.serverOnly === true) continue;
             const child = this.#newList(rel.schema, rel);
             tn.rels.set(name, child);
             const fetch = node.relationships[name];
