@@ -99,6 +99,63 @@ export type {
 } from './query/query.ts';
 export {syncedQuery, syncedQueryWithContext, withValidation} from './query/named.ts';
 export type {HasParseFn, ParseFn, Parser, QueryFn, SyncedQuery} from './query/named.ts';
+export {
+  defineQueries,
+  defineQuery,
+  getQuery,
+  isQuery,
+  isQueryDefinition,
+  isQueryRegistry,
+  isQueryRequest,
+  mustGetQuery,
+  toQuery,
+} from './query/query-registry.ts';
+export type {
+  AnyCustomQuery,
+  AnyQueryDefinition,
+  AnyQueryRegistry,
+  AnyQueryRequest,
+  CustomQuery,
+  QueryDefinition,
+  QueryDefinitionFunction,
+  QueryDefinitions,
+  QueryRegistry,
+  QueryRequest,
+} from './query/query-registry.ts';
+export {InputValidationError, isStandardSchema, validateInput} from './query/standard-schema.ts';
+export type {
+  StandardSchemaIssue,
+  StandardSchemaResult,
+  StandardSchemaV1,
+} from './query/standard-schema.ts';
+export type {DefaultContext, DefaultSchema, DefaultTypes, IsUnknown} from './default-types.ts';
+
+// mutators
+export type {DeleteID, InsertValue, UpdateValue} from './mutate/row-types.ts';
+export type {SchemaMutators, TableMutators, Transaction} from './mutate/transaction.ts';
+export {
+  defineMutator,
+  defineMutators,
+  getMutator,
+  isMutateRequest,
+  isMutator,
+  isMutatorDefinition,
+  isMutatorRegistry,
+  iterateMutators,
+  mustGetMutator,
+} from './mutate/mutator-registry.ts';
+export type {
+  AnyMutateRequest,
+  AnyMutator,
+  AnyMutatorDefinition,
+  AnyMutatorRegistry,
+  MutateRequest,
+  Mutator,
+  MutatorDefinition,
+  MutatorDefinitionFunction,
+  MutatorDefinitions,
+  MutatorRegistry,
+} from './mutate/mutator-registry.ts';
 
 // permissions
 export {

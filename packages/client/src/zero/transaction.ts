@@ -1,27 +1,3 @@
-// The transaction type app mutators are written against. The same mutator code runs on the
-// client (optimistically, `location: 'client'`) and, through zync/server, on the API server
-// (`location: 'server'`), so its type names what both provide.
-import type {Schema, SchemaQuery} from '@zync/zql';
-import type {DeleteID, InsertValue, UpdateValue} from './row-types.ts';
-
-export type TableMutators<T extends Schema['tables'][string]> = {
-  insert(value: InsertValue<T>): Promise<void>;
-  upsert(value: InsertValue<T>): Promise<void>;
-  update(value: UpdateValue<T>): Promise<void>;
-  delete(id: DeleteID<T>): Promise<void>;
-};
-
-export type SchemaMutators<S extends Schema> = {
-  readonly [T in keyof S['tables'] & string]: TableMutators<S['tables'][T]>;
-};
-
-export type Transaction<S extends Schema, TWrappedTransaction = unknown> = {
-  readonly location: 'client' | 'server';
-  readonly reason: 'optimistic' | 'rebase' | 'authoritative';
-  readonly clientID: string;
-  readonly mutationID: number;
-  readonly mutate: SchemaMutators<S>;
-  readonly query: SchemaQuery<S>;
-  /** Only on the server: the database transaction the mutator runs in. */
-  readonly dbTransaction?: {readonly wrappedTransaction: TWrappedTransaction} | undefined;
-};
+// The transaction type app mutators are written against; it lives in @zync/zql so that
+// defined mutators (and the server) share it.
+export type {SchemaMutators, TableMutators, Transaction} from '@zync/zql';

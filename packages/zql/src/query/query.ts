@@ -92,7 +92,9 @@ export type QueryRowType<Q> = Q extends (...args: any) => Query<any, any, infer 
   ? R
   : Q extends Query<any, any, infer R>
     ? R
-    : never;
+    : Q extends {readonly '~': {readonly $return: infer R}}
+      ? R // a defined query or its request (query-registry.ts)
+      : never;
 
 /** `Row<typeof schema.tables.x>` or `Row<typeof query>`. */
 export type Row<
