@@ -1,4 +1,5 @@
-import type {AnyQuery, QueryResultType, ResultType, TTL} from '@zync/zql';
+import type {AnyQuery, AnyQueryRequest, QueryResultType, ResultType, TTL} from '@zync/zql';
+import {toQuery} from '@zync/zql';
 import {useCallback, useMemo, useRef, useSyncExternalStore} from 'react';
 import {useZero} from './zero-provider.tsx';
 
@@ -39,13 +40,15 @@ const COMPLETE: QueryResultDetails = Object.freeze({type: 'complete'});
 
 /**
  * `[rows, details]` for a query, kept live. Returns `[]` (or undefined after `.one()`)
- * before the first data and never throws for "not yet".
+ * before the first data and never throws for "not yet". A defined query's request
+ * (`queries.issue.byId(args)`) is bound to the instance's context here.
  */
-export function useQuery<Q extends AnyQuery>(
-  query: Q,
+export function useQuery<Q extends AnyQuery | AnyQueryRequest>(
+  queryOrRequest: Q,
   options?: UseQueryOptions | boolean,
 ): [QueryResultType<Q>, QueryResultDetails] {
   const zero = useZero(); // must be inside a ZeroProvider
+  const query = toQuery(queryOrRequest as AnyQuery | AnyQueryRequest, zero.context);
   const q = query as unknown as QueryLike<unknown>;
   const enabled = typeof options === 'boolean' ? options : options?.enabled !== false;
   const ttl = typeof options === 'object' ? options.ttl : undefined;

@@ -24,9 +24,16 @@ export function ZeroProvider<S extends Schema, MD = unknown>(
   const {init} = props;
   // Options that identify the instance: a change makes a new one.
   const key = options
-    ? JSON.stringify([options.server, options.userID, options.storageKey])
+    ? JSON.stringify([
+        options.server ?? options.cacheURL,
+        options.userID ?? null,
+        options.storageKey,
+      ])
     : undefined;
   const auth = options?.auth;
+  // Defined queries and mutators see the context the instance was made with: a new one
+  // makes a new instance. An equal context written inline on each render does not.
+  const contextKey = sameJSONKey(options?.context);
 
   useEffect(() => {
     if (!options) return;
@@ -37,8 +44,8 @@ export function ZeroProvider<S extends Schema, MD = unknown>(
       setMade(undefined);
       void z.close();
     };
-    // The instance depends on its identity (key), the schema and the kvStore.
-  }, [key, options?.schema, options?.kvStore]);
+    // The instance depends on its identity (key), the schema, the kvStore and the context.
+  }, [key, options?.schema, options?.kvStore, contextKey]);
 
   useEffect(() => {
     // A new token for the same user goes onto the live connection.
@@ -61,4 +68,13 @@ export function useZero<S extends Schema = Schema, MD = unknown>(): Zero<S, MD> 
 /** A `useZero` typed for one schema and mutators, as in Zero. */
 export function createUseZero<S extends Schema, MD = unknown>(): () => Zero<S, MD> {
   return () => useZero<S, MD>();
+}
+
+function sameJSONKey(v: unknown): unknown {
+  try {
+    const json = JSON.stringify(v);
+    return json === undefined ? v : `json:${json}`;
+  } catch {
+    return v;
+  }
 }

@@ -3,10 +3,12 @@
 import type {CrudOp, Mutation, MutationResult, PushResponseBody} from '@zync/protocol';
 import {CRUD_MUTATION_NAME} from '@zync/protocol';
 import type {ReadonlyJSONValue} from '@zync/shared';
-import type {QueryDelegate, Schema, SchemaQuery} from '@zync/zql';
+import type {AnyQueryLike, QueryDelegate, Schema, SchemaQuery} from '@zync/zql';
 import {createBuilder} from '@zync/zql';
 import type {Row, Value} from '@zync/zql/ivm';
 import type {KVOp, LocalState} from './local-state.ts';
+import type {AppMutators, CustomMutator} from './mutator-defs.ts';
+import {clientFailure, collectMutators} from './mutator-defs.ts';
 
 export const PENDING_PREFIX = 'p/';
 
@@ -46,9 +48,9 @@ export type ClientTransaction<S extends Schema> = {
   readonly mutationID: number;
   readonly mutate: {readonly [T in keyof S['tables']]: TableMutator};
   readonly query: SchemaQuery<S>;
+  /** Runs a query over the local data, as the mutator sees it. */
+  run(query: AnyQueryLike): Promise<unknown>;
 };
-
-type CustomMutator = (tx: ClientTransaction<Schema>, args: never) => Promise<void> | void;
 
 /** Per client: tabs sharing one store each write their own keys. */
 function pendingKey(m: {clientID: string; id: number}): string {
@@ -59,7 +61,7 @@ export class MutationManager {
   readonly #schema: Schema;
   readonly #local: LocalState;
   readonly #clientID: string;
-  readonly #mutators: Record<string, Record<string, CustomMutator>>;
+  readonly #mutators: AppMutators;
   readonly #queryDelegate: QueryDelegate;
   readonly #persist: (ops: KVOp[]) => void;
   readonly #push: (mutations: Mutation[]) => boolean;
@@ -91,6 +93,7 @@ export class MutationManager {
     local: LocalState;
     clientID: string;
     mutators: unknown;
+    context: unknown;
     queryDelegate: QueryDelegate;
     persist: (ops: KVOp[]) => void;
     push: (mutations: Mutation[]) => boolean;
@@ -101,7 +104,7 @@ export class MutationManager {
     this.#queryDelegate = args.queryDelegate;
     this.#persist = args.persist;
     this.#push = args.push;
-    this.#mutators = validateMutators(args.mutators, args.schema);
+    this.#mutators = collectMutators(args.mutators, args.schema, args.context);
     this.mutate = this.#buildMutate();
   }
 
@@ -130,7 +133,7 @@ export class MutationManager {
         out[table] = ops;
       }
     }
-    for (const [ns, fns] of Object.entries(this.#mutators)) {
+    for (const [ns, fns] of Object.entries(this.#mutators.byNamespace)) {
       const target = (out[ns] ?? {}) as Record<string, unknown>;
       for (const [name, fn] of Object.entries(fns)) {
         target[name] = (args: ReadonlyJSONValue) => this.#custom(`${ns}.${name}`, fn, args);
@@ -149,6 +152,15 @@ export class MutationManager {
       {name: CRUD_MUTATION_NAME, type: 'crud', args: [{ops: [serverOp]}]},
       (mutationID, reason) => this.#applyCrud(table, op, value as Row, mutationID, reason),
     );
+  }
+
+  get appMutators(): AppMutators {
+    return this.#mutators;
+  }
+
+  /** Runs the app's mutator of this wire name (one of `appMutators.byName`). */
+  runNamed(name: string, args: ReadonlyJSONValue): MutatorResult {
+    return this.#custom(name, this.#mutators.byName.get(name)!, args);
   }
 
   #custom(name: string, fn: CustomMutator, args: ReadonlyJSONValue): MutatorResult {
@@ -175,15 +187,21 @@ export class MutationManager {
         timestamp: Date.now(),
         seq: this.#nextSeq++,
       };
-      const p: Pending = {m: stored, settle};
-      this.#addPending(p);
-      this.#persist([{key: pendingKey(stored), value: stored}]);
       this.#local.batcher.begin();
       try {
         await run(id, 'optimistic');
+      } catch (e) {
+        // A mutator that throws is not a mutation: nothing is kept, sent or shown.
+        this.#nextID = id;
+        this.#nextSeq--;
+        await this.#undoUnrecorded();
+        settle(clientFailure(e));
+        throw e;
       } finally {
         this.#local.batcher.end();
       }
+      this.#addPending({m: stored, settle});
+      this.#persist([{key: pendingKey(stored), value: stored}]);
       this.#queuePush();
     });
     return {client, server};
@@ -226,7 +244,24 @@ export class MutationManager {
       mutationID,
       mutate,
       query: createBuilder(this.#schema, this.#queryDelegate),
+      // Local only: waiting for the server here would hold up every later mutation.
+      run: query => this.#queryDelegate.run(query, undefined),
     };
+  }
+
+  /** Takes back what a failed mutator wrote: the recorded pending mutations are replayed. */
+  async #undoUnrecorded(): Promise<void> {
+    this.#showServerRows();
+    await this.#replayLocked();
+  }
+
+  /** Shows server rows again where pending mutations wrote. */
+  #showServerRows(): void {
+    for (const {table, id} of this.#touched.values()) {
+      const key = this.#local.keyOf(table, id);
+      this.#local.setVisible(table, this.#local.serverRows.get(table)?.get(key), id);
+    }
+    this.#touched = new Map();
   }
 
   /** Applies one CRUD op to what queries see (not to the server rows). */
@@ -315,12 +350,7 @@ export class MutationManager {
     return this.enqueue(async () => {
       this.#local.batcher.begin();
       try {
-        // Show server rows again where pending mutations wrote.
-        for (const {table, id} of this.#touched.values()) {
-          const key = this.#local.keyOf(table, id);
-          this.#local.setVisible(table, this.#local.serverRows.get(table)?.get(key), id);
-        }
-        this.#touched = new Map();
+        this.#showServerRows();
         applyServer();
         this.#confirm();
         await this.#replayLocked();
@@ -373,8 +403,7 @@ export class MutationManager {
             this.#applyCrud(table, op.op, this.#toClientRow(table, op.value), p.m.id, 'rebase');
           }
         } else {
-          const [ns, name] = splitName(p.m.name);
-          const fn = this.#mutators[ns]?.[name];
+          const fn = this.#mutators.byName.get(p.m.name);
           if (fn) await fn(this.#tx(p.m.id, 'rebase'), p.m.args[0] as never);
         }
       } catch {
@@ -475,39 +504,5 @@ function toOutcome(r: MutationResult): ServerOutcome {
 function definedOnly(value: Row): Row {
   const out: Record<string, Value> = {};
   for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
-  return out;
-}
-
-function splitName(name: string): [string, string] {
-  const i = name.indexOf('.');
-  return i < 0 ? ['', name] : [name.slice(0, i), name.slice(i + 1)];
-}
-
-const CRUD_NAMES = new Set(['insert', 'upsert', 'update', 'delete']);
-
-function validateMutators(
-  mutators: unknown,
-  schema: Schema,
-): Record<string, Record<string, CustomMutator>> {
-  if (mutators === undefined || mutators === null) return {};
-  if (typeof mutators !== 'object') throw new TypeError('Zero: mutators must be an object');
-  const out: Record<string, Record<string, CustomMutator>> = {};
-  for (const [ns, fns] of Object.entries(mutators as Record<string, unknown>)) {
-    if (!fns || typeof fns !== 'object') {
-      throw new TypeError(`Zero: mutators.${ns} must be an object of functions`);
-    }
-    out[ns] = {};
-    for (const [name, fn] of Object.entries(fns as Record<string, unknown>)) {
-      if (typeof fn !== 'function') {
-        throw new TypeError(`Zero: mutators.${ns}.${name} must be a function`);
-      }
-      if (Object.hasOwn(schema.tables, ns) && CRUD_NAMES.has(name)) {
-        throw new TypeError(
-          `Zero: mutators.${ns}.${name} clashes with the CRUD mutator of table ${ns}; rename it`,
-        );
-      }
-      out[ns][name] = fn as CustomMutator;
-    }
-  }
   return out;
 }

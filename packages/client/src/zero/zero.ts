@@ -12,6 +12,9 @@ import type {Logger} from '@zync/shared';
 import {createLogger, hashOf} from '@zync/shared';
 import type {
   AnyQuery,
+  AnyQueryRequest,
+  DefaultContext,
+  DefaultSchema,
   PreloadOptions,
   QueryResultType,
   ResultType,
@@ -21,7 +24,7 @@ import type {
   TTL,
   TypedView,
 } from '@zync/zql';
-import {createBuilder} from '@zync/zql';
+import {createBuilder, legacyQueriesEnabled, toQuery} from '@zync/zql';
 import {AuthSource} from '../connection/auth-source.ts';
 import {Connection} from '../connection/connection.ts';
 import type {ConnectionState} from '../connection/connection-state.ts';
@@ -30,14 +33,16 @@ import type {Store} from '../kv/store.ts';
 import {databaseName} from '../storage/database-name.ts';
 import type {RegistryProvider} from '../storage/registry.ts';
 import {resolveStoreProvider} from '../storage/drop.ts';
+import {reloadPage, watchVisibility} from './browser.ts';
 import {consoleSink} from './console-sink.ts';
 import type {KVOp, PreparedRowOp} from './local-state.ts';
 import {LocalState, META_CLIENT_GROUP} from './local-state.ts';
 import {MutationManager, PENDING_PREFIX} from './mutations.ts';
-import type {MutatorResult} from './mutations.ts';
-import type {DeleteID, InsertValue, UpdateValue} from './row-types.ts';
 import type {UpdateNeededReason, ZeroOptions} from './options.ts';
-import {validateOptions} from './options.ts';
+import {normalizeOptions} from './options.ts';
+import {assertSyncable, refusingQueryRoots} from './legacy-queries.ts';
+import type {ZeroMutate} from './zero-mutate.ts';
+import {makeZeroMutate} from './zero-mutate.ts';
 import {QueryManager} from './query-manager.ts';
 
 function randomID(): string {
@@ -48,15 +53,20 @@ function randomID(): string {
     .slice(0, 18);
 }
 
-export class Zero<S extends Schema, MD = unknown> {
+export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultContext> {
   readonly userID: string;
+  /** Passed as `ctx` to defined queries and mutators (the `context` option). */
+  readonly context: C;
   readonly clientID: string;
   readonly storageKey: string;
   readonly idbName: string;
   readonly schema: S;
   readonly query: SchemaQuery<S>;
-  /** CRUD mutators per table and the app's custom mutators per namespace. */
-  readonly mutate: MD extends undefined ? CrudMutate<S> : CrudMutate<S> & CustomMutate<MD>;
+  /**
+   * `zero.mutate(request)` runs a defined mutator; its properties are the CRUD mutators per
+   * table and the app's 0.24-style custom mutators per namespace.
+   */
+  readonly mutate: ZeroMutate<S, MD>;
   readonly clientGroupID: Promise<string>;
   readonly connection: {
     readonly state: {
@@ -89,9 +99,10 @@ export class Zero<S extends Schema, MD = unknown> {
   readonly #onUpdateNeeded: ((reason: UpdateNeededReason) => void) | undefined;
   readonly #onClientStateNotFound: (() => void) | undefined;
 
-  constructor(options: ZeroOptions<S, MD>) {
-    validateOptions(options);
+  constructor(zeroOptions: ZeroOptions<S, MD, C>) {
+    const options = normalizeOptions(zeroOptions);
     this.userID = options.userID;
+    this.context = options.context as C;
     this.storageKey = options.storageKey ?? '';
     this.schema = options.schema;
     this.clientID = randomID();
@@ -109,12 +120,17 @@ export class Zero<S extends Schema, MD = unknown> {
     this.#queries = new QueryManager(options.schema, this.#local, patch =>
       this.#sendQueries(patch),
     );
-    this.query = createBuilder(options.schema, this.#queries);
+    this.query = (
+      legacyQueriesEnabled(options.schema)
+        ? createBuilder(options.schema, this.#queries)
+        : refusingQueryRoots(options.schema)
+    ) as SchemaQuery<S>;
     this.#mutations = new MutationManager({
       schema: options.schema,
       local: this.#local,
       clientID: this.clientID,
       mutators: options.mutators,
+      context: options.context,
       queryDelegate: this.#queries,
       persist: ops => this.#enqueueWrite(ops),
       push: mutations =>
@@ -123,7 +139,7 @@ export class Zero<S extends Schema, MD = unknown> {
           {clientGroupID: this.#groupID, mutations, requestID: randomID()},
         ]) ?? false,
     });
-    this.mutate = this.#mutations.mutate as typeof this.mutate;
+    this.mutate = makeZeroMutate(this.#mutations, options.schema) as ZeroMutate<S, MD>;
 
     this.#state = new ConnectionStateStore(
       server === null
@@ -250,24 +266,38 @@ export class Zero<S extends Schema, MD = unknown> {
     for (const fn of [...this.#onOnlineListeners]) fn(online);
   }
 
-  // These run any query through this instance, including queries from `createBuilder`
-  // and synced queries defined over a shared builder (they carry no delegate of their own).
+  // These run any query through this instance, including queries from `createBuilder`,
+  // synced queries defined over a shared builder (they carry no delegate of their own) and
+  // defined queries' requests (`queries.issue.byId(args)`, bound to this.context here).
 
-  materialize<Q extends AnyQuery>(query: Q, options?: {ttl?: TTL}): LiveView<QueryResultType<Q>> {
-    return this.#queries.materialize(query, undefined, options?.ttl) as LiveView<
-      QueryResultType<Q>
-    >;
+  materialize<Q extends AnyQuery | AnyQueryRequest>(
+    query: Q,
+    options?: {ttl?: TTL},
+  ): LiveView<QueryResultType<Q>> {
+    const q = this.#toQuery(query, 'materialize', true);
+    return this.#queries.materialize(q, undefined, options?.ttl) as LiveView<QueryResultType<Q>>;
   }
 
-  run<Q extends AnyQuery>(query: Q, options?: RunOptions): Promise<QueryResultType<Q>> {
-    return this.#queries.run(query, options) as Promise<QueryResultType<Q>>;
+  run<Q extends AnyQuery | AnyQueryRequest>(
+    query: Q,
+    options?: RunOptions,
+  ): Promise<QueryResultType<Q>> {
+    const q = this.#toQuery(query, 'run', options?.type === 'complete');
+    return this.#queries.run(q, options) as Promise<QueryResultType<Q>>;
   }
 
   preload(
-    query: AnyQuery,
+    query: AnyQuery | AnyQueryRequest,
     options?: PreloadOptions,
   ): {cleanup: () => void; complete: Promise<void>} {
-    return this.#queries.preload(query, options);
+    return this.#queries.preload(this.#toQuery(query, 'preload', true), options);
+  }
+
+  /** The query to run; one that would be synced must be syncable under the schema. */
+  #toQuery(query: AnyQuery | AnyQueryRequest, what: string, synced: boolean): AnyQuery {
+    const q = toQuery(query, this.context);
+    if (synced) assertSyncable(this.schema, q, what);
+    return q;
   }
 
   #connectBody(token: string | undefined): ConnectBody {
@@ -464,26 +494,6 @@ export class Zero<S extends Schema, MD = unknown> {
 /** A live view plus its current result type ('unknown' until the server's answer). */
 export type LiveView<T> = TypedView<T> & {readonly resultType: ResultType};
 
-type CrudMutate<S extends Schema> = {
-  readonly [T in keyof S['tables']]: {
-    readonly [Op in 'insert' | 'upsert' | 'update' | 'delete']: (
-      value: Op extends 'insert' | 'upsert'
-        ? InsertValue<S['tables'][T]>
-        : Op extends 'update'
-          ? UpdateValue<S['tables'][T]>
-          : DeleteID<S['tables'][T]>,
-    ) => MutatorResult;
-  };
-};
-
-type CustomMutate<MD> = {
-  readonly [NS in keyof MD]: {
-    readonly [N in keyof MD[NS]]: MD[NS][N] extends (tx: never, ...args: infer A) => unknown
-      ? (...args: A) => MutatorResult
-      : never;
-  };
-};
-
 /** Runs an app callback; what it throws is logged (by name), not thrown into the client. */
 function callApp<T>(fn: (arg: T) => void, arg: T, logger: Logger, name: string): void {
   try {
@@ -491,18 +501,4 @@ function callApp<T>(fn: (arg: T) => void, arg: T, logger: Logger, name: string):
   } catch (e) {
     logger.error(`${name} threw`, {error: e instanceof Error ? e.name : typeof e});
   }
-}
-
-/** Zero's default for onUpdateNeeded and onClientStateNotFound: reload, in a browser. */
-function reloadPage(): void {
-  const location = (globalThis as {location?: {reload?: () => void}}).location;
-  if (typeof location?.reload === 'function') location.reload();
-}
-
-function watchVisibility(onChange: (hidden: boolean) => void): () => void {
-  const doc = (globalThis as {document?: Document}).document;
-  if (!doc?.addEventListener) return () => {};
-  const handler = () => onChange(doc.visibilityState === 'hidden');
-  doc.addEventListener('visibilitychange', handler);
-  return () => doc.removeEventListener('visibilitychange', handler);
 }
