@@ -48,7 +48,7 @@ export function useQuery<Q extends AnyQuery | AnyQueryRequest>(
   options?: UseQueryOptions | boolean,
 ): [QueryResultType<Q>, QueryResultDetails] {
   const zero = useZero(); // must be inside a ZeroProvider
-  const query = toQuery(queryOrRequest as AnyQuery | AnyQueryRequest, zero.context);
+  const query = toQuery(queryOrRequest, zero.context);
   const q = query as unknown as QueryLike<unknown>;
   const enabled = typeof options === 'boolean' ? options : options?.enabled !== false;
   const ttl = typeof options === 'object' ? options.ttl : undefined;

@@ -25,8 +25,6 @@ export function refusingQueryRoots(schema: Schema): unknown {
 /** Throws when `query` would be synced by AST while the schema allows only named queries. */
 export function assertSyncable(schema: Schema, query: AnyQueryLike, what: string): void {
   if (query.customQueryID === undefined && !legacyQueriesEnabled(schema)) {
-    throw new TypeError(
-      `zero.${what}: this query has no name and legacy queries are off; ${FIX}`,
-    );
+    throw new TypeError(`zero.${what}: this query has no name and legacy queries are off; ${FIX}`);
   }
 }

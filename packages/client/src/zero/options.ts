@@ -55,7 +55,7 @@ export const ANONYMOUS_USER_ID = 'anon';
 export function normalizeOptions<S extends Schema, MD, C>(
   o: ZeroOptions<S, MD, C>,
 ): ZeroOptions<S, MD, C> & {userID: string; auth?: AuthOption | undefined} {
-  validateOptions(o as ZeroOptions<Schema, unknown, unknown>);
+  validateOptions(o);
   const {cacheURL, auth, userID, ...rest} = o;
   const server = o.server === undefined ? cacheURL : o.server;
   return {

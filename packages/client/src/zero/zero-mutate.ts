@@ -106,7 +106,8 @@ function appError(e: unknown): MutatorResultDetails {
 
 function toDetails(o: ServerOutcome): MutatorResultDetails {
   if (o.type === 'success') return SUCCESS;
-  if (o.error.type === 'zero') return {type: 'error', error: {type: 'zero', message: o.error.message}};
+  if (o.error.type === 'zero')
+    return {type: 'error', error: {type: 'zero', message: o.error.message}};
   return {type: 'error', error: {type: 'app', message: o.error.message, details: o.error.details}};
 }
 

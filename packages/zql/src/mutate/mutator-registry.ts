@@ -54,7 +54,15 @@ export type MutateRequest<
   readonly '~': 'MutateRequest' & Phantom<TInput, TSchema, TContext>;
 };
 
-export type AnyMutateRequest = MutateRequest<any, any, any>;
+/** Any request, whatever its types (the callable part of a mutator is left out). */
+export type AnyMutateRequest = {
+  readonly mutator: {
+    readonly mutatorName: string;
+    readonly fn: (options: {args: any; ctx: any; tx: any}) => Promise<void>;
+  };
+  readonly args: any;
+  readonly '~': 'MutateRequest';
+};
 
 type Callable<TInput extends Args, TSchema extends Schema, TContext> = [TInput] extends [undefined]
   ? () => MutateRequest<TInput, TSchema, TContext>
@@ -73,7 +81,11 @@ export type Mutator<
   readonly '~': 'Mutator' & Phantom<TInput, TSchema, TContext>;
 };
 
-export type AnyMutator = Mutator<any, any, any>;
+export type AnyMutator = ((args?: any) => AnyMutateRequest) & {
+  readonly mutatorName: string;
+  readonly fn: (options: {args: any; ctx: any; tx: any}) => Promise<void>;
+  readonly '~': 'Mutator';
+};
 
 export type MutatorDefinitions = {
   readonly [key: string]: AnyMutatorDefinition | MutatorDefinitions;
@@ -97,9 +109,7 @@ export type AnyMutatorRegistry = {
 };
 
 export function isMutatorDefinition(v: unknown): v is AnyMutatorDefinition {
-  return (
-    typeof v === 'object' && v !== null && (v as {'~'?: unknown})['~'] === 'MutatorDefinition'
-  );
+  return typeof v === 'object' && v !== null && (v as {'~'?: unknown})['~'] === 'MutatorDefinition';
 }
 
 export function isMutator(v: unknown): v is AnyMutator {

@@ -27,7 +27,10 @@ export type Transaction<S extends Schema, TWrappedTransaction = unknown> = {
   readonly mutate: SchemaMutators<S>;
   readonly query: SchemaQuery<S>;
   /** Runs a query (e.g. from `createBuilder(schema)`) inside the transaction. */
-  run<Q extends Query<any, string, any>>(query: Q, options?: RunOptions): Promise<QueryResultType<Q>>;
+  run<Q extends Query<any, string, any>>(
+    query: Q,
+    options?: RunOptions,
+  ): Promise<QueryResultType<Q>>;
   /** Only on the server: the database transaction the mutator runs in. */
   readonly dbTransaction?: {readonly wrappedTransaction: TWrappedTransaction} | undefined;
 };

@@ -60,7 +60,15 @@ export type QueryRequest<
   readonly '~': 'QueryRequest' & Phantom<TTable, TInput, TSchema, TReturn, TContext>;
 };
 
-export type AnyQueryRequest = QueryRequest<string, any, any, any, any>;
+/** Any request, whatever its types (the callable part of a query is left out). */
+export type AnyQueryRequest = {
+  readonly query: {
+    readonly queryName: string;
+    readonly fn: (options: {args: any; ctx: any}) => Query<any, string, any>;
+  };
+  readonly args: any;
+  readonly '~': 'QueryRequest';
+};
 
 type Callable<TTable extends string, TInput extends Args, TSchema extends Schema, TReturn, TCtx> = [
   TInput,
@@ -83,7 +91,11 @@ export type CustomQuery<
   readonly '~': 'Query' & Phantom<TTable, TInput, TSchema, TReturn, TContext>;
 };
 
-export type AnyCustomQuery = CustomQuery<string, any, any, any, any>;
+export type AnyCustomQuery = ((args?: any) => AnyQueryRequest) & {
+  readonly queryName: string;
+  readonly fn: (options: {args: any; ctx: any}) => Query<any, string, any>;
+  readonly '~': 'Query';
+};
 
 export type QueryDefinitions = {readonly [key: string]: AnyQueryDefinition | QueryDefinitions};
 
@@ -196,10 +208,7 @@ export function defineQueries<
   const QB extends QueryDefinitions,
   const QD extends QueryDefinitions,
   S extends Schema = DefaultSchema,
->(
-  base: QueryRegistry<QB, S> | QB,
-  overrides: QD,
-): QueryRegistry<Omit<QB, keyof QD> & QD, S>;
+>(base: QueryRegistry<QB, S> | QB, overrides: QD): QueryRegistry<Omit<QB, keyof QD> & QD, S>;
 export function defineQueries(defsOrBase: unknown, overrides?: unknown): unknown {
   const make = (name: string, def: unknown) => createQuery(name, def as AnyQueryDefinition);
   if (overrides === undefined) return buildRegistry('Query', defsOrBase, isQueryDefinition, make);
@@ -210,7 +219,7 @@ export function defineQueries(defsOrBase: unknown, overrides?: unknown): unknown
 }
 
 export function getQuery(queries: AnyQueryRegistry, name: string): AnyCustomQuery | undefined {
-  const q = leafAt(queries as Tree, name);
+  const q = leafAt(queries, name);
   return isQuery(q) ? q : undefined;
 }
 
@@ -226,6 +235,9 @@ export function mustGetQuery(queries: AnyQueryRegistry, name: string): AnyCustom
 
 /** A query as it is, or a defined query's request turned into its query for `ctx`. */
 export function toQuery<Q>(query: Q | AnyQueryRequest, ctx: unknown): Q {
-  if (isQueryRequest(query)) return query.query.fn({args: query.args, ctx}) as Q;
+  if (isQueryRequest(query)) {
+    const args: unknown = query.args;
+    return query.query.fn({args, ctx}) as Q;
+  }
   return query;
 }
