@@ -35,7 +35,16 @@ export type MutatorDefinition<
   };
 };
 
-export type AnyMutatorDefinition = MutatorDefinition<any, any, any, any>;
+/**
+ * Any definition. Deliberately without type parameters: as the contextual type of a
+ * `defineMutator` call inside `defineMutators`, it must not lend \`any\` to the
+ * definition's schema and context, which come from DefaultTypes.
+ */
+export type AnyMutatorDefinition = {
+  readonly fn: unknown;
+  readonly validator: unknown;
+  readonly '~': 'MutatorDefinition';
+};
 
 type Phantom<TInput, TSchema, TContext> = {
   readonly $input: TInput;
@@ -92,8 +101,8 @@ export type MutatorDefinitions = {
 };
 
 type ToMutatorTree<MD, S extends Schema> = {
-  readonly [K in keyof MD]: MD[K] extends AnyMutatorDefinition
-    ? Mutator<MD[K]['~']['$input'], S, MD[K]['~']['$context']>
+  readonly [K in keyof MD]: MD[K] extends MutatorDefinition<infer I, any, infer C, any>
+    ? Mutator<I, S, C>
     : MD[K] extends MutatorRegistry<infer Inner, any>
       ? ToMutatorTree<Inner, S>
       : ToMutatorTree<MD[K], S>;
@@ -153,7 +162,7 @@ export function defineMutator(validatorOrFn: unknown, maybeFn?: unknown): AnyMut
   }) as unknown as AnyMutatorDefinition;
 }
 
-function createMutator(name: string, def: AnyMutatorDefinition): AnyMutator {
+function createMutator(name: string, def: MutatorDefinition<Args, Args, unknown, any>): AnyMutator {
   const fn = async ({args, ctx, tx}: {args: Args; ctx: unknown; tx: Transaction<any>}) => {
     const valid = validateInput('mutator', name, args, def.validator);
     await def.fn({args: valid, ctx, tx});
@@ -176,7 +185,8 @@ export function defineMutators<
   S extends Schema = DefaultSchema,
 >(base: MutatorRegistry<MB, S> | MB, overrides: MD): MutatorRegistry<Omit<MB, keyof MD> & MD, S>;
 export function defineMutators(defsOrBase: unknown, overrides?: unknown): unknown {
-  const make = (name: string, def: unknown) => createMutator(name, def as AnyMutatorDefinition);
+  const make = (name: string, def: unknown) =>
+    createMutator(name, def as MutatorDefinition<Args, Args, unknown, any>);
   const build = (defs: unknown, base?: Tree) =>
     buildRegistry('Mutator', defs, isMutatorDefinition, make, base);
   if (overrides === undefined) return build(defsOrBase);

@@ -37,7 +37,12 @@ export type QueryDefinition<
   };
 };
 
-export type AnyQueryDefinition = QueryDefinition<any, any, any, any, any>;
+/** Any definition; without type parameters for the reason given in mutator-registry.ts. */
+export type AnyQueryDefinition = {
+  readonly fn: unknown;
+  readonly validator: unknown;
+  readonly '~': 'QueryDefinition';
+};
 
 type Phantom<TTable, TInput, TSchema, TReturn, TContext> = {
   readonly $tableName: TTable;
@@ -100,14 +105,8 @@ export type AnyCustomQuery = ((args?: any) => AnyQueryRequest) & {
 export type QueryDefinitions = {readonly [key: string]: AnyQueryDefinition | QueryDefinitions};
 
 type ToQueryTree<QD, S extends Schema> = {
-  readonly [K in keyof QD]: QD[K] extends AnyQueryDefinition
-    ? CustomQuery<
-        QD[K]['~']['$tableName'],
-        QD[K]['~']['$input'],
-        S,
-        QD[K]['~']['$return'],
-        QD[K]['~']['$context']
-      >
+  readonly [K in keyof QD]: QD[K] extends QueryDefinition<infer T, infer I, any, infer R, infer C>
+    ? CustomQuery<T, I, S, R, C>
     : QD[K] extends QueryRegistry<infer Inner, any>
       ? ToQueryTree<Inner, S>
       : ToQueryTree<QD[K], S>;
@@ -184,7 +183,10 @@ export function splitDefinition(
   return [validatorOrFn, maybeFn as (...a: any[]) => unknown];
 }
 
-function createQuery(name: string, def: AnyQueryDefinition): AnyCustomQuery {
+function createQuery(
+  name: string,
+  def: QueryDefinition<string, Args, Args, unknown, unknown>,
+): AnyCustomQuery {
   const fn = ({args, ctx}: {args: Args; ctx: unknown}) => {
     const valid = validateInput('query', name, args, def.validator);
     const q: unknown = def.fn({args: valid, ctx});
@@ -210,7 +212,8 @@ export function defineQueries<
   S extends Schema = DefaultSchema,
 >(base: QueryRegistry<QB, S> | QB, overrides: QD): QueryRegistry<Omit<QB, keyof QD> & QD, S>;
 export function defineQueries(defsOrBase: unknown, overrides?: unknown): unknown {
-  const make = (name: string, def: unknown) => createQuery(name, def as AnyQueryDefinition);
+  const make = (name: string, def: unknown) =>
+    createQuery(name, def as QueryDefinition<string, Args, Args, unknown, unknown>);
   if (overrides === undefined) return buildRegistry('Query', defsOrBase, isQueryDefinition, make);
   const base = isQueryRegistry(defsOrBase)
     ? (defsOrBase as Tree)
