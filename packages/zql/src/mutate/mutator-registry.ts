@@ -159,7 +159,7 @@ export function defineMutator(validatorOrFn: unknown, maybeFn?: unknown): AnyMut
     fn,
     validator,
     '~': 'MutatorDefinition',
-  }) as unknown as AnyMutatorDefinition;
+  });
 }
 
 function createMutator(name: string, def: MutatorDefinition<Args, Args, unknown, any>): AnyMutator {

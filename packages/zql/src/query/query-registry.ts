@@ -160,7 +160,7 @@ export function defineQuery<
 ): QueryDefinition<TTable, TInput, TOutput, TReturn, TContext>;
 export function defineQuery(validatorOrFn: unknown, maybeFn?: unknown): AnyQueryDefinition {
   const [validator, fn] = splitDefinition('defineQuery', validatorOrFn, maybeFn);
-  return Object.freeze({fn, validator, '~': 'QueryDefinition'}) as unknown as AnyQueryDefinition;
+  return Object.freeze({fn, validator, '~': 'QueryDefinition'});
 }
 
 /** `(validator, fn)` or `(fn)`, checked: a TypeError says what is wrong. */
