@@ -6,6 +6,7 @@
 import type {ReadonlyJSONValue} from '@zync/shared';
 import type {DefaultContext, DefaultSchema} from '../default-types.ts';
 import {splitDefinition} from '../query/query-registry.ts';
+import type {DeepMerge} from '../query/registry-tree.ts';
 import {buildRegistry, isRegistryOf, leafAt, leaves, type Tree} from '../query/registry-tree.ts';
 import type {StandardSchemaV1} from '../query/standard-schema.ts';
 import {validateInput} from '../query/standard-schema.ts';
@@ -183,7 +184,10 @@ export function defineMutators<
   const MB extends MutatorDefinitions,
   const MD extends MutatorDefinitions,
   S extends Schema = DefaultSchema,
->(base: MutatorRegistry<MB, S> | MB, overrides: MD): MutatorRegistry<Omit<MB, keyof MD> & MD, S>;
+>(
+  base: MutatorRegistry<MB, S> | MB,
+  overrides: MD,
+): MutatorRegistry<DeepMerge<MB, MD, AnyMutatorDefinition>, S>;
 export function defineMutators(defsOrBase: unknown, overrides?: unknown): unknown {
   const make = (name: string, def: unknown) =>
     createMutator(name, def as MutatorDefinition<Args, Args, unknown, any>);

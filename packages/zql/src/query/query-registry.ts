@@ -7,6 +7,7 @@ import type {ReadonlyJSONValue} from '@zync/shared';
 import type {DefaultContext, DefaultSchema} from '../default-types.ts';
 import type {Schema} from '../schema/schema.ts';
 import type {PullRow, Query} from './query.ts';
+import type {DeepMerge} from './registry-tree.ts';
 import {buildRegistry, isRegistryOf, leafAt, type Tree} from './registry-tree.ts';
 import type {StandardSchemaV1} from './standard-schema.ts';
 import {isStandardSchema, validateInput} from './standard-schema.ts';
@@ -210,7 +211,10 @@ export function defineQueries<
   const QB extends QueryDefinitions,
   const QD extends QueryDefinitions,
   S extends Schema = DefaultSchema,
->(base: QueryRegistry<QB, S> | QB, overrides: QD): QueryRegistry<Omit<QB, keyof QD> & QD, S>;
+>(
+  base: QueryRegistry<QB, S> | QB,
+  overrides: QD,
+): QueryRegistry<DeepMerge<QB, QD, AnyQueryDefinition>, S>;
 export function defineQueries(defsOrBase: unknown, overrides?: unknown): unknown {
   const make = (name: string, def: unknown) =>
     createQuery(name, def as QueryDefinition<string, Args, Args, unknown, unknown>);

@@ -6,6 +6,21 @@ export const REGISTRY_KEY = '~';
 
 export type Tree = {readonly [key: string]: unknown};
 
+/** The type of `buildRegistry(…, base)`: `B` over `A`, nested levels merged, leaves replaced. */
+export type DeepMerge<A, B, Leaf> = {
+  readonly [K in keyof A | keyof B]: K extends keyof B
+    ? K extends keyof A
+      ? A[K] extends Leaf
+        ? B[K]
+        : B[K] extends Leaf
+          ? B[K]
+          : DeepMerge<A[K], B[K], Leaf>
+      : B[K]
+    : K extends keyof A
+      ? A[K]
+      : never;
+};
+
 /**
  * Builds a registry from definitions: each definition leaf becomes `make(name, def)`;
  * nested objects become nested registries. `base` (an earlier registry) is kept where
