@@ -18,6 +18,15 @@ export type {
   QueryError,
   TransformedQuery,
 } from './get-queries.ts';
+export {handleQueryRequest} from './query-request.ts';
+export type {
+  HandleQueryRequestArgs,
+  QueryRequestHandler,
+  QueryResponse,
+  QueryResultEntry,
+  QuerySearchParams,
+  TransformQueryFunction,
+} from './query-request.ts';
 export {clientsTableDDL, upstreamSchemaOf} from './lmid.ts';
 export {PushProcessor} from './push-processor.ts';
 export type {CustomMutatorDefs, CustomMutatorImpl, PushProcessorOptions} from './push-processor.ts';
