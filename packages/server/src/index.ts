@@ -18,6 +18,17 @@ export type {
   QueryError,
   TransformedQuery,
 } from './get-queries.ts';
+export {handleMutateRequest} from './mutate-request.ts';
+export type {
+  CustomMutation,
+  HandleMutateRequestArgs,
+  MutateRequestHandler,
+  MutateResponse,
+  MutateSearchParams,
+  PushFailedReason,
+  TransactFn,
+  TransactFnCallback,
+} from './mutate-request.ts';
 export {handleQueryRequest} from './query-request.ts';
 export type {
   HandleQueryRequestArgs,
