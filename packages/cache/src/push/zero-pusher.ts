@@ -172,6 +172,7 @@ export class ZeroPusher implements Pusher {
         outcomes.push(
           ...(await this.#custom.forward(run.mutations, {
             clientGroupID: ctx.clientGroupID,
+            userID: ctx.userID,
             requestID: body.requestID,
             token: ctx.token,
             cookie: ctx.cookie,
