@@ -4,6 +4,7 @@ import {ConfigError} from './config/config-error.ts';
 import {configHelp, parseConfig, unusedSettings} from './config/parse-config.ts';
 import {ListenError} from './server/listen-error.ts';
 import {runZeroCache} from './server/run-zero-cache.ts';
+import {legacyAPI} from './permissions/legacy-api.ts';
 import {permissionsPolicy} from './permissions/permissions-policy.ts';
 import {loadPermissionsHooks} from './permissions/permissions-hooks.ts';
 import {SchemaFileError} from './permissions/schema-file-error.ts';
@@ -35,10 +36,16 @@ async function main(): Promise<number> {
   }
   let perms;
   let policy;
+  let legacy;
   try {
     perms = await loadPermissionsHooks(config, lc);
+    legacy = legacyAPI(config.legacyApi, perms.loaded?.schema);
+    if (!legacy.queries || !legacy.mutators) {
+      lc.info('Legacy API', {rawQueries: legacy.queries, crudMutations: legacy.mutators});
+    }
     policy = permissionsPolicy(config, {
-      hasPermissions: perms.permissions !== undefined,
+      // With nothing raw accepted, permissions have nothing to check: the API server decides.
+      hasPermissions: perms.permissions !== undefined || (!legacy.queries && !legacy.mutators),
       file: perms.loaded?.file,
     });
   } catch (e) {
@@ -59,6 +66,7 @@ async function main(): Promise<number> {
   }
   const zc = runZeroCache(config, lc, {
     permissions: perms.permissions,
+    legacy,
     prepareQuery: perms.prepareQuery,
     cells: perms.selectPermissions,
   });

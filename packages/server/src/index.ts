@@ -18,6 +18,26 @@ export type {
   QueryError,
   TransformedQuery,
 } from './get-queries.ts';
+export {handleMutateRequest} from './mutate-request.ts';
+export type {
+  CustomMutation,
+  HandleMutateRequestArgs,
+  MutateRequestHandler,
+  MutateResponse,
+  MutateSearchParams,
+  PushFailedReason,
+  TransactFn,
+  TransactFnCallback,
+} from './mutate-request.ts';
+export {handleQueryRequest} from './query-request.ts';
+export type {
+  HandleQueryRequestArgs,
+  QueryRequestHandler,
+  QueryResponse,
+  QueryResultEntry,
+  QuerySearchParams,
+  TransformQueryFunction,
+} from './query-request.ts';
 export {clientsTableDDL, upstreamSchemaOf} from './lmid.ts';
 export {PushProcessor} from './push-processor.ts';
 export type {CustomMutatorDefs, CustomMutatorImpl, PushProcessorOptions} from './push-processor.ts';

@@ -1,12 +1,9 @@
 // `PushProcessor`: runs the mutations of one push, each in its own transaction, with the
 // client's last mutation id checked and bumped in that same transaction.
-import {silentLogger, type Logger, type LogLevel, type ReadonlyJSONValue} from '@zync/shared';
-import {errorMessage, ServerError} from './errors.ts';
-import {upstreamSchemaOf} from './lmid.ts';
+import {silentLogger, type Logger, type LogLevel} from '@zync/shared';
+import {ServerError} from './errors.ts';
+import {readPush, runMutation, transactionInput} from './mutation-runner.ts';
 import {
-  mutationIDsOf,
-  parsePushBody,
-  parsePushParams,
   PUSH_VERSION,
   type MutationID,
   type MutationResponse,
@@ -14,12 +11,7 @@ import {
   type PushMutation,
   type PushResponse,
 } from './push-request.ts';
-import type {
-  Database,
-  ExtractTransactionType,
-  TransactionProviderHooks,
-  TransactionProviderInput,
-} from './zql-database.ts';
+import type {Database, ExtractTransactionType} from './zql-database.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- apps type their own args
 export type CustomMutatorImpl<TTransaction, TArgs = any> = (
@@ -34,15 +26,6 @@ export type CustomMutatorDefs<TTransaction> = {
 };
 
 export type PushProcessorOptions = {readonly logger?: Logger | undefined};
-
-/** Thrown inside the mutation's transaction to roll it back for an app error. */
-class AppError extends Error {
-  readonly appCause: unknown;
-  constructor(cause: unknown) {
-    super('app error');
-    this.appCause = cause;
-  }
-}
 
 export class PushProcessor<
   D extends Database<ExtractTransactionType<D>>,
@@ -72,27 +55,9 @@ export class PushProcessor<
     requestOrParams: Request | URLSearchParams | Record<string, string>,
     body?: unknown,
   ): Promise<PushResponse> {
-    let params: URLSearchParams | Record<string, string>;
-    let json: unknown = body;
-    if (typeof Request !== 'undefined' && requestOrParams instanceof Request) {
-      try {
-        params = new URL(requestOrParams.url).searchParams;
-        json = JSON.parse(await requestOrParams.text()) as unknown;
-      } catch {
-        return httpError('invalid push request: the body must be JSON', undefined);
-      }
-    } else {
-      params = requestOrParams as URLSearchParams | Record<string, string>;
-    }
-    let parsed;
-    let upstreamSchema: string;
-    try {
-      upstreamSchema = upstreamSchemaOf(parsePushParams(params).appID);
-      parsed = parsePushBody(json);
-    } catch (e) {
-      const message = e instanceof ServerError ? e.message : 'invalid push request';
-      return httpError(message, mutationIDsOf(json));
-    }
+    const read = await readPush(requestOrParams, body);
+    if (!read.ok) return httpError(read.message, read.mutationIDs);
+    const parsed = read.body;
     const ids = parsed.mutations.map(m => ({id: m.id, clientID: m.clientID}));
     if (parsed.pushVersion !== PUSH_VERSION) {
       return {error: 'unsupportedPushVersion', mutationIDs: ids};
@@ -100,15 +65,14 @@ export class PushProcessor<
 
     const responses: MutationResponse[] = [];
     for (const m of parsed.mutations) {
-      const input: TransactionProviderInput = {
-        upstreamSchema,
-        clientGroupID: parsed.clientGroupID,
-        clientID: m.clientID,
-        mutationID: m.id,
-      };
       let result: MutationResult;
       try {
-        result = await this.#processMutation(mutators, m, input);
+        result = await runMutation(
+          this.#db,
+          m,
+          transactionInput(read.upstreamSchema, parsed, m),
+          tx => findMutator(mutators, m)(tx, m.args[0]),
+        );
       } catch (e) {
         // The database failed outside the mutator: stop; the client resends what is left.
         this.#lc.error('push stopped: database error', {
@@ -117,80 +81,14 @@ export class PushProcessor<
         });
         break;
       }
+      if ('error' in result && result.error === 'app') {
+        this.#lc.debug('mutation failed with an app error', {mutationID: m.id});
+      }
       responses.push({id: {id: m.id, clientID: m.clientID}, result});
       if ('error' in result && result.error === 'oooMutation') break;
     }
     return {mutations: responses};
   }
-
-  async #processMutation(
-    mutators: MD,
-    m: PushMutation,
-    input: TransactionProviderInput,
-  ): Promise<MutationResult> {
-    try {
-      await this.#db.transaction(async (tx, hooks) => {
-        checkOrder(m, await bump(hooks));
-        try {
-          const fn = findMutator(mutators, m);
-          await fn(tx, m.args[0]);
-        } catch (e) {
-          throw new AppError(e);
-        }
-      }, input);
-      return {};
-    } catch (e) {
-      const order = orderResult(e);
-      if (order) return order;
-      if (!(e instanceof AppError) && e instanceof ServerError) throw e;
-      // The mutator failed (or its commit did): its writes are rolled back. Advance the
-      // last mutation id alone so the client moves on.
-      const cause = e instanceof AppError ? e.appCause : e;
-      try {
-        await this.#db.transaction(async (_tx, hooks) => {
-          checkOrder(m, await bump(hooks));
-        }, input);
-      } catch (e2) {
-        const order2 = orderResult(e2);
-        if (order2) return order2;
-        throw e2;
-      }
-      this.#lc.debug('mutation failed with an app error', {mutationID: m.id});
-      return appError(cause);
-    }
-  }
-}
-
-/** A failure here is the database's, never the app's: it must not become an app error. */
-async function bump(hooks: TransactionProviderHooks): Promise<number> {
-  try {
-    return Number((await hooks.updateClientMutationID()).lastMutationID);
-  } catch (e) {
-    if (e instanceof ServerError) throw e;
-    throw new ServerError('database', 'could not update the last mutation id', {cause: e});
-  }
-}
-
-function checkOrder(m: PushMutation, lastMutationID: number): void {
-  if (lastMutationID < m.id) {
-    throw new ServerError(
-      'oooMutation',
-      `mutation ${m.id} is out of order: the next expected id is ${lastMutationID}`,
-    );
-  }
-  if (lastMutationID > m.id) {
-    throw new ServerError(
-      'alreadyProcessed',
-      `mutation ${m.id} was already processed (last id ${lastMutationID - 1})`,
-    );
-  }
-}
-
-function orderResult(e: unknown): MutationResult | undefined {
-  if (e instanceof ServerError && (e.kind === 'oooMutation' || e.kind === 'alreadyProcessed')) {
-    return {error: e.kind, details: e.message};
-  }
-  return undefined;
 }
 
 function findMutator<T>(mutators: CustomMutatorDefs<T>, m: PushMutation): CustomMutatorImpl<T> {
@@ -211,24 +109,6 @@ function findMutator<T>(mutators: CustomMutatorDefs<T>, m: PushMutation): Custom
     throw new ServerError('unknownMutator', 'no server mutator of this name');
   }
   return node as CustomMutatorImpl<T>;
-}
-
-function appError(e: unknown): MutationResult {
-  const details = (e as {details?: unknown} | null)?.details;
-  return {
-    error: 'app',
-    message: errorMessage(e),
-    ...(isJSON(details) ? {details} : {}),
-  };
-}
-
-function isJSON(v: unknown): v is ReadonlyJSONValue {
-  if (v === undefined) return false;
-  try {
-    return JSON.stringify(v) !== undefined;
-  } catch {
-    return false;
-  }
 }
 
 function httpError(details: string, mutationIDs: MutationID[] | undefined): PushResponse {

@@ -3,6 +3,10 @@
 // schema file and the app files it imports, and on a change validates the file again: if it
 // is good, zero-cache is restarted with it (clients reconnect on their own); if not, the error
 // is printed and the running zero-cache keeps the last good permissions.
+// Without a schema file at the default path (ZERO_SCHEMA_PATH unset), an app using only
+// defined queries and mutators runs as is: zero-cache starts with ZERO_LEGACY_API=false,
+// refusing raw queries and CRUD mutations, so that it needs no permissions.
+import {existsSync} from 'node:fs';
 import {spawn} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
 import {watch} from 'node:fs';
@@ -15,6 +19,7 @@ import {resolveEntry} from './entry-points.ts';
 import {missingPeersHint} from './peers.ts';
 
 const schemaPath = resolve(process.env['ZERO_SCHEMA_PATH'] ?? 'schema.ts');
+const noSchemaFile = process.env['ZERO_SCHEMA_PATH'] === undefined && !existsSync(schemaPath);
 const log = (line: string) => process.stderr.write(`zero-cache-dev: ${line}\n`);
 
 let child: ChildProcess | undefined;
@@ -36,7 +41,12 @@ function start(): void {
   const mine = spawn(
     process.execPath,
     [...entry.execArgv, fileURLToPath(entry.file), ...process.argv.slice(2)],
-    {stdio: 'inherit', env: {...process.env, ZERO_SCHEMA_PATH: schemaPath}},
+    {
+      stdio: 'inherit',
+      env: noSchemaFile
+        ? {...process.env, ZERO_LEGACY_API: 'false'}
+        : {...process.env, ZERO_SCHEMA_PATH: schemaPath},
+    },
   );
   child = mine;
   mine.on('exit', code => {
@@ -92,10 +102,17 @@ if (hint !== undefined) {
   log(hint);
   process.exit(1);
 }
-const first = await check();
-if (!first) process.exit(1);
-watchFiles(first.files);
-log(`watching ${first.files.length} file(s) of ${schemaPath}`);
+if (noSchemaFile) {
+  log(
+    `no schema file at ${schemaPath}: starting zero-cache with ZERO_LEGACY_API=false ` +
+      '(raw queries and CRUD mutations are refused; defined queries and mutators work)',
+  );
+} else {
+  const first = await check();
+  if (!first) process.exit(1);
+  watchFiles(first.files);
+  log(`watching ${first.files.length} file(s) of ${schemaPath}`);
+}
 start();
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

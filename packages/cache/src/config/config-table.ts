@@ -99,6 +99,13 @@ export const CONFIG_VARS = [
       'Without permissions (no ZERO_SCHEMA_PATH, or a schema file exporting none) every client may read and write every row; with NODE_ENV=production zero-cache refuses to start like that unless this is true.',
   },
   {
+    env: 'ZERO_LEGACY_API',
+    key: 'legacyApi',
+    type: 'boolean',
+    description:
+      'false: raw ZQL queries and CRUD mutations from clients are refused (an app using only defined queries and mutators); no permissions are then needed. Unset: the schema file decides (enableLegacyQueries / enableLegacyMutators, on when absent).',
+  },
+  {
     env: 'ZERO_LOG_LEVEL',
     key: 'logLevel',
     type: 'log-level',
@@ -174,12 +181,14 @@ export const CONFIG_VARS = [
     key: 'getQueriesApiKey',
     type: 'string',
     secret: true,
+    aliases: ['ZERO_QUERY_API_KEY'],
     description: 'API key sent to the get-queries endpoint.',
   },
   {
     env: 'ZERO_GET_QUERIES_FORWARD_COOKIES',
     key: 'getQueriesForwardCookies',
     type: 'boolean',
+    aliases: ['ZERO_QUERY_FORWARD_COOKIES'],
     default: 'false',
     description: "Forward the client's Cookie header to the get-queries endpoint.",
   },

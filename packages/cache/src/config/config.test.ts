@@ -111,3 +111,22 @@ test('help lists every variable with its default', () => {
   expect(help).toContain('[default: 4848]');
   expect(help).toContain('ZERO_PUSH_URL');
 });
+
+test('Zero 1.x names of the query endpoint settings are aliases', () => {
+  const c = parseConfig({
+    ...base,
+    ZERO_QUERY_URL: 'https://api.example/query',
+    ZERO_QUERY_API_KEY: 'k1',
+    ZERO_QUERY_FORWARD_COOKIES: 'true',
+  });
+  expect(c.getQueriesUrl).toBe('https://api.example/query');
+  expect(c.getQueriesApiKey).toBe('k1');
+  expect(c.getQueriesForwardCookies).toBe(true);
+  const e = errorOf({...base, ZERO_GET_QUERIES_API_KEY: 'k1', ZERO_QUERY_API_KEY: 'hunter2'});
+  expect(e.kind).toBe('conflict');
+  expect(e.message).not.toContain('hunter2');
+  expect(errorOf({...base, ZERO_QUERY_FORWARD_COOKIES: 'yes'}).variable).toBe(
+    'ZERO_GET_QUERIES_FORWARD_COOKIES',
+  );
+  expect(configHelp()).toContain('ZERO_GET_QUERIES_API_KEY (alias ZERO_QUERY_API_KEY)');
+});

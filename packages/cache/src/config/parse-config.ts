@@ -16,6 +16,7 @@ export interface ZeroConfig {
   readonly appId: string;
   readonly schemaPath: string | undefined;
   readonly allowAllWithoutPermissions: boolean;
+  readonly legacyApi: boolean | undefined;
   readonly logLevel: LogLevel;
   readonly authSecret: string | undefined;
   readonly authJwk: Readonly<Record<string, unknown>> | undefined;

@@ -1,6 +1,13 @@
 // zero-cache's permissions: the app's schema file (ZERO_SCHEMA_PATH) and select filters
 // bound to each connection's claims. Re-exports only; see docs/permissions.md.
 export {tablesWhoseSelectReadsClaims} from './claim-usage.ts';
+export {
+  LEGACY_CRUD_REFUSAL,
+  LEGACY_QUERY_REFUSAL,
+  legacyAPI,
+  refuseRawQueries,
+} from './legacy-api.ts';
+export type {LegacyAPI} from './legacy-api.ts';
 export {loadSchemaFile} from './load-schema-file.ts';
 export type {LoadedSchemaFile, LoadSchemaFileOptions} from './load-schema-file.ts';
 export {PermissionsError} from './permissions-error.ts';

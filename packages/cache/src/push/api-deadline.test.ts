@@ -53,7 +53,13 @@ const mutation: Mutation = {
   timestamp: 1,
 };
 const AST = {kind: 'query', table: 'issue'};
-const ctx = {clientGroupID: 'g1', requestID: 'r1', token: () => 'tok', cookie: undefined};
+const ctx = {
+  clientGroupID: 'g1',
+  userID: 'u1',
+  requestID: 'r1',
+  token: () => 'tok',
+  cookie: undefined,
+};
 
 async function timed<T>(p: Promise<T>): Promise<{value: T | Error; ms: number}> {
   const started = performance.now();
@@ -92,7 +98,9 @@ test.each(stuck)(
     const {options, log} = endpoint(s, TIMEOUT_MS);
     const client = new GetQueriesClient(options);
     const items = [{id: 'q1', name: 'allIssues', args: []}];
-    const {value, ms} = await timed(client.transform(items, {token: 'tok', cookie: undefined}));
+    const {value, ms} = await timed(
+      client.transform(items, {userID: 'u1', token: 'tok', cookie: undefined}),
+    );
     expect(ms).toBeLessThan(BOUND_MS);
     expect(value).toEqual(
       new Map([['q1', expect.objectContaining({ok: false, error: expect.any(Object)})]]),
@@ -104,7 +112,7 @@ test.each(stuck)(
       status: 200,
       body: JSON.stringify(['transformed', [{id: 'q1', name: 'allIssues', ast: AST}]]),
     });
-    const after = await client.transform(items, {token: 'tok', cookie: undefined});
+    const after = await client.transform(items, {userID: 'u1', token: 'tok', cookie: undefined});
     expect(after.get('q1')).toMatchObject({ok: true, ast: AST});
   },
 );
@@ -118,7 +126,9 @@ test('an endless answer is cut at the size cap, long before the deadline', async
   expect(push.ms).toBeLessThan(BOUND_MS);
   const items = [{id: 'q1', name: 'allIssues', args: []}];
   const client = new GetQueriesClient(options);
-  const queries = await timed(client.transform(items, {token: undefined, cookie: undefined}));
+  const queries = await timed(
+    client.transform(items, {userID: 'u1', token: undefined, cookie: undefined}),
+  );
   expect(queries.ms).toBeLessThan(BOUND_MS);
   expect((queries.value as Map<string, {ok: boolean}>).get('q1')?.ok).toBe(false);
   expect(log.lines.join('\n')).toMatch(/response too large/);

@@ -9,6 +9,7 @@ import {ProtocolError, type Mutation} from '@zync/protocol';
 import type {Logger, ReadonlyJSONValue} from '@zync/shared';
 import * as v from 'valibot';
 import {DEFAULT_MAX_RESPONSE_BYTES, postToApiServer, sleep} from './api-request.ts';
+import {answersForUser} from '../queries/get-queries-response.ts';
 import type {MutationOutcome} from './push-types.ts';
 
 export type RetryPolicy = {
@@ -47,6 +48,8 @@ export type CustomForwarderOptions = ApiEndpointOptions;
 
 export type ForwardContext = {
   readonly clientGroupID: string;
+  /** The connection's userID: a 1.x answer naming another user is refused. */
+  readonly userID: string | undefined;
   readonly requestID: string;
   /** The connection's token at the time of each attempt (it may be refreshed meanwhile). */
   readonly token: () => string | undefined;
@@ -69,8 +72,15 @@ const resultSchema = v.union([
   }),
   v.object({error: v.optional(v.undefined()), data: v.optional(v.unknown())}),
 ]);
+// 0.24's `{mutations}` / `{error}` and 1.x's `{kind: 'MutateResponse', userID, mutations}` /
+// `{kind: 'PushFailed', reason}`.
 const responseSchema = v.union([
-  v.object({mutations: v.array(v.object({id: mutationIDSchema, result: resultSchema}))}),
+  v.object({
+    kind: v.optional(v.literal('MutateResponse')),
+    userID: v.optional(v.nullable(v.string())),
+    mutations: v.array(v.object({id: mutationIDSchema, result: resultSchema})),
+  }),
+  v.object({kind: v.literal('PushFailed'), reason: v.string()}),
   v.object({error: v.string(), status: v.optional(v.number()), details: v.optional(v.unknown())}),
 ]);
 
@@ -106,7 +116,7 @@ export class CustomForwarder {
     let delay = retry.initialDelayMs;
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.#attempt(body, ctx);
-      if (outcome.kind === 'done') return toOutcomes(outcome.json, mutations);
+      if (outcome.kind === 'done') return this.#outcomes(outcome.json, mutations, ctx);
       const elapsed = Date.now() - started;
       if (elapsed + delay > retry.maxElapsedMs || (ctx.live && !ctx.live())) {
         this.#o.logger.warn('API server push failed; giving up', {attempt, reason: outcome.reason});
@@ -122,6 +132,18 @@ export class CustomForwarder {
       });
       await sleep(delay);
       delay = Math.min(delay * 2, retry.maxDelayMs);
+    }
+  }
+
+  #outcomes(json: unknown, sent: readonly Mutation[], ctx: ForwardContext): MutationOutcome[] {
+    try {
+      return toOutcomes(json, sent, ctx.userID);
+    } catch (e) {
+      if (e instanceof ProtocolError && e.kind === 'Unauthorized') {
+        // The IDs are left out: the log says what happened, not whom it concerned.
+        this.#o.logger.warn('API server answered a push for another user; refused');
+      }
+      throw e;
     }
   }
 
@@ -158,18 +180,39 @@ export class CustomForwarder {
   }
 }
 
-function toOutcomes(json: unknown, sent: readonly Mutation[]): MutationOutcome[] {
+function toOutcomes(
+  json: unknown,
+  sent: readonly Mutation[],
+  userID: string | undefined,
+): MutationOutcome[] {
   const parsed = v.safeParse(responseSchema, json);
   if (!parsed.success) {
     throw new ProtocolError('PushFailed', 'The API server answered the push in an unknown shape');
   }
   const body = parsed.output;
-  if ('error' in body) {
+  if ('reason' in body) {
+    if (body.reason === 'oooMutation') {
+      throw new ProtocolError(
+        'InvalidMessage',
+        'A mutation is out of order (the API server expected an earlier one)',
+      );
+    }
+    if (body.reason === 'database' || body.reason === 'internal') {
+      // Nothing after the failure was recorded: the mutations stay pending and are resent;
+      // those the API server did record come back as already processed.
+      throw new ProtocolError(
+        'PushFailed',
+        'The API server could not process the mutations; they stay pending and will be sent again',
+      );
+    }
+  }
+  if ('reason' in body || 'error' in body) {
+    const code0 = 'error' in body ? body.error : body.reason;
     // The API server refused the whole request (e.g. `http` 400, `unsupportedPushVersion`):
     // each mutation sent fails with a zero error rather than being resent forever. Only the
     // error code is passed on, never the server's text.
-    const code = /^[A-Za-z0-9_]{1,40}$/.test(body.error) ? body.error : 'unknown';
-    const status = typeof body.status === 'number' ? ` ${body.status}` : '';
+    const code = /^[A-Za-z0-9_]{1,40}$/.test(code0) ? code0 : 'unknown';
+    const status = 'status' in body && typeof body.status === 'number' ? ` ${body.status}` : '';
     return sent.map(m => ({
       clientID: m.clientID,
       id: m.id,
@@ -179,6 +222,12 @@ function toOutcomes(json: unknown, sent: readonly Mutation[]): MutationOutcome[]
         message: `The API server refused the push request (${code}${status})`,
       },
     }));
+  }
+  if (!answersForUser(body.userID, userID ?? '')) {
+    throw new ProtocolError(
+      'Unauthorized',
+      "The API server answered the push for another user than the connection's userID",
+    );
   }
   const outcomes: MutationOutcome[] = [];
   const sentIDs = new Set(sent.map(m => `${m.clientID}\u0000${m.id}`));

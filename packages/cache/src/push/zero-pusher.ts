@@ -8,6 +8,7 @@ import type {Logger, ReadonlyJSONValue} from '@zync/shared';
 import {bindPermissions, type DefinedPermissions} from '@zync/zql';
 import type {ZeroConfig} from '../config/parse-config.ts';
 import type {Pusher, PushContext} from '../sync/hooks.ts';
+import {LEGACY_CRUD_REFUSAL} from '../permissions/legacy-api.ts';
 import {ClientMutationIDs, shardSchemaOf} from './client-mutation-ids.ts';
 import {CrudProcessor} from './crud-processor.ts';
 import {CustomForwarder, type RetryPolicy} from './custom-forwarder.ts';
@@ -27,6 +28,8 @@ export type ZeroPusherOptions = {
   readonly shardSchema?: string | undefined;
   /** Whether tokens are verified JWTs (a ZERO_AUTH_* key is set); false refuses CRUD. */
   readonly jwtAuth: boolean;
+  /** False: CRUD mutations are refused (the app turned the legacy API off). Default true. */
+  readonly legacyMutators?: boolean | undefined;
   /** The app's permissions; undefined leaves CRUD writes unchecked. */
   readonly permissions?: DefinedPermissions | undefined;
   readonly mutate?:
@@ -159,7 +162,11 @@ export class ZeroPusher implements Pusher {
             // No key configured: a token is opaque (claims unknown), so CRUD is refused; a
             // connection without any token is anonymous and checked against the rules.
             refusal:
-              this.#o.jwtAuth || ctx.token() === undefined ? undefined : OPAQUE_TOKEN_CRUD_REFUSAL,
+              this.#o.legacyMutators === false
+                ? LEGACY_CRUD_REFUSAL
+                : this.#o.jwtAuth || ctx.token() === undefined
+                  ? undefined
+                  : OPAQUE_TOKEN_CRUD_REFUSAL,
           })),
         );
       } else {
@@ -172,6 +179,7 @@ export class ZeroPusher implements Pusher {
         outcomes.push(
           ...(await this.#custom.forward(run.mutations, {
             clientGroupID: ctx.clientGroupID,
+            userID: ctx.userID,
             requestID: body.requestID,
             token: ctx.token,
             cookie: ctx.cookie,

@@ -26,6 +26,8 @@ export type TransformItem = {
 };
 
 export type TransformCredentials = {
+  /** The connection's userID: a 1.x answer naming another user is refused. */
+  readonly userID: string;
   readonly token: string | undefined;
   readonly cookie: string | undefined;
 };
@@ -77,7 +79,12 @@ export class GetQueriesClient {
           );
           return new Map(ids.map(id => [id, failed]));
         }
-        return readGetQueriesResponse(res.json, ids);
+        const read = readGetQueriesResponse(res.json, ids, creds.userID);
+        if (read.mismatch) {
+          // The IDs are left out: the log says what happened, not whom it concerned.
+          this.#o.logger.warn('API server answered get-queries for another user; refused');
+        }
+        return read.results;
       }
       if (Date.now() - started + delay > retry.maxElapsedMs) {
         this.#o.logger.warn('API server get-queries failed; giving up', {

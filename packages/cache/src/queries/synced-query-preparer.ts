@@ -57,6 +57,7 @@ type Waiter = {
 };
 
 type Batch = {
+  readonly userID: string;
   readonly token: string | undefined;
   readonly cookie: string | undefined;
   readonly waiters: Waiter[];
@@ -141,7 +142,7 @@ export class SyncedQueryPreparer {
       const batchKey = `${ctx.userID}\u0000${creds}`;
       let batch = this.#batches.get(batchKey);
       if (!batch) {
-        batch = {token: ctx.token, cookie, waiters: []};
+        batch = {userID: ctx.userID, token: ctx.token, cookie, waiters: []};
         this.#batches.set(batchKey, batch);
       }
       batch.waiters.push({item: {id, name, args}, key, revalidate, resolve, reject});
@@ -173,6 +174,7 @@ export class SyncedQueryPreparer {
     try {
       this.requests++;
       results = await this.#client.transform([...items.values()], {
+        userID: batch.userID,
         token: batch.token,
         cookie: batch.cookie,
       });

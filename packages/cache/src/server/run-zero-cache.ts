@@ -11,6 +11,8 @@ import {composePreparers} from '../queries/compose-preparers.ts';
 import {SyncedQueryPreparer, syncedQueryConfig} from '../queries/synced-query-preparer.ts';
 import {pusherConfig, ZeroPusher} from '../push/zero-pusher.ts';
 import type {DefinedPermissions} from '@zync/zql';
+import {legacyAPI, refuseRawQueries, type LegacyAPI} from '../permissions/legacy-api.ts';
+import {passThroughQueryPreparer} from '../sync/group-client.ts';
 import {Replicator} from '../replicator/replicator.ts';
 import {CVRPurger} from '../sync/cvr-purger.ts';
 import {CVRStore} from '../sync/cvr-store.ts';
@@ -49,6 +51,8 @@ export type ZeroCacheHooks = {
   readonly limits?: Partial<SyncLimits> | undefined;
   /** The app's permissions (from ZERO_SCHEMA_PATH), for CRUD write checks. */
   readonly permissions?: DefinedPermissions | undefined;
+  /** The schema file's legacy flags (legacyAPI); ZERO_LEGACY_API=false turns both off too. */
+  readonly legacy?: LegacyAPI | undefined;
 };
 
 export function runZeroCache(
@@ -67,11 +71,17 @@ export function runZeroCache(
   cvrPool.on('error', e => lc.warn('CVR database connection error', {error: e.name}));
   const upstreamPool = new pg.Pool({connectionString: config.upstreamDb, max: 4});
   upstreamPool.on('error', e => lc.warn('Upstream connection error', {error: e.name}));
+  const fromSchema = hooks.legacy ?? {queries: true, mutators: true};
+  const legacy = legacyAPI(config.legacyApi, {
+    enableLegacyQueries: fromSchema.queries,
+    enableLegacyMutators: fromSchema.mutators,
+  });
   const pusher =
     hooks.pusher ??
     new ZeroPusher({
       db: upstreamPool,
       ...pusherConfig(config),
+      legacyMutators: legacy.mutators,
       permissions: hooks.permissions,
       logger: lc.with({component: 'pusher'}),
     });
@@ -85,7 +95,7 @@ export function runZeroCache(
     maxQueriesPerGroup: config.maxQueriesPerClientGroup,
   };
   const synced = syncedQueryConfig(config);
-  const prepareQuery = synced
+  const prepareAny = synced
     ? composePreparers(
         new SyncedQueryPreparer({
           ...synced,
@@ -96,6 +106,9 @@ export function runZeroCache(
         ...(hooks.prepareQuery ? [hooks.prepareQuery] : []),
       )
     : hooks.prepareQuery;
+  const prepareQuery = legacy.queries
+    ? prepareAny
+    : refuseRawQueries(prepareAny ?? passThroughQueryPreparer);
   // Groups share pinned snapshots and the change log: a write is pinned and read once.
   const snapshots = snapshotterFactory(replicaFile);
   const cvrStore = new CVRStore(cvrPool, config.appId, lc);
