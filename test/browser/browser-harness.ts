@@ -24,7 +24,7 @@ export type BrowserHarness = {
 
 const ENTRY = join(import.meta.dirname, 'page-entry.ts');
 
-async function bundle(entry: string): Promise<string> {
+async function bundle(entry: string, minify: boolean): Promise<string> {
   const out = await build({
     entryPoints: [entry],
     bundle: true,
@@ -35,13 +35,17 @@ async function bundle(entry: string): Promise<string> {
     target: 'chrome120',
     write: false,
     logLevel: 'silent',
-    sourcemap: 'inline',
+    // As an app ships it (benchmarks), or debuggable (tests).
+    minify,
+    sourcemap: minify ? false : 'inline',
   });
   return out.outputFiles[0]!.text;
 }
 
-export async function startBrowser(opts: {entry?: string} = {}): Promise<BrowserHarness> {
-  const js = await bundle(opts.entry ?? ENTRY);
+export async function startBrowser(
+  opts: {entry?: string; minify?: boolean} = {},
+): Promise<BrowserHarness> {
+  const js = await bundle(opts.entry ?? ENTRY, opts.minify ?? false);
   const html = '<!doctype html><meta charset="utf-8"><script type="module" src="/app.js"></script>';
   const server = createServer((req, res) => {
     if (req.url === '/app.js') {
