@@ -27,9 +27,7 @@ export function collectMutators(mutators: unknown, schema: Schema, context: unkn
   if (isMutatorRegistry(mutators)) {
     for (const m of iterateMutators(mutators)) {
       defined.set(m.mutatorName, m);
-      byName.set(m.mutatorName, (tx, args) =>
-        m.fn({tx: tx as never, args: args, ctx: context}),
-      );
+      byName.set(m.mutatorName, (tx, args) => m.fn({tx: tx as never, args: args, ctx: context}));
     }
     return {byNamespace: {}, byName, defined};
   }
