@@ -62,6 +62,7 @@ export const mutators = defineMutators({
         const votes: number | undefined = rows[0]?.votes;
         void votes;
         // @ts-expect-error not a table of the registered schema
+        // eslint-disable-next-line @typescript-eslint/no-unsafe-call -- the expected type error
         await tx.mutate.nope.insert({id: 'x'});
       },
     ),
