@@ -5,13 +5,20 @@
 import Database from 'better-sqlite3';
 import {fork} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
+import {rmSync} from 'node:fs';
+import type pg from 'pg';
 import type {LogContext, Logger, LogLevel} from '@zync/shared';
 import {resolveEntry} from '../bin/entry-points.ts';
+import {createInternalTables} from '../replica/replica-schema.ts';
 import {copyTable, createReplicaIndexes, createReplicaTable} from './initial-copy.ts';
 import {listPublishedTables, newClient} from './upstream.ts';
 
+/** SQLite page cache of the copy's connection: the tables being filled stay in memory. */
+const COPY_CACHE_KIB = 32 * 1024;
+
 export interface CopyJob {
   readonly upstreamUrl: string;
+  /** The file to create (replaced if it exists), in SQLite's WAL mode when complete. */
   readonly replicaFile: string;
   readonly publication: string;
   readonly snapshot: string;
@@ -27,13 +34,29 @@ export type FromChild =
   | {type: 'done'; summary: CopySummary}
   | {type: 'failed'; message: string; code?: string | undefined};
 
-/** Copies every published table from the exported snapshot into the replica file. */
-export async function copyAll(job: CopyJob, lc: Logger): Promise<CopySummary> {
+/**
+ * Copies every published table from the exported snapshot into the replica file.
+ * `onClient` receives the upstream connection, so that a caller in the same process can
+ * end it to cancel the copy.
+ */
+export async function copyAll(
+  job: CopyJob,
+  lc: Logger,
+  onClient?: (client: pg.Client) => void,
+): Promise<CopySummary> {
+  // A file of its own, renamed onto the replica path by the caller once complete: no
+  // journal, no syncs, one lock for the whole copy. A crash leaves only this file behind.
+  removeDbFiles(job.replicaFile);
   const db = new Database(job.replicaFile);
-  db.pragma('journal_mode = WAL');
+  db.pragma('journal_mode = OFF');
   db.pragma('synchronous = OFF');
+  db.pragma('locking_mode = EXCLUSIVE');
+  db.pragma(`cache_size = -${COPY_CACHE_KIB}`);
+  createInternalTables(db);
+  let complete = false;
   const client = newClient(job.upstreamUrl);
   client.on('error', () => {});
+  onClient?.(client);
   try {
     await client.connect();
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -55,11 +78,19 @@ export async function copyAll(job: CopyJob, lc: Logger): Promise<CopySummary> {
       copied++;
     }
     await client.query('COMMIT');
+    db.pragma('journal_mode = WAL'); // the replica's mode, recorded in the file's header
+    complete = true;
     return {tables: copied, rows};
   } finally {
     db.close();
+    if (!complete) removeDbFiles(job.replicaFile);
     await client.end().catch(() => {});
   }
+}
+
+/** Removes a SQLite file and its journals, if any. */
+export function removeDbFiles(file: string): void {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(file + suffix, {force: true});
 }
 
 /** Runs `copyAll` in a child process; `onChild` receives it so the caller can kill it. */

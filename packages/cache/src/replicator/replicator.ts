@@ -2,7 +2,7 @@
 // through a logical replication slot. See docs/replication.md.
 import Database from 'better-sqlite3';
 import type {ChildProcess} from 'node:child_process';
-import {mkdirSync, rmSync} from 'node:fs';
+import {mkdirSync, renameSync} from 'node:fs';
 import {dirname} from 'node:path';
 import type pg from 'pg';
 import {LogicalReplicationService} from 'pg-logical-replication';
@@ -16,7 +16,8 @@ import {
 import {formatLsn, lsnToVersion, parseLsn, versionToLsn} from '../replica/version.ts';
 import {upstreamBackfill} from './backfill.ts';
 import {ChangeApplier} from './change-applier.ts';
-import {copyInChildProcess} from './copy-process.ts';
+import {runInitialCopy} from './copy-plan.ts';
+import {removeDbFiles} from './copy-process.ts';
 import {PgOutputDecoder} from './pgoutput-decoder.ts';
 import type {PgOutputMessage} from './pgoutput-decoder.ts';
 import {ReplicatorError} from './replicator-error.ts';
@@ -43,6 +44,11 @@ export interface ReplicatorOptions {
   readonly changeLogPruneIntervalMs?: number;
   /** Upper bound of the reconnect backoff (default 5 s). */
   readonly maxRetryDelayMs?: number;
+  /**
+   * Up to this many estimated upstream rows the initial copy runs in this process, above
+   * it in a child process (default `IN_PROCESS_COPY_MAX_ROWS`).
+   */
+  readonly inProcessCopyMaxRows?: number;
 }
 
 export type VersionListener = (version: string) => void;
@@ -140,17 +146,27 @@ export class Replicator {
         this.#lc.warn('replica does not match the upstream slot; copying again', {replica: file});
       }
       db.close();
-      for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, {force: true});
-      db = openDb(file);
-      await this.#retrying('initial copy', () => this.#initialCopy(db));
+      removeDbFiles(file);
+      const copied = await this.#retrying('initial copy', () => this.#initialCopy());
+      if (!copied) throw new Error('replicator stopped during the initial copy');
+      db = copied;
     }
     db.pragma('synchronous = NORMAL');
     this.#db = db;
     this.#version = readReplicationState(db)!.version;
   }
 
-  async #initialCopy(db: Database.Database): Promise<void> {
+  /**
+   * Copies into `<replica>.copy`, renames it onto the replica path when complete and opens
+   * it; the state row is written last. A crash at any point leaves either no replica (only
+   * the temporary file, removed by the next attempt) or one without a state row, which the
+   * next start deletes.
+   */
+  async #initialCopy(): Promise<Database.Database> {
     const url = this.#opts.upstreamUrl;
+    const file = this.#opts.replicaFile;
+    const tmp = `${file}.copy`;
+    let db: Database.Database | undefined;
     const {slot, publication} = this.#names;
     const repl = newClient(url, true);
     this.#copyClients = [repl];
@@ -163,16 +179,23 @@ export class Replicator {
       );
       const cp = parseLsn(rows[0]!.consistent_point);
       const started = Date.now();
-      const summary = await copyInChildProcess(
+      const summary = await runInitialCopy(
         {
           upstreamUrl: url,
-          replicaFile: this.#opts.replicaFile,
+          replicaFile: tmp,
           publication,
           snapshot: rows[0]!.snapshot_name,
         },
         this.#lc,
-        child => (this.#copyChild = child),
+        {
+          catalog: this.#catalog!,
+          maxInProcessRows: this.#opts.inProcessCopyMaxRows,
+          onChild: child => (this.#copyChild = child),
+          onClient: client => this.#copyClients.push(client),
+        },
       );
+      renameSync(tmp, file);
+      db = openDb(file);
       // Transactions committing at the consistent point are streamed, not copied.
       const lsn = cp - 1n;
       const version = lsnToVersion(lsn);
@@ -198,15 +221,11 @@ export class Replicator {
         rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20),
         heapMb: Math.round(process.memoryUsage().heapTotal / 2 ** 20),
       });
+      return db;
     } catch (e) {
-      for (const t of db
-        .prepare(
-          `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_zync\\_%' ESCAPE '\\'`,
-        )
-        .all() as {name: string}[]) {
-        db.exec(`DROP TABLE "${t.name.replace(/"/g, '""')}"`);
-      }
-      db.exec('DELETE FROM _zync_tables; DELETE FROM _zync_columns;');
+      db?.close();
+      removeDbFiles(tmp);
+      removeDbFiles(file);
       throw e;
     } finally {
       this.#copyClients = [];
@@ -375,13 +394,13 @@ export class Replicator {
     })();
   }
 
-  async #retrying(what: string, fn: () => Promise<void>): Promise<void> {
+  /** Runs `fn` until it succeeds; undefined if the replicator was stopped first. */
+  async #retrying<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
     let delay = 200;
     for (let attempt = 1; ; attempt++) {
-      if (this.#stopped) return;
+      if (this.#stopped) return undefined;
       try {
-        await fn();
-        return;
+        return await fn();
       } catch (e) {
         if (e instanceof ReplicatorError || this.#stopped) throw e;
         if (isPermanent(e)) {
