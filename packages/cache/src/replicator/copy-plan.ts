@@ -42,7 +42,10 @@ export async function estimatePublishedRows(
 
 export type CopyPlace = 'in-process' | 'child-process';
 
-export function copyPlace(estimatedRows: number, maxInProcess = IN_PROCESS_COPY_MAX_ROWS): CopyPlace {
+export function copyPlace(
+  estimatedRows: number,
+  maxInProcess = IN_PROCESS_COPY_MAX_ROWS,
+): CopyPlace {
   return estimatedRows <= maxInProcess ? 'in-process' : 'child-process';
 }
 

@@ -45,9 +45,9 @@ async function scenario(url: string, dir: string, name: string, rows: number, ap
   }
   const med = [...copy].sort((a, b) => a - b)[Math.floor(copy.length / 2)]!;
   console.log(
-    `${name}: "initial copy done" ${stats(copy)} = ${Math.round(
-      (rows * 1000) / med,
-    ).toLocaleString('en')} rows/s at the median; replicator ready ${stats(ready)}; ${RUNS} runs`,
+    `${name}: "initial copy done" ${stats(copy)} = ${Math.round((rows * 1000) / med).toLocaleString(
+      'en',
+    )} rows/s at the median; replicator ready ${stats(ready)}; ${RUNS} runs`,
   );
 }
 
@@ -64,7 +64,9 @@ async function main() {
     await c.query(`INSERT INTO issue SELECT 'issue-' || i, 'Title number ' || i || ' with some words',
       'user-' || (i % 100), i, now() - i * interval '1 minute', i % 3 = 0, i * 0.5
       FROM generate_series(1, 100000) i`);
-    await c.query(`CREATE TABLE comment (id text PRIMARY KEY, issue text, body text, created timestamptz)`);
+    await c.query(
+      `CREATE TABLE comment (id text PRIMARY KEY, issue text, body text, created timestamptz)`,
+    );
     await c.query(`INSERT INTO comment SELECT 'c-' || i, 'issue-' || (i * 10), 'A comment body ' || i,
       now() - i * interval '1 minute' FROM generate_series(1, 10000) i`);
     await c.query(`CREATE INDEX ON comment (issue)`);
