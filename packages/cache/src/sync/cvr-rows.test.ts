@@ -13,7 +13,7 @@ test('records are found by table and id; 1 and "1", tables and composite ids sta
     ['t', {a: 1, b: 2}],
     ['t', {a: 2, b: 1}],
   ] as const;
-  const recs = ids.map(([t, id]) => rows.getOrAdd(t, id, () => newRow(undefined, t, id)));
+  const recs = ids.map(([t, id]) => rows.getOrAdd(t, id, () => newRow(t, id)));
   expect(rows.size).toBe(5);
   expect(new Set(recs).size).toBe(5);
   for (const [i, [t, id]] of ids.entries()) {
@@ -23,14 +23,14 @@ test('records are found by table and id; 1 and "1", tables and composite ids sta
   // Composite ids are found whatever their column order.
   expect(rows.get('t', {b: 2, a: 1})).toBe(recs[3]);
   // getOrAdd returns the existing record.
-  expect(rows.getOrAdd('t', {id: 1}, () => newRow(undefined, 't', {id: 1}))).toBe(recs[0]);
+  expect(rows.getOrAdd('t', {id: 1}, () => newRow('t', {id: 1}))).toBe(recs[0]);
 
   rows.delete(recs[0]!);
   expect(rows.size).toBe(4);
   expect(rows.get('t', {id: 1})).toBeUndefined();
   expect(rows.holds(recs[0]!)).toBe(false);
   // A replaced record is no longer held; deleting it does not remove its successor.
-  const again = newRow(undefined, 't', {id: '1'});
+  const again = newRow('t', {id: '1'});
   rows.set(again);
   expect(rows.size).toBe(4);
   expect(rows.holds(recs[1]!)).toBe(false);

@@ -77,8 +77,9 @@ export class CVRStep {
 
   /** Drops all of a query's references (its rows leave unless another query holds them). */
   dropQueryRows(hash: string): void {
-    for (const rec of this.#cvr.queryRows.get(hash) ?? []) this.#touch(rec);
-    this.#cvr.dropRefs(hash);
+    const recs = this.#cvr.rowsOf(hash);
+    for (const rec of recs) this.#touch(rec);
+    this.#cvr.dropRefs(hash, recs);
   }
 
   gotQuery(hash: string): void {

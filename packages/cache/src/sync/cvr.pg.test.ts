@@ -239,7 +239,7 @@ test('flushes of several groups in one turn are written together, each as given'
     const [g1, g2, g3] = await Promise.all(['g1', 'g2', 'g3'].map(g => store.load(g)));
     expect(g1?.cvr.state.seq).toBe(2);
     const g1Rows = [...(g1?.cvr.state.rows.values() ?? [])];
-    expect(g1Rows.map(r => r.key)).toEqual(['k0']);
+    expect(g1Rows.map(r => r.id)).toEqual([{id: 0}]);
     expect(g1Rows[0]).toMatchObject({contentHash: 1000, patchSeq: 2});
     expect(g2?.cvr.state.seq).toBe(2);
     expect(g2?.cvr.state.rows.size).toBe(2);

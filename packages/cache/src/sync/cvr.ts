@@ -32,8 +32,6 @@ export type CVRQuery = {
 };
 
 export type CVRRow = {
-  /** The row's persisted key (row-key.ts); made when first needed (see keyOf). */
-  key: string | undefined;
   readonly table: string;
   readonly id: RowValue;
   /**
@@ -124,9 +122,8 @@ function refsRecord(r: CVRRow): Record<string, number> {
   return out;
 }
 
-export function newRow(key: string | undefined, table: string, id: RowValue): CVRRow {
+export function newRow(table: string, id: RowValue): CVRRow {
   return {
-    key,
     table,
     id,
     contentHash: null,
@@ -165,8 +162,6 @@ export type CatchUp = {
 
 export class CVR {
   readonly state: CVRState;
-  /** query hash → the rows it references. Memory only. */
-  readonly queryRows = new Map<string, Set<CVRRow>>();
   readonly #dirtyQueries = new Set<string>();
   /** Records to write: current ones are upserted, replaced or forgotten ones deleted. */
   readonly #dirtyRows = new Set<CVRRow>();
@@ -177,7 +172,6 @@ export class CVR {
   constructor(state: CVRState) {
     this.state = state;
     for (const row of state.rows.values()) {
-      for (const hash of refHashes(row)) this.#index(hash, row);
       if (isTombstone(row)) this.#rowTombstones++;
     }
   }
@@ -202,41 +196,36 @@ export class CVR {
     return formatVersion(this.version);
   }
 
-  #index(hash: string, row: CVRRow): void {
-    let set = this.queryRows.get(hash);
-    if (!set) {
-      set = new Set();
-      this.queryRows.set(hash, set);
+  /**
+   * The records query `hash` references. Found by a scan: there is no index from queries
+   * to rows (it would cost a set entry per row and group, and only the removal of a query
+   * needs it).
+   */
+  rowsOf(hash: string): CVRRow[] {
+    const out: CVRRow[] = [];
+    for (const rec of this.state.rows.values()) {
+      if (rec.ref1 === hash || rec.moreRefs?.has(hash) === true) out.push(rec);
     }
-    set.add(row);
-  }
-
-  #unindex(hash: string, row: CVRRow): void {
-    const set = this.queryRows.get(hash);
-    if (!set) return;
-    set.delete(row);
-    if (set.size === 0) this.queryRows.delete(hash);
+    return out;
   }
 
   /** The record of a row, created (as a never-sent tombstone) if there is none. */
   row(table: string, id: RowValue): CVRRow {
-    return this.state.rows.getOrAdd(table, id, () => newRow(undefined, table, id));
+    return this.state.rows.getOrAdd(table, id, () => newRow(table, id));
   }
 
   /** Adjusts the reference count of query `hash` on a row. */
   adjustRef(hash: string, rec: CVRRow, delta: number): void {
-    if (addRef(rec, hash, delta) > 0) this.#index(hash, rec);
-    else this.#unindex(hash, rec);
+    addRef(rec, hash, delta);
     this.#dirtyRows.add(rec);
   }
 
-  /** Drops every reference of one query. */
-  dropRefs(hash: string): void {
-    for (const rec of this.queryRows.get(hash) ?? []) {
+  /** Drops every reference of one query from `recs` (its `rowsOf`). */
+  dropRefs(hash: string, recs: readonly CVRRow[] = this.rowsOf(hash)): void {
+    for (const rec of recs) {
       dropRef(rec, hash);
       this.#dirtyRows.add(rec);
     }
-    this.queryRows.delete(hash);
   }
 
   /** Forgets every reference (before re-hydrating a loaded CVR). */
@@ -247,7 +236,6 @@ export class CVR {
         this.#dirtyRows.add(rec);
       }
     }
-    this.queryRows.clear();
   }
 
   /** Removes a row record entirely (never sent, or a purged tombstone). */
@@ -451,9 +439,12 @@ function queryRecord(q: CVRQuery): CVRQueryRecord {
   };
 }
 
-/** The persisted key of a record (made once). */
+/**
+ * The persisted key of a record. Made again for each write rather than kept: a key string
+ * per row and group costs more memory than building the few that a step writes.
+ */
 export function keyOf(r: CVRRow): string {
-  return (r.key ??= rowKey(r.table, r.id));
+  return rowKey(r.table, r.id);
 }
 
 function rowRecord(r: CVRRow): CVRRowRecord {
@@ -477,7 +468,7 @@ export function queryFromRecord(r: CVRQueryRecord): CVRQuery {
 }
 
 export function rowFromRecord(r: CVRRowRecord): CVRRow {
-  const rec = newRow(r.key, r.table, r.id);
+  const rec = newRow(r.table, r.id);
   rec.contentHash = r.contentHash;
   rec.patchSeq = r.patchSeq;
   rec.deleted = r.deleted;
