@@ -27,7 +27,26 @@ export type RowSetListener = (changes: readonly RowSetChange[]) => void;
  * (a connection not yet told of an edit still serves the old one): `row` is one version
  * with `count` references, `others` counts the rest.
  */
-type Entry = {row: Row; count: number; others: Map<Row, number> | undefined};
+class Entry {
+  row: Row;
+  count: number;
+  others: Map<Row, number> | undefined;
+  constructor(row: Row, count: number, others: Map<Row, number> | undefined) {
+    this.row = row;
+    this.count = count;
+    this.others = others;
+  }
+}
+
+/**
+ * What the set keeps per key: the row itself when it has a single reference (almost every
+ * row: no object per row beyond the row), an Entry otherwise.
+ */
+type Held = Row | Entry;
+
+function rowOf(h: Held): Row {
+  return h instanceof Entry ? h.row : h;
+}
 type Touched = {readonly table: string; readonly key: RowSetKey; readonly before: Row | undefined};
 
 /**
@@ -45,7 +64,7 @@ export class RowSetOutput implements Output, TreeListener {
   readonly #input: Input;
   readonly #batcher: Batcher | undefined;
   readonly #primaryKeys = new Map<string, PrimaryKey>();
-  readonly #rows = new Map<string, Map<RowSetKey, Entry>>();
+  readonly #rows = new Map<string, Map<RowSetKey, Held>>();
   readonly #touched = new Map<string, Touched>();
   readonly #listeners = new Set<RowSetListener>();
   readonly #flush = () => this.#doFlush();
@@ -127,12 +146,12 @@ export class RowSetOutput implements Output, TreeListener {
 
   /** Every row currently in the set (what a hydrate sends). */
   *rows(): Iterable<{readonly table: string; readonly row: Row}> {
-    for (const [table, m] of this.#rows) for (const e of m.values()) yield {table, row: e.row};
+    for (const [table, m] of this.#rows) for (const h of m.values()) yield {table, row: rowOf(h)};
   }
 
   /** Calls `fn` for every row currently in the set (rows() without an object per row). */
   forEachRow(fn: (table: string, row: Row) => void): void {
-    for (const [table, m] of this.#rows) for (const e of m.values()) fn(table, e.row);
+    for (const [table, m] of this.#rows) for (const h of m.values()) fn(table, rowOf(h));
   }
 
   /** Number of distinct rows in the set. */
@@ -178,9 +197,9 @@ export class RowSetOutput implements Output, TreeListener {
     const table = this.#rootTable;
     const held = (row: Row): Row => {
       const pk = this.#primaryKeys.get(table) as PrimaryKey;
-      const e = this.#rows.get(table)?.get(keyOf(row, pk));
-      if (!e) throw new Error('Row to change is not in the view');
-      return e.row;
+      const h = this.#rows.get(table)?.get(keyOf(row, pk));
+      if (!h) throw new Error('Row to change is not in the view');
+      return rowOf(h);
     };
     switch (change.type) {
       case 'add': {
@@ -202,7 +221,7 @@ export class RowSetOutput implements Output, TreeListener {
     }
   }
 
-  #entry(table: string, row: Row, create: boolean): {key: RowSetKey; m: Map<RowSetKey, Entry>} {
+  #entry(table: string, row: Row, create: boolean): {key: RowSetKey; m: Map<RowSetKey, Held>} {
     const pk = this.#primaryKeys.get(table) as PrimaryKey;
     let m = this.#rows.get(table);
     if (!m && create) {
@@ -212,26 +231,37 @@ export class RowSetOutput implements Output, TreeListener {
     const key = keyOf(row, pk);
     if (!this.#hydrating) {
       const tk = table + '\u0000' + (typeof key === 'string' ? 's' : typeof key) + String(key);
-      if (!this.#touched.has(tk)) this.#touched.set(tk, {table, key, before: m?.get(key)?.row});
+      if (!this.#touched.has(tk)) {
+        const h = m?.get(key);
+        this.#touched.set(tk, {table, key, before: h && rowOf(h)});
+      }
     }
-    return {key, m: m ?? new Map<RowSetKey, Entry>()};
+    return {key, m: m ?? new Map<RowSetKey, Held>()};
   }
 
   enter(table: string, row: Row): void {
     const {key, m} = this.#entry(table, row, true);
-    const e = m.get(key);
-    if (!e) m.set(key, {row, count: 1, others: undefined});
-    else if (e.row === row) e.count++;
+    const h = m.get(key);
+    if (!h) m.set(key, row);
+    else if (!(h instanceof Entry)) {
+      m.set(key, h === row ? new Entry(row, 2, undefined) : new Entry(h, 1, new Map([[row, 1]])));
+    } else if (h.row === row) h.count++;
     else {
-      e.others ??= new Map();
-      e.others.set(row, (e.others.get(row) ?? 0) + 1);
+      h.others ??= new Map();
+      h.others.set(row, (h.others.get(row) ?? 0) + 1);
     }
   }
 
   leave(table: string, row: Row): void {
     const {key, m} = this.#entry(table, row, false);
-    const e = m.get(key);
-    if (!e) throw new Error('Row set out of balance');
+    const h = m.get(key);
+    if (!h) throw new Error('Row set out of balance');
+    if (!(h instanceof Entry)) {
+      if (h !== row) throw new Error('Row set out of balance');
+      m.delete(key);
+      return;
+    }
+    const e = h;
     if (e.row === row) e.count--;
     else {
       const n = e.others?.get(row);
@@ -244,8 +274,13 @@ export class RowSetOutput implements Output, TreeListener {
       if (next && !next.done) {
         [e.row, e.count] = next.value;
         e.others?.delete(e.row);
-      } else m.delete(key);
+      } else {
+        m.delete(key);
+        return;
+      }
     }
+    // back to the bare row once it has a single reference again
+    if (e.count === 1 && (e.others === undefined || e.others.size === 0)) m.set(key, e.row);
   }
 
   edit(table: string, oldRow: Row, row: Row): void {
@@ -258,7 +293,8 @@ export class RowSetOutput implements Output, TreeListener {
     if (this.#touched.size === 0) return;
     const changes: RowSetChange[] = [];
     for (const t of this.#touched.values()) {
-      const after = this.#rows.get(t.table)?.get(t.key)?.row;
+      const h = this.#rows.get(t.table)?.get(t.key);
+      const after = h && rowOf(h);
       if (t.before === after) continue;
       if (!t.before) changes.push({type: 'add', table: t.table, row: after as Row});
       else if (!after) changes.push({type: 'remove', table: t.table, row: t.before});
