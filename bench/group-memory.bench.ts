@@ -121,7 +121,8 @@ async function main() {
       if (rows.length !== ROWS) throw new Error(`synced ${rows.length} rows`);
       const ms = performance.now() - t0;
       clients.push(z);
-      await sleep(500);
+      // let the group settle: its CVR records are written to Postgres after the sync
+      await sleep(2000);
       const m = await probe.memory();
       console.log(
         `${i + 1} group(s) of ${ROWS} rows (synced in ${ms.toFixed(0)} ms): ${f(m)}; this group +${(
