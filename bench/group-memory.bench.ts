@@ -60,8 +60,11 @@ async function startProbe(
   });
   onStop(async () => {
     if (child.exitCode !== null) return;
+    const exited = new Promise(r => child.once('exit', r));
     child.kill('SIGTERM');
-    await new Promise(r => child.once('exit', r));
+    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(t);
   });
   const ask = <T>(msg: string, key: string) =>
     new Promise<T>(resolve => {

@@ -30,4 +30,6 @@ process.on('message', (m: string) => {
   }
 });
 
+// the channel must not keep the process alive once zero-cache has stopped
+process.channel?.unref();
 await import('../../packages/cache/src/main.ts');
