@@ -97,7 +97,6 @@ export class MaterializedTree {
   hydrate(pause?: () => boolean): boolean {
     const stack = this.#stack;
     if (!stack) return true;
-    const listener = this.#listener;
     try {
       while (stack.length > 0) {
         const top = stack[stack.length - 1] as HydrationFrame;
@@ -110,24 +109,14 @@ export class MaterializedTree {
         const node = next.value;
         const list = top.list;
         const schema = list.schema;
-        let leaf = true;
-        for (const _ in schema.relationships) {
-          leaf = false;
-          break;
-        }
-        const tn: TreeNode = {
-          row: node.row,
-          rels: leaf ? NO_RELS : new Map<string, TreeList>(),
-          data: undefined,
-        };
-        listener?.enter(schema.tableName, node.row);
+        const tn = this.#newNode(schema, node);
         if (list.keyed) list.keyed.set(rowKeyOf(node.row, schema.primaryKey), tn);
         else list.nodes.push(tn);
-        if (!leaf) {
+        if (tn.rels !== NO_RELS) {
           const at = stack.length;
           for (const name in schema.relationships) {
             const rel = schema.relationships[name] as RelationshipSchema;
-            if ((rel.internal && !this.#includeInternal) || rel.serverOnly === true) continue;
+            if (!this.#keeps(rel)) continue;
             const child = this.#newList(rel.schema, rel);
             tn.rels.set(name, child);
             const fetch = node.relationships[name];
@@ -167,7 +156,8 @@ export class MaterializedTree {
     return list;
   }
 
-  #buildNode(schema: SourceSchema, node: Node): TreeNode {
+  /** A node for `node`'s row, announced to the listener; its relationship lists still empty. */
+  #newNode(schema: SourceSchema, node: Node): TreeNode {
     let leaf = true;
     for (const _ in schema.relationships) {
       leaf = false;
@@ -179,10 +169,20 @@ export class MaterializedTree {
       data: undefined,
     };
     this.#listener?.enter(schema.tableName, node.row);
-    if (leaf) return tn;
+    return tn;
+  }
+
+  /** Relationships the tree keeps: internal ones only when asked, serverOnly ones never. */
+  #keeps(rel: RelationshipSchema): boolean {
+    return !(rel.internal && !this.#includeInternal) && rel.serverOnly !== true;
+  }
+
+  #buildNode(schema: SourceSchema, node: Node): TreeNode {
+    const tn = this.#newNode(schema, node);
+    if (tn.rels === NO_RELS) return tn;
     for (const name in schema.relationships) {
       const rel = schema.relationships[name] as RelationshipSchema;
-      if ((rel.internal && !this.#includeInternal) || rel.serverOnly === true) continue;
+      if (!this.#keeps(rel)) continue;
       const fetch = node.relationships[name];
       tn.rels.set(name, this.#buildList(rel.schema, rel, fetch ? fetch() : []));
     }
