@@ -21,8 +21,11 @@ export interface ServerTransaction<S extends Schema, TWrapped> {
   readonly mutate: SchemaCRUD<S>;
   readonly query: SchemaQuery<S>;
   readonly dbTransaction: DBTransaction<TWrapped>;
-  /** Runs a query AST (client names) and returns rows shaped like the client's views. */
-  run(ast: AST): Promise<Row[] | Row | undefined>;
+  /**
+   * Runs a query (e.g. from `createBuilder(schema)`, as shared mutators call `tx.run`) or
+   * its AST (client names); returns rows shaped like the client's views.
+   */
+  run(query: AST | {readonly ast: AST}): Promise<Row[] | Row | undefined>;
 }
 
 export class TransactionImpl<S extends Schema, TWrapped> implements ServerTransaction<S, TWrapped> {
@@ -50,7 +53,9 @@ export class TransactionImpl<S extends Schema, TWrapped> implements ServerTransa
     this.query = createBuilder(schema, serverDelegate(this));
   }
 
-  run(ast: AST): Promise<Row[] | Row | undefined> {
+  run(query: AST | {readonly ast: AST}): Promise<Row[] | Row | undefined> {
+    // A query object carries its AST; an AST itself has `table` and no `ast`.
+    const ast = 'ast' in query ? query.ast : query;
     return runQuery(this.dbTransaction, this.#catalog, ast);
   }
 }
