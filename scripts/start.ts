@@ -4,7 +4,8 @@
 //   - seeds the app's tables on first run
 //   - zero-cache (child process), the API server and the Vite dev server
 //   - prints the one URL to open; Ctrl-C stops everything.
-// Options: --auth=secret|jwks|cookie (or ZYNC_AUTH), ZYNC_DATA_DIR (default .data),
+// Options: --api=1x (or ZYNC_API=1x: the app written in Zero 1.x's API, cookie auth),
+// --auth=secret|jwks|cookie (or ZYNC_AUTH), ZYNC_DATA_DIR (default .data),
 // ZYNC_PG_PORT, ZYNC_WEB_PORT, ZYNC_API_PORT, ZERO_PORT, ZYNC_SEED_ISSUES (bulk rows).
 import {randomBytes} from 'node:crypto';
 import {createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
@@ -12,15 +13,24 @@ import {join, resolve} from 'node:path';
 import pg from 'pg';
 import {countRows, seedDatabase} from '../examples/hello/dev/seed.ts';
 import type {Stack} from '../examples/hello/dev/stack.ts';
-import {startStack} from '../examples/hello/dev/stack.ts';
+import {parseApiGeneration, startStack} from '../examples/hello/dev/stack.ts';
 import {parseAuthMode} from '../examples/hello/server/tokens.ts';
 import type {EmbeddedPostgres} from './embedded-postgres.ts';
 import {startEmbeddedPostgres} from './embedded-postgres.ts';
 
 const root = join(import.meta.dirname, '..');
 const env = process.env;
-const authArg = process.argv.find(a => a.startsWith('--auth='))?.slice('--auth='.length);
-const mode = parseAuthMode(authArg ?? env['ZYNC_AUTH']);
+const arg = (name: string) =>
+  process.argv.find(a => a.startsWith(`--${name}=`))?.slice(`--${name}=`.length);
+const api = parseApiGeneration(arg('api') ?? env['ZYNC_API']);
+// The 1.x form authenticates with its session cookie only.
+const mode = parseAuthMode(
+  arg('auth') ?? env['ZYNC_AUTH'] ?? (api === '1x' ? 'cookie' : undefined),
+);
+if (api === '1x' && mode !== 'cookie') {
+  console.error('npm start: --api=1x uses cookie auth; leave out --auth or pass --auth=cookie');
+  process.exit(2);
+}
 const dataDir = resolve(root, env['ZYNC_DATA_DIR'] ?? '.data');
 const int = (name: string, dflt: number) => Number(env[name] ?? dflt);
 const pgPort = int('ZYNC_PG_PORT', 54329);
@@ -115,9 +125,10 @@ try {
   const bar = firstReplication ? progressBar(await countRows(upstreamUrl)) : undefined;
   const logFile = join(dataDir, 'zero-cache.log');
   const log = createWriteStream(logFile, {flags: 'a'});
-  console.log(`starting zero-cache (auth: ${mode}; log: ${logFile})`);
+  console.log(`starting zero-cache (api: ${api}; auth: ${mode}; log: ${logFile})`);
   stack = await startStack({
     upstreamUrl,
+    api,
     mode,
     replicaFile,
     ...secrets(),

@@ -5,18 +5,33 @@ import react from '@vitejs/plugin-react';
 import type {ChildProcess} from 'node:child_process';
 import {spawn} from 'node:child_process';
 import {join} from 'node:path';
-import type {ViteDevServer} from 'vite';
+import type {Plugin, ViteDevServer} from 'vite';
 import {createServer, defaultClientConditions} from 'vite';
 import {SOURCE_CONDITION, sourceBinArgs} from '../../../scripts/source-bin.ts';
 import type {ApiServer} from '../server/api.ts';
 import {startApiServer} from '../server/api.ts';
+import {startApi1xServer} from '../server/api-1x.ts';
 import type {AuthMode} from '../server/tokens.ts';
 
 export const APP_DIR = join(import.meta.dirname, '..');
 const REPO_ROOT = join(APP_DIR, '..', '..');
 
+/** Which of Zero's APIs the app is written in: 0.24 (the default) or 1.x (`src-1x`). */
+export type ApiGeneration = '0.24' | '1x';
+export const API_GENERATIONS: readonly ApiGeneration[] = ['0.24', '1x'];
+
+export function parseApiGeneration(value: string | undefined): ApiGeneration {
+  const v = value ?? '0.24';
+  if (!(API_GENERATIONS as readonly string[]).includes(v)) {
+    throw new TypeError(`api must be one of ${API_GENERATIONS.join(', ')}, got "${v}"`);
+  }
+  return v as ApiGeneration;
+}
+
 export type StackOptions = {
   upstreamUrl: string;
+  /** Default 0.24. The 1.x form authenticates with the session cookie only. */
+  api?: ApiGeneration | undefined;
   mode: AuthMode;
   replicaFile: string;
   appID?: string | undefined;
@@ -54,6 +69,17 @@ export function cacheEnv(o: StackOptions, apiUrl: string): Record<string, string
     ZERO_ALLOWED_ORIGINS: web.join(','),
   };
   if (o.appID !== undefined) env['ZERO_APP_ID'] = o.appID;
+  if (o.api === '1x') {
+    // Defined queries and mutators only, resolved by the API server for the user of the
+    // forwarded session cookie. Raw queries and CRUD writes are refused.
+    delete env['ZERO_GET_QUERIES_URL'];
+    env['ZERO_QUERY_URL'] = `${apiUrl}/api/query`;
+    env['ZERO_MUTATE_URL'] = `${apiUrl}/api/mutate`;
+    env['ZERO_QUERY_FORWARD_COOKIES'] = 'true';
+    env['ZERO_MUTATE_FORWARD_COOKIES'] = 'true';
+    env['ZERO_LEGACY_API'] = 'false';
+    return env;
+  }
   switch (o.mode) {
     case 'secret':
       env['ZERO_AUTH_SECRET'] = o.authSecret;
@@ -118,13 +144,24 @@ export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<
   clearTimeout(timer);
 }
 
-export async function startVite(webPort: number, apiUrl: string): Promise<ViteDevServer> {
+/** Serves the 1.x page (src-1x) from the same index.html and styles. */
+const entry1x: Plugin = {
+  name: 'hello-1x-entry',
+  transformIndexHtml: html =>
+    html.replace('/src/main.tsx', '/src-1x/main.tsx').replace('hello zync', 'hello zync (1.x)'),
+};
+
+export async function startVite(
+  webPort: number,
+  apiUrl: string,
+  api: ApiGeneration = '0.24',
+): Promise<ViteDevServer> {
   const vite = await createServer({
     configFile: false,
     root: APP_DIR,
     logLevel: 'warn',
     clearScreen: false,
-    plugins: [react()],
+    plugins: api === '1x' ? [react(), entry1x] : [react()],
     server: {
       host: '127.0.0.1',
       port: webPort,
@@ -139,15 +176,26 @@ export async function startVite(webPort: number, apiUrl: string): Promise<ViteDe
 }
 
 export async function startStack(o: StackOptions): Promise<Stack> {
-  const api = await startApiServer({
-    upstreamUrl: o.upstreamUrl,
-    mode: o.mode,
-    authSecret: o.authSecret,
-    sessionSecret: o.sessionSecret,
-    accessTokenTtlSeconds: o.accessTokenTtlSeconds,
-    cachePort: o.cachePort,
-    port: o.apiPort,
-  });
+  if (o.api === '1x' && o.mode !== 'cookie') {
+    throw new TypeError('the 1.x form of the app authenticates with its session cookie only');
+  }
+  const api =
+    o.api === '1x'
+      ? await startApi1xServer({
+          upstreamUrl: o.upstreamUrl,
+          sessionSecret: o.sessionSecret,
+          cachePort: o.cachePort,
+          port: o.apiPort,
+        })
+      : await startApiServer({
+          upstreamUrl: o.upstreamUrl,
+          mode: o.mode,
+          authSecret: o.authSecret,
+          sessionSecret: o.sessionSecret,
+          accessTokenTtlSeconds: o.accessTokenTtlSeconds,
+          cachePort: o.cachePort,
+          port: o.apiPort,
+        });
   const {child, ready} = spawnZeroCache(cacheEnv(o, api.url), o.onCacheLine ?? (() => {}));
   let vite: ViteDevServer | undefined;
   let stopped: Promise<void> | undefined;
@@ -156,7 +204,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       await Promise.allSettled([stopChild(child), vite?.close(), api.close()]);
     })());
   try {
-    vite = await startVite(o.webPort, api.url);
+    vite = await startVite(o.webPort, api.url, o.api);
     await ready;
   } catch (e) {
     await stop();

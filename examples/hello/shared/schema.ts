@@ -16,12 +16,12 @@ import {
 
 export type Role = 'admin' | 'member';
 
-const user = table('user')
+export const user = table('user')
   .from('users')
   .columns({id: string(), name: string(), role: enumeration<Role>()})
   .primaryKey('id');
 
-const issue = table('issue')
+export const issue = table('issue')
   .columns({
     id: string(),
     title: string(),
@@ -31,7 +31,7 @@ const issue = table('issue')
   })
   .primaryKey('id');
 
-const audit = table('audit')
+export const audit = table('audit')
   .columns({
     id: string(),
     at: number(),
@@ -42,7 +42,7 @@ const audit = table('audit')
   })
   .primaryKey('id');
 
-const issueRelationships = relationships(issue, ({one}) => ({
+export const issueRelationships = relationships(issue, ({one}) => ({
   owner: one({sourceField: ['ownerID'], destField: ['id'], destSchema: user}),
 }));
 

@@ -8,7 +8,7 @@ import type {Issue, Schema, User} from '../shared/schema.ts';
 type ServerResult = {type: 'success'} | {type: 'error'; error: {type: string; message?: string}};
 type MutationResult = {client: Promise<unknown>; server: Promise<ServerResult>};
 
-function useConnectionState(): string {
+export function useConnectionState(): string {
   const zero = useZero<Schema, Mutators>();
   const [state, setState] = useState(zero.connection.state.current.name);
   useEffect(() => {
@@ -130,7 +130,7 @@ export function IssuesPage(props: {user: User; mode: string; onLogout: () => Pro
   );
 }
 
-function NewIssue(props: {onCreate: (title: string) => void}) {
+export function NewIssue(props: {onCreate: (title: string) => void}) {
   const [title, setTitle] = useState('');
   return (
     <form
@@ -155,7 +155,7 @@ function NewIssue(props: {onCreate: (title: string) => void}) {
   );
 }
 
-function IssueRow(props: {
+export function IssueRow(props: {
   issue: Issue;
   ownerName: string;
   onEdit: (change: {title?: string; open?: boolean}) => void;

@@ -7,7 +7,7 @@ import {chromium} from 'playwright-core';
 import {freePort} from '../../../test/free-port.ts';
 import {createTestDatabase} from '../../../test/pg.ts';
 import {seedDatabase} from '../dev/seed.ts';
-import type {Stack} from '../dev/stack.ts';
+import type {ApiGeneration, Stack} from '../dev/stack.ts';
 import {startStack} from '../dev/stack.ts';
 import type {AuthMode} from '../server/tokens.ts';
 
@@ -32,15 +32,17 @@ export type TestStack = Stack & {upstreamUrl: string; logs: string[]};
 
 export async function startTestStack(
   mode: AuthMode,
-  opts: {accessTokenTtlSeconds?: number} = {},
+  opts: {accessTokenTtlSeconds?: number; api?: ApiGeneration} = {},
 ): Promise<TestStack> {
-  const upstreamUrl = await createTestDatabase(`hello_${mode}`);
+  const name = opts.api === '1x' ? `hello_1x_${mode}` : `hello_${mode}`;
+  const upstreamUrl = await createTestDatabase(name);
   await seedDatabase(upstreamUrl);
   const logs: string[] = [];
   const stack = await startStack({
     upstreamUrl,
+    api: opts.api,
     mode,
-    appID: `hello_${mode}`,
+    appID: name,
     replicaFile: join(mkdtempSync(join(tmpdir(), 'hello-test-')), 'replica.db'),
     authSecret: `test-secret-${crypto.randomUUID()}`,
     sessionSecret: `test-session-${crypto.randomUUID()}`,
