@@ -4,6 +4,11 @@
 import pg from 'pg';
 import type {Browser, Page} from 'playwright-core';
 import {afterAll, beforeAll, beforeEach, expect, test} from 'vitest';
+import {WebSocket} from 'ws';
+import {Zero} from 'zync';
+import {mutators} from '../shared-1x/mutators.ts';
+import {queries, zql} from '../shared-1x/queries.ts';
+import {schema} from '../shared-1x/schema.ts';
 import type {TestStack} from './browser.ts';
 import {describePage, launchBrowser, loginAs, openAs, startTestStack, STEP} from './browser.ts';
 
@@ -132,4 +137,42 @@ test('logout drops the local data; logging back in resyncs', async () => {
   expect(dropped).toContain('zync/bob/');
   await loginAs(bob, 'Bob');
   await expect.poll(() => issueRows(bob).count(), {timeout: 15_000}).toBe(6);
+});
+
+test("a client without userID or cookie is 'anon'; the context it claims decides nothing", async () => {
+  // Node 20 has no global WebSocket; the client uses the global one.
+  (globalThis as {WebSocket?: unknown}).WebSocket ??= WebSocket;
+  const config = (await (await fetch(`${stack.api.url}/api/config`)).json()) as {
+    cachePort: number;
+  };
+  const zero = new Zero({
+    cacheURL: `http://127.0.0.1:${config.cachePort}`,
+    schema,
+    mutators,
+    kvStore: 'mem',
+    context: {userID: 'mallory', role: 'admin'},
+  });
+  try {
+    expect(zero.userID).toBe('anon');
+    // The users query needs no login: its answer, made for no user, is accepted for 'anon'.
+    const users = await zero.run(queries.users(), {type: 'complete'});
+    expect(users.map(u => u.id)).toEqual(['alice', 'bob', 'carol']);
+    await expect(
+      zero.run(queries.issues({open: null, ownerID: null, text: ''}), {type: 'complete'}),
+    ).rejects.toThrow('Log in to see the issues');
+    // Its create passes on the client, as 'mallory'; the server, with no session, refuses
+    // it, and the row is rolled back.
+    const r = zero.mutate(
+      mutators.issue.create({id: 'by-anon', title: 'anonymous issue', created: 1}),
+    );
+    expect(await r.client).toEqual({type: 'success'});
+    expect(await r.server).toMatchObject({
+      type: 'error',
+      error: {type: 'app', message: 'Log in to create issues'},
+    });
+    expect(await zero.run(zql.issue.where('id', 'by-anon'))).toEqual([]);
+    expect(await pgQuery(`SELECT id FROM issue WHERE id = 'by-anon'`)).toEqual([]);
+  } finally {
+    await zero.close();
+  }
 });
