@@ -6,8 +6,7 @@
 //           validates) vs handleGetQueriesRequest (withValidation), per query of a batch.
 // Rounds alternate the two paths; each prints the median per-query time and min–max over
 // rounds. Usage: npm run bench -- synced
-import {customQueryHash} from '@zync/zql';
-import {toQuery} from '@zync/zql';
+import {customQueryHash, toQuery} from '@zync/zql';
 import {mustGetQuery, withValidation} from 'zync';
 import {handleGetQueriesRequest, handleQueryRequest} from 'zync/server';
 import {queries} from '../examples/hello/shared-1x/queries.ts';
