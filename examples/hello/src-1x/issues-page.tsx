@@ -63,6 +63,20 @@ export function IssuesPage(props: {user: User; onLogout: () => Promise<void>}) {
         />
         <div className="filters">
           <select
+            aria-label="status"
+            value={filter.open === null ? 'all' : filter.open ? 'open' : 'closed'}
+            onChange={e =>
+              setFilter({
+                ...filter,
+                open: e.target.value === 'all' ? null : e.target.value === 'open',
+              })
+            }
+          >
+            <option value="all">All</option>
+            <option value="open">Open</option>
+            <option value="closed">Closed</option>
+          </select>
+          <select
             aria-label="owner"
             value={filter.ownerID ?? ''}
             onChange={e => setFilter({...filter, ownerID: e.target.value || null})}

@@ -81,6 +81,17 @@ test('the 1.x page lists the issues through the API server; a new issue reaches 
   ).toEqual([{actor_id: 'alice', action: 'create'}]);
 });
 
+test('the filters change the defined query: its args are validated and sent', async () => {
+  const bob = pages[1]!;
+  await bob.getByLabel('status').selectOption('closed');
+  await expect.poll(() => issueRows(bob).count(), {timeout: STEP}).toBe(1);
+  await bob.getByLabel('status').selectOption('all');
+  await bob.getByLabel('search').fill('dark');
+  await expect.poll(() => issueRows(bob).count(), {timeout: STEP}).toBe(1);
+  await bob.getByLabel('search').fill('');
+  await expect.poll(() => issueRows(bob).count(), {timeout: STEP}).toBe(6);
+});
+
 test('alice edits her own issue: saved in Postgres, seen by bob', async () => {
   const [alice, bob] = pages as [Page, Page];
   await editTitle(alice, 'welcome', 'Welcome to the 1.x demo');
