@@ -9,12 +9,12 @@
 import {customQueryHash, toQuery} from '@zync/zql';
 import {mustGetQuery, withValidation} from 'zync';
 import {handleGetQueriesRequest, handleQueryRequest} from 'zync/server';
-import {queries} from '../examples/hello/shared-1x/queries.ts';
+import {issueFilter, queries} from '../examples/hello/shared-1x/queries.ts';
 import {schema as schema1x} from '../examples/hello/shared-1x/schema.ts';
 import {issues} from '../examples/hello/shared/queries.ts';
 import {schema as schema024} from '../examples/hello/shared/schema.ts';
 
-const ROUNDS = 15;
+const ROUNDS = 25;
 const CLIENT_OPS = 2_000;
 const SERVER_REQUESTS = 100;
 const BATCH = 20;
@@ -144,6 +144,17 @@ const s = await compare(
   BATCH,
   server1x,
   server024,
+);
+// The validator alone, for scale: what `~standard.validate` costs per call.
+const v: number[] = [];
+for (let r = 0; r < ROUNDS; r++) {
+  v.push(
+    await round(CLIENT_OPS, 1, i => issueFilter['~standard'].validate(filters[i % filters.length])),
+  );
+}
+v.sort((p, q) => p - q);
+console.log(
+  `valibot validation alone: ${v[Math.floor(v.length / 2)]!.toFixed(2)} µs (${v[0]!.toFixed(2)}–${v[v.length - 1]!.toFixed(2)})`,
 );
 const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
 const total = median(c) + median(s);

@@ -8,7 +8,7 @@ import {schema} from './schema.ts';
 
 export const zql = createBuilder(schema);
 
-const issueFilter = v.object({
+export const issueFilter = v.object({
   open: v.nullable(v.boolean()),
   ownerID: v.nullable(v.string()),
   text: v.pipe(v.string(), v.maxLength(100)),
