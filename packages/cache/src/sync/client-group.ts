@@ -30,6 +30,7 @@ import {hydrationQueryError} from './hydration-budget.ts';
 import {checkQueryBudget, QUERY_BUDGET_SETTINGS} from './query-budget.ts';
 import {StepActivity} from './step-activity.ts';
 import {TimeSlice} from './time-slice.ts';
+import {recordAdvance, recordRow} from './advance-rows.ts';
 import type {QueryDriver} from './query-driver.ts';
 
 /** How long a CVR write waits at most for other groups' steps to end. */
@@ -264,9 +265,7 @@ export class ClientGroup {
     hash: string,
     r: {readonly table: string; readonly id: RowValue; readonly row: RowValue},
   ): CVRRow {
-    const rec = step.addRow(hash, r.table, r.id, r.row);
-    rec.pending = this.#cells.project(rec, r.row);
-    return rec;
+    return recordRow(step, this.#cells, hash, r);
   }
 
   /** A query that could not be prepared or run: forget it (or keep its tombstone). */
@@ -684,17 +683,7 @@ export class ClientGroup {
     const result = await this.#o.driver.advance();
     const base = cvr.cookie;
     const step = new CVRStep(cvr);
-    for (const [hash, changes] of result.changes) {
-      const q = cvr.state.queries.get(hash);
-      if (!q || q.deleted || q.gotSeq === null) continue;
-      for (const c of changes) {
-        if (c.type === 'add') this.#addRow(step, hash, c);
-        else if (c.type === 'edit') {
-          const rec = cvr.state.rows.get(c.table, c.id);
-          if (rec) step.editRow(c.table, c.id, this.#cells.project(rec, c.row));
-        } else step.removeRow(hash, c.table, c.id);
-      }
-    }
+    await recordAdvance(cvr, step, this.#cells, result.changes);
     this.#dropExpired(step);
     const lmids = result.clientsChanged ? this.#lmidChanges() : {};
     this.#poke(base, step.finish(result.version), lmids);

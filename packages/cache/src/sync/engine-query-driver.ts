@@ -1,6 +1,7 @@
 // The QueryDriver over the incremental engine: one row-set pipeline per query, all over the
 // sources of one pinned replica snapshot. `advance()` pushes the snapshot's changes into the
-// sources inside one batch, so every pipeline reports its net row-set change once.
+// sources inside one batch, so every pipeline reports its net row-set change once; a large
+// advance pushes them in time slices, the batch held open across the yields.
 // A query hydrates in time slices (giving the event loop back between them) under a row
 // budget; the driver's queries hydrate one at a time and an advance waits for the one in
 // flight, so the snapshot cannot move under a hydration (docs/security.md).
@@ -78,6 +79,15 @@ type Query = {
   readonly rowSet: RowSetOutput;
   readonly unlisten: () => void;
   readonly meter: HydrationMeter | undefined;
+};
+
+/** An advance under way: its changes are pushed in slices, inside one open batch. */
+type AdvanceRun = {
+  readonly step: Extract<EngineSnapshotAdvance, {kind: 'changes'}>;
+  readonly changes: Iterator<{readonly table: string; readonly change: SourceChange}>;
+  readonly collected: Map<string, QueryRowChange[]>;
+  clientsChanged: boolean;
+  readonly slice: TimeSlice;
 };
 
 /** Rows fetched between two looks at the clock while a query hydrates. */
@@ -160,14 +170,7 @@ export class EngineQueryDriver implements QueryDriver {
     if (this.#step(q, pause)) return this.#hydrated(hash, q);
     this.#hydrating = {hash, q};
     const rest = this.#sliced(hash, q, slice, pause);
-    const busy = rest.then(
-      () => {},
-      () => {},
-    );
-    this.#busy = busy;
-    void busy.then(() => {
-      if (this.#busy === busy) this.#busy = undefined;
-    });
+    this.#hold(rest);
     return rest;
   }
 
@@ -236,30 +239,94 @@ export class EngineQueryDriver implements QueryDriver {
     this.#queries.delete(hash);
   }
 
-  /** Waits for a hydration in flight: the snapshot must not move under it. */
+  /**
+   * Waits for a hydration in flight: the snapshot must not move under it. Pushes the
+   * changes in time slices: the batch stays open across the yields (every row set reports
+   * its net change once, at the end) and the snapshot stays pinned at the advance's target
+   * until its commit. A suspended advance holds back the driver's next hydration or
+   * advance; the caller must not remove queries meanwhile (a group's steps are queued).
+   */
   advance(): AdvanceResult | Promise<AdvanceResult> {
     if (this.#busy) return this.#busy.then(() => this.advance());
     const step = this.#snapshot.advance();
     if (step.kind === 'none') return {version: step.version, changes: new Map()};
     if (step.kind === 'reset') return this.#rebuild(step);
-    const collected = new Map<string, QueryRowChange[]>();
-    this.#collecting = collected;
-    let clientsChanged = false;
+    const run: AdvanceRun = {
+      step,
+      changes: step.changes()[Symbol.iterator](),
+      collected: new Map(),
+      clientsChanged: false,
+      slice: new TimeSlice(this.#sliceMs),
+    };
+    this.#collecting = run.collected;
+    this.#batcher.begin();
     try {
-      this.#batcher.run(() => {
-        for (const {table, change} of step.changes()) {
-          if (table === CLIENTS_TABLE) {
-            clientsChanged = true;
-            continue;
-          }
-          this.#snapshot.getSource(table)?.push(change);
-        }
-      });
-      step.commit();
+      if (this.#pushSome(run)) return this.#advanced(run);
+    } catch (e) {
+      this.#abandon();
+      throw e;
+    }
+    const rest = this.#pushSliced(run);
+    this.#hold(rest);
+    return rest;
+  }
+
+  /** Pushes changes until none is left (true) or the slice is used up (false). */
+  #pushSome(run: AdvanceRun): boolean {
+    for (;;) {
+      const next = run.changes.next();
+      if (next.done) return true;
+      const {table, change} = next.value;
+      if (table === CLIENTS_TABLE) run.clientsChanged = true;
+      else this.#snapshot.getSource(table)?.push(change);
+      if (run.slice.due) return false;
+    }
+  }
+
+  async #pushSliced(run: AdvanceRun): Promise<AdvanceResult> {
+    try {
+      do {
+        await run.slice.yield();
+        if (this.#destroyed) throw new Error('The driver was destroyed');
+      } while (!this.#pushSome(run));
+    } catch (e) {
+      this.#abandon();
+      throw e;
+    }
+    return this.#advanced(run);
+  }
+
+  /** Every change was pushed: the batch ends (row sets report) and the sources move on. */
+  #advanced(run: AdvanceRun): AdvanceResult {
+    try {
+      this.#batcher.end();
+      run.step.commit();
     } finally {
       this.#collecting = undefined;
     }
-    return {version: step.version, changes: collected, clientsChanged};
+    return {version: run.step.version, changes: run.collected, clientsChanged: run.clientsChanged};
+  }
+
+  /** A push failed (or the driver went away) mid-advance: the push's error is reported. */
+  #abandon(): void {
+    this.#collecting = undefined;
+    try {
+      this.#batcher.end();
+    } catch {
+      // The pipelines are past use; the first error is the one that matters.
+    }
+  }
+
+  /** Makes the driver's next hydration or advance wait for `work`. */
+  #hold(work: Promise<unknown>): void {
+    const busy = work.then(
+      () => {},
+      () => {},
+    );
+    this.#busy = busy;
+    void busy.then(() => {
+      if (this.#busy === busy) this.#busy = undefined;
+    });
   }
 
   /** The snapshot could not be diffed: rebuild every pipeline and diff the row sets. */
