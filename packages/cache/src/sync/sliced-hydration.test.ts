@@ -94,19 +94,23 @@ function applyChanges(m: Map<string, unknown>, changes: readonly QueryRowChange[
 }
 
 /** Longest gap between turns of the event loop while `fn` runs. */
-async function longestStall<T>(fn: () => Promise<T>): Promise<{value: T; longest: number}> {
+async function longestStall<T>(
+  fn: () => Promise<T>,
+): Promise<{value: T; longest: number; turns: number}> {
   let longest = 0;
+  let turns = 0;
   let last = performance.now();
   let ticking = true;
   const tick = () => {
     const now = performance.now();
     longest = Math.max(longest, now - last);
     last = now;
+    turns++;
     if (ticking) setImmediate(tick);
   };
   setImmediate(tick);
   try {
-    return {value: await fn(), longest};
+    return {value: await fn(), longest, turns};
   } finally {
     ticking = false;
   }
@@ -118,10 +122,14 @@ test('a large hydration gives the event loop back and still returns every row', 
     const pending = d.addQuery('all', withComments);
     // 60,000 rows take well over one 20 ms slice: the rest runs on later turns.
     expect(pending).toBeInstanceOf(Promise);
-    const {value: rows, longest} = await longestStall(async () => await pending);
+    const {value: rows, longest, turns} = await longestStall(async () => await pending);
     expect(keyed(rows)).toEqual(replicaState());
     // In one pass this hydration holds the loop for several hundred ms.
-    expect(longest).toBeLessThan(150);
+    // The loop turned many times during the work. (Slices are cut by time, so a loaded
+    // machine gives more turns, not fewer.) The gap bound is loose for the same reason: the
+    // OS may pause the whole process; the slices themselves are 20 ms.
+    expect(turns).toBeGreaterThanOrEqual(3);
+    expect(longest).toBeLessThan(500);
   } finally {
     d.destroy();
   }
