@@ -1,6 +1,6 @@
 // @zync/client: the browser-safe client. Node-only stores have their own entries
 // (./kv/sqlite-store.ts, ./kv/expo-sqlite-store.ts).
-export {Zero} from './zero/zero.ts';
+export {replaceContext, Zero} from './zero/zero.ts';
 export type {UpdateNeededReason, ZeroOptions} from './zero/options.ts';
 export type {SchemaMutators, TableMutators, Transaction} from './zero/transaction.ts';
 export type {DeleteID, InsertValue, UpdateValue} from './zero/row-types.ts';

@@ -93,7 +93,8 @@ export class MutationManager {
     local: LocalState;
     clientID: string;
     mutators: unknown;
-    context: unknown;
+    /** The context defined mutators see, read at each run. */
+    context: () => unknown;
     queryDelegate: QueryDelegate;
     persist: (ops: KVOp[]) => void;
     push: (mutations: Mutation[]) => boolean;

@@ -19,7 +19,12 @@ export type AppMutators = {
 
 const CRUD_NAMES = new Set(['insert', 'upsert', 'update', 'delete']);
 
-export function collectMutators(mutators: unknown, schema: Schema, context: unknown): AppMutators {
+/** `context()` gives the ctx of each run: the instance's context at the time of the call. */
+export function collectMutators(
+  mutators: unknown,
+  schema: Schema,
+  context: () => unknown,
+): AppMutators {
   const byName = new Map<string, CustomMutator>();
   const defined = new Map<string, AnyMutator>();
   if (mutators === undefined || mutators === null) return {byNamespace: {}, byName, defined};
@@ -27,7 +32,7 @@ export function collectMutators(mutators: unknown, schema: Schema, context: unkn
   if (isMutatorRegistry(mutators)) {
     for (const m of iterateMutators(mutators)) {
       defined.set(m.mutatorName, m);
-      byName.set(m.mutatorName, (tx, args) => m.fn({tx: tx as never, args: args, ctx: context}));
+      byName.set(m.mutatorName, (tx, args) => m.fn({tx: tx as never, args: args, ctx: context()}));
     }
     return {byNamespace: {}, byName, defined};
   }

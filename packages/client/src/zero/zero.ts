@@ -53,10 +53,19 @@ function randomID(): string {
     .slice(0, 18);
 }
 
+let replaceContextOf: (zero: Zero<Schema, unknown, unknown>, context: unknown) => void;
+
+/**
+ * Gives a live instance a new context (how `ZeroProvider` applies a changed `context`
+ * prop). Defined queries and mutators called from then on see it; views already
+ * materialized keep the query they were made with.
+ */
+export function replaceContext<S extends Schema, MD, C>(zero: Zero<S, MD, C>, context: C): void {
+  replaceContextOf(zero as unknown as Zero<Schema, unknown, unknown>, context);
+}
+
 export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultContext> {
   readonly userID: string;
-  /** Passed as `ctx` to defined queries and mutators (the `context` option). */
-  readonly context: C;
   readonly clientID: string;
   readonly storageKey: string;
   readonly idbName: string;
@@ -76,6 +85,7 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
     connect(opts?: {auth?: string}): Promise<void>;
   };
 
+  #context: C;
   readonly #logger: Logger;
   readonly #provider: RegistryProvider;
   readonly #store: Store;
@@ -102,7 +112,7 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
   constructor(zeroOptions: ZeroOptions<S, MD, C>) {
     const options = normalizeOptions(zeroOptions);
     this.userID = options.userID;
-    this.context = options.context as C;
+    this.#context = options.context as C;
     this.storageKey = options.storageKey ?? '';
     this.schema = options.schema;
     this.clientID = randomID();
@@ -130,7 +140,7 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
       local: this.#local,
       clientID: this.clientID,
       mutators: options.mutators,
-      context: options.context,
+      context: () => this.#context,
       queryDelegate: this.#queries,
       persist: ops => this.#enqueueWrite(ops),
       push: mutations =>
@@ -243,6 +253,17 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
     } finally {
       read.release();
     }
+  }
+
+  /** Passed as `ctx` to defined queries and mutators (the `context` option). */
+  get context(): C {
+    return this.#context;
+  }
+
+  static {
+    replaceContextOf = (zero, context) => {
+      zero.#context = context;
+    };
   }
 
   get online(): boolean {
