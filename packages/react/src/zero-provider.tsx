@@ -1,5 +1,5 @@
 import type {ZeroOptions} from '@zync/client';
-import {Zero} from '@zync/client';
+import {replaceContext, Zero} from '@zync/client';
 import type {Schema} from '@zync/zql';
 import type {ReactNode} from 'react';
 import {createContext, useContext, useEffect, useState} from 'react';
@@ -13,7 +13,9 @@ export type ZeroProviderProps<S extends Schema, MD = unknown> = (
 /**
  * Provides a Zero instance to its children: either the one passed as `zero`, or one it
  * creates from the options (and closes on unmount). Renders nothing until it exists.
- * Survives StrictMode's mount, unmount, mount: each mount makes its own instance.
+ * Survives StrictMode's mount, unmount, mount: each mount makes its own instance. A new
+ * `server`/`cacheURL`, `userID`, `storageKey`, schema or kvStore makes a new instance (the
+ * old one is closed); a new `auth` or `context` goes to the live one.
  */
 export function ZeroProvider<S extends Schema, MD = unknown>(
   props: ZeroProviderProps<S, MD>,
@@ -31,9 +33,6 @@ export function ZeroProvider<S extends Schema, MD = unknown>(
       ])
     : undefined;
   const auth = options?.auth;
-  // Defined queries and mutators see the context the instance was made with: a new one
-  // makes a new instance. An equal context written inline on each render does not.
-  const contextKey = sameJSONKey(options?.context);
 
   useEffect(() => {
     if (!options) return;
@@ -44,8 +43,16 @@ export function ZeroProvider<S extends Schema, MD = unknown>(
       setMade(undefined);
       void z.close();
     };
-    // The instance depends on its identity (key), the schema, the kvStore and the context.
-  }, [key, options?.schema, options?.kvStore, contextKey]);
+    // The instance depends on its identity (key), the schema and the kvStore. Not on the
+    // context: a new one is handed to the live instance below.
+  }, [key, options?.schema, options?.kvStore]);
+
+  // A changed context does not make a new instance (its data and connection stay): defined
+  // queries and mutators called from this render on get the new one. Set while rendering so
+  // the children rendered with it already bind their queries to it.
+  if (made && options && made.context !== options.context) {
+    replaceContext(made, options.context);
+  }
 
   useEffect(() => {
     // A new token for the same user goes onto the live connection.
@@ -68,13 +75,4 @@ export function useZero<S extends Schema = Schema, MD = unknown>(): Zero<S, MD> 
 /** A `useZero` typed for one schema and mutators, as in Zero. */
 export function createUseZero<S extends Schema, MD = unknown>(): () => Zero<S, MD> {
   return () => useZero<S, MD>();
-}
-
-function sameJSONKey(v: unknown): unknown {
-  try {
-    const json = JSON.stringify(v);
-    return json === undefined ? v : `json:${json}`;
-  } catch {
-    return v;
-  }
 }
