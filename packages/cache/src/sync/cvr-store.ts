@@ -1,18 +1,12 @@
-// Keeps CVRs in Postgres, in a schema of their own (`zync_<appid>_cvr`). One transaction per
-// flush; each table is written with one statement over a JSON array (no parameter limit).
+// Keeps CVRs in Postgres, in a schema of their own (`zync_<appid>_cvr`). Each flush is
+// atomic; rows go as JSON arrays (no parameter limit), built and sent a chunk at a time.
 // See docs/cvr.md for the crash semantics (the `owned` flag).
 import type pg from 'pg';
 import {describeUnstorable, findUnstorableString, type AST, type RowValue} from '@zync/protocol';
 import type {Logger, ReadonlyJSONValue} from '@zync/shared';
-import {
-  CVR,
-  queryFromRecord,
-  rowFromRecord,
-  type CVRQuery,
-  type CVRRowRecord,
-  type CVRWrites,
-} from './cvr.ts';
+import {CVR, queryFromRecord, rowFromRecord, type CVRQuery, type CVRWrites} from './cvr.ts';
 import {RowRecords} from './cvr-rows.ts';
+import {rowCount, wireChunks, type WireRun} from './cvr-writes.ts';
 import {newEpoch} from './cvr-version.ts';
 
 /**
@@ -20,7 +14,10 @@ import {newEpoch} from './cvr-version.ts';
  * cache of what clients hold, so a version-1 store is emptied: its clients get a reset.
  */
 const SCHEMA_VERSION = 2;
-/** Rows per statement when writing a large batch (keeps single JSON parameters modest). */
+/**
+ * Rows per statement when writing a large batch. Each chunk's keys and JSON are built just
+ * before it is sent, so a write's short-lived objects stay this small.
+ */
 const ROW_CHUNK = 2000;
 
 export type LoadedCVR = {
@@ -238,7 +235,7 @@ export class CVRStore {
   flush(w: CVRWrites): Promise<void> {
     const bad = unstorable(w);
     if (bad) return Promise.reject(new Error(bad));
-    if (w.rows.length + w.deletedRows.length > ROW_CHUNK) return this.#flushLarge(w);
+    if (rowCount(w.rows) + w.deletedRows.length > ROW_CHUNK) return this.#flushLarge(w);
     return new Promise<void>((resolve, reject) => {
       this.#pending.push({w, resolve, reject});
       if (this.#pending.length === 1) setImmediate(() => this.#flushPending());
@@ -278,7 +275,7 @@ export class CVRStore {
       if (groups.has(p.w.group.groupID) || size > ROW_CHUNK) send();
       batch.push(p);
       groups.add(p.w.group.groupID);
-      size += p.w.rows.length + p.w.deletedRows.length + p.w.queries.length;
+      size += rowCount(p.w.rows) + p.w.deletedRows.length + p.w.queries.length;
     }
     send();
   }
@@ -287,7 +284,7 @@ export class CVRStore {
     return this.#pool.query({
       name: `${this.#schema}-flush`,
       text: this.#sql.flushMany,
-      values: [JSON.stringify(b.map(x => ({...x.w, rows: compactRows(x.w.rows)})))],
+      values: [JSON.stringify(b.map(x => ({...x.w, rows: wireRows(x.w)})))],
     });
   }
 
@@ -301,11 +298,8 @@ export class CVRStore {
       for (let i = 0; i < w.deletedRows.length; i += ROW_CHUNK) {
         await c.query(this.#sql.deleteRows, [id, w.deletedRows.slice(i, i + ROW_CHUNK)]);
       }
-      for (let i = 0; i < w.rows.length; i += ROW_CHUNK) {
-        await c.query(this.#sql.upsertRows, [
-          id,
-          JSON.stringify(compactRows(w.rows.slice(i, i + ROW_CHUNK))),
-        ]);
+      for (const chunk of wireChunks(w.rows, ROW_CHUNK)) {
+        await c.query(this.#sql.upsertRows, [id, JSON.stringify(chunk)]);
       }
     });
   }
@@ -375,8 +369,8 @@ function unstorable(w: CVRWrites): string | undefined {
 }
 
 /**
- * The statements of a flush. Records are passed as JSON arrays of `CVRQueryRecord` /
- * `CVRRowRecord` objects (field names as in cvr.ts), so no parameter limit applies.
+ * The statements of a flush. Records are passed as JSON arrays of `CVRQueryRecord`
+ * objects (field names as in cvr.ts) and of `WireRun`s, so no parameter limit applies.
  * Group: $1 id, $2 epoch, $3 seq, $4 horizon, $5 replica version.
  */
 function flushStatements(s: string) {
@@ -402,7 +396,7 @@ function flushStatements(s: string) {
       deleted = excluded.deleted`;
   const deleteRows = (id: string, keys: string) =>
     `DELETE FROM ${s}.rows WHERE group_id = ${id} AND row_key = ANY(${keys}::text[])`;
-  // Rows arrive as compact runs (see compactRows).
+  // Rows arrive as compact runs (see WireRun in cvr-writes.ts).
   const upsertRows = (id: string, runs: string) => `INSERT INTO ${s}.rows
       (group_id, row_key, tbl, row_id, content_hash, refs, patch_seq, deleted)
     SELECT ${id}, r->>0, run->>'t', r->1, r->>2, run->'r', (run->>'s')::bigint,
@@ -439,45 +433,9 @@ function flushStatements(s: string) {
   };
 }
 
-/**
- * Row records as runs that share table, refs, step and deleted flag, each row as
- * `[key, id, contentHash]`: a hydration's rows all share those, and the write carried
- * them ~100k times as JSON object fields (~3x the bytes to build, send and parse).
- */
-type RowRun = {
-  t: string;
-  r: Record<string, number>;
-  s: number;
-  d: boolean;
-  rows: [string, RowValue, number | null][];
-};
-
-export function compactRows(rows: readonly CVRRowRecord[]): RowRun[] {
-  const runs: RowRun[] = [];
-  let run: RowRun | undefined;
-  for (const x of rows) {
-    if (
-      !run ||
-      run.t !== x.table ||
-      run.s !== x.patchSeq ||
-      run.d !== x.deleted ||
-      !sameRefs(run.r, x.refs)
-    ) {
-      run = {t: x.table, r: x.refs, s: x.patchSeq, d: x.deleted, rows: []};
-      runs.push(run);
-    }
-    run.rows.push([x.key, x.id, x.contentHash]);
-  }
-  return runs;
-}
-
-function sameRefs(a: Record<string, number>, b: Record<string, number>): boolean {
-  if (a === b) return true;
-  let n = 0;
-  for (const k in a) {
-    if (a[k] !== b[k]) return false;
-    n++;
-  }
-  for (const _ in b) n--;
-  return n === 0;
+/** All of a small write's rows in wire form. */
+function wireRows(w: CVRWrites): WireRun[] {
+  const out: WireRun[] = [];
+  for (const chunk of wireChunks(w.rows, ROW_CHUNK)) out.push(...chunk);
+  return out;
 }

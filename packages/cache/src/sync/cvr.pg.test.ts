@@ -4,6 +4,7 @@ import {afterEach, expect, test, vi} from 'vitest';
 import {silentLogger} from '@zync/shared';
 import {createTestDatabase} from '../../../../test/pg.ts';
 import {CVRStore} from './cvr-store.ts';
+import {rowKey} from './row-key.ts';
 import {startTestServer, type TestServer} from './testing/harness.ts';
 import {MemoryReplica} from './testing/memory-replica.ts';
 import {highPriority, issues, openTop2, summarize} from './testing/poke-summary.ts';
@@ -210,20 +211,24 @@ test('flushes of several groups in one turn are written together, each as given'
     const store = new CVRStore(pool, 'batch', silentLogger);
     await store.init();
     const loaded = await Promise.all(['g1', 'g2', 'g3'].map(g => store.load(g)));
-    const write = (g: string, seq: number, rows: number, deletedRows: string[] = []) => ({
+    const write = (g: string, seq: number, rows: number, deletedRows: number[] = []) => ({
       group: {groupID: g, epoch: 'e', seq, horizon: 0, replicaVersion: 'v1'},
       queries: [],
       deletedQueries: [],
-      rows: Array.from({length: rows}, (_, i) => ({
-        key: `k${i}`,
-        table: 't',
-        id: {id: i},
-        contentHash: 1000 + i,
-        refs: {q: 1},
-        patchSeq: seq,
-        deleted: false,
-      })),
-      deletedRows,
+      rows:
+        rows === 0
+          ? []
+          : [
+              {
+                table: 't',
+                refs: {q: 1},
+                patchSeq: seq,
+                deleted: false,
+                ids: Array.from({length: rows}, (_, i) => ({id: i})),
+                hashes: Array.from({length: rows}, (_, i) => 1000 + i),
+              },
+            ],
+      deletedRows: deletedRows.map(i => rowKey('t', {id: i})),
     });
     // Same turn: g1 and g2 small (batched), g3 over the chunk size (its own transaction).
     await Promise.all([
@@ -231,10 +236,7 @@ test('flushes of several groups in one turn are written together, each as given'
       store.flush(write('g2', 1, 2)),
       store.flush(write('g3', 1, 2500)),
     ]);
-    await Promise.all([
-      store.flush(write('g1', 2, 1, ['k1', 'k2'])),
-      store.flush(write('g2', 2, 0)),
-    ]);
+    await Promise.all([store.flush(write('g1', 2, 1, [1, 2])), store.flush(write('g2', 2, 0))]);
     for (const l of loaded) await store.release(l.cvr.state.groupID);
     const [g1, g2, g3] = await Promise.all(['g1', 'g2', 'g3'].map(g => store.load(g)));
     expect(g1?.cvr.state.seq).toBe(2);

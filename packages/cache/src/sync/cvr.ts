@@ -6,6 +6,7 @@ import type {AST, RowValue} from '@zync/protocol';
 import type {ReadonlyJSONValue} from '@zync/shared';
 import {formatVersion, type CVRVersion} from './cvr-version.ts';
 import {RowRecords} from './cvr-rows.ts';
+import {addRowRun, type RowRun} from './cvr-writes.ts';
 import {contentHash, type PatchRow} from './poke-encoder.ts';
 import {rowKey} from './row-key.ts';
 
@@ -36,7 +37,7 @@ export type CVRRow = {
   readonly id: RowValue;
   /**
    * A hash of the row's contents as last sent (poke-encoder.ts `contentHash`), null for
-   * tombstones; also null for a live row until its record is written (see rowRecord).
+   * tombstones; also null for a live row until its record is written (see takeWrites).
    */
   contentHash: number | null;
   /**
@@ -113,13 +114,6 @@ function clearRefs(r: CVRRow): void {
   r.ref1 = null;
   r.ref1Count = 0;
   r.moreRefs = null;
-}
-
-function refsRecord(r: CVRRow): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (r.ref1 !== null) out[r.ref1] = r.ref1Count;
-  if (r.moreRefs) for (const [h, n] of r.moreRefs) out[h] = n;
-  return out;
 }
 
 export function newRow(table: string, id: RowValue): CVRRow {
@@ -289,8 +283,8 @@ export class CVR {
   }
 
   /**
-   * Hands over what changed since the last call, as copies, for the store to write.
-   * Keys whose record no longer exists are deletions.
+   * Hands over what changed since the last call, as copies, for the store to write (rows
+   * in compact runs, see cvr-writes.ts). Keys whose record no longer exists are deletions.
    */
   takeWrites(): CVRWrites {
     const queries: CVRQueryRecord[] = [];
@@ -300,10 +294,15 @@ export class CVR {
       if (q) queries.push(queryRecord(q));
       else deletedQueries.push(hash);
     }
-    const rows: CVRRowRecord[] = [];
+    const rows: RowRun[] = [];
     const deletedRows: string[] = [];
     for (const rec of this.#dirtyRows) {
-      if (this.state.rows.holds(rec)) rows.push(rowRecord(rec));
+      if (this.state.rows.holds(rec)) {
+        if (!rec.deleted && rec.contentHash === null && rec.value !== undefined) {
+          rec.contentHash = contentHash(JSON.stringify(rec.value));
+        }
+        addRowRun(rows, rec);
+      }
       // A forgotten record is deleted, unless a newer record of the row is written.
       else if (!this.state.rows.get(rec.table, rec.id)) deletedRows.push(keyOf(rec));
     }
@@ -419,7 +418,7 @@ export type CVRWrites = {
   group: CVRGroupRecord;
   queries: CVRQueryRecord[];
   deletedQueries: string[];
-  rows: CVRRowRecord[];
+  rows: RowRun[];
   deletedRows: string[];
 };
 
@@ -445,22 +444,6 @@ function queryRecord(q: CVRQuery): CVRQueryRecord {
  */
 export function keyOf(r: CVRRow): string {
   return rowKey(r.table, r.id);
-}
-
-function rowRecord(r: CVRRow): CVRRowRecord {
-  const key = keyOf(r);
-  if (!r.deleted && r.contentHash === null && r.value !== undefined) {
-    r.contentHash = contentHash(JSON.stringify(r.value));
-  }
-  return {
-    key,
-    table: r.table,
-    id: r.id,
-    contentHash: r.contentHash,
-    refs: refsRecord(r),
-    patchSeq: r.patchSeq,
-    deleted: r.deleted,
-  };
 }
 
 export function queryFromRecord(r: CVRQueryRecord): CVRQuery {
