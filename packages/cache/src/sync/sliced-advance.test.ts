@@ -8,8 +8,14 @@ import {afterAll, beforeAll, expect, test} from 'vitest';
 import type {AST} from '@zync/protocol';
 import {stableStringify} from '@zync/shared';
 import {EngineQueryDriver} from './engine-query-driver.ts';
-import type {DriverRow, QueryRowChange} from './query-driver.ts';
 import {snapshotterFactory, type SnapshotterFactory} from './snapshotter.ts';
+import {
+  applyChanges,
+  keyed,
+  longestStall,
+  replicaState,
+  withComments,
+} from './testing/sliced-work.ts';
 import {TestReplica, type TestChange} from './sqlite-test-replica.ts';
 
 const ISSUES = 4_000;
@@ -47,78 +53,7 @@ afterAll(() => {
 const open = (sliceMs?: number) =>
   new EngineQueryDriver(batcher => snapshots.open(batcher), {sliceMs});
 
-/** Every issue with its comments. */
-const withComments: AST = {
-  kind: 'query',
-  table: 'issue',
-  related: [
-    {
-      kind: 'correlated',
-      correlation: {parentField: ['id'], childField: ['issue_id']},
-      subquery: {kind: 'query', table: 'comment', alias: 'comments'},
-    },
-  ],
-};
-
 const labels: AST = {kind: 'query', table: 'label'};
-
-function replicaState(): Map<string, unknown> {
-  const m = new Map<string, unknown>();
-  for (const r of replica.db.prepare(`SELECT id, title FROM issue`).all() as {id: number}[]) {
-    m.set(`issue/${stableStringify({id: r.id})}`, r);
-  }
-  for (const r of replica.db.prepare(`SELECT id, issue_id FROM comment`).all() as {
-    id: string;
-  }[]) {
-    m.set(`comment/${stableStringify({id: r.id})}`, r);
-  }
-  return m;
-}
-
-function keyed(rows: Iterable<DriverRow>): Map<string, unknown> {
-  const m = new Map<string, unknown>();
-  for (const r of rows) {
-    const k = `${r.table}/${stableStringify(r.id)}`;
-    if (m.has(k)) throw new Error(`duplicate row ${k}`);
-    m.set(k, r.row);
-  }
-  return m;
-}
-
-function applyChanges(m: Map<string, unknown>, changes: readonly QueryRowChange[]): void {
-  for (const c of changes) {
-    const k = `${c.table}/${stableStringify(c.id)}`;
-    if (c.type === 'remove') {
-      if (!m.delete(k)) throw new Error(`removed a row the client does not hold: ${k}`);
-    } else if (c.type === 'add') {
-      if (m.has(k)) throw new Error(`added a row the client holds: ${k}`);
-      m.set(k, c.row);
-    } else m.set(k, c.row);
-  }
-}
-
-/** Longest gap between turns of the event loop while `work` settles. */
-async function longestStall<T>(
-  work: Promise<T>,
-): Promise<{value: T; longest: number; turns: number}> {
-  let longest = 0;
-  let turns = 0;
-  let last = performance.now();
-  let ticking = true;
-  const tick = () => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-    turns++;
-    if (ticking) setImmediate(tick);
-  };
-  setImmediate(tick);
-  try {
-    return {value: await work, longest, turns};
-  } finally {
-    ticking = false;
-  }
-}
 
 /** One transaction of 12,000 changes: every issue edited, half the comments moved or gone, new ones. */
 function bigTransaction(): {table: string; change: TestChange}[] {
@@ -183,7 +118,7 @@ test('a large advance yields while other groups advance; its result is the one-p
       stableStringify(reference.changes.get('all')),
     );
     applyChanges(held, result.changes.get('all') ?? []);
-    expect(held).toEqual(replicaState());
+    expect(held).toEqual(replicaState(replica));
   } finally {
     big.destroy();
     onePass.destroy();
@@ -218,7 +153,7 @@ test('an advance and a hydration asked for during a sliced advance wait for it',
     expect(added).toBeInstanceOf(Promise);
     applyChanges(held, (await first).changes.get('all') ?? []);
     applyChanges(held, (await second).changes.get('all') ?? []);
-    expect(held).toEqual(replicaState());
+    expect(held).toEqual(replicaState(replica));
     const labelRows = replica.db.prepare(`SELECT id, name FROM label`).all() as {id: number}[];
     expect(keyed(await added)).toEqual(
       new Map(labelRows.map(r => [`label/${stableStringify({id: r.id})}`, r])),

@@ -6,11 +6,16 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterAll, beforeAll, expect, test} from 'vitest';
 import type {AST} from '@zync/protocol';
-import {stableStringify} from '@zync/shared';
 import {EngineQueryDriver} from './engine-query-driver.ts';
 import {HydrationBudgetError} from './hydration-budget.ts';
-import type {DriverRow, QueryRowChange} from './query-driver.ts';
 import {Snapshotter} from './snapshotter.ts';
+import {
+  applyChanges,
+  keyed,
+  longestStall,
+  replicaState,
+  withComments,
+} from './testing/sliced-work.ts';
 import {TestReplica} from './sqlite-test-replica.ts';
 
 const ISSUES = 20_000;
@@ -44,86 +49,14 @@ afterAll(() => {
 const open = (maxHydrationRows?: number) =>
   new EngineQueryDriver(batcher => new Snapshotter(replica.file, {batcher}), {maxHydrationRows});
 
-/** Every issue with its comments. */
-const withComments: AST = {
-  kind: 'query',
-  table: 'issue',
-  related: [
-    {
-      kind: 'correlated',
-      correlation: {parentField: ['id'], childField: ['issue_id']},
-      subquery: {kind: 'query', table: 'comment', alias: 'comments'},
-    },
-  ],
-};
-
-/** The replica's issues and comments, keyed as the client would hold them. */
-function replicaState(): Map<string, unknown> {
-  const m = new Map<string, unknown>();
-  for (const r of replica.db.prepare(`SELECT id, title FROM issue`).all() as {id: number}[]) {
-    m.set(`issue/${stableStringify({id: r.id})}`, r);
-  }
-  for (const r of replica.db.prepare(`SELECT id, issue_id FROM comment`).all() as {
-    id: string;
-  }[]) {
-    m.set(`comment/${stableStringify({id: r.id})}`, r);
-  }
-  return m;
-}
-
-function keyed(rows: Iterable<DriverRow>): Map<string, unknown> {
-  const m = new Map<string, unknown>();
-  for (const r of rows) {
-    const k = `${r.table}/${stableStringify(r.id)}`;
-    if (m.has(k)) throw new Error(`duplicate row ${k}`);
-    m.set(k, r.row);
-  }
-  return m;
-}
-
-function applyChanges(m: Map<string, unknown>, changes: readonly QueryRowChange[]): void {
-  for (const c of changes) {
-    const k = `${c.table}/${stableStringify(c.id)}`;
-    if (c.type === 'remove') {
-      if (!m.delete(k)) throw new Error(`removed a row the client does not hold: ${k}`);
-    } else if (c.type === 'add') {
-      if (m.has(k)) throw new Error(`added a row the client holds: ${k}`);
-      m.set(k, c.row);
-    } else m.set(k, c.row);
-  }
-}
-
-/** Longest gap between turns of the event loop while `fn` runs. */
-async function longestStall<T>(
-  fn: () => Promise<T>,
-): Promise<{value: T; longest: number; turns: number}> {
-  let longest = 0;
-  let turns = 0;
-  let last = performance.now();
-  let ticking = true;
-  const tick = () => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-    turns++;
-    if (ticking) setImmediate(tick);
-  };
-  setImmediate(tick);
-  try {
-    return {value: await fn(), longest, turns};
-  } finally {
-    ticking = false;
-  }
-}
-
 test('a large hydration gives the event loop back and still returns every row', async () => {
   const d = open();
   try {
     const pending = d.addQuery('all', withComments);
     // 60,000 rows take well over one 20 ms slice: the rest runs on later turns.
     expect(pending).toBeInstanceOf(Promise);
-    const {value: rows, longest, turns} = await longestStall(async () => await pending);
-    expect(keyed(rows)).toEqual(replicaState());
+    const {value: rows, longest, turns} = await longestStall(pending);
+    expect(keyed(rows)).toEqual(replicaState(replica));
     // In one pass this hydration holds the loop for several hundred ms.
     // The loop turned many times during the work. (Slices are cut by time, so a loaded
     // machine gives more turns, not fewer.) The gap bound is loose for the same reason: the
@@ -138,7 +71,7 @@ test('a large hydration gives the event loop back and still returns every row', 
 test('an advance asked for during a hydration waits for it: no torn or duplicated rows', async () => {
   const d = open();
   try {
-    const before = replicaState();
+    const before = replicaState(replica);
     const pending = d.addQuery('all', withComments);
     expect(pending).toBeInstanceOf(Promise);
     // While the hydration is suspended, the replica moves on (edit, delete, insert rows
@@ -168,7 +101,7 @@ test('an advance asked for during a hydration waits for it: no torn or duplicate
     expect(rows).toEqual(before);
     const result = await advanced;
     applyChanges(rows, result.changes.get('all') ?? []);
-    expect(rows).toEqual(replicaState());
+    expect(rows).toEqual(replicaState(replica));
   } finally {
     d.destroy();
   }
