@@ -19,7 +19,7 @@ const SOURCES: Record<EntryPoint, string> = {
 };
 
 /** True when this module runs from the compiled package rather than from its source. */
-export const runningCompiled = !import.meta.url.endsWith('.ts');
+const runningCompiled = !import.meta.url.endsWith('.ts');
 
 export function resolveEntry(name: EntryPoint): ResolvedEntry {
   if (runningCompiled) return {file: new URL(`./${name}.js`, import.meta.url), execArgv: []};

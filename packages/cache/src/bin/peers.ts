@@ -3,7 +3,7 @@
 // so a missing one is one clear line instead of a module-resolution stack trace.
 import {createRequire} from 'node:module';
 
-export const SERVER_PEERS = {'better-sqlite3': '^12'} as const;
+const SERVER_PEERS = {'better-sqlite3': '^12'} as const;
 
 /** The install command for the server peers that cannot be resolved, or undefined. */
 export function missingPeersHint(from: string = import.meta.url): string | undefined {
