@@ -3,11 +3,27 @@
 import type {PokeBody, RowPatchOp} from '@zync/protocol';
 import type {ReadonlyJSONValue} from '@zync/shared';
 import type {Schema} from '@zync/zql';
-import type {Row, Value} from '@zync/zql/ivm';
+import type {Row} from '@zync/zql/ivm';
 import {Batcher, MemorySource} from '@zync/zql/ivm';
 import {vouchFrozenJSON} from '../kv/frozen-json.ts';
 import type {Store} from '../kv/store.ts';
 import {canScan} from '../kv/store.ts';
+import type {MapKey, ServerRows, TableState} from './row-buckets.ts';
+import {
+  BUCKETS,
+  FNV_OFFSET,
+  TableRows,
+  bucketIndex,
+  fnv,
+  mapKeyOf,
+  primaryKeyJSON,
+  rowHash,
+} from './row-buckets.ts';
+import type {PreparedRowOp, TableNames} from './prepared-rows.ts';
+import {CLEAR, freezeJSON, rowsFromValues, toClientRow} from './prepared-rows.ts';
+
+export type {ServerRows} from './row-buckets.ts';
+export type {PreparedRowOp} from './prepared-rows.ts';
 
 /** Rows as stored before buckets (one key per row); read and migrated on load. */
 export const ROW_PREFIX = 'r/';
@@ -21,251 +37,12 @@ export const ROW_PREFIX = 'r/';
  * both to build and to copy (structured clone, for IndexedDB, is ~4× slower on them).
  */
 export const BUCKET_PREFIX = 'b/';
-const BUCKETS = 256;
 export const META_VERSION = 'm/version';
 export const META_GOT = 'm/gotQueries';
 export const META_CLIENT_GROUP = 'm/clientGroupID';
 export const META_LMIDS = 'm/lmids';
 
 export type KVOp = {readonly key: string; readonly value: ReadonlyJSONValue | undefined};
-
-/** The server's rows of one table by row key (a read-only view of its buckets). */
-export interface ServerRows {
-  readonly size: number;
-  get(key: string): Row | undefined;
-  has(key: string): boolean;
-  keys(): IterableIterator<string>;
-  values(): IterableIterator<Row>;
-  entries(): IterableIterator<[string, Row]>;
-}
-
-/**
- * A row's entry in its bucket map: the primary key value itself when the key is one column
- * of a primitive value (no string to build and keep per row), else the key's JSON. (A
- * string value could meet the JSON of an object value only if one key column held both,
- * which column types rule out.)
- */
-type MapKey = string | number | boolean | null;
-
-/**
- * One client table. Its server rows live only in their buckets (one map per bucket, by
- * `MapKey`); there is no map of all rows, so a row costs one map entry.
- */
-type TableState = {
-  readonly table: string;
-  readonly primaryKey: readonly string[];
-  /** The primary key column when there is only one. */
-  readonly pkCol: string | undefined;
-  readonly src: MemorySource;
-  /** `r/<table>/`, and the FNV-1a state after hashing it. */
-  readonly keyPrefix: string;
-  readonly prefixHash: number;
-  readonly buckets: (Map<MapKey, Row> | undefined)[];
-  /** Whether each bucket changed since it was last written (1) or not (0). */
-  readonly touched: Uint8Array;
-  /**
-   * Whether each bucket holds rows this state did not build from a poke (1: rows read from
-   * the store, or not plain JSON), which the memory store must check before keeping them.
-   */
-  readonly foreign: Uint8Array;
-  readonly bucketKeys: (string | undefined)[];
-  size: number;
-};
-
-/** A row op of a poke part, in client names and frozen, waiting for its poke. */
-export type PreparedRowOp =
-  | {readonly op: 'clear'}
-  | {readonly op: 'put'; readonly names: TableNames; readonly row: Row; readonly plain: boolean}
-  | {readonly op: 'puts'; readonly names: TableNames; readonly rows: readonly Row[]}
-  | {readonly op: 'del'; readonly names: TableNames; readonly id: Row};
-
-const CLEAR: PreparedRowOp = Object.freeze({op: 'clear'});
-
-type TableNames = {
-  readonly state: TableState;
-  /** [server column, client column], in client schema order. */
-  readonly columns: readonly (readonly [string, string])[];
-  /** Every column has the same name on both sides. */
-  readonly sameNames: boolean;
-};
-
-/** JSON of a primary key value as an element of a JSON array (undefined → null). */
-function keyPartJSON(v: unknown): string {
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
-  if (v === undefined || v === null) return 'null';
-  return JSON.stringify(v) ?? 'null';
-}
-
-/** `JSON.stringify` of the array of a row's primary key values (undefined → null). */
-function primaryKeyJSON(primaryKey: readonly string[], row: Row): string {
-  if (primaryKey.length === 1) return `[${keyPartJSON(row[primaryKey[0]!])}]`;
-  let s = '[';
-  for (let i = 0; i < primaryKey.length; i++) {
-    if (i > 0) s += ',';
-    s += keyPartJSON(row[primaryKey[i]!]);
-  }
-  return s + ']';
-}
-
-const FNV_OFFSET = 0x811c9dc5;
-
-/** FNV-1a (32 bits) continued from state `h` over `s`. */
-function fnv(h: number, s: string): number {
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h;
-}
-
-/** The bucket of a row key, from the FNV-1a hash of the whole key. */
-function bucketIndex(hash: number): number {
-  return (hash >>> 0) % BUCKETS;
-}
-
-const digits = new Uint8Array(16);
-
-/**
- * FNV-1a of `r/<table>/` + `primaryKeyJSON` of `row`, without building that string for the
- * common keys (one integer or one string that JSON writes without escapes).
- */
-function rowHash(st: TableState, row: Row): number {
-  if (st.pkCol !== undefined) {
-    const v = row[st.pkCol];
-    let h = st.prefixHash;
-    if (typeof v === 'number' && Number.isSafeInteger(v)) {
-      h = Math.imul(h ^ 0x5b, 0x01000193); // [
-      let n = v;
-      if (n < 0) {
-        h = Math.imul(h ^ 0x2d, 0x01000193); // -
-        n = -n;
-      }
-      let len = 0;
-      do {
-        const d = n % 10;
-        digits[len++] = d;
-        n = (n - d) / 10;
-      } while (n > 0);
-      while (len > 0) h = Math.imul(h ^ (0x30 + digits[--len]!), 0x01000193);
-      return Math.imul(h ^ 0x5d, 0x01000193); // ]
-    }
-    if (typeof v === 'string') {
-      h = Math.imul(Math.imul(h ^ 0x5b, 0x01000193) ^ 0x22, 0x01000193); // ["
-      let plain = true;
-      for (let i = 0; i < v.length; i++) {
-        const c = v.charCodeAt(i);
-        // JSON escapes these (lone surrogates too; any surrogate takes the slow path).
-        if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) {
-          plain = false;
-          break;
-        }
-        h = Math.imul(h ^ c, 0x01000193);
-      }
-      if (plain) return Math.imul(Math.imul(h ^ 0x22, 0x01000193) ^ 0x5d, 0x01000193); // "]
-    }
-  }
-  return fnv(st.prefixHash, primaryKeyJSON(st.primaryKey, row));
-}
-
-function mapKeyOf(st: TableState, row: Row): MapKey {
-  if (st.pkCol !== undefined) {
-    const v = row[st.pkCol];
-    switch (typeof v) {
-      case 'string':
-      case 'boolean':
-        return v;
-      case 'number':
-        // JSON writes NaN and the infinities as null (and -0 as 0, as the map does).
-        return Number.isFinite(v) ? v : null;
-      case 'undefined':
-        return null;
-      default:
-        if (v === null) return null;
-    }
-  }
-  return primaryKeyJSON(st.primaryKey, row);
-}
-
-/**
- * Freezes a JSON value from a parsed frame (held by nothing else) all the way down, and
- * says whether it is plain JSON: plain objects and arrays, strings, booleans, null and
- * finite numbers.
- */
-function freezeJSON(v: unknown): boolean {
-  switch (typeof v) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(v);
-    case 'object':
-      break;
-    default:
-      return false;
-  }
-  if (v === null) return true;
-  Object.freeze(v);
-  const proto: unknown = Object.getPrototypeOf(v);
-  let ok = Array.isArray(v) ? proto === Array.prototype : proto === Object.prototype;
-  for (const k in v) {
-    if (!freezeJSON((v as Record<string, unknown>)[k])) ok = false;
-  }
-  return ok;
-}
-
-class TableRows implements ServerRows {
-  readonly #st: TableState;
-
-  constructor(st: TableState) {
-    this.#st = st;
-  }
-
-  get size(): number {
-    return this.#st.size;
-  }
-
-  get(key: string): Row | undefined {
-    const st = this.#st;
-    if (!key.startsWith(st.keyPrefix)) return undefined;
-    const pkJSON = key.slice(st.keyPrefix.length);
-    let mapKey: MapKey = pkJSON;
-    if (st.pkCol !== undefined) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(pkJSON);
-      } catch {
-        return undefined;
-      }
-      if (!Array.isArray(parsed) || parsed.length !== 1) return undefined;
-      const id: Row = {[st.pkCol]: parsed[0] as Value};
-      // Only the key `keyOf` writes names the row (not `[1.0]` for `[1]`).
-      if (primaryKeyJSON(st.primaryKey, id) !== pkJSON) return undefined;
-      mapKey = mapKeyOf(st, id);
-    }
-    return st.buckets[bucketIndex(fnv(st.prefixHash, pkJSON))]?.get(mapKey);
-  }
-
-  has(key: string): boolean {
-    return this.get(key) !== undefined;
-  }
-
-  *entries(): IterableIterator<[string, Row]> {
-    const st = this.#st;
-    for (const b of st.buckets) {
-      if (b)
-        for (const row of b.values())
-          yield [st.keyPrefix + primaryKeyJSON(st.primaryKey, row), row];
-    }
-  }
-
-  *keys(): IterableIterator<string> {
-    for (const [key] of this.entries()) yield key;
-  }
-
-  *values(): IterableIterator<Row> {
-    for (const b of this.#st.buckets) if (b) yield* b.values();
-  }
-}
 
 export class LocalState {
   readonly batcher = new Batcher();
@@ -596,70 +373,6 @@ export class LocalState {
       st.size = 0;
     }
   }
-}
-
-/**
- * Converts a server-named row to the client's names, dropping unknown columns. A value that
- * already is exactly that row (same names, same columns in the same order, none undefined:
- * the usual case) is used as it is; it comes from a parsed frame that nothing else holds.
- * The caller freezes the row.
- */
-function toClientRow(names: TableNames, value: Readonly<Record<string, ReadonlyJSONValue>>): Row {
-  const columns = names.columns;
-  if (names.sameNames && hasExactly(value, columns)) return value as Row;
-  const row: Record<string, Value> = {};
-  for (let i = 0; i < columns.length; i++) {
-    const [serverCol, clientCol] = columns[i]!;
-    const v = value[serverCol];
-    row[clientCol] = v === undefined ? null : (v as Value);
-  }
-  return row;
-}
-
-/**
- * The rows of a `puts` op in the client's names and column order (missing columns null,
- * others dropped), frozen. The values come from a parsed frame that nothing else holds, so
- * the rows are plain JSON (see freezeJSON).
- */
-function rowsFromValues(
-  names: TableNames,
-  columns: readonly string[],
-  values: readonly (readonly ReadonlyJSONValue[])[],
-): Row[] {
-  const cols = names.columns;
-  const at = cols.map(([server]) => columns.indexOf(server));
-  const clientNames = cols.map(([, client]) => client);
-  // An assignment to `__proto__` would set the prototype: define such a column instead.
-  const define = clientNames.includes('__proto__');
-  const out = new Array<Row>(values.length);
-  for (let r = 0; r < values.length; r++) {
-    const vs = values[r] as readonly ReadonlyJSONValue[];
-    const row: Record<string, Value> = {};
-    for (let i = 0; i < at.length; i++) {
-      const k = at[i]!;
-      const v = (k < 0 ? null : (vs[k] ?? null)) as Value;
-      if (define) {
-        Object.defineProperty(row, clientNames[i]!, {value: v, enumerable: true, writable: true});
-      } else row[clientNames[i]!] = v;
-    }
-    freezeJSON(row);
-    out[r] = row;
-  }
-  return out;
-}
-
-/** Whether `value` is a plain object whose keys are `columns`, in order, none undefined. */
-function hasExactly(
-  value: Readonly<Record<string, ReadonlyJSONValue>>,
-  columns: readonly (readonly [string, string])[],
-): boolean {
-  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
-  let i = 0;
-  for (const k in value) {
-    if (i === columns.length || k !== columns[i]![0] || value[k] === undefined) return false;
-    i++;
-  }
-  return i === columns.length;
 }
 
 function isObject(v: unknown): v is Readonly<Record<string, ReadonlyJSONValue>> {

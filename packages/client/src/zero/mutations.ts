@@ -1,6 +1,6 @@
 // Optimistic mutations: run at once against local data, kept durably until the server has
 // applied them, replayed on top of every server update (rebase), and pushed in order.
-import type {CrudOp, Mutation, MutationResult, PushResponseBody} from '@zync/protocol';
+import type {CrudOp, Mutation, PushResponseBody} from '@zync/protocol';
 import {CRUD_MUTATION_NAME} from '@zync/protocol';
 import type {ReadonlyJSONValue} from '@zync/shared';
 import type {AnyQueryLike, QueryDelegate, Schema, SchemaQuery} from '@zync/zql';
@@ -9,26 +9,19 @@ import type {Row, Value} from '@zync/zql/ivm';
 import type {KVOp, LocalState} from './local-state.ts';
 import type {AppMutators, CustomMutator} from './mutator-defs.ts';
 import {clientFailure, collectMutators} from './mutator-defs.ts';
+import type {CrudKind} from './crud-ops.ts';
+import {clientTable, crudClientRow, definedOnly, toServerOp} from './crud-ops.ts';
+import type {ServerOutcome} from './mutation-outcome.ts';
+import {SUCCESS, toOutcome} from './mutation-outcome.ts';
+
+export type {ServerOutcome} from './mutation-outcome.ts';
 
 export const PENDING_PREFIX = 'p/';
-
-export type ServerOutcome =
-  | {readonly type: 'success'}
-  | {
-      readonly type: 'error';
-      readonly error: {
-        readonly type: 'app' | 'zero';
-        readonly message: string;
-        readonly details?: ReadonlyJSONValue | undefined;
-      };
-    };
 
 export type MutatorResult = {
   readonly client: Promise<void>;
   readonly server: Promise<ServerOutcome>;
 };
-
-type CrudKind = CrudOp['op'];
 
 type StoredMutation = Mutation & {readonly seq: number};
 
@@ -148,7 +141,7 @@ export class MutationManager {
     if (!value || typeof value !== 'object') {
       throw new TypeError(`mutate.${table}.${op} needs a row object`);
     }
-    const serverOp = this.#toServerOp(table, op, value);
+    const serverOp = toServerOp(this.#schema, table, op, value);
     return this.#start(
       {name: CRUD_MUTATION_NAME, type: 'crud', args: [{ops: [serverOp]}]},
       (mutationID, reason) => this.#applyCrud(table, op, value as Row, mutationID, reason),
@@ -311,20 +304,6 @@ export class MutationManager {
     this.#local.setVisible(table, next, value);
   }
 
-  #toServerOp(table: string, op: CrudKind, value: Record<string, unknown>): CrudOp {
-    const t = this.#schema.tables[table];
-    if (!t) throw new TypeError(`Unknown table ${table}`);
-    const out: Record<string, ReadonlyJSONValue> = {};
-    for (const [k, v] of Object.entries(value)) {
-      if (v === undefined) continue;
-      const spec = t.columns[k];
-      if (!spec) throw new TypeError(`${op} on ${table}: unknown column ${k}`);
-      if (op === 'delete' && !t.primaryKey.includes(k)) continue;
-      out[spec.serverName ?? k] = v as ReadonlyJSONValue;
-    }
-    return {op, table: t.serverName ?? table, value: out};
-  }
-
   /** Restores pending mutations from the store (after a reload) and replays them. */
   async restore(pending: readonly StoredMutation[]): Promise<void> {
     await this.enqueue(async () => {
@@ -400,8 +379,14 @@ export class MutationManager {
         if (p.m.type === 'crud') {
           const {ops} = (p.m.args[0] ?? {ops: []}) as {ops: CrudOp[]};
           for (const op of ops) {
-            const table = this.#clientTable(op.table);
-            this.#applyCrud(table, op.op, this.#toClientRow(table, op.value), p.m.id, 'rebase');
+            const table = clientTable(this.#schema, op.table);
+            this.#applyCrud(
+              table,
+              op.op,
+              crudClientRow(this.#schema, table, op.value),
+              p.m.id,
+              'rebase',
+            );
           }
         } else {
           const fn = this.#mutators.byName.get(p.m.name);
@@ -411,23 +396,6 @@ export class MutationManager {
         // A mutator that fails on replay leaves no optimistic effect; the server decides.
       }
     }
-  }
-
-  #clientTable(serverTable: string): string {
-    for (const [name, t] of Object.entries(this.#schema.tables)) {
-      if ((t.serverName ?? name) === serverTable) return name;
-    }
-    throw new TypeError(`Unknown server table ${serverTable}`);
-  }
-
-  #toClientRow(table: string, value: Readonly<Record<string, ReadonlyJSONValue>>): Row {
-    const t = this.#schema.tables[table]!;
-    const row: Record<string, Value> = {};
-    for (const [col, spec] of Object.entries(t.columns)) {
-      const v = value[spec.serverName ?? col];
-      if (v !== undefined) row[col] = v as Value;
-    }
-    return row;
   }
 
   #sentOnThisConnection(m: StoredMutation): boolean {
@@ -486,24 +454,4 @@ export class MutationManager {
       }
     }
   }
-}
-
-const SUCCESS: ServerOutcome = Object.freeze({type: 'success'});
-
-function toOutcome(r: MutationResult): ServerOutcome {
-  if (r.type !== 'error') return SUCCESS;
-  return {
-    type: 'error',
-    error: {
-      type: r.error,
-      message: r.message,
-      ...(r.details === undefined ? {} : {details: r.details}),
-    },
-  };
-}
-
-function definedOnly(value: Row): Row {
-  const out: Record<string, Value> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
-  return out;
 }
