@@ -60,7 +60,8 @@ test('a step hydrating many queries gives the event loop back between them', asy
   const poke = await c.poke();
   ticking = false;
   expect(poke.gotQueries).toHaveLength(QUERIES + 1);
-  // All ten in one turn would hold the loop for 250 ms; sliced, one or two queries at most.
-  expect(longest).toBeLessThan(HYDRATE_MS * 3);
+  // All ten in one turn hold the loop for at least 250 ms; sliced, one or two queries
+  // (25–50 ms). The bound leaves room for the OS pausing the process on a loaded machine.
+  expect(longest).toBeLessThan(HYDRATE_MS * 8);
   await c.close();
 });
