@@ -33,25 +33,19 @@ import type {Store} from '../kv/store.ts';
 import {databaseName} from '../storage/database-name.ts';
 import type {RegistryProvider} from '../storage/registry.ts';
 import {resolveStoreProvider} from '../storage/drop.ts';
-import {reloadPage, watchVisibility} from './browser.ts';
+import {callAppOrReload} from './app-callback.ts';
+import {watchVisibility} from './browser.ts';
 import {consoleSink} from './console-sink.ts';
 import type {KVOp, PreparedRowOp} from './local-state.ts';
-import {LocalState, META_CLIENT_GROUP} from './local-state.ts';
-import {MutationManager, PENDING_PREFIX} from './mutations.ts';
+import {LocalState} from './local-state.ts';
+import {MutationManager} from './mutations.ts';
 import type {UpdateNeededReason, ZeroOptions} from './options.ts';
 import {normalizeOptions} from './options.ts';
 import {assertSyncable, refusingQueryRoots} from './legacy-queries.ts';
 import type {ZeroMutate} from './zero-mutate.ts';
 import {makeZeroMutate} from './zero-mutate.ts';
 import {QueryManager} from './query-manager.ts';
-
-function randomID(): string {
-  const bytes = new Uint8Array(12);
-  crypto.getRandomValues(bytes);
-  return Array.from(bytes, b => b.toString(36).padStart(2, '0'))
-    .join('')
-    .slice(0, 18);
-}
+import {claimGroupID, randomID, readPending} from './stored-group.ts';
 
 let replaceContextOf: (zero: Zero<Schema, unknown, unknown>, context: unknown) => void;
 
@@ -208,8 +202,8 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
     try {
       const migrate = await this.#local.load(this.#store);
       if (migrate.length > 0) this.#enqueueWrite(migrate);
-      await this.#mutations.restore(await this.#readPending());
-      this.#groupID = this.#local.clientGroupID ?? (await this.#claimGroupID());
+      await this.#mutations.restore(await readPending(this.#store));
+      this.#groupID = this.#local.clientGroupID ?? (await claimGroupID(this.#store, this.#writes));
       this.#local.clientGroupID = this.#groupID;
     } catch (e) {
       this.#logger.error('Could not open the local store', {
@@ -219,40 +213,6 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
       this.#groupID ||= randomID();
     }
     if (!this.#closed) this.#conn?.start();
-  }
-
-  /**
-   * The database's client group id, created in a write transaction so that instances
-   * opening one database at the same time (tabs) agree on it.
-   */
-  async #claimGroupID(): Promise<string> {
-    await this.#writes;
-    const w = await this.#store.write();
-    try {
-      const existing = await w.get(META_CLIENT_GROUP);
-      if (typeof existing === 'string') return existing;
-      const id = randomID();
-      await w.put(META_CLIENT_GROUP, id);
-      await w.commit();
-      return id;
-    } finally {
-      w.release();
-    }
-  }
-
-  async #readPending(): Promise<Parameters<MutationManager['restore']>[0]> {
-    const read = await this.#store.read();
-    try {
-      const out: Parameters<MutationManager['restore']>[0][number][] = [];
-      if (read.scan) {
-        for await (const [, v] of read.scan(PENDING_PREFIX)) {
-          out.push(v as unknown as Parameters<MutationManager['restore']>[0][number]);
-        }
-      }
-      return out;
-    } finally {
-      read.release();
-    }
   }
 
   /** Passed as `ctx` to defined queries and mutators (the `context` option). */
@@ -391,25 +351,25 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
     void this.#mutations
       .rebase(() => this.#enqueueWrite(this.#local.resetSynced()))
       .then(() => this.#queries.afterPoke(undefined, before));
-    const handler = this.#onClientStateNotFound;
-    if (handler) {
-      callApp(handler, undefined, this.#logger, 'onClientStateNotFound');
-      return;
-    }
-    this.#logger.warn('The server no longer has this client group; its local state was reset');
-    void this.#writes.then(reloadPage);
+    callAppOrReload(this.#onClientStateNotFound, undefined, {
+      logger: this.#logger,
+      name: 'onClientStateNotFound',
+      unhandled: () =>
+        this.#logger.warn('The server no longer has this client group; its local state was reset'),
+      writes: this.#writes,
+    });
   }
 
   #updateNeeded(reason: UpdateNeededReason): void {
-    const handler = this.#onUpdateNeeded;
-    if (handler) {
-      callApp(handler, reason, this.#logger, 'onUpdateNeeded');
-      return;
-    }
-    this.#logger.error('zero-cache needs a newer client; reload the app to update', {
-      type: reason.type,
+    callAppOrReload(this.#onUpdateNeeded, reason, {
+      logger: this.#logger,
+      name: 'onUpdateNeeded',
+      unhandled: () =>
+        this.#logger.error('zero-cache needs a newer client; reload the app to update', {
+          type: reason.type,
+        }),
+      writes: this.#writes,
     });
-    void this.#writes.then(reloadPage);
   }
 
   /** Rows of a poke arriving in parts ahead of it (see docs/protocol.md). */
@@ -514,12 +474,3 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
 
 /** A live view plus its current result type ('unknown' until the server's answer). */
 export type LiveView<T> = TypedView<T> & {readonly resultType: ResultType};
-
-/** Runs an app callback; what it throws is logged (by name), not thrown into the client. */
-function callApp<T>(fn: (arg: T) => void, arg: T, logger: Logger, name: string): void {
-  try {
-    fn(arg);
-  } catch (e) {
-    logger.error(`${name} threw`, {error: e instanceof Error ? e.name : typeof e});
-  }
-}
