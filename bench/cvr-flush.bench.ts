@@ -6,8 +6,8 @@
 // Run: npm run bench -- cvr-flush.
 import pg from 'pg';
 import {silentLogger} from '@zync/shared';
-import {CVRStep} from '../packages/cache/src/sync/cvr-step.ts';
-import {CVRStore} from '../packages/cache/src/sync/cvr-store.ts';
+import {CVRStep} from '../packages/cache/src/cvr/cvr-step.ts';
+import {CVRStore} from '../packages/cache/src/cvr/cvr-store.ts';
 import {onStop, startPostgres, stopAll} from './e2e/harness.ts';
 
 const ROWS = Number(process.env['BENCH_ROWS'] ?? 100_000);

@@ -10,10 +10,13 @@ import {join} from 'node:path';
 import {monitorEventLoopDelay} from 'node:perf_hooks';
 import {setTimeout as sleep} from 'node:timers/promises';
 import type {AST, Condition, CorrelatedSubquery} from '@zync/protocol';
-import {EngineQueryDriver} from '../packages/cache/src/sync/engine-query-driver.ts';
-import {checkQueryBudget, DEFAULT_QUERY_BUDGET} from '../packages/cache/src/sync/query-budget.ts';
-import {Snapshotter} from '../packages/cache/src/sync/snapshotter.ts';
-import {TestReplica} from '../packages/cache/src/sync/sqlite-test-replica.ts';
+import {EngineQueryDriver} from '../packages/cache/src/view-syncer/engine-query-driver.ts';
+import {
+  checkQueryBudget,
+  DEFAULT_QUERY_BUDGET,
+} from '../packages/cache/src/view-syncer/query-budget.ts';
+import {Snapshotter} from '../packages/cache/src/sqlite-engine/snapshotter.ts';
+import {TestReplica} from '../packages/cache/test/sqlite-test-replica.ts';
 
 const ISSUES = 1_000;
 const COMMENTS = 4_000;

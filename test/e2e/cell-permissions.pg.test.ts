@@ -17,9 +17,9 @@ import {
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
 import {WebSocket} from 'ws';
-import type {Authenticator} from '../../packages/cache/src/sync/hooks.ts';
+import type {Authenticator} from '../../packages/cache/src/server/hooks.ts';
 import {SelectPermissions} from '../../packages/cache/src/permissions/select-permissions.ts';
-import {TestClient} from '../../packages/cache/src/sync/testing/test-client.ts';
+import {TestClient} from '../../packages/cache/test/sync/test-client.ts';
 import {createTestDatabase} from '../pg.ts';
 import type {StartedZeroCache} from './zero-cache.ts';
 import {startZeroCache} from './zero-cache.ts';

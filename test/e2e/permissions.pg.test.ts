@@ -15,7 +15,7 @@ import {
 import pg from 'pg';
 import {afterAll, beforeAll, describe, expect, test, vi} from 'vitest';
 import {WebSocket} from 'ws';
-import type {Authenticator} from '../../packages/cache/src/sync/hooks.ts';
+import type {Authenticator} from '../../packages/cache/src/server/hooks.ts';
 import {SelectPermissions} from '../../packages/cache/src/permissions/select-permissions.ts';
 import {createTestDatabase} from '../pg.ts';
 import type {StartedZeroCache} from './zero-cache.ts';

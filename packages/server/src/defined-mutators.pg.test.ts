@@ -10,7 +10,7 @@ import {afterAll, beforeAll, expect, test} from 'vitest';
 import {createTestDatabase} from '../../../test/pg.ts';
 import {zeroNodePg} from './adapters/node-pg.ts';
 import {handleMutateRequest} from './mutate-request.ts';
-import {DDL, schema} from './test/fixture.ts';
+import {DDL, schema} from '../test/fixture.ts';
 
 type Ctx = {userID: string};
 type Rename = {id: string; title: string};

@@ -1,7 +1,7 @@
 import {createBuilder, syncedQuery, withValidation} from '@zync/zql';
 import {describe, expect, test} from 'vitest';
 import {handleGetQueriesRequest} from './get-queries.ts';
-import {schema} from './test/fixture.ts';
+import {schema} from '../test/fixture.ts';
 
 const builder = createBuilder(schema);
 const byOwner = syncedQuery(

@@ -7,7 +7,7 @@ import {zeroNodePg} from './adapters/node-pg.ts';
 import {zeroPostgresJS} from './adapters/postgres-js.ts';
 import {handleMutateRequest, type MutateRequestHandler} from './mutate-request.ts';
 import type {ServerTransaction} from './transaction.ts';
-import {DDL, schema} from './test/fixture.ts';
+import {DDL, schema} from '../test/fixture.ts';
 import type {ZQLDatabase} from './zql-database.ts';
 
 type Tx = ServerTransaction<typeof schema, unknown>;

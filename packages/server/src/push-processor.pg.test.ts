@@ -7,7 +7,7 @@ import {zeroPostgresJS} from './adapters/postgres-js.ts';
 import {PushProcessor} from './push-processor.ts';
 import type {PushMutation, PushRequestBody} from './push-request.ts';
 import type {ServerTransaction} from './transaction.ts';
-import {DDL, schema} from './test/fixture.ts';
+import {DDL, schema} from '../test/fixture.ts';
 import type {ZQLDatabase} from './zql-database.ts';
 
 type Tx = ServerTransaction<typeof schema, unknown>;

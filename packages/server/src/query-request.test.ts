@@ -2,7 +2,7 @@ import {createBuilder} from '@zync/zql';
 import type {ReadonlyJSONValue} from '@zync/shared';
 import {describe, expect, test} from 'vitest';
 import {handleQueryRequest, type QueryRequestHandler} from './query-request.ts';
-import {schema} from './test/fixture.ts';
+import {schema} from '../test/fixture.ts';
 
 const builder = createBuilder(schema);
 

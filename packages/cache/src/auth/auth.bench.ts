@@ -11,7 +11,7 @@ import {
   secretKey,
   sign,
   testKey,
-} from './test-tokens.ts';
+} from '../../test/test-tokens.ts';
 
 const CONNECTS = 1_000;
 const RUNS = 5;

@@ -1,7 +1,7 @@
 import {generateKeyPairSync} from 'node:crypto';
 import {SignJWT} from 'jose';
 import {expect, test} from 'vitest';
-import type {AuthResult} from '../sync/hooks.ts';
+import type {AuthResult} from '../server/hooks.ts';
 import {createAuthenticator} from './authenticator.ts';
 import {ConfigError} from '../config/config-error.ts';
 import {
@@ -13,7 +13,7 @@ import {
   sign,
   testKey,
   unsignedToken,
-} from './test-tokens.ts';
+} from '../../test/test-tokens.ts';
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hs512-0123456789abcdef';
 

@@ -5,7 +5,7 @@
 import {jwtVerify} from 'jose';
 import type {JWTPayload} from 'jose';
 import type {Logger, ReadonlyJSONValue} from '@zync/shared';
-import type {AuthResult, Authenticator} from '../sync/hooks.ts';
+import type {AuthResult, Authenticator} from '../server/hooks.ts';
 import {rejectReason} from './reject-reason.ts';
 import {verifyKeyFromConfig} from './verify-key.ts';
 import type {AuthKeyConfig, VerifyKeyOptions} from './verify-key.ts';

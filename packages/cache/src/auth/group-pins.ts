@@ -6,7 +6,7 @@
 // across nodes.
 import type pg from 'pg';
 import type {Logger} from '@zync/shared';
-import {cvrSchemaName} from '../sync/cvr-store.ts';
+import {cvrSchemaName} from '../cvr/cvr-store.ts';
 import type {GroupClaimant} from './group-identity.ts';
 
 export interface GroupPins {

@@ -2,9 +2,16 @@
 // the fetch deadline, and once the server recovers the next lookup succeeds.
 import {afterEach, expect, test} from 'vitest';
 import {createAuthenticator} from './authenticator.ts';
-import {captureLogger, connectBody, fakeUpgrade, nowS, sign, testKey} from './test-tokens.ts';
-import {misbehavingServer, type Misbehaviour} from '../net/misbehaving-server.ts';
-import type {MisbehavingServer} from '../net/misbehaving-server.ts';
+import {
+  captureLogger,
+  connectBody,
+  fakeUpgrade,
+  nowS,
+  sign,
+  testKey,
+} from '../../test/test-tokens.ts';
+import {misbehavingServer, type Misbehaviour} from '../../test/misbehaving-server.ts';
+import type {MisbehavingServer} from '../../test/misbehaving-server.ts';
 
 const TIMEOUT_MS = 300;
 /** Generous: a settled lookup takes about TIMEOUT_MS; a stuck one never settles. */

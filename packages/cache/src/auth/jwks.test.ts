@@ -6,8 +6,15 @@ import type {AddressInfo} from 'node:net';
 import type {JWK} from 'jose';
 import {afterEach, expect, test} from 'vitest';
 import {createAuthenticator} from './authenticator.ts';
-import {captureLogger, connectBody, fakeUpgrade, nowS, sign, testKey} from './test-tokens.ts';
-import type {TestKey} from './test-tokens.ts';
+import {
+  captureLogger,
+  connectBody,
+  fakeUpgrade,
+  nowS,
+  sign,
+  testKey,
+} from '../../test/test-tokens.ts';
+import type {TestKey} from '../../test/test-tokens.ts';
 
 type KeyServer = {url: string; keys: JWK[]; hits: number; server: Server; down: boolean};
 

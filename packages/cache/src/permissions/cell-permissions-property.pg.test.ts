@@ -21,10 +21,10 @@ import {
 } from '@zync/zql';
 import {afterAll, beforeAll, expect, test} from 'vitest';
 import {createTestDatabase} from '../../../../test/pg.ts';
-import type {Authenticator} from '../sync/hooks.ts';
-import {startTestServer, type TestServer} from '../sync/testing/harness.ts';
-import {MemoryReplica} from '../sync/testing/memory-replica.ts';
-import {TestClient} from '../sync/testing/test-client.ts';
+import type {Authenticator} from '../server/hooks.ts';
+import {startTestServer, type TestServer} from '../../test/sync/harness.ts';
+import {MemoryReplica} from '../../test/sync/memory-replica.ts';
+import {TestClient} from '../../test/sync/test-client.ts';
 import {SelectPermissions} from './select-permissions.ts';
 
 const user = table('user')

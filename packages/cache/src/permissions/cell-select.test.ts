@@ -13,7 +13,7 @@ import {
   type ExpressionBuilder,
 } from '@zync/zql';
 import {describe, expect, test} from 'vitest';
-import type {QueryContext} from '../sync/group-client.ts';
+import type {QueryContext} from '../view-syncer/group-client.ts';
 import {PermissionsError} from './permissions-error.ts';
 import {SelectPermissions} from './select-permissions.ts';
 

@@ -13,7 +13,7 @@ import {
   mapAST,
   type DefinedPermissions,
 } from '@zync/zql';
-import type {CellMask} from '../sync/group-client.ts';
+import type {CellMask} from '../view-syncer/group-client.ts';
 
 /** One column that some rows hide: visible in a row only where `allowed` holds. */
 export type CellRule = {

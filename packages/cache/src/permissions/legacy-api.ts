@@ -2,7 +2,7 @@
 // An app written only with Zero 1.x's defined queries and mutators turns them off with the
 // schema's `enableLegacyQueries: false` / `enableLegacyMutators: false`, or with
 // ZERO_LEGACY_API=false; nothing raw is then accepted from clients.
-import type {QueryPreparer} from '../sync/group-client.ts';
+import type {QueryPreparer} from '../view-syncer/group-client.ts';
 
 export type LegacyAPI = {
   /** Raw ZQL queries (an AST from the client) are accepted. */

@@ -3,7 +3,7 @@
 import type {Logger} from '@zync/shared';
 import type {DefinedPermissions} from '@zync/zql';
 import type {ZeroConfig} from '../config/parse-config.ts';
-import type {QueryPreparer} from '../sync/group-client.ts';
+import type {QueryPreparer} from '../view-syncer/group-client.ts';
 import {loadSchemaFile, type LoadedSchemaFile} from './load-schema-file.ts';
 import {SelectPermissions} from './select-permissions.ts';
 

@@ -19,9 +19,9 @@ import {
   type ExpressionBuilder,
 } from '@zync/zql';
 import {afterAll, expect, test} from 'vitest';
-import {EngineQueryDriver} from '../sync/engine-query-driver.ts';
-import {Snapshotter} from '../sync/snapshotter.ts';
-import {TestReplica} from '../sync/sqlite-test-replica.ts';
+import {EngineQueryDriver} from '../view-syncer/engine-query-driver.ts';
+import {Snapshotter} from '../sqlite-engine/snapshotter.ts';
+import {TestReplica} from '../../test/sqlite-test-replica.ts';
 import {SelectPermissions} from './select-permissions.ts';
 
 const issue = table('issue')

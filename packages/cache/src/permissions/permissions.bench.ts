@@ -16,8 +16,8 @@ import {
   type ExpressionBuilder,
 } from '@zync/zql';
 import {buildRowSet} from '@zync/zql/ivm';
-import {Snapshotter} from '../sync/snapshotter.ts';
-import {TestReplica} from '../sync/sqlite-test-replica.ts';
+import {Snapshotter} from '../sqlite-engine/snapshotter.ts';
+import {TestReplica} from '../../test/sqlite-test-replica.ts';
 import {SelectPermissions} from './select-permissions.ts';
 
 const ROWS = 10_000;

@@ -15,12 +15,12 @@ import {
 } from '@zync/zql';
 import {afterEach, beforeAll, beforeEach, expect, test} from 'vitest';
 import {createTestDatabase} from '../../../../test/pg.ts';
-import {engineQueryDriverFactory} from '../sync/engine-query-driver.ts';
-import type {Authenticator} from '../sync/hooks.ts';
-import {startTestServer, type TestServer} from '../sync/testing/harness.ts';
-import {MemoryReplica} from '../sync/testing/memory-replica.ts';
-import {MemorySnapshot} from '../sync/testing/memory-snapshot.ts';
-import {TestClient} from '../sync/testing/test-client.ts';
+import {engineQueryDriverFactory} from '../view-syncer/engine-query-driver.ts';
+import type {Authenticator} from '../server/hooks.ts';
+import {startTestServer, type TestServer} from '../../test/sync/harness.ts';
+import {MemoryReplica} from '../../test/sync/memory-replica.ts';
+import {MemorySnapshot} from '../../test/sync/memory-snapshot.ts';
+import {TestClient} from '../../test/sync/test-client.ts';
 import {SelectPermissions} from './select-permissions.ts';
 
 const doc = table('doc')

@@ -11,7 +11,7 @@ import {
   type ExpressionBuilder,
 } from '@zync/zql';
 import {describe, expect, test} from 'vitest';
-import type {QueryContext} from '../sync/group-client.ts';
+import type {QueryContext} from '../view-syncer/group-client.ts';
 import {PermissionsError} from './permissions-error.ts';
 import {SelectPermissions, tablesOf} from './select-permissions.ts';
 

@@ -21,7 +21,7 @@ import {
   type PreparedQuery,
   type QueryContext,
   type QueryPreparer,
-} from '../sync/group-client.ts';
+} from '../view-syncer/group-client.ts';
 import {cellMask, strictestCellRules, type CellRule} from './cell-visibility.ts';
 import {cellsWhoseSelectReadsClaims, tablesWhoseSelectReadsClaims} from './claim-usage.ts';
 import {PermissionsError} from './permissions-error.ts';

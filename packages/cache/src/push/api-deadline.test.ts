@@ -4,10 +4,10 @@
 import {ProtocolError, type Mutation} from '@zync/protocol';
 import {afterEach, expect, test} from 'vitest';
 import {GetQueriesClient} from '../queries/get-queries-client.ts';
-import {misbehavingServer, type Misbehaviour} from '../net/misbehaving-server.ts';
-import type {MisbehavingServer} from '../net/misbehaving-server.ts';
+import {misbehavingServer, type Misbehaviour} from '../../test/misbehaving-server.ts';
+import type {MisbehavingServer} from '../../test/misbehaving-server.ts';
 import {CustomForwarder} from './custom-forwarder.ts';
-import {captureLog} from './testing.ts';
+import {captureLog} from '../../test/push-fixture.ts';
 
 const TIMEOUT_MS = 300;
 /** Generous: a call that honours its deadline ends near TIMEOUT_MS, a stuck one never. */

@@ -12,7 +12,7 @@ import {
   type ExpressionBuilder,
 } from '@zync/zql';
 import {afterEach, beforeEach, expect, test} from 'vitest';
-import {captureLog, upstreamWithTables} from './testing.ts';
+import {captureLog, upstreamWithTables} from '../../test/push-fixture.ts';
 import {ZeroPusher} from './zero-pusher.ts';
 
 const issue = table('issue')

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import {ProtocolError, type Mutation, type PushBody} from '@zync/protocol';
 import {afterEach, beforeEach, expect, test, vi} from 'vitest';
-import {captureLog, upstreamWithTables, type CapturedLog} from './testing.ts';
+import {captureLog, upstreamWithTables, type CapturedLog} from '../../test/push-fixture.ts';
 import {OPAQUE_TOKEN_CRUD_REFUSAL, ZeroPusher, type PushRequestContext} from './zero-pusher.ts';
 
 let pool: pg.Pool;

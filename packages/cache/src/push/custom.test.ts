@@ -3,7 +3,7 @@ import type {AddressInfo} from 'node:net';
 import pg from 'pg';
 import {ProtocolError, type Mutation, type PushBody} from '@zync/protocol';
 import {afterEach, expect, test} from 'vitest';
-import {captureLog} from './testing.ts';
+import {captureLog} from '../../test/push-fixture.ts';
 import {ZeroPusher, type PushRequestContext} from './zero-pusher.ts';
 
 const TOKEN = 'tok-SECRET-1';

@@ -10,7 +10,7 @@ import {
   type ExpressionBuilder,
 } from '@zync/zql';
 import {afterEach, beforeEach, expect, test} from 'vitest';
-import {captureLog, upstreamWithTables} from './testing.ts';
+import {captureLog, upstreamWithTables} from '../../test/push-fixture.ts';
 import {ZeroPusher, type PushRequestContext} from './zero-pusher.ts';
 
 // Client names differ from server names, so the rules' columns must be mapped.

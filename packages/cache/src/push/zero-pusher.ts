@@ -7,7 +7,7 @@ import {ProtocolError, type Mutation, type PushBody, type PushResponseBody} from
 import type {Logger, ReadonlyJSONValue} from '@zync/shared';
 import {bindPermissions, type DefinedPermissions} from '@zync/zql';
 import type {ZeroConfig} from '../config/parse-config.ts';
-import type {Pusher, PushContext} from '../sync/hooks.ts';
+import type {Pusher, PushContext} from '../server/hooks.ts';
 import {LEGACY_CRUD_REFUSAL} from '../permissions/legacy-api.ts';
 import {ClientMutationIDs, shardSchemaOf} from './client-mutation-ids.ts';
 import {CrudProcessor} from './crud-processor.ts';

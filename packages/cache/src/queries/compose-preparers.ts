@@ -1,6 +1,6 @@
 // Chains query preparers: each one's AST is handed to the next (e.g. synced queries resolve
 // name + args, then permissions bind select rules to the resolved AST).
-import type {QueryPreparer} from '../sync/group-client.ts';
+import type {QueryPreparer} from '../view-syncer/group-client.ts';
 
 export function composePreparers(...preparers: readonly QueryPreparer[]): QueryPreparer {
   if (preparers.length === 0) throw new TypeError('composePreparers needs at least one preparer');

@@ -7,7 +7,7 @@
 import {createServer, type IncomingMessage} from 'node:http';
 import type {AST} from '@zync/protocol';
 import {createLogger} from '@zync/shared';
-import {passThroughQueryPreparer, type QueryContext} from '../sync/group-client.ts';
+import {passThroughQueryPreparer, type QueryContext} from '../view-syncer/group-client.ts';
 import {SyncedQueryPreparer} from './synced-query-preparer.ts';
 
 const QUERIES = 100;

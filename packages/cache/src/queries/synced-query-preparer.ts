@@ -13,7 +13,7 @@ import type {
   QueryContext,
   QueryPreparer,
   RequestedQuery,
-} from '../sync/group-client.ts';
+} from '../view-syncer/group-client.ts';
 import {GetQueriesClient, type TransformItem} from './get-queries-client.ts';
 import {transformFailed, type Transformed} from './get-queries-response.ts';
 import {credentialID, TransformCache, transformKey} from './transform-cache.ts';

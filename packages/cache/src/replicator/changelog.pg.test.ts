@@ -2,7 +2,13 @@ import {afterAll, expect, test} from 'vitest';
 import {createTestDatabase} from '../../../../test/pg.ts';
 import {openReplica} from '../replica/open-replica.ts';
 import {Replicator} from './replicator.ts';
-import {captureLogger, catchUp, pgClient, tempReplicaFile, uniqueAppId} from './test-helpers.ts';
+import {
+  captureLogger,
+  catchUp,
+  pgClient,
+  tempReplicaFile,
+  uniqueAppId,
+} from '../../test/replicator-helpers.ts';
 
 const running: Replicator[] = [];
 afterAll(async () => {

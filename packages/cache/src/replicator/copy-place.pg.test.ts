@@ -11,7 +11,7 @@ import {
   readReplicaTable,
   tempReplicaFile,
   uniqueAppId,
-} from './test-helpers.ts';
+} from '../../test/replicator-helpers.ts';
 
 const running: Replicator[] = [];
 afterAll(async () => {

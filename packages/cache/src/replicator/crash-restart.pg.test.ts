@@ -7,7 +7,7 @@ import {afterAll, expect, test} from 'vitest';
 import {sourceBinArgs} from '../../../../scripts/source-bin.ts';
 import {freePort} from '../../../../test/free-port.ts';
 import {createTestDatabase} from '../../../../test/pg.ts';
-import {pgClient, readReplicaTable, tempReplicaFile} from './test-helpers.ts';
+import {pgClient, readReplicaTable, tempReplicaFile} from '../../test/replicator-helpers.ts';
 
 const children: ChildProcess[] = [];
 afterAll(() => {

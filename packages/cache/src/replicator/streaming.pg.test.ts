@@ -8,7 +8,7 @@ import {
   startReplicator,
   tempReplicaFile,
   uniqueAppId,
-} from './test-helpers.ts';
+} from '../../test/replicator-helpers.ts';
 import type {Replicator} from './replicator.ts';
 
 const running: Replicator[] = [];

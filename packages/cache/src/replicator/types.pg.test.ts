@@ -6,7 +6,7 @@ import {
   readReplicaTable,
   startReplicator,
   tempReplicaFile,
-} from './test-helpers.ts';
+} from '../../test/replicator-helpers.ts';
 import type {Replicator} from './replicator.ts';
 
 const running: Replicator[] = [];

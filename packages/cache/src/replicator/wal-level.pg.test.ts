@@ -4,7 +4,7 @@ import {startEmbeddedPostgres} from '../../../../scripts/embedded-postgres.ts';
 import {freePort} from '../../../../test/free-port.ts';
 import {ReplicatorError} from './replicator-error.ts';
 import {Replicator} from './replicator.ts';
-import {captureLogger, tempReplicaFile} from './test-helpers.ts';
+import {captureLogger, tempReplicaFile} from '../../test/replicator-helpers.ts';
 
 test('wal_level other than logical is refused with the fix', async () => {
   const server = await startEmbeddedPostgres({

@@ -12,17 +12,17 @@ import {SyncedQueryPreparer, syncedQueryConfig} from '../queries/synced-query-pr
 import {pusherConfig, ZeroPusher} from '../push/zero-pusher.ts';
 import type {DefinedPermissions} from '@zync/zql';
 import {legacyAPI, refuseRawQueries, type LegacyAPI} from '../permissions/legacy-api.ts';
-import {passThroughQueryPreparer} from '../sync/group-client.ts';
+import {passThroughQueryPreparer} from '../view-syncer/group-client.ts';
 import {Replicator} from '../replicator/replicator.ts';
-import {CVRPurger} from '../sync/cvr-purger.ts';
-import {CVRStore} from '../sync/cvr-store.ts';
-import {engineQueryDriverFactory} from '../sync/engine-query-driver.ts';
-import type {Authenticator, Pusher} from '../sync/hooks.ts';
-import type {CellVisibility, QueryPreparer} from '../sync/group-client.ts';
-import {DEFAULT_SYNC_LIMITS, type SyncLimits} from '../sync/limits.ts';
-import {budgetPreparer, type QueryBudget} from '../sync/query-budget.ts';
-import {snapshotterFactory} from '../sync/snapshotter.ts';
-import {SyncServer} from '../sync/sync-server.ts';
+import {CVRPurger} from '../cvr/cvr-purger.ts';
+import {CVRStore} from '../cvr/cvr-store.ts';
+import {engineQueryDriverFactory} from '../view-syncer/engine-query-driver.ts';
+import type {Authenticator, Pusher} from './hooks.ts';
+import type {CellVisibility, QueryPreparer} from '../view-syncer/group-client.ts';
+import {DEFAULT_SYNC_LIMITS, type SyncLimits} from './limits.ts';
+import {budgetPreparer, type QueryBudget} from '../view-syncer/query-budget.ts';
+import {snapshotterFactory} from '../sqlite-engine/snapshotter.ts';
+import {SyncServer} from './sync-server.ts';
 import {listenError} from './listen-error.ts';
 
 export interface ZeroCache {

@@ -3,7 +3,7 @@ import {Batcher} from './batcher.ts';
 import {materialize} from './build-pipeline.ts';
 import type {Row} from './data.ts';
 import {MemorySource} from './memory-source.ts';
-import {checkSourceContract} from './test-harness/source-contract.ts';
+import {checkSourceContract} from '../../test/ivm-harness/source-contract.ts';
 
 test('MemorySource honours the Source contract (fetch, push visibility)', () => {
   checkSourceContract(spec => new MemorySource(spec.name, spec.primaryKey), {numRuns: 500});

@@ -3,7 +3,7 @@ import {describe, expect, test} from 'vitest';
 import {Join} from './join.ts';
 import {MemorySource} from './memory-source.ts';
 import {Take} from './take.ts';
-import {Fixture} from './test-harness/fixture.ts';
+import {Fixture} from '../../test/ivm-harness/fixture.ts';
 import {ArrayView} from './view.ts';
 
 const q = (table: string, rest: Partial<AST> = {}): AST => ({kind: 'query', table, ...rest});

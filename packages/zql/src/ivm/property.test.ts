@@ -1,6 +1,6 @@
 import {test} from 'vitest';
 import {MemorySource} from './memory-source.ts';
-import {checkSourceProperty} from './test-harness/source-property.ts';
+import {checkSourceProperty} from '../../test/ivm-harness/source-property.ts';
 
 const memory = (spec: {name: string; primaryKey: readonly [string, ...string[]]}) =>
   new MemorySource(spec.name, spec.primaryKey);

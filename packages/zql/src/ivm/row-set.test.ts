@@ -2,7 +2,7 @@ import type {AST} from '@zync/protocol';
 import {expect, test} from 'vitest';
 import {buildRowSet} from './build-pipeline.ts';
 import type {RowSetChange} from './row-set.ts';
-import {Fixture} from './test-harness/fixture.ts';
+import {Fixture} from '../../test/ivm-harness/fixture.ts';
 
 test('row set: related and EXISTS rows enter and leave, shared rows are counted', () => {
   const f = new Fixture();

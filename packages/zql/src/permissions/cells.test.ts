@@ -2,7 +2,7 @@ import {describe, expect, test} from 'vitest';
 import {FALSE, isAlwaysTrue} from '../query/condition.ts';
 import {createBuilder} from '../query/query-impl.ts';
 import type {ExpressionBuilder} from '../query/expression.ts';
-import {schema, type TestSchema} from '../query/test-schema.ts';
+import {schema, type TestSchema} from '../../test/test-schema.ts';
 import {bindPermissions} from './bind.ts';
 import {columnReferences} from './column-refs.ts';
 import {ANYONE_CAN, definePermissions, NOBODY_CAN} from './define.ts';

@@ -1,7 +1,7 @@
 // Rule shapes that apps written for Zero use must type-check unchanged.
 import {expect, test} from 'vitest';
 import type {ExpressionBuilder} from '../query/expression.ts';
-import {schema, type TestSchema} from '../query/test-schema.ts';
+import {schema, type TestSchema} from '../../test/test-schema.ts';
 import {bindPermissions} from './bind.ts';
 import {ANYONE_CAN, definePermissions, NOBODY_CAN} from './define.ts';
 

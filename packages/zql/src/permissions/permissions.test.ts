@@ -5,7 +5,7 @@ import {createBuilder} from '../query/query-impl.ts';
 import type {ExpressionBuilder} from '../query/expression.ts';
 import {escapeLike} from '../query/escape-like.ts';
 import {mapAST} from '../schema/name-map.ts';
-import {schema, type TestSchema} from '../query/test-schema.ts';
+import {schema, type TestSchema} from '../../test/test-schema.ts';
 import {applySelectPermissions} from './apply.ts';
 import {bindPermissions} from './bind.ts';
 import {ANYONE_CAN, definePermissions, NOBODY_CAN, type PermissionsConfig} from './define.ts';

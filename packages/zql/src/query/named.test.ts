@@ -1,7 +1,7 @@
 import {expect, test} from 'vitest';
 import {createBuilder} from './query-impl.ts';
 import {syncedQuery, syncedQueryWithContext, withValidation} from './named.ts';
-import {schema} from './test-schema.ts';
+import {schema} from '../../test/test-schema.ts';
 
 const b = createBuilder(schema);
 

@@ -4,7 +4,7 @@ import {createBuilder, newQuery, withDelegate} from './query-impl.ts';
 import type {QueryDelegate} from './delegate.ts';
 import {escapeLike} from './escape-like.ts';
 import {hashAST} from './ast.ts';
-import {schema} from './test-schema.ts';
+import {schema} from '../../test/test-schema.ts';
 
 const b = createBuilder(schema);
 

@@ -5,7 +5,7 @@ import {createBuilder} from './query-impl.ts';
 import type {ExpressionBuilder} from './expression.ts';
 import type {HumanReadable, Query, QueryRowType, Row} from './query.ts';
 import {syncedQuery} from './named.ts';
-import {schema, type TestSchema} from './test-schema.ts';
+import {schema, type TestSchema} from '../../test/test-schema.ts';
 
 const b = createBuilder(schema);
 type Issue = Row<typeof schema.tables.issue>;

@@ -1,6 +1,6 @@
 import {expect, test} from 'vitest';
 import {createBuilder} from '../query/query-impl.ts';
-import {schema} from '../query/test-schema.ts';
+import {schema} from '../../test/test-schema.ts';
 import {clientToServer, mapAST, mapRow, serverToClient} from './name-map.ts';
 
 const b = createBuilder(schema);

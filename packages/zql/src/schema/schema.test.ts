@@ -1,6 +1,6 @@
 import type {ReadonlyJSONValue} from '@zync/shared';
 import {describe, expect, expectTypeOf, test} from 'vitest';
-import {schema} from '../query/test-schema.ts';
+import {schema} from '../../test/test-schema.ts';
 import type {Row} from '../query/query.ts';
 import {boolean, json, number, string} from './column.ts';
 import {relationships} from './relationships.ts';

@@ -1,0 +1,80 @@
+// Shared by the sliced hydration and advance tests: the issue-with-comments query over a
+// TestReplica, the replica's rows keyed as a client holds them, and an event-loop watcher.
+import type {AST} from '@zync/protocol';
+import {stableStringify} from '@zync/shared';
+import type {DriverRow, QueryRowChange} from '../../src/view-syncer/query-driver.ts';
+import type {TestReplica} from '../sqlite-test-replica.ts';
+
+/** Every issue with its comments. */
+export const withComments: AST = {
+  kind: 'query',
+  table: 'issue',
+  related: [
+    {
+      kind: 'correlated',
+      correlation: {parentField: ['id'], childField: ['issue_id']},
+      subquery: {kind: 'query', table: 'comment', alias: 'comments'},
+    },
+  ],
+};
+
+/** The replica's issues and comments, keyed as the client would hold them. */
+export function replicaState(replica: TestReplica): Map<string, unknown> {
+  const m = new Map<string, unknown>();
+  for (const r of replica.db.prepare(`SELECT id, title FROM issue`).all() as {id: number}[]) {
+    m.set(`issue/${stableStringify({id: r.id})}`, r);
+  }
+  for (const r of replica.db.prepare(`SELECT id, issue_id FROM comment`).all() as {
+    id: string;
+  }[]) {
+    m.set(`comment/${stableStringify({id: r.id})}`, r);
+  }
+  return m;
+}
+
+/** Rows keyed by table and id; a duplicate row is an error. */
+export function keyed(rows: Iterable<DriverRow>): Map<string, unknown> {
+  const m = new Map<string, unknown>();
+  for (const r of rows) {
+    const k = `${r.table}/${stableStringify(r.id)}`;
+    if (m.has(k)) throw new Error(`duplicate row ${k}`);
+    m.set(k, r.row);
+  }
+  return m;
+}
+
+/** Applies a query's changes as a client would; an impossible change is an error. */
+export function applyChanges(m: Map<string, unknown>, changes: readonly QueryRowChange[]): void {
+  for (const c of changes) {
+    const k = `${c.table}/${stableStringify(c.id)}`;
+    if (c.type === 'remove') {
+      if (!m.delete(k)) throw new Error(`removed a row the client does not hold: ${k}`);
+    } else if (c.type === 'add') {
+      if (m.has(k)) throw new Error(`added a row the client holds: ${k}`);
+      m.set(k, c.row);
+    } else m.set(k, c.row);
+  }
+}
+
+/** Longest gap between turns of the event loop, and their number, while `work` settles. */
+export async function longestStall<T>(
+  work: Promise<T> | T,
+): Promise<{value: T; longest: number; turns: number}> {
+  let longest = 0;
+  let turns = 0;
+  let last = performance.now();
+  let ticking = true;
+  const tick = () => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    turns++;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  try {
+    return {value: await work, longest, turns};
+  } finally {
+    ticking = false;
+  }
+}
