@@ -4,6 +4,7 @@
 import type {Schema} from '@zync/zql';
 import type {DBTransaction} from './db.ts';
 import {ServerError} from './errors.ts';
+import {quoteIdent} from '@zync/shared';
 
 export type PgColumn = {
   /** `format_type()`, usable in a cast: `integer`, `text[]`, `timestamp with time zone`. */
@@ -29,9 +30,7 @@ const COLUMNS_SQL = `SELECT a.attname AS name, format_type(a.atttypid, a.atttypm
   JOIN pg_type t ON t.oid = a.atttypid
   WHERE n.nspname = $1::text AND c.relname = $2::text AND a.attnum > 0 AND NOT a.attisdropped`;
 
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+export {quoteIdent};
 
 /** `schema.table` server names are honoured; a bare name is in `public`. */
 export function splitTableName(serverName: string): [schema: string, table: string] {

@@ -9,12 +9,9 @@ import {isArrayType, isTimeType, kindOfType} from '../replica/pg-types.ts';
 import {copySelectExpr} from '../replica/values.ts';
 import type {PgColumn, PgTable} from './pg-catalog.ts';
 import {MutationFailure} from './push-failure.ts';
+import {quoteIdent} from '@zync/shared';
 
-/** A safely quoted SQL identifier. */
-export function quoteIdent(name: string): string {
-  if (name.includes('\u0000')) throw new TypeError('identifier contains a NUL character');
-  return `"${name.replace(/"/g, '""')}"`;
-}
+export {quoteIdent};
 
 function invalid(table: PgTable, col: PgColumn, need: string): MutationFailure {
   return new MutationFailure(

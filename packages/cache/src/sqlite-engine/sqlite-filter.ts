@@ -6,6 +6,7 @@
 import type {Condition, SimpleCondition} from '@zync/protocol';
 import type {ValueKind} from '../replica/pg-types.ts';
 import {evalSimple} from '@zync/zql/ivm';
+import {quoteIdent} from '@zync/shared';
 
 export type SqlParam = string | number | null;
 
@@ -23,9 +24,7 @@ const FALSE: SqlFragment = {sql: '0', params: [], exact: true};
 /** Not expressible: every row passes SQL, the JS predicate decides. */
 const UNKNOWN: SqlFragment = {sql: '1', params: [], exact: false};
 
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+export {quoteIdent};
 
 /** Whether a JS value has the type the column's values have once converted. */
 export function matchesKind(kind: ValueKind, v: unknown): boolean {
