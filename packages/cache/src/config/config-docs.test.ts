@@ -1,37 +1,35 @@
 // The settings' documentation says what each setting does today, in the README, in
-// docs/configuration.md and in `zero-cache --help`, and none of them leaves one out.
+// docs/configuration.md (both generated from config-table.ts) and in `zero-cache --help`,
+// and none of them leaves one out.
 import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {expect, test} from 'vitest';
 import {CONFIG_VARS} from './config-table.ts';
 import type {ConfigVar} from './config-table.ts';
 import {configHelp, unusedSettings} from './parse-config.ts';
+import {renderTable, TABLE_FILES, withTable} from '../../../../scripts/config-docs.ts';
 
 const root = join(import.meta.dirname, '../../../..');
 const vars = CONFIG_VARS as readonly ConfigVar[];
 
-/** The first-column variable of each row of the settings table, with the row's text. */
-function tableRows(file: string): Map<string, string> {
-  const rows = new Map<string, string>();
-  for (const line of readFileSync(join(root, file), 'utf8').split('\n')) {
-    const m = /^\| `(ZERO_[A-Z_]+)`/.exec(line);
-    if (m) rows.set(m[1]!, line);
-  }
-  return rows;
-}
-
-for (const file of ['README.md', 'docs/configuration.md']) {
-  test(`${file} lists exactly the declared settings, in order, and marks unused ones`, () => {
-    const rows = tableRows(file);
-    expect([...rows.keys()]).toEqual(vars.map(v => v.env));
-    for (const v of vars) {
-      const row = rows.get(v.env)!;
-      if (v.notUsedYet) expect(row).toContain('**not used yet**');
-      else expect(row).not.toContain('not used yet');
-      if (v.default !== undefined && v.type !== 'boolean') expect(row).toContain(v.default);
-    }
+for (const {file, docsPrefix} of TABLE_FILES) {
+  test(`${file} holds the settings table generated from the definitions`, async () => {
+    const text = readFileSync(join(root, file), 'utf8');
+    const expected = withTable(text, await renderTable(docsPrefix, file), file);
+    // On failure: run `npm run docs:config` and commit the result.
+    expect(text).toBe(expected);
+    const listed = [...text.matchAll(/^\| `(ZERO_[A-Z_]+)`/gm)].map(m => m[1]);
+    expect(listed).toEqual(vars.map(v => v.env));
   });
 }
+
+test('the documentation of each setting marks unused ones and shows defaults', () => {
+  for (const v of vars) {
+    if (v.notUsedYet) expect(v.doc).toContain('**not used yet**');
+    else expect(v.doc).not.toContain('not used yet');
+    if (v.default !== undefined && v.type !== 'boolean') expect(v.docDefault).toContain(v.default);
+  }
+});
 
 test('help marks the settings that are not used yet, and claims nothing for them', () => {
   const help = configHelp();

@@ -1,4 +1,5 @@
-// Every zero-cache setting, declared once. docs/configuration.md mirrors this table.
+// Every zero-cache setting, declared once. The tables in README.md and docs/configuration.md
+// are generated from it (`npm run docs:config`).
 
 export type ConfigType =
   | 'string'
@@ -25,12 +26,21 @@ export interface ConfigVar {
   readonly aliases?: readonly string[];
   /** Accepted and validated but not acted on yet: help says so, start-up warns when set. */
   readonly notUsedYet?: boolean;
+  /** One line for `zero-cache --help`. */
   readonly description: string;
+  /**
+   * The documentation's table: the default as shown there, and what the setting does today
+   * (Markdown; links relative to docs/). `npm run docs:config` renders both tables from it.
+   */
+  readonly docDefault: string;
+  readonly doc: string;
 }
 
 export const CONFIG_VARS = [
   {
     env: 'ZERO_UPSTREAM_DB',
+    docDefault: 'required',
+    doc: 'Postgres URL of the app database: replicated into the replica; CRUD writes are applied there',
     key: 'upstreamDb',
     type: 'postgres-url',
     required: true,
@@ -39,6 +49,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_CVR_DB',
+    docDefault: 'the upstream database',
+    doc: 'Postgres URL where client view records and client-group pins are kept',
     key: 'cvrDb',
     type: 'postgres-url',
     secret: true,
@@ -47,6 +59,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_CHANGE_DB',
+    docDefault: 'the upstream database',
+    doc: '**not used yet**: checked to be a `postgres://` URL, then ignored (a `WARN` at start says so when set); the change log is kept in the SQLite replica',
     key: 'changeDb',
     type: 'postgres-url',
     secret: true,
@@ -56,6 +70,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_REPLICA_FILE',
+    docDefault: '`zero-replica.db`',
+    doc: 'path of the SQLite replica (relative to the working directory)',
     key: 'replicaFile',
     type: 'string',
     default: 'zero-replica.db',
@@ -63,6 +79,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_PORT',
+    docDefault: '`4848`',
+    doc: 'TCP port zero-cache listens on (1\u201365535); bound before replication starts, so a taken port stops start-up at once',
     key: 'port',
     type: 'port',
     default: '4848',
@@ -71,6 +89,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_HOST',
+    docDefault: '`0.0.0.0`',
+    doc: 'listen address (tests and `npm start` use `127.0.0.1`)',
     key: 'host',
     type: 'string',
     default: '0.0.0.0',
@@ -78,6 +98,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_APP_ID',
+    docDefault: '`zero`',
+    doc: 'names the publication, replication slot and internal schemas upstream; `/^[a-z0-9_]+$/`',
     key: 'appId',
     type: 'app-id',
     default: 'zero',
@@ -86,12 +108,16 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_SCHEMA_PATH',
+    docDefault: 'unset',
+    doc: "the app's schema file (`.ts`/`.js`) exporting `schema` and `permissions`; read permissions filter queries, write permissions check CRUD writes",
     key: 'schemaPath',
     type: 'string',
     description: "The app's schema file (.ts or .js) exporting schema and permissions.",
   },
   {
     env: 'ZERO_ALLOW_ALL_WITHOUT_PERMISSIONS',
+    docDefault: '`false`',
+    doc: '`true` allows running without permissions (every read and write allowed) with `NODE_ENV=production`, where zero-cache otherwise refuses to start; in development it replaces the warning block with one line',
     key: 'allowAllWithoutPermissions',
     type: 'boolean',
     default: 'false',
@@ -100,6 +126,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_LEGACY_API',
+    docDefault: 'unset',
+    doc: '`false`: raw ZQL queries and CRUD mutations from clients are refused (an app using only defined queries and mutators), and no permissions are needed, also with `NODE_ENV=production`; unset: the schema file decides (`enableLegacyQueries` / `enableLegacyMutators`, on when absent). `zero-cache-dev` sets it when there is no `schema.ts`',
     key: 'legacyApi',
     type: 'boolean',
     description:
@@ -107,6 +135,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_LOG_LEVEL',
+    docDefault: '`info`',
+    doc: '`debug`, `info`, `warn`, `error`',
     key: 'logLevel',
     type: 'log-level',
     default: 'info',
@@ -114,6 +144,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_AUTH_SECRET',
+    docDefault: 'unset',
+    doc: 'symmetric key: verify HS256/384/512 JWTs. With no `ZERO_AUTH_*` key, tokens are opaque: forwarded to the API server, never verified',
     key: 'authSecret',
     type: 'string',
     secret: true,
@@ -122,6 +154,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_AUTH_JWK',
+    docDefault: 'unset',
+    doc: 'a public key in JWK form (JSON object) to verify JWTs',
     key: 'authJwk',
     type: 'json-object',
     secret: true,
@@ -129,12 +163,16 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_AUTH_JWKS_URL',
+    docDefault: 'unset',
+    doc: 'URL of a JWKS (http/https) to verify JWTs; keys are cached and refetched on an unknown `kid`',
     key: 'authJwksUrl',
     type: 'http-url',
     description: 'URL of a JWKS; keys are cached and refetched on an unknown kid.',
   },
   {
     env: 'ZERO_AUTH_ISSUER',
+    docDefault: 'unset',
+    doc: 'required `iss` claim; checked only when a `ZERO_AUTH_*` key verifies tokens',
     key: 'authIssuer',
     type: 'string',
     description:
@@ -142,6 +180,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_AUTH_AUDIENCE',
+    docDefault: 'unset',
+    doc: 'required `aud` claim; checked only when a `ZERO_AUTH_*` key verifies tokens',
     key: 'authAudience',
     type: 'string',
     description:
@@ -149,6 +189,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_MUTATE_URL',
+    docDefault: 'unset',
+    doc: 'custom mutator endpoint (http/https); unset: custom mutations are refused, CRUD writes still work',
     key: 'mutateUrl',
     type: 'http-url',
     aliases: ['ZERO_PUSH_URL'],
@@ -157,6 +199,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_MUTATE_API_KEY',
+    docDefault: 'unset',
+    doc: 'API key sent to the mutate endpoint',
     key: 'mutateApiKey',
     type: 'string',
     secret: true,
@@ -164,6 +208,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_MUTATE_FORWARD_COOKIES',
+    docDefault: '`false`',
+    doc: "forward the client's `Cookie` header on pushes (turns on the origin check)",
     key: 'mutateForwardCookies',
     type: 'boolean',
     default: 'false',
@@ -171,6 +217,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_GET_QUERIES_URL',
+    docDefault: 'unset',
+    doc: 'synced query endpoint (http/https); unset: named queries are refused',
     key: 'getQueriesUrl',
     type: 'http-url',
     aliases: ['ZERO_QUERY_URL'],
@@ -178,6 +226,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_GET_QUERIES_API_KEY',
+    docDefault: 'unset',
+    doc: 'API key sent to the get-queries endpoint',
     key: 'getQueriesApiKey',
     type: 'string',
     secret: true,
@@ -186,6 +236,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_GET_QUERIES_FORWARD_COOKIES',
+    docDefault: '`false`',
+    doc: "forward the client's `Cookie` header on get-queries calls (turns on the origin check)",
     key: 'getQueriesForwardCookies',
     type: 'boolean',
     aliases: ['ZERO_QUERY_FORWARD_COOKIES'],
@@ -194,6 +246,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_GET_QUERIES_REVALIDATE_SECONDS',
+    docDefault: '`300`',
+    doc: 'how often synced queries are re-transformed (positive integer)',
     key: 'getQueriesRevalidateSeconds',
     type: 'positive-int',
     default: '300',
@@ -201,6 +255,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_CVR_GARBAGE_COLLECTION_INACTIVITY_THRESHOLD_HOURS',
+    docDefault: '`48`',
+    doc: 'a client group nobody has held for longer than this loses its CVR (positive number; see [cvr.md](cvr.md))',
     key: 'cvrGarbageCollectionInactivityThresholdHours',
     type: 'positive-number',
     default: '48',
@@ -209,6 +265,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_CVR_GARBAGE_COLLECTION_INITIAL_INTERVAL_SECONDS',
+    docDefault: '`60`',
+    doc: 'time between garbage collection rounds; doubles, up to 16 minutes, while there is nothing to purge (positive integer)',
     key: 'cvrGarbageCollectionInitialIntervalSeconds',
     type: 'positive-int',
     default: '60',
@@ -217,6 +275,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_CVR_GARBAGE_COLLECTION_INITIAL_BATCH_SIZE',
+    docDefault: '`25`',
+    doc: 'groups purged per round at first, more while rounds come back full; `0` turns it off (integer \u2265 0)',
     key: 'cvrGarbageCollectionInitialBatchSize',
     type: 'non-negative-int',
     default: '25',
@@ -225,6 +285,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_QUERY_MAX_DEPTH',
+    docDefault: '`10`',
+    doc: "most levels of `related`/`exists` subqueries below a query's root (positive integer; see [security.md](security.md))",
     key: 'queryMaxDepth',
     type: 'positive-int',
     default: '10',
@@ -233,6 +295,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_QUERY_MAX_NODES',
+    docDefault: '`500`',
+    doc: 'most nodes (queries, subqueries, conditions, correlated columns) in one query (positive integer)',
     key: 'queryMaxNodes',
     type: 'positive-int',
     default: '500',
@@ -241,6 +305,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_QUERY_MAX_IN_LIST_LENGTH',
+    docDefault: '`1000`',
+    doc: 'most values in one `IN` / `NOT IN` list (positive integer)',
     key: 'queryMaxInListLength',
     type: 'positive-int',
     default: '1000',
@@ -248,6 +314,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_QUERY_MAX_STRING_LENGTH',
+    docDefault: '`10000`',
+    doc: 'most characters of any one string (literal or name) in a query (positive integer)',
     key: 'queryMaxStringLength',
     type: 'positive-int',
     default: '10000',
@@ -255,6 +323,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_QUERY_MAX_HYDRATION_ROWS',
+    docDefault: '`1000000`',
+    doc: "rows one query's hydration may fetch, `exists` checks included; more: refused with a `QueryError` (positive integer)",
     key: 'queryMaxHydrationRows',
     type: 'positive-int',
     default: '1000000',
@@ -263,6 +333,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_MAX_QUERIES_PER_CLIENT_GROUP',
+    docDefault: '`500`',
+    doc: 'most live queries one client group may hold (positive integer)',
     key: 'maxQueriesPerClientGroup',
     type: 'positive-int',
     default: '500',
@@ -270,6 +342,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_ADMIN_PASSWORD',
+    docDefault: 'unset',
+    doc: '**not used yet**: accepted, then ignored (a `WARN` at start says so when set); zero-cache has no admin or debug endpoints',
     key: 'adminPassword',
     type: 'string',
     secret: true,
@@ -279,6 +353,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_ALLOWED_ORIGINS',
+    docDefault: 'unset',
+    doc: "comma-separated origins allowed to open a WebSocket; checked only when a `*_FORWARD_COOKIES` setting is `true` (unset then: the API server's origins and localhost; see [auth.md](auth.md))",
     key: 'allowedOrigins',
     type: 'list',
     description:
