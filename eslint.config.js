@@ -3,12 +3,13 @@ import {layeringPlugin} from './eslint-rules/package-boundary.js';
 
 const layers = {
   shared: [],
+  pg: ['shared'],
   protocol: ['shared'],
   zql: ['shared', 'protocol'],
   client: ['shared', 'protocol', 'zql'],
   react: ['client', 'zql', 'shared', 'protocol'],
-  cache: ['shared', 'protocol', 'zql'],
-  server: ['shared', 'protocol', 'zql'],
+  cache: ['shared', 'pg', 'protocol', 'zql'],
+  server: ['shared', 'pg', 'protocol', 'zql'],
 };
 const all = Object.keys(layers);
 

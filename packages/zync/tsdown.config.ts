@@ -17,6 +17,7 @@ const external: (string | RegExp)[] = [
   'react',
   'react/jsx-runtime',
   'sorted-btree',
+  'sql-template-tag',
   'esbuild',
   'valibot',
   'ws',
@@ -88,6 +89,7 @@ export default defineConfig([
         'ws',
         'valibot',
         'sorted-btree',
+        'sql-template-tag',
       ],
     },
     outputOptions: {

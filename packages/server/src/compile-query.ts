@@ -13,7 +13,8 @@ import type {
 } from '@zync/protocol';
 import type {Schema} from '@zync/zql';
 import {unreachable} from '@zync/shared';
-import {quoteIdent, readExpr, type PgCatalog} from './pg-columns.ts';
+import {quoteIdent, readExpr} from '@zync/pg';
+import type {SchemaCatalog as PgCatalog} from './schema-catalog.ts';
 import {ServerError} from './errors.ts';
 
 type ValueKind = 'string' | 'number' | 'boolean' | 'json' | 'null';

@@ -1,9 +1,11 @@
 // `tx.mutate.<table>.insert|upsert|update|delete` on Postgres. Values use the app's column
-// names; SQL uses the server names from `.from()`. Values are converted per Postgres type
-// (epoch ms → timestamps, JSON arrays → Postgres arrays, json columns as JSON).
+// names; SQL uses the server names from `.from()`. The statements and the conversion of
+// values per Postgres type (epoch ms → timestamps, JSON arrays → Postgres arrays, json
+// columns as JSON) are @zync/pg's.
+import {deleteSql, insertSql, PgLayerError, updateSql, type PgTable, type Sql} from '@zync/pg';
 import type {Schema, SchemaValueToTSType, TableSchema} from '@zync/zql';
 import type {DBTransaction} from './db.ts';
-import {quoteIdent, writeExpr, type PgCatalog, type PgTable} from './pg-columns.ts';
+import type {SchemaCatalog} from './schema-catalog.ts';
 
 type Columns<T extends TableSchema> = T['columns'];
 type OptionalKeys<T extends TableSchema> = {
@@ -40,11 +42,9 @@ export type SchemaCRUD<S extends Schema> = {
   readonly [K in keyof S['tables'] & string]: TableCRUD<S['tables'][K]>;
 };
 
-type Entry = {readonly server: string; readonly value: unknown};
-
 export function makeSchemaCRUD<S extends Schema>(
   schema: S,
-  catalog: PgCatalog,
+  catalog: SchemaCatalog,
   tx: DBTransaction<unknown>,
 ): SchemaCRUD<S> {
   const crud: Record<string, TableCRUD<TableSchema>> = {};
@@ -57,82 +57,81 @@ export function makeSchemaCRUD<S extends Schema>(
 function tableCRUD(
   schema: Schema,
   table: string,
-  catalog: PgCatalog,
+  catalog: SchemaCatalog,
   tx: DBTransaction<unknown>,
 ): TableCRUD<TableSchema> {
   const ts = schema.tables[table] as TableSchema;
-  const pk = ts.primaryKey.map(c => ts.columns[c]?.serverName ?? c);
+  const key = ts.primaryKey.map(c => ts.columns[c]?.serverName ?? c);
 
-  const entries = (value: unknown, what: string): Entry[] => {
+  /** The value in server column names (undefined values left out), checked for its key. */
+  const serverValues = (value: unknown, what: string): Record<string, unknown> => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new TypeError(`${table}.${what} needs an object`);
     }
-    const out: Entry[] = [];
+    const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       if (v === undefined) continue;
       const col = ts.columns[k];
       if (!col) throw new TypeError(`${table}.${what}: unknown column "${k}"`);
-      out.push({server: col.serverName ?? k, value: v});
+      out[col.serverName ?? k] = v;
     }
-    for (const c of pk) {
-      if (!out.some(e => e.server === c && e.value !== null)) {
+    for (const c of key) {
+      if (out[c] === undefined || out[c] === null) {
         throw new TypeError(`${table}.${what} needs every primary key column`);
       }
     }
     return out;
   };
 
-  const exprs = (desc: PgTable, es: readonly Entry[], params: unknown[]): string[] =>
-    es.map(e => {
-      const col = desc.columns.get(e.server);
-      if (!col) throw new TypeError(`column "${e.server}" of table "${table}" does not exist`);
-      return writeExpr(e.value, col, params);
-    });
-
-  const keyWhere = (desc: PgTable, es: readonly Entry[], params: unknown[]): string => {
-    const keys = es.filter(e => pk.includes(e.server));
-    const vals = exprs(desc, keys, params);
-    return keys.map((k, i) => `${quoteIdent(k.server)} = ${vals[i]}`).join(' AND ');
+  /** Runs the statement built for the Postgres table (none: nothing to do). */
+  const write = async (
+    values: Record<string, unknown>,
+    statement: (desc: PgTable) => Sql | undefined,
+  ): Promise<void> => {
+    const desc = await catalog.table(tx, table);
+    for (const c of Object.keys(values)) {
+      if (!desc.columns.has(c)) {
+        throw new TypeError(`column "${c}" of table "${table}" does not exist`);
+      }
+    }
+    let q: Sql | undefined;
+    try {
+      q = statement(desc);
+    } catch (e) {
+      throw valueError(e);
+    }
+    if (q) await tx.query(q.text, q.values);
   };
 
-  const insert = async (value: unknown, upsert: boolean): Promise<void> => {
-    const what = upsert ? 'upsert' : 'insert';
-    const es = entries(value, what);
-    const desc = await catalog.table(tx, table);
-    const params: unknown[] = [];
-    const vals = exprs(desc, es, params);
-    let sql = `INSERT INTO ${desc.sqlName} (${es.map(e => quoteIdent(e.server)).join(', ')}) VALUES (${vals.join(', ')})`;
-    if (upsert) {
-      const rest = es.filter(e => !pk.includes(e.server));
-      sql += ` ON CONFLICT (${pk.map(quoteIdent).join(', ')}) DO `;
-      sql += rest.length
-        ? `UPDATE SET ${rest.map(e => `${quoteIdent(e.server)} = EXCLUDED.${quoteIdent(e.server)}`).join(', ')}`
-        : 'NOTHING';
-    }
-    await tx.query(sql, params);
+  const insert = (value: unknown, upsert: boolean): Promise<void> => {
+    const values = serverValues(value, upsert ? 'upsert' : 'insert');
+    return write(values, desc => insertSql(desc, values, {key, upsert}));
   };
 
   return {
     insert: value => insert(value, false),
     upsert: value => insert(value, true),
     async update(value) {
-      const es = entries(value, 'update');
-      const rest = es.filter(e => !pk.includes(e.server));
-      if (rest.length === 0) return;
-      const desc = await catalog.table(tx, table);
-      const params: unknown[] = [];
-      const vals = exprs(desc, rest, params);
-      const set = rest.map((e, i) => `${quoteIdent(e.server)} = ${vals[i]}`).join(', ');
-      await tx.query(
-        `UPDATE ${desc.sqlName} SET ${set} WHERE ${keyWhere(desc, es, params)}`,
-        params,
-      );
+      const values = serverValues(value, 'update');
+      if (Object.keys(values).every(c => key.includes(c))) return;
+      await write(values, desc => updateSql(desc, values, {key}));
     },
     async delete(id) {
-      const es = entries(id, 'delete');
-      const desc = await catalog.table(tx, table);
-      const params: unknown[] = [];
-      await tx.query(`DELETE FROM ${desc.sqlName} WHERE ${keyWhere(desc, es, params)}`, params);
+      const values = serverValues(id, 'delete');
+      await write(values, desc => deleteSql(desc, values, {key}));
     },
   };
+}
+
+/** The API server's own messages for a value of the wrong shape. */
+function valueError(e: unknown): unknown {
+  if (!(e instanceof PgLayerError) || e.kind !== 'invalid-value') return e;
+  switch (e.need) {
+    case 'an array':
+      return new TypeError('an array column needs a JSON array', {cause: e});
+    case 'a scalar':
+      return new TypeError('only json and array columns take objects or arrays', {cause: e});
+    default:
+      return e;
+  }
 }

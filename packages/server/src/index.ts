@@ -38,7 +38,9 @@ export type {
   QuerySearchParams,
   TransformQueryFunction,
 } from './query-request.ts';
-export {clientsTableDDL, upstreamSchemaOf} from './lmid.ts';
+// The last-mutation-id table's DDL (shared with zero-cache) and an app's schema name.
+export {clientsTableDDL} from '@zync/pg';
+export {upstreamSchemaOf} from './push-request.ts';
 export {PushProcessor} from './push-processor.ts';
 export type {CustomMutatorDefs, CustomMutatorImpl, PushProcessorOptions} from './push-processor.ts';
 export {parsePushBody, PUSH_VERSION} from './push-request.ts';

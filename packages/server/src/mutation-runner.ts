@@ -3,9 +3,8 @@
 // both run mutations through here, so the bookkeeping exists once.
 import type {ReadonlyJSONValue} from '@zync/shared';
 import {errorMessage, ServerError} from './errors.ts';
-import {parsePushBody, parsePushParams, mutationIDsOf} from './push-request.ts';
+import {parsePushBody, parsePushParams, mutationIDsOf, upstreamSchemaOf} from './push-request.ts';
 import type {MutationID, MutationResult, PushMutation, PushRequestBody} from './push-request.ts';
-import {upstreamSchemaOf} from './lmid.ts';
 import type {
   Database,
   ExtractTransactionType,

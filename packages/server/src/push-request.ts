@@ -1,6 +1,7 @@
 // The push request zero-cache POSTs to the app's API server and the response it expects
 // (docs/api-server.md). Validated by hand so that messages name what was expected and
 // never echo a received value.
+import {isValidAppID, shardNames} from '@zync/pg';
 import type {ReadonlyJSONValue} from '@zync/shared';
 import {ServerError} from './errors.ts';
 
@@ -53,6 +54,14 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The internal upstream schema of an app id (`zync_<appID>`, where `clients` lives). */
+export function upstreamSchemaOf(appID: string): string {
+  if (!isValidAppID(appID)) {
+    throw new ServerError('invalidRequest', 'appID must match /^[a-z0-9_]+$/');
+  }
+  return shardNames(appID).schema;
+}
+
 function fail(what: string): never {
   throw new ServerError('invalidRequest', `invalid push request: ${what}`);
 }
@@ -65,7 +74,7 @@ export function parsePushParams(params: URLSearchParams | Record<string, string>
         ? params[k]
         : null;
   const appID = get('appID');
-  if (appID === null || !/^[a-z0-9_]+$/.test(appID)) {
+  if (appID === null || !isValidAppID(appID)) {
     fail('query parameter appID must match /^[a-z0-9_]+$/');
   }
   const schema = get('schema');

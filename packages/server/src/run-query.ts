@@ -4,7 +4,7 @@
 import type {AST, Condition, CorrelatedSubquery, LiteralValue} from '@zync/protocol';
 import type {DBTransaction, Row} from './db.ts';
 import {QueryCompiler, tablesOf} from './compile-query.ts';
-import type {PgCatalog} from './pg-columns.ts';
+import type {SchemaCatalog as PgCatalog} from './schema-catalog.ts';
 
 export async function runQuery(
   tx: DBTransaction<unknown>,

@@ -10,7 +10,7 @@ import {
 } from '@zync/zql';
 import {makeSchemaCRUD, type SchemaCRUD} from './crud.ts';
 import type {DBTransaction, Row} from './db.ts';
-import type {PgCatalog} from './pg-columns.ts';
+import type {SchemaCatalog} from './schema-catalog.ts';
 import {runQuery} from './run-query.ts';
 
 export interface ServerTransaction<S extends Schema, TWrapped> {
@@ -36,12 +36,12 @@ export class TransactionImpl<S extends Schema, TWrapped> implements ServerTransa
   readonly mutate: SchemaCRUD<S>;
   readonly query: SchemaQuery<S>;
   readonly dbTransaction: DBTransaction<TWrapped>;
-  readonly #catalog: PgCatalog;
+  readonly #catalog: SchemaCatalog;
 
   constructor(
     dbTransaction: DBTransaction<TWrapped>,
     schema: S,
-    catalog: PgCatalog,
+    catalog: SchemaCatalog,
     clientID: string,
     mutationID: number,
   ) {

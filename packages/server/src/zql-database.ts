@@ -1,11 +1,11 @@
 // `ZQLDatabase`: a Postgres connection plus the app's schema. `transaction(fn, input?)`
 // gives `fn` a server transaction and, when `input` names a client and mutation, hooks to
 // bump that client's last mutation id in the same transaction.
+import {bumpLastMutationIDSql, ensureClientsTable, inlineSql, PgLayerError} from '@zync/pg';
 import type {Schema} from '@zync/zql';
-import type {DBConnection} from './db.ts';
+import type {DBConnection, DBTransaction} from './db.ts';
 import {ServerError} from './errors.ts';
-import {bumpLastMutationID, ensureClientsTable} from './lmid.ts';
-import {PgCatalog} from './pg-columns.ts';
+import {SchemaCatalog} from './schema-catalog.ts';
 import {TransactionImpl} from './transaction.ts';
 
 export interface TransactionProviderInput {
@@ -36,13 +36,13 @@ export class ZQLDatabase<S extends Schema, TWrapped> implements Database<
 > {
   readonly connection: DBConnection<TWrapped>;
   readonly schema: S;
-  readonly #catalog: PgCatalog;
+  readonly #catalog: SchemaCatalog;
   readonly #ensured = new Map<string, Promise<void>>();
 
   constructor(connection: DBConnection<TWrapped>, schema: S) {
     this.connection = connection;
     this.schema = schema;
-    this.#catalog = new PgCatalog(schema);
+    this.#catalog = new SchemaCatalog(schema);
   }
 
   async transaction<R>(
@@ -63,13 +63,7 @@ export class ZQLDatabase<S extends Schema, TWrapped> implements Database<
           if (!input) {
             throw new ServerError('invalidRequest', 'this transaction has no client to update');
           }
-          const lastMutationID = await bumpLastMutationID(
-            dbTx,
-            input.upstreamSchema,
-            input.clientGroupID,
-            input.clientID,
-          );
-          return {lastMutationID};
+          return {lastMutationID: await bumpLastMutationID(dbTx, input)};
         },
       };
       return callback(tx, hooks);
@@ -79,10 +73,46 @@ export class ZQLDatabase<S extends Schema, TWrapped> implements Database<
   #ensure(upstreamSchema: string): Promise<void> {
     let p = this.#ensured.get(upstreamSchema);
     if (!p) {
-      p = ensureClientsTable(this.connection, upstreamSchema);
+      p = createClientsTable(this.connection, upstreamSchema);
       this.#ensured.set(upstreamSchema, p);
       p.catch(() => this.#ensured.delete(upstreamSchema));
     }
     return p;
   }
+}
+
+/** Creates the last-mutation-id table if missing; safe to race with other processes. */
+async function createClientsTable(conn: DBConnection<unknown>, upstreamSchema: string) {
+  try {
+    await ensureClientsTable(upstreamSchema, statement =>
+      conn.transaction(tx => tx.query(statement, [])),
+    );
+  } catch (e) {
+    throw new ServerError('database', 'could not create the last-mutation-id table', {cause: e});
+  }
+}
+
+/**
+ * Increments the client's last mutation id (creating its row at 1) and returns the new
+ * value; the row stays locked until the transaction ends. The statement goes with literal
+ * ids and no parameters: it is the transaction's first, which an adapter can then send
+ * together with BEGIN (one round trip less per mutation).
+ */
+async function bumpLastMutationID(
+  tx: DBTransaction<unknown>,
+  input: TransactionProviderInput,
+): Promise<number> {
+  let statement: string;
+  try {
+    statement = inlineSql(
+      bumpLastMutationIDSql(input.upstreamSchema, input.clientGroupID, input.clientID),
+    );
+  } catch (e) {
+    if (e instanceof PgLayerError) {
+      throw new ServerError('invalidRequest', 'an id contains a NUL character', {cause: e});
+    }
+    throw e;
+  }
+  const rows = await tx.query(statement, []);
+  return Number(rows[0]?.['lmid']);
 }

@@ -5,7 +5,7 @@
 // schema (a table of our own beside the CVR tables) so they survive restarts and hold
 // across nodes.
 import type pg from 'pg';
-import type {Logger} from '@zync/shared';
+import {quoteIdent, type Logger} from '@zync/shared';
 import {cvrSchemaName} from '../cvr/cvr-store.ts';
 import type {GroupClaimant} from './group-identity.ts';
 
@@ -49,7 +49,7 @@ export class PgGroupPins implements GroupPins {
 
   constructor(pool: pg.Pool, appID: string, logger: Logger) {
     this.#pool = pool;
-    this.#schema = `"${cvrSchemaName(appID)}"`;
+    this.#schema = quoteIdent(cvrSchemaName(appID));
     this.#table = `${this.#schema}.group_users`;
     this.#lc = logger.with({component: 'group-pins'});
   }

@@ -1,5 +1,6 @@
 // Parses the environment once into a frozen config. Only the entry point passes
 // `process.env` here; everything else receives the result.
+import {isValidAppID} from '@zync/pg';
 import {LOG_LEVELS} from '@zync/shared';
 import type {LogLevel} from '@zync/shared';
 import {ConfigError} from './config-error.ts';
@@ -99,7 +100,7 @@ function parseValue(v: ConfigVar, raw: string): unknown {
       return n;
     }
     case 'app-id':
-      if (!/^[a-z0-9_]+$/.test(raw))
+      if (!isValidAppID(raw))
         throw bad('lowercase letters, digits and underscores only (/^[a-z0-9_]+$/)');
       return raw;
     case 'log-level':

@@ -2,8 +2,9 @@
 // atomic; rows go as JSON arrays (no parameter limit), built and sent a chunk at a time.
 // See docs/cvr.md for the crash semantics (the `owned` flag).
 import type pg from 'pg';
+import {shardNames} from '@zync/pg';
 import {describeUnstorable, findUnstorableString, type AST, type RowValue} from '@zync/protocol';
-import type {Logger, ReadonlyJSONValue} from '@zync/shared';
+import {quoteIdent, type Logger, type ReadonlyJSONValue} from '@zync/shared';
 import {CVR, queryFromRecord, rowFromRecord, type CVRQuery, type CVRWrites} from './cvr.ts';
 import {RowRecords} from './cvr-rows.ts';
 import {rowCount, wireChunks, type WireRun} from './cvr-writes.ts';
@@ -41,11 +42,9 @@ type PendingFlush = {
   readonly reject: (e: unknown) => void;
 };
 
+/** The CVR schema of an app, `zync_<appID>_cvr` (a TypeError for an invalid app id). */
 export function cvrSchemaName(appID: string): string {
-  if (!/^[a-z0-9_]+$/.test(appID)) {
-    throw new TypeError('App id must consist of lowercase letters, digits and underscores');
-  }
-  return `zync_${appID}_cvr`;
+  return shardNames(appID).cvrSchema;
 }
 
 export class CVRStore {
@@ -59,7 +58,7 @@ export class CVRStore {
 
   constructor(pool: pg.Pool, appID: string, logger: Logger) {
     this.#pool = pool;
-    this.#schema = `"${cvrSchemaName(appID)}"`;
+    this.#schema = quoteIdent(cvrSchemaName(appID));
     this.#lc = logger.with({component: 'cvr-store'});
     this.#sql = flushStatements(this.#schema);
   }

@@ -1,14 +1,26 @@
 // Applying one CRUD op to upstream Postgres, with the write permission checks around it.
 // Tables and columns arrive in server names and are checked against the catalog before any
-// SQL is built; identifiers are quoted, values are parameters.
+// SQL is built; the statements are @zync/pg's (identifiers quoted, values parameters).
 import type {CrudOp} from '@zync/protocol';
-import type {ReadonlyJSONValue} from '@zync/shared';
-import type {PgCatalog, PgTable, Queryable} from './pg-catalog.ts';
-import {fromPgRow, quoteIdent, selectList, sqlLiteral, toPgParam} from './pg-values.ts';
+import {
+  deleteSql,
+  fromPgRow,
+  inlineSql,
+  insertSql,
+  PgLayerError,
+  run,
+  selectByKeySql,
+  selectList,
+  updateSql,
+  type PgCatalog,
+  type PgTable,
+  type Queryable,
+  type Sql,
+} from '@zync/pg';
 import {MutationFailure} from './push-failure.ts';
 import type {Row, WriteAuthorizer} from './write-authorizer.ts';
 
-type Value = Readonly<Record<string, ReadonlyJSONValue>>;
+type Value = CrudOp['value'];
 
 export async function applyCrudOp(
   db: Queryable,
@@ -19,7 +31,7 @@ export async function applyCrudOp(
   const table = await resolveTable(db, catalog, op);
   switch (op.op) {
     case 'insert': {
-      const row = await insert(db, table, op.value, false);
+      const row = await oneRow(db, table, () => insertSql(table, op.value, returning(table)));
       if (row) await authorizer.check(db, 'insert', table.name, row, Object.keys(op.value));
       return;
     }
@@ -31,7 +43,9 @@ export async function applyCrudOp(
         const row = (await update(db, table, op.value)) ?? old;
         await authorizer.check(db, 'update.postMutation', table.name, row, set);
       } else {
-        const row = await insert(db, table, op.value, true);
+        const row = await oneRow(db, table, () =>
+          insertSql(table, op.value, {...returning(table), upsert: true}),
+        );
         if (row) await authorizer.check(db, 'insert', table.name, row, set);
       }
       return;
@@ -49,8 +63,7 @@ export async function applyCrudOp(
       const old = await selectForUpdate(db, table, op.value);
       if (!old) throw missingRow('delete', table);
       await authorizer.check(db, 'delete', table.name, old);
-      const {sql, params} = pkWhere(table, op.value, 1);
-      await db.query(`DELETE FROM ${quoteIdent(table.name)} WHERE ${sql}`, params);
+      await run(db, build(() => deleteSql(table, op.value)));
       return;
     }
   }
@@ -64,12 +77,13 @@ function missingRow(verb: string, table: PgTable): MutationFailure {
 }
 
 /**
- * The op as one SQL statement with its values written as literals, so that the ops of many
- * mutations can go to Postgres in one simple query (one round trip). Undefined when the op
- * needs `applyCrudOp` instead: an upsert, an update with no column to set, a permission
- * rule that must see the row, or a value that cannot be a literal. An update or delete
- * whose key matches no row fails (division by zero) instead of doing nothing: the batch
- * then fails as a whole and is redone op by op, where `applyCrudOp` tells the error apart.
+ * The op as one SQL statement with its values written in as literals, so that the ops of
+ * many mutations can go to Postgres in one simple query (one round trip). Undefined when
+ * the op needs `applyCrudOp` instead: an upsert, an update with no column to set, a
+ * permission rule that must see the row, or a value that cannot be written as text. An
+ * update or delete whose key matches no row fails (division by zero) instead of doing
+ * nothing: the batch then fails as a whole and is redone op by op, where `applyCrudOp`
+ * tells the error apart. A value that does not fit its column is a MutationFailure.
  */
 export function crudOpStatement(
   op: CrudOp,
@@ -78,52 +92,30 @@ export function crudOpStatement(
 ): string | undefined {
   const allows = (action: Parameters<WriteAuthorizer['check']>[1]) =>
     authorizer.allowsEveryRow?.(action, table.name) ?? false;
-  const t = quoteIdent(table.name);
+  let statement: Sql | undefined;
   switch (op.op) {
-    case 'insert': {
+    case 'insert':
       if (!allows('insert')) return undefined;
-      const cols = Object.keys(op.value).filter(c => op.value[c] !== undefined);
-      if (cols.length === 0) return `INSERT INTO ${t} DEFAULT VALUES`;
-      const values = literals(table, op.value, cols);
-      if (!values) return undefined;
-      return `INSERT INTO ${t} (${cols.map(quoteIdent).join(', ')}) VALUES (${values.join(', ')})`;
-    }
-    case 'update': {
+      statement = build(() => insertSql(table, op.value));
+      break;
+    case 'update':
       if (!allows('update.preMutation') || !allows('update.postMutation')) return undefined;
-      const cols = Object.keys(op.value).filter(
-        c => op.value[c] !== undefined && !table.primaryKey.includes(c),
-      );
-      if (cols.length === 0) return undefined;
-      const values = literals(table, op.value, cols);
-      const where = literalPkWhere(table, op.value);
-      if (!values || where === undefined) return undefined;
-      const set = cols.map((c, i) => `${quoteIdent(c)} = ${values[i]}`).join(', ');
-      return `WITH w AS (UPDATE ${t} SET ${set} WHERE ${where} RETURNING 1) SELECT 1 / count(*) FROM w`;
-    }
-    case 'delete': {
+      statement = build(() => updateSql(table, op.value, {requireRow: true}));
+      break;
+    case 'delete':
       if (!allows('delete')) return undefined;
-      const where = literalPkWhere(table, op.value);
-      if (where === undefined) return undefined;
-      return `WITH w AS (DELETE FROM ${t} WHERE ${where} RETURNING 1) SELECT 1 / count(*) FROM w`;
-    }
+      statement = build(() => deleteSql(table, op.value, {requireRow: true}));
+      break;
     case 'upsert':
       return undefined;
   }
-}
-
-function literals(table: PgTable, value: Value, cols: readonly string[]): string[] | undefined {
-  const out: string[] = [];
-  for (const c of cols) {
-    const lit = sqlLiteral(param(table, c, value[c] ?? null));
-    if (lit === undefined) return undefined;
-    out.push(lit);
+  if (statement === undefined) return undefined;
+  try {
+    return inlineSql(statement);
+  } catch (e) {
+    if (e instanceof PgLayerError && e.kind === 'nul-character') return undefined;
+    throw e;
   }
-  return out;
-}
-
-function literalPkWhere(table: PgTable, value: Value): string | undefined {
-  const values = literals(table, value, table.primaryKey);
-  return values && table.primaryKey.map((k, i) => `${quoteIdent(k)} = ${values[i]}`).join(' AND ');
 }
 
 export async function resolveTable(
@@ -133,7 +125,7 @@ export async function resolveTable(
 ): Promise<PgTable> {
   let table = await catalog.table(db, op.table);
   if (table && Object.keys(op.value).some(c => !table?.columns.has(c))) {
-    table = await catalog.table(db, op.table, true); // the schema may have changed
+    table = await catalog.table(db, op.table, {refresh: true}); // the schema may have changed
   }
   if (!table) throw new MutationFailure('unknown-table', `unknown table ${op.table}`);
   for (const c of Object.keys(op.value)) {
@@ -157,17 +149,33 @@ export async function resolveTable(
   return table;
 }
 
-function param(table: PgTable, col: string, value: ReadonlyJSONValue): unknown {
-  const c = table.columns.get(col);
-  if (!c)
-    throw new MutationFailure('unknown-column', `unknown column ${col} in table ${table.name}`);
-  return toPgParam(table, c, value);
+/** Builds a statement; a value that does not fit its column becomes a MutationFailure. */
+function build<T>(statement: () => T): T {
+  try {
+    return statement();
+  } catch (e) {
+    if (e instanceof PgLayerError && e.kind === 'invalid-value') {
+      throw new MutationFailure('invalid-value', e.message);
+    }
+    if (e instanceof PgLayerError && e.kind === 'unknown-column') {
+      throw new MutationFailure('unknown-column', e.message);
+    }
+    throw e;
+  }
 }
 
-function pkWhere(table: PgTable, value: Value, first: number): {sql: string; params: unknown[]} {
-  const params = table.primaryKey.map(k => param(table, k, value[k] ?? null));
-  const sql = table.primaryKey.map((k, i) => `${quoteIdent(k)} = $${first + i}`).join(' AND ');
-  return {sql, params};
+function returning(table: PgTable): {returning: string} {
+  return {returning: selectList(table)};
+}
+
+/** Runs a statement that returns (at most) one row: that row as the client sees it. */
+async function oneRow(
+  db: Queryable,
+  table: PgTable,
+  statement: () => Sql,
+): Promise<Row | undefined> {
+  const r = (await run(db, build(statement)))[0];
+  return r ? fromPgRow(table, r) : undefined;
 }
 
 async function selectForUpdate(
@@ -175,57 +183,14 @@ async function selectForUpdate(
   table: PgTable,
   value: Value,
 ): Promise<Row | undefined> {
-  const {sql, params} = pkWhere(table, value, 1);
-  const res = await db.query<Record<string, unknown>>(
-    `SELECT ${selectList(table)} FROM ${quoteIdent(table.name)} WHERE ${sql} FOR UPDATE`,
-    params,
+  return oneRow(db, table, () =>
+    selectByKeySql(table, value, selectList(table), {forUpdate: true}),
   );
-  const r = res.rows[0];
-  return r ? fromPgRow(table, r) : undefined;
-}
-
-async function insert(
-  db: Queryable,
-  table: PgTable,
-  value: Value,
-  upsert: boolean,
-): Promise<Row | undefined> {
-  const cols = Object.keys(value).filter(c => value[c] !== undefined);
-  const params = cols.map(c => param(table, c, value[c] ?? null));
-  const t = quoteIdent(table.name);
-  let sql =
-    cols.length === 0
-      ? `INSERT INTO ${t} DEFAULT VALUES`
-      : `INSERT INTO ${t} (${cols.map(quoteIdent).join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`;
-  if (upsert) {
-    const pk = table.primaryKey.map(quoteIdent).join(', ');
-    const rest = cols.filter(c => !table.primaryKey.includes(c));
-    sql +=
-      rest.length === 0
-        ? ` ON CONFLICT (${pk}) DO NOTHING`
-        : ` ON CONFLICT (${pk}) DO UPDATE SET ${rest.map(c => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`).join(', ')}`;
-  }
-  const res = await db.query<Record<string, unknown>>(
-    `${sql} RETURNING ${selectList(table)}`,
-    params,
-  );
-  const r = res.rows[0];
-  return r ? fromPgRow(table, r) : undefined;
 }
 
 /** Sets the given non-key columns; undefined when there were none to set. */
 async function update(db: Queryable, table: PgTable, value: Value): Promise<Row | undefined> {
-  const cols = Object.keys(value).filter(
-    c => value[c] !== undefined && !table.primaryKey.includes(c),
-  );
-  if (cols.length === 0) return undefined;
-  const params = cols.map(c => param(table, c, value[c] ?? null));
-  const set = cols.map((c, i) => `${quoteIdent(c)} = $${i + 1}`).join(', ');
-  const where = pkWhere(table, value, params.length + 1);
-  const res = await db.query<Record<string, unknown>>(
-    `UPDATE ${quoteIdent(table.name)} SET ${set} WHERE ${where.sql} RETURNING ${selectList(table)}`,
-    [...params, ...where.params],
-  );
-  const r = res.rows[0];
-  return r ? fromPgRow(table, r) : undefined;
+  const statement = build(() => updateSql(table, value, returning(table)));
+  if (!statement) return undefined;
+  return oneRow(db, table, () => statement);
 }

@@ -11,11 +11,17 @@ import {
   type CrudOp,
   type Mutation,
 } from '@zync/protocol';
+import {
+  ensureClientsTable,
+  inlineStatements,
+  lastMutationIDsOf,
+  lockLastMutationIDsSql,
+  writeLastMutationIDsSql,
+  type PgCatalog,
+} from '@zync/pg';
 import type {Logger} from '@zync/shared';
 import * as v from 'valibot';
-import type {ClientMutationIDs} from './client-mutation-ids.ts';
 import {applyCrudOp, crudOpStatement, resolveTable} from './crud-ops.ts';
-import type {PgCatalog} from './pg-catalog.ts';
 import {MutationFailure} from './push-failure.ts';
 import type {MutationOutcome} from './push-types.ts';
 import type {WriteAuthorizer} from './write-authorizer.ts';
@@ -32,15 +38,30 @@ export type CrudContext = {
 export type CrudProcessorOptions = {
   readonly db: pg.Pool;
   readonly catalog: PgCatalog;
-  readonly mutationIDs: ClientMutationIDs;
+  /** The schema of the `clients` table (last mutation ids), e.g. `zync_<appID>`. */
+  readonly shardSchema: string;
   readonly logger: Logger;
 };
 
 export class CrudProcessor {
   readonly #o: CrudProcessorOptions;
+  #clientsTable: Promise<void> | undefined;
 
   constructor(options: CrudProcessorOptions) {
     this.#o = options;
+  }
+
+  /** Creates the `clients` table when missing, once (outside any transaction). */
+  #ensureClientsTable(): Promise<void> {
+    if (!this.#clientsTable) {
+      const {db, shardSchema} = this.#o;
+      const p = ensureClientsTable(shardSchema, statement => db.query(statement));
+      p.catch(() => {
+        if (this.#clientsTable === p) this.#clientsTable = undefined; // tried again next push
+      });
+      this.#clientsTable = p;
+    }
+    return this.#clientsTable;
   }
 
   /**
@@ -49,8 +70,8 @@ export class CrudProcessor {
    * (ProtocolError 'InvalidMessage'), and then nothing of this call is applied.
    */
   async process(mutations: readonly Mutation[], ctx: CrudContext): Promise<MutationOutcome[]> {
-    const {db, mutationIDs} = this.#o;
-    await mutationIDs.ensureTable(db);
+    const {db, shardSchema} = this.#o;
+    await this.#ensureClientsTable();
     const clientIDs = [...new Set(mutations.map(m => m.clientID))];
     if ([ctx.clientGroupID, ...clientIDs].some(id => id.includes('\u0000'))) {
       throw new ProtocolError('InvalidMessage', 'A client id contains a NUL character');
@@ -59,10 +80,9 @@ export class CrudProcessor {
     let broken: unknown;
     try {
       // One round trip: BEGIN, and the clients' rows locked and read.
-      const locked = await client.query(
-        `BEGIN; ${mutationIDs.lockAndReadSQL(ctx.clientGroupID, clientIDs)}`,
-      );
-      const lmids = mutationIDs.readLocked(lastResult(locked), clientIDs);
+      const lock = lockLastMutationIDsSql(shardSchema, ctx.clientGroupID, clientIDs);
+      const locked = await client.query(`BEGIN; ${inlineStatements(lock)}`);
+      const lmids = lastMutationIDsOf(lastResult(locked).rows, clientIDs);
       const todo: Mutation[] = [];
       // Processed by an earlier push whose answer may have been lost: said so, so that the
       // client's promise for it settles.
@@ -82,7 +102,8 @@ export class CrudProcessor {
         lmids.set(m.clientID, m.id);
         todo.push(m);
       }
-      const finish = `${mutationIDs.writeSQL(ctx.clientGroupID, lmids)}; COMMIT`;
+      const write = writeLastMutationIDsSql(shardSchema, ctx.clientGroupID, lmids);
+      const finish = `${inlineStatements(write)}; COMMIT`;
       const statements: (string[] | undefined)[] = [];
       for (const m of todo) statements.push(await this.#statements(client, m, ctx));
       let committed = false;

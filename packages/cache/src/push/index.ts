@@ -1,12 +1,9 @@
 // zero-cache's push path: CRUD mutations applied upstream, custom ones forwarded to the
 // app's API server. Re-exports only; see docs/writes.md.
-export {ClientMutationIDs, shardSchemaOf} from './client-mutation-ids.ts';
 export {CrudProcessor} from './crud-processor.ts';
 export type {CrudContext, CrudProcessorOptions} from './crud-processor.ts';
 export {CustomForwarder, DEFAULT_RETRY} from './custom-forwarder.ts';
 export type {CustomForwarderOptions, ForwardContext, RetryPolicy} from './custom-forwarder.ts';
-export {PgCatalog} from './pg-catalog.ts';
-export type {PgColumn, PgTable, Queryable} from './pg-catalog.ts';
 export {MutationFailure} from './push-failure.ts';
 export type {MutationFailureKind} from './push-failure.ts';
 export type {MutationOutcome} from './push-types.ts';

@@ -16,8 +16,8 @@ import {
   type BoundPermissions,
   type PermissionAction,
 } from '@zync/zql';
-import type {PgCatalog, Queryable} from './pg-catalog.ts';
-import {fromPgRow, quoteIdent, selectList} from './pg-values.ts';
+import type {PgCatalog, Queryable} from '@zync/pg';
+import {fromPgRow, quoteIdent, selectList} from '@zync/pg';
 import {MutationFailure} from './push-failure.ts';
 
 export type Row = Readonly<Record<string, ReadonlyJSONValue>>;

@@ -3,16 +3,15 @@
 // One queue per client group: a later push (even from a new connection of the same group)
 // waits until the earlier one is done, so mutations are applied in order.
 import type pg from 'pg';
+import {PgCatalog, shardNames} from '@zync/pg';
 import {ProtocolError, type Mutation, type PushBody, type PushResponseBody} from '@zync/protocol';
 import type {Logger, ReadonlyJSONValue} from '@zync/shared';
 import {bindPermissions, type DefinedPermissions} from '@zync/zql';
 import type {ZeroConfig} from '../config/parse-config.ts';
 import type {Pusher, PushContext} from '../server/hooks.ts';
 import {LEGACY_CRUD_REFUSAL} from '../permissions/legacy-api.ts';
-import {ClientMutationIDs, shardSchemaOf} from './client-mutation-ids.ts';
 import {CrudProcessor} from './crud-processor.ts';
 import {CustomForwarder, type RetryPolicy} from './custom-forwarder.ts';
-import {PgCatalog} from './pg-catalog.ts';
 import type {MutationOutcome} from './push-types.ts';
 import {allowAllWrites, BoundWriteAuthorizer, type WriteAuthorizer} from './write-authorizer.ts';
 
@@ -89,18 +88,19 @@ export function pusherConfig(
 export class ZeroPusher implements Pusher {
   readonly #o: ZeroPusherOptions;
   readonly #crud: CrudProcessor;
-  readonly #catalog = new PgCatalog();
+  /** Upstream's tables in `public`: the ones clients can write (views are not). */
+  readonly #catalog = new PgCatalog({tablesOnly: true});
   readonly #custom: CustomForwarder | undefined;
   readonly #queues = new Map<string, Promise<unknown>>();
   readonly #authorizers = new WeakMap<object, WriteAuthorizer>();
 
   constructor(options: ZeroPusherOptions) {
     this.#o = options;
-    const shardSchema = options.shardSchema ?? shardSchemaOf(options.appID);
+    const shardSchema = options.shardSchema ?? shardNames(options.appID).schema;
     this.#crud = new CrudProcessor({
       db: options.db,
       catalog: this.#catalog,
-      mutationIDs: new ClientMutationIDs(shardSchema),
+      shardSchema,
       logger: options.logger,
     });
     this.#custom =

@@ -4,6 +4,7 @@
 // which the client group prepares at once) go in one get-queries call per connection's
 // credentials. Results are cached per (userID, token, cookie, name, args) for the
 // revalidation interval; a context marked `revalidate` skips the cache.
+import {shardNames} from '@zync/pg';
 import {ProtocolError} from '@zync/protocol';
 import type {Logger} from '@zync/shared';
 import type {ZeroConfig} from '../config/parse-config.ts';
@@ -80,7 +81,7 @@ export class SyncedQueryPreparer {
       apiKey: options.apiKey,
       forwardCookies: options.forwardCookies,
       appID: options.appID,
-      shardSchema: options.shardSchema ?? `zync_${options.appID}`,
+      shardSchema: options.shardSchema ?? shardNames(options.appID).schema,
       timeoutMs: options.timeoutMs,
       retry: options.retry,
       logger: options.logger.with({component: 'get-queries'}),

@@ -1,37 +1,16 @@
-// How upstream Postgres types map onto JSON values and SQLite storage.
+// How upstream Postgres types map onto SQLite storage. Their JSON kinds are @zync/pg's,
+// shared with the write paths.
+import {kindOfType} from '@zync/pg';
 
-export type ValueKind = 'string' | 'number' | 'boolean' | 'json';
+export {isArrayType, isTimeType, kindOfType} from '@zync/pg';
+export type {ValueKind} from '@zync/pg';
 
-/** Everything the replicator needs to know about one upstream column type. */
-export interface ColumnType {
-  /** Upstream type name (`int8`, `timestamptz`, `_text` for text[], an enum's name, ...). */
-  readonly pgType: string;
-  readonly kind: ValueKind;
-}
-
-const NUMBER_TYPES = new Set(['int2', 'int4', 'int8', 'float4', 'float8', 'numeric', 'oid']);
 const INTEGER_TYPES = new Set(['int2', 'int4', 'int8', 'oid']);
-const TIME_TYPES = new Set(['timestamp', 'timestamptz', 'date']);
-
-export function isArrayType(pgType: string): boolean {
-  return pgType.startsWith('_');
-}
-
-export function isTimeType(pgType: string): boolean {
-  return TIME_TYPES.has(pgType);
-}
-
-export function kindOfType(pgType: string): ValueKind {
-  if (isArrayType(pgType) || pgType === 'json' || pgType === 'jsonb') return 'json';
-  if (pgType === 'bool') return 'boolean';
-  if (NUMBER_TYPES.has(pgType) || TIME_TYPES.has(pgType)) return 'number';
-  return 'string';
-}
 
 /** The declared SQLite column type (it only sets the column's affinity). */
 export function sqliteTypeOf(pgType: string): string {
   if (INTEGER_TYPES.has(pgType) || pgType === 'bool') return 'INTEGER';
-  if (NUMBER_TYPES.has(pgType) || TIME_TYPES.has(pgType)) return 'REAL';
+  if (kindOfType(pgType) === 'number') return 'REAL';
   return 'TEXT';
 }
 

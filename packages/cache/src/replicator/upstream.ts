@@ -1,22 +1,15 @@
 // Everything the replicator asks of the upstream database outside the change stream:
 // preconditions, the app's publication/schema, slot status, and catalog lookups.
 import pg from 'pg';
+import {CLIENTS_TABLE, ensureClientsTable, shardNames, type ShardNames} from '@zync/pg';
 import {quoteIdent} from '../replica/replica-schema.ts';
 import {TYPE_NAMES_QUERY} from '../replica/pg-types.ts';
 import {ReplicatorError} from './replicator-error.ts';
 
-export interface UpstreamNames {
-  readonly schema: string;
-  readonly publication: string;
-  readonly slot: string;
-}
+export type UpstreamNames = Pick<ShardNames, 'schema' | 'publication' | 'slot'>;
 
 export function upstreamNames(appId: string): UpstreamNames {
-  return {
-    schema: `zync_${appId}`,
-    publication: `zync_${appId}_pub`,
-    slot: `zync_${appId}_slot`,
-  };
+  return shardNames(appId);
 }
 
 /** Session settings that make Postgres' text output easy and exact to parse. */
@@ -54,27 +47,17 @@ export async function ensurePublication(client: pg.Client, names: UpstreamNames)
     `CREATE TABLE IF NOT EXISTS ${quoteIdent(names.schema)}.replicas (
        slot TEXT PRIMARY KEY, initial_version TEXT NOT NULL, created_at TIMESTAMPTZ DEFAULT now())`,
   );
-  const clients = `${quoteIdent(names.schema)}.clients`;
-  try {
-    // The last-mutation-id table shared with the API server's PushProcessor.
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${clients} (
-         "clientGroupID" TEXT NOT NULL,
-         "clientID" TEXT NOT NULL,
-         "lastMutationID" BIGINT NOT NULL,
-         PRIMARY KEY ("clientGroupID", "clientID"))`,
-    );
-  } catch (e) {
-    if (!['23505', '42P07'].includes((e as {code?: string}).code ?? '')) throw e;
-  }
+  const clients = `${quoteIdent(names.schema)}.${quoteIdent(CLIENTS_TABLE)}`;
+  // The last-mutation-id table shared with the push paths (@zync/pg holds its DDL).
+  await ensureClientsTable(names.schema, statement => client.query(statement));
   const {rows} = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [
     names.publication,
   ]);
   if (rows.length > 0) {
     const {rows: has} = await client.query(
       `SELECT 1 FROM pg_publication_tables
-       WHERE pubname = $1 AND schemaname = $2 AND tablename = 'clients'`,
-      [names.publication, names.schema],
+       WHERE pubname = $1 AND schemaname = $2 AND tablename = $3`,
+      [names.publication, names.schema, CLIENTS_TABLE],
     );
     if (has.length === 0) {
       await client.query(`ALTER PUBLICATION ${quoteIdent(names.publication)} ADD TABLE ${clients}`);
