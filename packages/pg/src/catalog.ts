@@ -30,7 +30,13 @@ export interface PgTable {
   readonly primaryKey: readonly string[];
 }
 
-type CatalogRow = {kind: string; name: string; typname: string; sql_type: string; pk: number | null};
+type CatalogRow = {
+  kind: string;
+  name: string;
+  typname: string;
+  sql_type: string;
+  pk: number | null;
+};
 
 /** The relation `schema.name` as the catalog describes it; undefined when there is none. */
 export async function readTable(

@@ -23,8 +23,9 @@ export function clientsTableDDL(shardSchema: string): string[] {
 }
 
 // Processes creating the same objects at once: IF NOT EXISTS can still fail on the
-// catalog's unique index (23505) or with duplicate schema / table (42P06 / 42P07).
-const RACE_CODES = new Set(['23505', '42P06', '42P07']);
+// catalog's unique index (23505), with a duplicate schema / table (42P06 / 42P07), or with
+// the table's row type already there (42710).
+const RACE_CODES = new Set(['23505', '42P06', '42P07', '42710']);
 
 /**
  * Creates the schema and table when missing. `exec` runs one statement on its own (a

@@ -81,7 +81,10 @@ export function insertSql(
   let statement =
     cols.length === 0
       ? sql`INSERT INTO ${target} DEFAULT VALUES`
-      : sql`INSERT INTO ${target} (${join(cols.map(c => ident(c)), ', ')}) VALUES (${join(
+      : sql`INSERT INTO ${target} (${join(
+          cols.map(c => ident(c)),
+          ', ',
+        )}) VALUES (${join(
           cols.map(c => value(table, c, values[c])),
           ', ',
         )})`;
