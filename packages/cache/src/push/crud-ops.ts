@@ -63,7 +63,10 @@ export async function applyCrudOp(
       const old = await selectForUpdate(db, table, op.value);
       if (!old) throw missingRow('delete', table);
       await authorizer.check(db, 'delete', table.name, old);
-      await run(db, build(() => deleteSql(table, op.value)));
+      await run(
+        db,
+        build(() => deleteSql(table, op.value)),
+      );
       return;
     }
   }
