@@ -7,6 +7,7 @@ import {fork} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
 import {rmSync} from 'node:fs';
 import type pg from 'pg';
+import {quoteLiteral} from '@zync/pg';
 import type {LogContext, Logger, LogLevel} from '@zync/shared';
 import {resolveEntry} from '../bin/entry-points.ts';
 import {createInternalTables} from '../replica/replica-schema.ts';
@@ -60,7 +61,8 @@ export async function copyAll(
   try {
     await client.connect();
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await client.query(`SET TRANSACTION SNAPSHOT '${job.snapshot.replace(/'/g, "''")}'`);
+    // A utility statement: it takes no parameters.
+    await client.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(job.snapshot)}`);
     const tables = await listPublishedTables(client, job.publication);
     let rows = 0;
     let copied = 0;
