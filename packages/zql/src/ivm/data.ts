@@ -13,7 +13,11 @@ export type Comparator = (a: Row, b: Row) => number;
 export const LOW: Value = {low: true} as unknown as Value;
 export const HIGH: Value = {high: true} as unknown as Value;
 
-function typeRank(v: Value): number {
+/**
+ * The rank that orders values of different types: null < boolean < number < string. The SQL
+ * compiler (zql/src/sql) decides mixed-type comparisons with it.
+ */
+export function typeRank(v: Value): number {
   switch (typeof v) {
     case 'boolean':
       return 1;

@@ -2,12 +2,19 @@ export {Batcher} from './batcher.ts';
 export {buildPipeline, buildRowSet, effectiveLimit, materialize} from './build-pipeline.ts';
 export type {PipelineContext} from './build-pipeline.ts';
 export {compileRowPredicate, evalSimple} from './condition.ts';
-export {foldCodePoint, likeMatcher, likeMatches} from './like.ts';
+export {
+  foldCodePoint,
+  LIKE_ANY,
+  LIKE_ONE,
+  likeMatcher,
+  likeMatches,
+  parseLikePattern,
+} from './like.ts';
 export type {LikeMatcher} from './like.ts';
 export {filteredChange, pushToConnections, splitKeyChanged} from './connection-change.ts';
 export type {PushOverlay, PushTarget} from './connection-change.ts';
 export type {RowPredicate} from './condition.ts';
-export {compareValues, completeOrdering, makeComparator} from './data.ts';
+export {compareStrings, compareValues, completeOrdering, makeComparator, typeRank} from './data.ts';
 export type {Comparator, PrimaryKey, Row, Value} from './data.ts';
 export {evaluate} from './evaluate.ts';
 export type {ResultRow, Tables} from './evaluate.ts';

@@ -8,10 +8,12 @@
 // next character literal (a trailing `\` is a literal backslash). LIKE compares code points
 // exactly; ILIKE compares them after simple Unicode case folding (see `foldCodePoint`).
 
-/** `%` in a compiled pattern (code points are never negative). */
-const ANY = -1;
-/** `_` in a compiled pattern. */
-const ONE = -2;
+/** `%` in a parsed pattern (code points are never negative). */
+export const LIKE_ANY = -1;
+/** `_` in a parsed pattern. */
+export const LIKE_ONE = -2;
+const ANY = LIKE_ANY;
+const ONE = LIKE_ONE;
 
 export type LikeMatcher = (value: string) => boolean;
 
@@ -39,8 +41,12 @@ function single(s: string): number | undefined {
   return s.length === (cp > 0xffff ? 2 : 1) ? cp : undefined;
 }
 
-/** Compiles a pattern to code points, ANY and ONE; consecutive `%` collapse into one. */
-function compile(pattern: string, caseInsensitive: boolean): Int32Array {
+/**
+ * Parses a pattern into literal code points, LIKE_ANY (`%`) and LIKE_ONE (`_`); consecutive
+ * `%` collapse into one. With `caseInsensitive` the literals are folded (`foldCodePoint`).
+ * The SQL compiler (zql/src/sql) builds its LIKE / GLOB patterns from this same parse.
+ */
+export function parseLikePattern(pattern: string, caseInsensitive: boolean): number[] {
   const out: number[] = [];
   for (let i = 0; i < pattern.length;) {
     let cp = pattern.codePointAt(i) as number;
@@ -57,7 +63,11 @@ function compile(pattern: string, caseInsensitive: boolean): Int32Array {
     }
     out.push(caseInsensitive ? foldCodePoint(cp) : cp);
   }
-  return Int32Array.from(out);
+  return out;
+}
+
+function compile(pattern: string, caseInsensitive: boolean): Int32Array {
+  return Int32Array.from(parseLikePattern(pattern, caseInsensitive));
 }
 
 function match(tokens: Int32Array, value: string, caseInsensitive: boolean): boolean {
