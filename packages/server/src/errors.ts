@@ -12,6 +12,8 @@ export type ServerErrorKind =
   | 'unknownMutator'
   /** A table or column the schema or the database does not know. */
   | 'schema'
+  /** A ZQL query that Postgres cannot evaluate exactly as clients do (see docs/zql.md). */
+  | 'query'
   /** The database failed outside any mutator (connection, last-mutation-id table). */
   | 'database';
 

@@ -1,64 +1,51 @@
-// Runs a query AST (client names) on Postgres inside a transaction: one SELECT per level,
-// then each related subquery per parent row. Returns rows in client names with
-// relationships under their aliases, shaped like the client's views (`one` → row|undefined).
-import type {AST, Condition, CorrelatedSubquery, LiteralValue} from '@zync/protocol';
+// Runs a query AST (client names) on Postgres inside a transaction as ONE statement
+// (compile-query.ts): related subqueries come back as nested JSON arrays, decoded here into
+// the values the client's views hold. Returns rows in client names with relationships
+// under their aliases (`one` → row | undefined; a hidden junction level is replaced by its
+// children).
+import type {AST, CorrelatedSubquery} from '@zync/protocol';
+import type {Schema} from '@zync/zql';
 import type {DBTransaction, Row} from './db.ts';
-import {QueryCompiler, tablesOf} from './compile-query.ts';
-import type {SchemaCatalog as PgCatalog} from './schema-catalog.ts';
+import {compileQuery, tablesOf} from './compile-query.ts';
+import type {SchemaCatalog} from './schema-catalog.ts';
 
 export async function runQuery(
   tx: DBTransaction<unknown>,
-  catalog: PgCatalog,
+  catalog: SchemaCatalog,
   ast: AST,
 ): Promise<Row[] | Row | undefined> {
   await catalog.tables(tx, tablesOf(ast));
-  const rows = await runLevel(tx, catalog, ast, undefined);
+  const {sql, params} = compileQuery(catalog, ast);
+  const rows = (await tx.query(sql, params)).map(r => decodeRow(catalog.schema, ast, r));
   return ast.one ? rows[0] : rows;
 }
 
-async function runLevel(
-  tx: DBTransaction<unknown>,
-  catalog: PgCatalog,
-  ast: AST,
-  extra: Condition | undefined,
-): Promise<Row[]> {
-  const compiler = new QueryCompiler(catalog);
-  const sql = compiler.select(ast, extra);
-  const rows = await tx.query(sql, compiler.params);
-  if (!ast.related?.length) return rows;
-  const out: Row[] = [];
-  for (const row of rows) {
-    const result: Row = {...row};
-    for (const r of ast.related) {
-      let children = await runRelated(tx, catalog, r, row);
-      if (r.hidden) children = flatten(children, r.subquery);
-      result[r.subquery.alias ?? r.subquery.table] = r.subquery.one ? children[0] : children;
-    }
-    out.push(result);
+/** A row of `ast`'s table: numbers and relationships back to the client's values. */
+function decodeRow(schema: Schema, ast: AST, raw: Readonly<Record<string, unknown>>): Row {
+  const columns = schema.tables[ast.table]?.columns ?? {};
+  const out: Row = {};
+  for (const [name, col] of Object.entries(columns)) {
+    const v = raw[name] ?? null;
+    // JSON cannot hold Infinity / NaN (timestamps ±infinity): Postgres sends them as text.
+    out[name] = col.type === 'number' && typeof v === 'string' ? Number(v) : v;
+  }
+  for (const r of ast.related ?? []) {
+    let children = decodeArray(schema, r, raw[relationName(r)]);
+    if (r.hidden) children = flatten(children, r.subquery);
+    out[relationName(r)] = r.subquery.one ? children[0] : children;
   }
   return out;
 }
 
-function runRelated(
-  tx: DBTransaction<unknown>,
-  catalog: PgCatalog,
-  r: CorrelatedSubquery,
-  parent: Row,
-): Promise<Row[]> {
-  const {parentField, childField} = r.correlation;
-  const conditions: Condition[] = [];
-  for (const [i, cf] of childField.entries()) {
-    const v = parent[parentField[i] ?? ''];
-    // NULL never joins; json values are not join keys.
-    if (v === null || v === undefined || typeof v === 'object') return Promise.resolve([]);
-    conditions.push({
-      kind: 'simple',
-      op: '=',
-      left: {kind: 'column', name: cf},
-      right: {kind: 'literal', value: v as LiteralValue},
-    });
-  }
-  return runLevel(tx, catalog, r.subquery, {kind: 'and', conditions});
+function decodeArray(schema: Schema, r: CorrelatedSubquery, v: unknown): Row[] {
+  // Drivers parse json results; a DBTransaction of the app's own may hand over the text.
+  const list: unknown = typeof v === 'string' ? JSON.parse(v) : v;
+  if (!Array.isArray(list)) return [];
+  return list.map(child => decodeRow(schema, r.subquery, child as Record<string, unknown>));
+}
+
+function relationName(r: CorrelatedSubquery): string {
+  return r.subquery.alias ?? r.subquery.table;
 }
 
 /** A hidden (junction) level is replaced by its children. */
@@ -66,7 +53,7 @@ function flatten(junctionRows: readonly Row[], junction: AST): Row[] {
   const out: Row[] = [];
   for (const j of junctionRows) {
     for (const inner of junction.related ?? []) {
-      const v = j[inner.subquery.alias ?? inner.subquery.table];
+      const v = j[relationName(inner)];
       if (Array.isArray(v)) out.push(...(v as Row[]));
       else if (v !== undefined) out.push(v as Row);
     }

@@ -3,7 +3,14 @@
 // The compiler (condition.ts, select.ts) asks the dialect and never writes such SQL itself.
 import {LIKE_ANY, LIKE_ONE, parseLikePattern} from '../ivm/like.ts';
 import {foldTranslation} from './fold.ts';
-import {frag, PARAM, type SqlColumn, type SqlFragment, type SqlParam} from './fragment.ts';
+import {
+  frag,
+  PARAM,
+  type SqlColumn,
+  type SqlFragment,
+  type SqlParam,
+  type ValueKind,
+} from './fragment.ts';
 import {MAX_GLOB_BYTES, tokensToGlob, tokensToPgLike, utf8Length} from './like-sql.ts';
 
 export type Scalar = string | number | boolean;
@@ -68,8 +75,10 @@ export const sqliteDialect: SqlDialect = {
   },
   jsonIsNull: () => undefined,
   orderTerm: (col, dir) => `${col.sql} ${dir === 'asc' ? 'ASC' : 'DESC'}`,
-  jsonObject: pairs => `json_object(${pairs.map(([k, v]) => `'${k.replace(/'/g, "''")}', ${v}`).join(', ')})`,
-  jsonArray: from => `(SELECT json_group_array(json(s.r)) FROM (SELECT r FROM (${from}) ORDER BY n) AS s)`,
+  jsonObject: pairs =>
+    `json_object(${pairs.map(([k, v]) => `'${k.replace(/'/g, "''")}', ${v}`).join(', ')})`,
+  jsonArray: from =>
+    `(SELECT json_group_array(json(s.r)) FROM (SELECT r FROM (${from}) ORDER BY n) AS s)`,
 };
 
 const PG_CAST: Record<'string' | 'number' | 'boolean', string> = {
@@ -95,7 +104,8 @@ export const postgresDialect: SqlDialect = {
   param: v => ({sql: `${PARAM}::${castOf(v)}`, param: String(v)}),
   same: (a, b) => `${a} IS NOT DISTINCT FROM ${b}`,
   notSame: (a, b) => `${a} IS DISTINCT FROM ${b}`,
-  ordered: (a, op, b) => (op === '=' || op === '!=' ? `${a.sql} ${op} ${b}` : `${pgOrdered(a)} ${op} ${b}`),
+  ordered: (a, op, b) =>
+    op === '=' || op === '!=' ? `${a.sql} ${op} ${b}` : `${pgOrdered(a)} ${op} ${b}`,
   inList(col, values, negate) {
     const cast = castOf(values[0] as Scalar);
     return frag(
@@ -118,13 +128,48 @@ export const postgresDialect: SqlDialect = {
   jsonObject: pairs =>
     // json_build_object takes at most 100 arguments: wide rows are built in parts.
     chunks(pairs, 50)
-      .map(c => `jsonb_build_object(${c.map(([k, v]) => `'${k.replace(/'/g, "''")}', ${v}`).join(', ')})`)
+      .map(
+        c =>
+          `jsonb_build_object(${c.map(([k, v]) => `'${k.replace(/'/g, "''")}', ${v}`).join(', ')})`,
+      )
       .join(' || '),
-  jsonArray: from => `(SELECT COALESCE(json_agg(s.r ORDER BY s.n), '[]'::json) FROM (${from}) AS s)`,
+  jsonArray: from =>
+    `(SELECT COALESCE(json_agg(s.r ORDER BY s.n), '[]'::json) FROM (${from}) AS s)`,
 };
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out.length ? out : [[]];
+}
+
+const PG_TEXT_TYPES = new Set(['text', 'varchar']);
+const PG_TIME_TYPES = new Set(['timestamp', 'timestamptz', 'date']);
+
+/**
+ * A Postgres column (`ref`, of type `typname` as in `pg_type`, domains resolved) as a
+ * comparable value of ZQL type `kind`, in the form clients see it: times as epoch ms,
+ * int8 / numeric as float8, real through its text form (as drivers read it), other string
+ * types as text, arrays and json as jsonb.
+ */
+export function postgresColumn(ref: string, typname: string, kind: ValueKind): SqlColumn {
+  if (typname.startsWith('_')) return {sql: `to_jsonb(${ref})`, kind: 'json'};
+  switch (kind) {
+    case 'number':
+      if (typname === 'date') {
+        return {sql: `(EXTRACT(EPOCH FROM ${ref}::timestamp) * 1000)::float8`, kind};
+      }
+      if (PG_TIME_TYPES.has(typname)) {
+        return {sql: `(EXTRACT(EPOCH FROM ${ref}) * 1000)::float8`, kind};
+      }
+      if (typname === 'float4') return {sql: `${ref}::text::float8`, kind};
+      if (typname === 'int8' || typname === 'numeric') return {sql: `${ref}::float8`, kind};
+      return {sql: ref, kind};
+    case 'string':
+      return {sql: PG_TEXT_TYPES.has(typname) ? ref : `${ref}::text`, kind};
+    case 'boolean':
+      return {sql: ref, kind};
+    default:
+      return {sql: `to_jsonb(${ref})`, kind: 'json'};
+  }
 }

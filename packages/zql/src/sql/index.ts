@@ -8,7 +8,13 @@ export {
   type CompareRules,
   type ConditionContext,
 } from './condition.ts';
-export {postgresDialect, sqliteDialect, type Scalar, type SqlDialect} from './dialect.ts';
+export {
+  postgresColumn,
+  postgresDialect,
+  sqliteDialect,
+  type Scalar,
+  type SqlDialect,
+} from './dialect.ts';
 export {
   isStorable,
   numberParams,

@@ -83,7 +83,7 @@ class QueryCompiler {
       const sub = this.#related(r, table, alias);
       return {...sub, sql: `${sub.sql} AS ${quoteIdent(relationName(r))}`};
     });
-    const select = list([...cols, ...rels], ', ');
+    const select = concat([...cols, ...rels], ', ');
     const tail = this.#tail(ast, table, alias, []);
     return concat([frag('SELECT '), select, frag(` FROM ${table.from} AS ${alias}`), tail]);
   }
@@ -116,7 +116,13 @@ class QueryCompiler {
     );
     const order = this.#order(sub, table, alias);
     const n = frag(`, row_number() OVER (ORDER BY ${order}) AS n FROM ${table.from} AS ${alias}`);
-    const inner = concat([frag('SELECT '), row, frag(' AS r'), n, this.#tail(sub, table, alias, corr)]);
+    const inner = concat([
+      frag('SELECT '),
+      row,
+      frag(' AS r'),
+      n,
+      this.#tail(sub, table, alias, corr),
+    ]);
     return {...inner, sql: this.#d.jsonArray(inner.sql)};
   }
 
@@ -124,7 +130,8 @@ class QueryCompiler {
   #tail(ast: AST, table: SqlTable, alias: string, extra: SqlFragment[]): SqlFragment {
     const conds = [...extra];
     if (ast.where) conds.push(this.where(ast.where, table, alias));
-    if (ast.start) conds.push(this.where(startCondition(ast, ast.start, table.primaryKey), table, alias));
+    if (ast.start)
+      conds.push(this.where(startCondition(ast, ast.start, table.primaryKey), table, alias));
     const parts: SqlFragment[] = [];
     if (conds.length) parts.push(frag(' WHERE '), list(conds, ' AND '));
     parts.push(frag(` ORDER BY ${this.#order(ast, table, alias)}`));
@@ -194,10 +201,10 @@ function list(parts: readonly SqlFragment[], glue: string): SqlFragment {
   return parts.length === 1 ? (parts[0] as SqlFragment) : joinFragments(parts, glue);
 }
 
-function concat(parts: readonly SqlFragment[]): SqlFragment {
+function concat(parts: readonly SqlFragment[], glue = ''): SqlFragment {
   const inexact = parts.find(p => !p.exact);
   return {
-    sql: parts.map(p => p.sql).join(''),
+    sql: parts.map(p => p.sql).join(glue),
     params: parts.flatMap(p => p.params),
     exact: inexact === undefined,
     why: inexact?.why,
