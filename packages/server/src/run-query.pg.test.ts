@@ -112,7 +112,9 @@ beforeAll(async () => {
       ('t3', 'l2'), ('t3', 'l3');`);
   db = new ZQLDatabase(counting(new NodePgConnection(pool)), schema);
   // Reads the catalog once, so that the statements counted below are the queries' own.
-  await db.transaction(tx => Promise.all(Object.keys(schema.tables).map(t => tx.run({kind: 'query', table: t}))));
+  await db.transaction(tx =>
+    Promise.all(Object.keys(schema.tables).map(t => tx.run({kind: 'query', table: t}))),
+  );
 });
 
 afterAll(async () => {
@@ -130,16 +132,14 @@ async function counted<T>(fn: () => Promise<T>): Promise<{result: T; statements:
 }
 
 test('a query with nested, two-hop and limited relationships is one statement', async () => {
-  const q = zql.project
-    .orderBy('id', 'asc')
-    .related('tasks', t =>
-      t
-        .where('done', false)
-        .orderBy('rank', 'desc')
-        .limit(2)
-        .related('labels', l => l.orderBy('name', 'asc'))
-        .related('project', p => p.one()),
-    );
+  const q = zql.project.orderBy('id', 'asc').related('tasks', t =>
+    t
+      .where('done', false)
+      .orderBy('rank', 'desc')
+      .limit(2)
+      .related('labels', l => l.orderBy('name', 'asc'))
+      .related('project', p => p.one()),
+  );
   const {result, statements: n} = await counted(() => run(q));
   expect(n).toBe(1);
   const rows = result as Row[];

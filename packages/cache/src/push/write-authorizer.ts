@@ -1,9 +1,11 @@
 // Write permissions for CRUD mutations: the connection's bound rules evaluated against the
 // rows a mutation touches, inside the mutation's own transaction. EXISTS conditions are
 // answered from Postgres in that same transaction (so they see earlier writes of the push):
-// the child rows that match the correlation are read and the subquery's own condition is
-// evaluated on each, recursively. `evaluateCondition` is synchronous, so the EXISTS answers
-// of one level are fetched first and handed to it from a map.
+// zql's SQL compiler (Postgres dialect, the write rules' comparison semantics) turns the
+// subquery's condition, nested EXISTS included, into one `SELECT EXISTS (…)`. Where SQL
+// cannot decide exactly, the statement reads the candidate child rows instead and the
+// subquery's condition is evaluated on each in JS, recursively. `evaluateCondition` is
+// synchronous, so the EXISTS answers of one level are fetched first and handed to it.
 import type {Condition, ExistsCondition} from '@zync/protocol';
 import type {ReadonlyJSONValue} from '@zync/shared';
 import {
@@ -16,8 +18,10 @@ import {
   type BoundPermissions,
   type PermissionAction,
 } from '@zync/zql';
-import type {PgCatalog, Queryable} from '@zync/pg';
+import {compileWhere, numberParams, postgresDialect, type QueryContext} from '@zync/zql/sql';
+import type {PgCatalog, PgTable, Queryable} from '@zync/pg';
 import {fromPgRow, quoteIdent, selectList} from '@zync/pg';
+import {sqlTable} from './pg-sql-table.ts';
 import {MutationFailure} from './push-failure.ts';
 
 export type Row = Readonly<Record<string, ReadonlyJSONValue>>;
@@ -173,13 +177,7 @@ export class BoundWriteAuthorizer implements WriteAuthorizer {
   async #anyChild(db: Queryable, cond: ExistsCondition, parent: Row): Promise<boolean> {
     const sub = cond.related.subquery;
     if (sub.limit === 0) return false;
-    const table = await this.#catalog.table(db, sub.table);
-    if (!table) {
-      throw new MutationFailure(
-        'unknown-table',
-        `table ${sub.table} (in a permission rule) does not exist`,
-      );
-    }
+    const table = await this.#table(db, sub.table);
     const {parentField, childField} = cond.related.correlation;
     const params: unknown[] = [];
     const where: string[] = [];
@@ -194,17 +192,76 @@ export class BoundWriteAuthorizer implements WriteAuthorizer {
         );
       }
       params.push(typeof v === 'object' ? JSON.stringify(v) : v);
-      where.push(`${quoteIdent(col)} = $${params.length}`);
+      where.push(`c.${quoteIdent(col)} = $${params.length}`);
     }
-    const sql =
-      `SELECT ${selectList(table)} FROM ${quoteIdent(table.name)}` +
-      (where.length ? ` WHERE ${where.join(' AND ')}` : '');
-    const res = await db.query<Record<string, unknown>>(sql, params);
+    const tables = new Map<string, PgTable>([[sub.table, table]]);
+    await this.#loadExistsTables(db, sub.where, table, tables);
+    const ctx: QueryContext = {
+      dialect: postgresDialect,
+      rules: 'permissions',
+      table: name => sqlTable(tables.get(name) as PgTable),
+    };
+    const f = compileWhere(sub.where, sub.table, 'c', ctx);
+    const conds = [...where, f.sql].join(' AND ');
+    const from = `FROM ${table.sqlName} AS c WHERE ${numberParams(conds, params.length + 1)}`;
+    const allParams = [...params, ...f.params];
+    if (f.exact) {
+      const res = await db.query<{found: boolean}>(
+        `SELECT EXISTS (SELECT 1 ${from}) AS found`,
+        allParams,
+      );
+      return res.rows[0]?.found === true;
+    }
+    // The SQL selects a superset of the matching rows: the rule's condition decides.
+    const res = await db.query<Record<string, unknown>>(
+      `SELECT ${selectList(table)} ${from}`,
+      allParams,
+    );
     for (const r of res.rows) {
       const child = fromPgRow(table, r);
       if (!sub.where || (await this.#evaluate(db, sub.where, child))) return true;
     }
     return false;
+  }
+
+  async #table(db: Queryable, name: string): Promise<PgTable> {
+    const table = await this.#catalog.table(db, name);
+    if (!table) {
+      throw new MutationFailure(
+        'unknown-table',
+        `table ${name} (in a permission rule) does not exist`,
+      );
+    }
+    return table;
+  }
+
+  /** Describes every table the EXISTS conditions inside `cond` (over `table`) reach. */
+  async #loadExistsTables(
+    db: Queryable,
+    cond: Condition | undefined,
+    table: PgTable,
+    out: Map<string, PgTable>,
+  ): Promise<void> {
+    if (!cond) return;
+    for (const e of collectExists(cond)) {
+      const sub = e.related.subquery;
+      const child = out.get(sub.table) ?? (await this.#table(db, sub.table));
+      out.set(sub.table, child);
+      const {parentField, childField} = e.related.correlation;
+      for (const [t, cols] of [
+        [table, parentField],
+        [child, childField],
+      ] as const) {
+        const missing = cols.find(c => !t.columns.has(c));
+        if (missing !== undefined) {
+          throw new MutationFailure(
+            'unknown-column',
+            `column ${missing} of table ${t.name} (in a permission rule) does not exist`,
+          );
+        }
+      }
+      await this.#loadExistsTables(db, sub.where, child, out);
+    }
   }
 }
 

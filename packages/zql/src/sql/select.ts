@@ -21,8 +21,11 @@ export interface SqlTable {
   readonly primaryKey: PrimaryKey;
   /** The columns result rows carry, in order. */
   readonly columns: readonly string[];
-  /** A column of the row aliased `alias` as a comparable value; throws for an unknown one. */
-  column(alias: string, name: string): SqlColumn;
+  /**
+   * A column of the row aliased `alias` as a comparable value. Undefined for an unknown
+   * column: its comparisons become inexact, and ordering or correlating by it throws.
+   */
+  column(alias: string, name: string): SqlColumn | undefined;
   /** A column's value as a result column of the root level. */
   read(alias: string, name: string): string;
   /** A column's value inside a JSON object (a related row). */
@@ -142,7 +145,7 @@ class QueryCompiler {
 
   #order(ast: AST, table: SqlTable, alias: string): string {
     return completeOrdering(ast.orderBy, table.primaryKey)
-      .map(([c, dir]) => this.#d.orderTerm(table.column(alias, c), dir))
+      .map(([c, dir]) => this.#d.orderTerm(mustColumn(table, alias, c), dir))
       .join(', ');
   }
 
@@ -156,8 +159,8 @@ class QueryCompiler {
   ): SqlFragment[] {
     const {parentField, childField} = r.correlation;
     return childField.map((cf, i) => {
-      const a = child.column(childAlias, cf);
-      const b = parent.column(parentAlias, parentField[i] ?? '');
+      const a = mustColumn(child, childAlias, cf);
+      const b = mustColumn(parent, parentAlias, parentField[i] ?? '');
       if (a.kind === 'json' || b.kind === 'json' || a.kind !== b.kind) {
         return falseFragment(this.#d);
       }
@@ -191,6 +194,12 @@ class QueryCompiler {
   #alias(): string {
     return `${this.#prefix}${this.#aliases++}`;
   }
+}
+
+function mustColumn(table: SqlTable, alias: string, name: string): SqlColumn {
+  const col = table.column(alias, name);
+  if (col === undefined) throw new TypeError(`unknown column "${name}" in ${table.from}`);
+  return col;
 }
 
 function relationName(r: CorrelatedSubquery): string {
