@@ -151,7 +151,7 @@ function simple(cols: string[]): fc.Arbitrary<Condition> {
       fc.oneof({weight: 6, arbitrary: col}, {weight: 1, arbitrary: lit}),
       fc.oneof({weight: 5, arbitrary: lit}, {weight: 2, arbitrary: col}),
     )
-    .map(([op, left, right]) => ({kind: 'simple', op, left, right}) as Condition);
+    .map(([op, left, right]) => ({kind: 'simple', op, left, right}));
 }
 
 const childCondition: fc.Arbitrary<Condition> = fc.letrec<{c: Condition}>(tie => ({
