@@ -245,6 +245,6 @@ test('a condition Postgres cannot evaluate as clients do is refused with a clear
     },
   };
   await expect(run(ast)).rejects.toThrow(
-    /cannot be read from Postgres exactly.*LIKE on a number column/,
+    /cannot be read from Postgres exactly.*LIKE on a number column \("rank"\)/,
   );
 });

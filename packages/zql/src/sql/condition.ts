@@ -118,6 +118,14 @@ function notNull(col: SqlColumn): SqlFragment {
 }
 
 function compileSimple(c: SimpleCondition, ctx: ConditionContext): SqlFragment {
+  const f = compileComparison(c, ctx);
+  if (f.exact) return f;
+  // Name the columns, so that a refusal says which comparison to change.
+  const names = [c.left, c.right].flatMap(v => (v.kind === 'column' ? [`"${v.name}"`] : []));
+  return {...f, why: `${f.why ?? c.op} (${names.join(', ')})`};
+}
+
+function compileComparison(c: SimpleCondition, ctx: ConditionContext): SqlFragment {
   const d = ctx.dialect;
   const {op, left, right} = c;
   if (left.kind === 'literal' && right.kind === 'literal') {
