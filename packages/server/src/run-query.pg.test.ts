@@ -248,3 +248,30 @@ test('a condition Postgres cannot evaluate as clients do is refused with a clear
     /cannot be read from Postgres exactly.*LIKE on a number column \("rank"\)/,
   );
 });
+
+test('a related row wider than one json_build_object call (50 pairs) keeps every column', async () => {
+  const names = Array.from({length: 60}, (_, i) => `c${i}`);
+  const wide = table('wide')
+    .columns({id: string(), ...Object.fromEntries(names.map(n => [n, number()]))})
+    .primaryKey('id');
+  const holder = table('holder')
+    .columns({id: string(), wideID: string().from('wide_id')})
+    .primaryKey('id');
+  const wideSchema = createSchema({
+    tables: [wide, holder],
+    relationships: [
+      relationships(holder, ({one}) => ({
+        wide: one({sourceField: ['wideID'], destField: ['id'], destSchema: wide}),
+      })),
+    ],
+  });
+  await pool.query(`
+    CREATE TABLE wide (id TEXT PRIMARY KEY, ${names.map(n => `${n} INT NOT NULL`).join(', ')});
+    CREATE TABLE holder (id TEXT PRIMARY KEY, wide_id TEXT NOT NULL);
+    INSERT INTO wide VALUES ('w', ${names.map((_, i) => i).join(', ')});
+    INSERT INTO holder VALUES ('h', 'w');`);
+  const wideDB = new ZQLDatabase(new NodePgConnection(pool), wideSchema);
+  const q = createBuilder(wideSchema).holder.related('wide', w => w.one());
+  const rows = (await wideDB.transaction(tx => tx.run(q))) as Row[];
+  expect(rows[0]?.['wide']).toEqual({id: 'w', ...Object.fromEntries(names.map((n, i) => [n, i]))});
+});

@@ -75,8 +75,7 @@ export const sqliteDialect: SqlDialect = {
   },
   jsonIsNull: () => undefined,
   orderTerm: (col, dir) => `${col.sql} ${dir === 'asc' ? 'ASC' : 'DESC'}`,
-  jsonObject: pairs =>
-    `json_object(${pairs.map(([k, v]) => `'${k.replace(/'/g, "''")}', ${v}`).join(', ')})`,
+  jsonObject: pairs => `json_object(${pairs.map(([k, v]) => `${keyLiteral(k)}, ${v}`).join(', ')})`,
   jsonArray: from =>
     `(SELECT json_group_array(json(s.r)) FROM (SELECT r FROM (${from}) ORDER BY n) AS s)`,
 };
@@ -128,14 +127,17 @@ export const postgresDialect: SqlDialect = {
   jsonObject: pairs =>
     // json_build_object takes at most 100 arguments: wide rows are built in parts.
     chunks(pairs, 50)
-      .map(
-        c =>
-          `jsonb_build_object(${c.map(([k, v]) => `'${k.replace(/'/g, "''")}', ${v}`).join(', ')})`,
-      )
+      .map(c => `jsonb_build_object(${c.map(([k, v]) => `${keyLiteral(k)}, ${v}`).join(', ')})`)
       .join(' || '),
   jsonArray: from =>
     `(SELECT COALESCE(json_agg(s.r ORDER BY s.n), '[]'::json) FROM (${from}) AS s)`,
 };
+
+/** A JSON key as an SQL string literal (names come from the app's schema). */
+function keyLiteral(key: string): string {
+  if (key.includes('\0')) throw new TypeError('a column or relationship name cannot hold NUL');
+  return `'${key.replace(/'/g, "''")}'`;
+}
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
