@@ -15,7 +15,7 @@ import {
   table,
 } from '@zync/zql';
 import {createTestDatabase} from '../../../../test/pg.ts';
-import {PgCatalog, type Queryable} from './pg-catalog.ts';
+import {PgCatalog, type Queryable} from '@zync/pg';
 import {BoundWriteAuthorizer} from './write-authorizer.ts';
 
 const org = table('org').columns({id: string(), name: string()}).primaryKey('id');
@@ -48,10 +48,10 @@ type Claims = {sub: string};
 let pool: pg.Pool;
 let statements = 0;
 const db: Queryable = {
-  query: ((sql: string, params?: unknown[]) => {
+  query: (sql: string, params?: unknown[]) => {
     statements++;
     return pool.query(sql, params);
-  }) as Queryable['query'],
+  },
 };
 let authorizer: BoundWriteAuthorizer;
 
