@@ -19,6 +19,7 @@ const external: (string | RegExp)[] = [
   'sorted-btree',
   'sql-template-tag',
   'esbuild',
+  'undici',
   'valibot',
   'ws',
 ];
@@ -90,6 +91,7 @@ export default defineConfig([
         'valibot',
         'sorted-btree',
         'sql-template-tag',
+        'undici',
       ],
     },
     outputOptions: {

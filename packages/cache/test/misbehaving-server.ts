@@ -30,7 +30,9 @@ export type MisbehavingServer = {
   /** Requests received so far. */
   hits: number;
   /** Answers requests in mode 'ok'. */
-  handler: (body: string) => {status: number; body: string};
+  handler: (body: string) => {status: number; body: string; headers?: Record<string, string>};
+  /** The headers of each request received, in order. */
+  requests: http.IncomingHttpHeaders[];
   close(): Promise<void>;
 };
 
@@ -38,6 +40,7 @@ export async function misbehavingServer(path = '/'): Promise<MisbehavingServer> 
   const timers = new Set<ReturnType<typeof setInterval>>();
   const server = http.createServer((req, res) => {
     s.hits++;
+    s.requests.push(req.headers);
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
     req.on('end', () => {
@@ -81,7 +84,9 @@ export async function misbehavingServer(path = '/'): Promise<MisbehavingServer> 
         }
         case 'ok': {
           const out = s.handler(body);
-          res.writeHead(out.status, {'content-type': 'application/json'}).end(out.body);
+          res
+            .writeHead(out.status, {'content-type': 'application/json', ...out.headers})
+            .end(out.body);
           return;
         }
       }
@@ -95,6 +100,7 @@ export async function misbehavingServer(path = '/'): Promise<MisbehavingServer> 
     dripMs: 50,
     bigBytes: 1024,
     hits: 0,
+    requests: [],
     handler: () => ({status: 200, body: '{}'}),
     close: () =>
       new Promise<void>(resolve => {

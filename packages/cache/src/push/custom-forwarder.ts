@@ -1,48 +1,28 @@
 // Custom mutations go to the app's API server (ZERO_MUTATE_URL) in Zero's push request
-// shape; the API server runs them and bumps the last mutation ids itself. Network errors,
-// timeouts, 429 and 5xx are retried with exponential backoff: the caller holds the
-// client group's queue meanwhile, so later pushes wait and order is kept. 401/403 means the
+// shape; the API server runs them and bumps the last mutation ids itself. The call goes
+// through the API server client (api-client/), whose retry policy covers network errors,
+// timeouts, 429 and 5xx: the caller holds the client group's queue meanwhile, so later
+// pushes wait and order is kept. A push is repeatable: each mutation carries its id, which
+// the API server checks in the mutation's own transaction, so a resent mutation it already
+// applied is answered `alreadyProcessed`, never applied twice. 401/403 means the
 // credentials were refused: nothing was processed, the client must refresh its token
 // (ProtocolError 'AuthInvalidated') and its mutations stay pending. A request the API server
 // refuses as such (other 4xx, or an `{error}` body) fails each mutation with a zero error.
 import {ProtocolError, type Mutation} from '@zync/protocol';
-import type {Logger, ReadonlyJSONValue} from '@zync/shared';
+import type {ReadonlyJSONValue} from '@zync/shared';
 import * as v from 'valibot';
-import {DEFAULT_MAX_RESPONSE_BYTES, postToApiServer, sleep} from './api-request.ts';
+import {ApiClient, type ApiEndpointOptions} from '../api-client/api-client.ts';
+import {DEFAULT_PUSH_RETRY, type RetryPolicy} from '../api-client/retry-policy.ts';
 import {answersForUser} from '../queries/get-queries-response.ts';
 import type {MutationOutcome} from './push-types.ts';
 
-export type RetryPolicy = {
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-  /** Give up (ProtocolError 'PushFailed') once retrying has taken this long. */
-  readonly maxElapsedMs: number;
-};
+export type {ApiEndpointOptions, RetryPolicy};
 
 /** Hard deadline of one push attempt to the API server. */
 export const DEFAULT_PUSH_TIMEOUT_MS = 30_000;
 
-export const DEFAULT_RETRY: RetryPolicy = {
-  initialDelayMs: 200,
-  maxDelayMs: 10_000,
-  maxElapsedMs: 120_000,
-};
-
-/** How to reach one of the app's API endpoints (push or get-queries). */
-export type ApiEndpointOptions = {
-  readonly url: string;
-  readonly apiKey: string | undefined;
-  readonly forwardCookies: boolean;
-  readonly appID: string;
-  /** The app's internal upstream schema (the `schema` query parameter, as Zero sends). */
-  readonly shardSchema: string;
-  /** Hard deadline of one attempt, the response body included. */
-  readonly timeoutMs?: number | undefined;
-  /** Largest response body read (default DEFAULT_MAX_RESPONSE_BYTES). */
-  readonly maxResponseBytes?: number | undefined;
-  readonly retry?: RetryPolicy | undefined;
-  readonly logger: Logger;
-};
+/** The push retry policy's defaults (api-client/retry-policy.ts). */
+export const DEFAULT_RETRY: RetryPolicy = DEFAULT_PUSH_RETRY;
 
 export type CustomForwarderOptions = ApiEndpointOptions;
 
@@ -86,17 +66,21 @@ const responseSchema = v.union([
 
 export class CustomForwarder {
   readonly #o: CustomForwarderOptions;
-  readonly #url: string;
+  readonly #api: ApiClient;
 
   constructor(options: CustomForwarderOptions) {
     this.#o = options;
-    const u = new URL(options.url);
-    u.searchParams.set('schema', options.shardSchema);
-    u.searchParams.set('appID', options.appID);
-    this.#url = u.toString();
+    this.#api = new ApiClient(options, {
+      name: 'push',
+      defaultTimeoutMs: DEFAULT_PUSH_TIMEOUT_MS,
+      defaultRetry: DEFAULT_RETRY,
+      refusal: status =>
+        `The API server refused the credentials (HTTP ${status}); refresh the token and resend`,
+    });
   }
 
   async forward(mutations: readonly Mutation[], ctx: ForwardContext): Promise<MutationOutcome[]> {
+    // Built once: every attempt resends the same mutation ids.
     const body = JSON.stringify({
       clientGroupID: ctx.clientGroupID,
       mutations: mutations.map(m => ({
@@ -111,28 +95,25 @@ export class CustomForwarder {
       timestamp: Date.now(),
       requestID: ctx.requestID,
     });
-    const retry = this.#o.retry ?? DEFAULT_RETRY;
-    const started = Date.now();
-    let delay = retry.initialDelayMs;
-    for (let attempt = 1; ; attempt++) {
-      const outcome = await this.#attempt(body, ctx);
-      if (outcome.kind === 'done') return this.#outcomes(outcome.json, mutations, ctx);
-      const elapsed = Date.now() - started;
-      if (elapsed + delay > retry.maxElapsedMs || (ctx.live && !ctx.live())) {
-        this.#o.logger.warn('API server push failed; giving up', {attempt, reason: outcome.reason});
-        throw new ProtocolError(
-          'PushFailed',
-          'The API server could not process the mutations; they stay pending and will be sent again',
-        );
-      }
-      this.#o.logger.info('API server push failed; retrying', {
-        attempt,
-        reason: outcome.reason,
-        delayMs: delay,
-      });
-      await sleep(delay);
-      delay = Math.min(delay * 2, retry.maxDelayMs);
+    const res = await this.#api.post({
+      body,
+      credentials: () => ({token: ctx.token(), cookie: ctx.cookie}),
+      repeatable: true,
+      live: ctx.live,
+    });
+    if (res.kind === 'failed') {
+      throw new ProtocolError(
+        'PushFailed',
+        'The API server could not process the mutations; they stay pending and will be sent again',
+      );
     }
+    let json = res.json;
+    if (res.status < 200 || res.status >= 300) {
+      // A request-level refusal (docs/api-server.md): resending it as-is cannot succeed.
+      const error = (json as {error?: unknown} | undefined)?.error;
+      json = {error: typeof error === 'string' ? error : 'http', status: res.status};
+    }
+    return this.#outcomes(json, mutations, ctx);
   }
 
   #outcomes(json: unknown, sent: readonly Mutation[], ctx: ForwardContext): MutationOutcome[] {
@@ -145,38 +126,6 @@ export class CustomForwarder {
       }
       throw e;
     }
-  }
-
-  async #attempt(
-    body: string,
-    ctx: ForwardContext,
-  ): Promise<{kind: 'done'; json: unknown} | {kind: 'retry'; reason: string}> {
-    const res = await postToApiServer(
-      this.#url,
-      body,
-      {
-        apiKey: this.#o.apiKey,
-        forwardCookies: this.#o.forwardCookies,
-        token: ctx.token(),
-        cookie: ctx.cookie,
-      },
-      {
-        timeoutMs: this.#o.timeoutMs ?? DEFAULT_PUSH_TIMEOUT_MS,
-        maxBytes: this.#o.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-      },
-      status =>
-        `The API server refused the credentials (HTTP ${status}); refresh the token and resend`,
-    );
-    if (res.kind === 'retry') return res;
-    if (res.status < 200 || res.status >= 300) {
-      // A request-level refusal (docs/api-server.md): resending it as-is cannot succeed.
-      const error = (res.json as {error?: unknown} | undefined)?.error;
-      return {
-        kind: 'done',
-        json: {error: typeof error === 'string' ? error : 'http', status: res.status},
-      };
-    }
-    return {kind: 'done', json: res.json};
   }
 }
 

@@ -8,7 +8,7 @@ import {shardNames} from '@zync/pg';
 import {ProtocolError} from '@zync/protocol';
 import type {Logger} from '@zync/shared';
 import type {ZeroConfig} from '../config/parse-config.ts';
-import type {RetryPolicy} from '../push/custom-forwarder.ts';
+import type {RetryPolicy} from '../api-client/retry-policy.ts';
 import type {
   PreparedQuery,
   QueryContext,
