@@ -1,28 +1,22 @@
 // One connection of a SQLiteSource: runs fetches as SQL (stepped, then paged) merged with
-// the source's overlay, and filters the changes pushed to its output.
+// the source's overlay. Its identity and the changes pushed to its output come from the
+// engine's SourceConnectionBase.
 import type Database from 'better-sqlite3';
-import type {Condition, Ordering} from '@zync/protocol';
 import {compileFilter, matchesKind, quoteIdent, toParam, type SqlParam} from './sqlite-filter.ts';
 import {keyOf} from './source-rows.ts';
 import type {SQLiteSource} from './sqlite-source.ts';
 import {startBound} from './start-bound.ts';
 import {
-  compileRowPredicate,
-  makeComparator,
+  matchesConstraint,
   NO_RELATIONSHIPS,
+  reachesStart,
+  SourceConnectionBase,
   type Comparator,
+  type ConnectionSpec,
   type FetchRequest,
   type Node,
-  type Output,
   type Row,
-  type RowPredicate,
-  type SourceInput,
-  type SourceSchema,
-  filteredChange,
-  splitKeyChanged,
 } from '@zync/zql/ivm';
-
-const NULL_OUTPUT: Output = {push: () => {}};
 
 /** Rows a fetch reads by stepping an iterator before it reads on in pages. */
 const ITERATED_ROWS = 256;
@@ -30,14 +24,8 @@ const ITERATED_ROWS = 256;
 const FIRST_PAGE_ROWS = 1024;
 const MAX_PAGE_ROWS = 4096;
 
-export class Connection implements SourceInput {
-  readonly ordering: Ordering;
-  readonly filter: Condition | undefined;
-  readonly splitEditKeys: readonly string[];
+export class Connection extends SourceConnectionBase {
   readonly #source: SQLiteSource;
-  readonly #predicate: RowPredicate;
-  readonly #hasFilter: boolean;
-  readonly #schema: SourceSchema;
   readonly #compare: Comparator;
   readonly #where: string;
   readonly #whereParams: readonly SqlParam[];
@@ -45,53 +33,15 @@ export class Connection implements SourceInput {
   readonly #exact: boolean;
   /** The SQL of each request shape this connection has run. */
   readonly #shapes = new Map<string, string>();
-  #output: Output = NULL_OUTPUT;
 
-  constructor(
-    source: SQLiteSource,
-    ordering: Ordering,
-    filter: Condition | undefined,
-    splitEditKeys: readonly string[],
-  ) {
+  constructor(source: SQLiteSource, spec: ConnectionSpec) {
+    super(source, spec);
     this.#source = source;
-    this.ordering = ordering;
-    this.filter = filter;
-    this.splitEditKeys = splitEditKeys;
-    this.#predicate = compileRowPredicate(filter);
-    this.#hasFilter = filter !== undefined;
-    this.#compare = makeComparator(ordering);
-    this.#schema = {
-      tableName: source.tableName,
-      primaryKey: source.primaryKey,
-      ordering,
-      compareRows: this.#compare,
-      relationships: {},
-    };
-    const frag = compileFilter(filter, source.kinds);
+    this.#compare = this.schema.compareRows;
+    const frag = compileFilter(spec.filter, source.kinds);
     this.#where = frag.sql;
     this.#whereParams = frag.params;
     this.#exact = frag.exact;
-  }
-
-  getSchema(): SourceSchema {
-    return this.#schema;
-  }
-
-  setOutput(output: Output): void {
-    this.#output = output;
-  }
-
-  destroy(): void {
-    this.#source.disconnect(this);
-  }
-
-  changesSplitKey(oldRow: Row, row: Row): boolean {
-    return splitKeyChanged(this.splitEditKeys, oldRow, row);
-  }
-
-  pushChange(type: 'add' | 'remove' | 'edit', row: Row, oldRow: Row | undefined): void {
-    const change = filteredChange(type, row, oldRow, this.#hasFilter ? this.#predicate : undefined);
-    if (change) this.#output.push(change);
   }
 
   #statement(key: string, build: () => string): Database.Statement {
@@ -154,17 +104,15 @@ export class Connection implements SourceInput {
     const dir = reverse ? -1 : 1;
     const after = start?.basis === 'after';
     const accept = (row: Row, fromSql: boolean): boolean => {
-      if (this.#hasFilter && !(fromSql && this.#exact) && !this.#predicate(row)) return false;
-      if (start && (jsStart || !fromSql)) {
-        const c = compare(row, start.row) * dir;
-        if (c < 0 || (c === 0 && after)) return false;
-      }
+      if (this.hasFilter && !(fromSql && this.#exact) && !this.predicate(row)) return false;
+      if (start && (jsStart || !fromSql))
+        return reachesStart(compare, row, start.row, after, reverse);
       return true;
     };
     const fromValues = source.fromValues;
     const overlay = source.overlay;
-    const t = source.transientFor(this);
-    const needsCheck = (this.#hasFilter && !this.#exact) || jsStart;
+    const t = source.pushOverlayFor(this);
+    const needsCheck = (this.hasFilter && !this.#exact) || jsStart;
     if (overlay.size === 0 && !t.add && !t.remove && !jsStart) {
       // The first rows come from stepping an iterator, so that a consumer that stops early
       // (a limit, an exists check) reads only what it takes. Past ITERATED_ROWS the rest
@@ -244,8 +192,7 @@ export class Connection implements SourceInput {
       const addedKey = t.add ? keyOf(t.add, pk) : undefined;
       const extras: Row[] = [];
       const consider = (row: Row) => {
-        if (constraint) for (const k in constraint) if (row[k] !== constraint[k]) return;
-        if (accept(row, false)) extras.push(row);
+        if (matchesConstraint(row, constraint) && accept(row, false)) extras.push(row);
       };
       for (const [k, row] of overlay) {
         if (row && k !== removedKey && k !== addedKey) consider(row);

@@ -14,6 +14,7 @@ import {
 import {compileFilter, likeToGlob} from './sqlite-filter.ts';
 import {Snapshotter} from './snapshotter.ts';
 import {TestReplica} from '../../test/sqlite-test-replica.ts';
+import {expectPushRefusals} from '@zync/zql/test/ivm-harness/push-refusals.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'zync-sqlite-src-'));
 let n = 0;
@@ -371,4 +372,10 @@ describe('fetch', () => {
       [...rows].sort(compare).map(r => r['id']),
     );
   });
+});
+
+test('SQLiteSource refuses changes that do not fit its rows, as MemorySource does', () => {
+  const {source} = setup();
+  const [a, b] = ROWS as [Row, Row];
+  expectPushRefusals(source, a, b, {id: 99, s: null, n: null, b: null, j: null});
 });

@@ -1,9 +1,9 @@
 // A Source over one table of the SQLite replica. Reads go through the pinned read
 // transaction of a snapshot (owned by the Snapshotter) plus an in-memory overlay of the
-// changes pushed since that snapshot; push visibility mirrors MemorySource exactly.
+// changes pushed since that snapshot. Connections, pushes and push visibility come from
+// the engine's SourceBase, which MemorySource extends too, so both behave exactly alike.
 // Fetches run in source-connection.ts. See docs/sqlite-source.md.
 import type Database from 'better-sqlite3';
-import type {Ordering} from '@zync/protocol';
 import type {TableSpec} from '../replica/table-spec.ts';
 import {Connection} from './source-connection.ts';
 import {keyOf, rowBuilder} from './source-rows.ts';
@@ -16,15 +16,11 @@ import {
 } from './sqlite-filter.ts';
 import {StatementCache} from './statement-cache.ts';
 import {
-  completeOrdering,
+  SourceBase,
   type Batcher,
-  type ConnectOptions,
+  type ConnectionSpec,
   type PrimaryKey,
   type Row,
-  type Source,
-  type SourceChange,
-  type SourceInput,
-  pushToConnections,
 } from '@zync/zql/ivm';
 
 export {keyOf, rowBuilder} from './source-rows.ts';
@@ -42,12 +38,7 @@ export type SQLiteSourceOptions = {
   readonly batcher?: Batcher | undefined;
 };
 
-type Transient = {readonly add: Row | undefined; readonly remove: Row | undefined};
-const NONE: Transient = {add: undefined, remove: undefined};
-
-export class SQLiteSource implements Source {
-  readonly tableName: string;
-  readonly primaryKey: PrimaryKey;
+export class SQLiteSource extends SourceBase<Connection> {
   readonly spec: TableSpec;
   readonly kinds: ColumnKinds;
   /** Turns a row read in raw mode with `selectList` into engine values. */
@@ -55,8 +46,6 @@ export class SQLiteSource implements Source {
   /** Every column of the spec, in spec order. */
   readonly selectList: string;
   readonly #snapshot: SnapshotHandle;
-  readonly #batcher: Batcher | undefined;
-  readonly #connections: Connection[] = [];
   readonly #statements: StatementCache;
   /** Selects one row by primary key (`IS`, so the harness's null keys are found too). */
   readonly lookupSql: string;
@@ -67,20 +56,14 @@ export class SQLiteSource implements Source {
    * that pushing its changes does not look every key up again. Valid until the snapshot moves.
    */
   readonly #known = new Map<string, Row | null>();
-  #pushIndex = -1;
-  #full: Transient = NONE;
-  #current: Transient = NONE;
   #valid = true;
   /** Statement iterators not yet finished (a consumer may stop without closing them). */
   readonly #iterators = new Set<{return?(): unknown}>();
 
   constructor(snapshot: SnapshotHandle, spec: TableSpec, options: SQLiteSourceOptions = {}) {
-    if (spec.primaryKey.length === 0) throw new TypeError('a source needs a primary key');
-    this.tableName = spec.name;
-    this.primaryKey = spec.primaryKey as PrimaryKey;
+    super(spec.name, primaryKeyOf(spec), options.batcher);
     this.spec = spec;
     this.#snapshot = snapshot;
-    this.#batcher = options.batcher;
     const kinds: Record<string, ColumnKinds[string]> = {};
     for (const [name, c] of Object.entries(spec.columns)) kinds[name] = c.kind;
     this.kinds = kinds;
@@ -107,25 +90,13 @@ export class SQLiteSource implements Source {
     return this.#overlay.size;
   }
 
-  connect(ordering: Ordering, options: ConnectOptions = {}): SourceInput {
-    const conn = new Connection(
-      this,
-      completeOrdering(ordering, this.primaryKey),
-      options.filter,
-      options.splitEditKeys ?? [],
-    );
-    this.#connections.push(conn);
-    return conn;
-  }
-
-  disconnect(conn: Connection): void {
-    const i = this.#connections.indexOf(conn);
-    if (i >= 0) this.#connections.splice(i, 1);
+  protected openConnection(spec: ConnectionSpec): Connection {
+    return new Connection(this, spec);
   }
 
   /** The snapshot moved to a state that includes every pushed change: drop the overlay. */
   rebase(): void {
-    if (this.#pushIndex >= 0) throw new TypeError('rebase during a push');
+    if (this.pushing) throw new TypeError('rebase during a push');
     // Most sources saw no change: clearing an empty Map still allocates a new table.
     if (this.#overlay.size > 0) this.#overlay.clear();
     if (this.#known.size > 0) this.#known.clear();
@@ -187,49 +158,21 @@ export class SQLiteSource implements Source {
     return values ? this.fromValues(values) : undefined;
   }
 
-  push(change: SourceChange): void {
-    let added: Row | undefined;
-    let removed: Row | undefined;
-    if (change.type === 'add') {
-      if (this.get(change.row)) throw new TypeError(`Row already exists in ${this.tableName}`);
-      added = change.row;
-    } else {
-      removed = this.get(change.type === 'edit' ? change.oldRow : change.row);
-      if (!removed) throw new TypeError(`Row not found in ${this.tableName}`);
-      if (change.type === 'edit') added = change.row;
-    }
-    const removedKey = removed && keyOf(removed, this.primaryKey);
-    const addedKey = added && keyOf(added, this.primaryKey);
-    const pkChanged = !!added && !!removed && removedKey !== addedKey;
-    if (pkChanged && this.get(added as Row)) {
-      throw new TypeError(`Row already exists in ${this.tableName}`);
-    }
-    this.#batcher?.begin();
-    try {
-      this.#full = {add: added, remove: removed};
-      pushToConnections(this.#connections, added, removed, pkChanged, (conn, overlay) => {
-        this.#pushIndex = this.#connections.indexOf(conn);
-        this.#current = overlay;
-      });
-    } finally {
-      this.#pushIndex = -1;
-      this.#full = NONE;
-      this.#current = NONE;
-      if (removedKey !== undefined) this.#overlay.set(removedKey, null);
-      if (addedKey !== undefined) this.#overlay.set(addedKey, added as Row);
-      this.#batcher?.end();
-    }
+  protected keyChanged(removed: Row, added: Row): boolean {
+    return keyOf(removed, this.primaryKey) !== keyOf(added, this.primaryKey);
   }
 
-  transientFor(conn: Connection): Transient {
-    if (this.#pushIndex < 0) return NONE;
-    const i = this.#connections.indexOf(conn);
-    if (i < this.#pushIndex) return this.#full;
-    if (i === this.#pushIndex) return this.#current;
-    return NONE;
+  protected commit(added: Row | undefined, removed: Row | undefined): void {
+    if (removed) this.#overlay.set(keyOf(removed, this.primaryKey), null);
+    if (added) this.#overlay.set(keyOf(added, this.primaryKey), added);
   }
 
   get overlay(): ReadonlyMap<string, Row | null> {
     return this.#overlay;
   }
+}
+
+function primaryKeyOf(spec: TableSpec): PrimaryKey {
+  if (spec.primaryKey.length === 0) throw new TypeError('a source needs a primary key');
+  return spec.primaryKey as PrimaryKey;
 }

@@ -43,6 +43,14 @@ export type {RowSetChange, RowSetListener, RowSetOptions} from './row-set.ts';
 export {Metered, type RowMeter} from './metered.ts';
 export {Skip} from './skip.ts';
 export type {ConnectOptions, Source, SourceChange, SourceInput} from './source.ts';
+export {
+  constraintHasNull,
+  NO_PUSH,
+  reachesStart,
+  SourceBase,
+  SourceConnectionBase,
+} from './source-base.ts';
+export type {ConnectionOwner, ConnectionSpec} from './source-base.ts';
 export {Take} from './take.ts';
 export {ArrayView} from './view.ts';
 export type {ViewData, ViewListener, ViewOptions, ViewRow} from './view.ts';

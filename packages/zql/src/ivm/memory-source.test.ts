@@ -4,9 +4,16 @@ import {materialize} from './build-pipeline.ts';
 import type {Row} from './data.ts';
 import {MemorySource} from './memory-source.ts';
 import {checkSourceContract} from '../../test/ivm-harness/source-contract.ts';
+import {expectPushRefusals} from '../../test/ivm-harness/push-refusals.ts';
 
 test('MemorySource honours the Source contract (fetch, push visibility)', () => {
   checkSourceContract(spec => new MemorySource(spec.name, spec.primaryKey), {numRuns: 500});
+});
+
+test('MemorySource refuses changes that do not fit its rows, without a trace', () => {
+  const a = {id: 1, v: 'a'};
+  const b = {id: 2, v: 'b'};
+  expectPushRefusals(new MemorySource('t', ['id'], [a, b]), a, b, {id: 3, v: 'c'});
 });
 
 test('get finds rows on either side of the largest key, and nothing past it', () => {

@@ -1,9 +1,8 @@
 // An in-memory Source: rows in a B+ tree by primary key, plus secondary B+ trees built on
 // demand for each (constraint columns, ordering) that a connection asks for.
-import type {Condition, Ordering} from '@zync/protocol';
+// Connections, pushes and the overlay rule come from source-base.ts.
+import type {Ordering} from '@zync/protocol';
 import BTreeModule from 'sorted-btree';
-import {compileRowPredicate, type RowPredicate} from './condition.ts';
-import {filteredChange, pushToConnections, splitKeyChanged} from './connection-change.ts';
 import type {Batcher} from './batcher.ts';
 import {
   completeOrdering,
@@ -15,15 +14,14 @@ import {
   type Row,
   type Value,
 } from './data.ts';
+import {NO_RELATIONSHIPS, type FetchRequest, type Node} from './operator.ts';
 import {
-  NO_RELATIONSHIPS,
-  NULL_OUTPUT,
-  type FetchRequest,
-  type Node,
-  type Output,
-  type SourceSchema,
-} from './operator.ts';
-import type {ConnectOptions, Source, SourceChange, SourceInput} from './source.ts';
+  constraintHasNull,
+  reachesStart,
+  SourceBase,
+  SourceConnectionBase,
+  type ConnectionSpec,
+} from './source-base.ts';
 
 type Tree = BTreeModule<Row, undefined>;
 // sorted-btree is CommonJS with `exports.default`; bundlers and Node disagree on interop.
@@ -31,26 +29,14 @@ const BTree = (BTreeModule as unknown as {default?: typeof BTreeModule}).default
 
 type Index = {readonly ordering: Ordering; readonly compare: Comparator; readonly tree: Tree};
 
-type Overlay = {readonly add: Row | undefined; readonly remove: Row | undefined};
-const NO_OVERLAY: Overlay = {add: undefined, remove: undefined};
-
 export type MemorySourceOptions = {
   /** Every push runs inside a batch of this batcher, so views flush once per change. */
   readonly batcher?: Batcher | undefined;
 };
 
-export class MemorySource implements Source {
-  readonly tableName: string;
-  readonly primaryKey: PrimaryKey;
+export class MemorySource extends SourceBase<Connection> {
   readonly #primary: Index;
   readonly #indexes = new Map<string, Index>();
-  readonly #connections: Connection[] = [];
-  readonly #batcher: Batcher | undefined;
-  // Push in progress: connections before #pushIndex see `#full`, the one at #pushIndex
-  // sees `#current`, the rest see nothing.
-  #pushIndex = -1;
-  #full: Overlay = NO_OVERLAY;
-  #current: Overlay = NO_OVERLAY;
 
   constructor(
     tableName: string,
@@ -58,9 +44,7 @@ export class MemorySource implements Source {
     rows: Iterable<Row> = [],
     options: MemorySourceOptions = {},
   ) {
-    this.tableName = tableName;
-    this.primaryKey = primaryKey;
-    this.#batcher = options.batcher;
+    super(tableName, primaryKey, options.batcher);
     const ordering = completeOrdering([], primaryKey);
     const compare = makeComparator(ordering);
     this.#primary = {ordering, compare, tree: new BTree(undefined, compare)};
@@ -90,20 +74,8 @@ export class MemorySource implements Source {
     for (const k of this.#primary.tree.keys()) yield k;
   }
 
-  connect(ordering: Ordering, options: ConnectOptions = {}): SourceInput {
-    const conn = new Connection(
-      this,
-      completeOrdering(ordering, this.primaryKey),
-      options.filter,
-      options.splitEditKeys ?? [],
-    );
-    this.#connections.push(conn);
-    return conn;
-  }
-
-  disconnect(conn: Connection): void {
-    const i = this.#connections.indexOf(conn);
-    if (i >= 0) this.#connections.splice(i, 1);
+  protected openConnection(spec: ConnectionSpec): Connection {
+    return new Connection(this, spec);
   }
 
   add(row: Row): void {
@@ -118,57 +90,24 @@ export class MemorySource implements Source {
     this.push({type: 'edit', oldRow, row});
   }
 
-  push(change: SourceChange): void {
-    let added: Row | undefined;
-    let removed: Row | undefined;
-    if (change.type === 'add') {
-      if (this.get(change.row)) throw new TypeError(`Row already exists in ${this.tableName}`);
-      added = change.row;
-    } else {
-      removed = this.get(change.type === 'edit' ? change.oldRow : change.row);
-      if (!removed) throw new TypeError(`Row not found in ${this.tableName}`);
-      if (change.type === 'edit') {
-        added = change.row;
-        if (this.#primary.compare(removed, added) !== 0 && this.get(added)) {
-          throw new TypeError(`Row already exists in ${this.tableName}`);
-        }
+  protected keyChanged(removed: Row, added: Row): boolean {
+    return this.#primary.compare(removed, added) !== 0;
+  }
+
+  protected commit(added: Row | undefined, removed: Row | undefined): void {
+    for (const idx of this.#indexes.values()) {
+      // Same position in this index: overwrite the key in place.
+      if (removed && added && idx.compare(removed, added) === 0) {
+        idx.tree.set(added, undefined, true);
+        continue;
       }
-    }
-    this.#batcher?.begin();
-    try {
-      this.#full = {add: added, remove: removed};
-      const pkChanged = !!added && !!removed && this.#primary.compare(removed, added) !== 0;
-      pushToConnections(this.#connections, added, removed, pkChanged, (conn, overlay) => {
-        this.#pushIndex = this.#connections.indexOf(conn);
-        this.#current = overlay;
-      });
-    } finally {
-      this.#pushIndex = -1;
-      this.#full = NO_OVERLAY;
-      this.#current = NO_OVERLAY;
-      for (const idx of this.#indexes.values()) {
-        // Same position in this index: overwrite the key in place.
-        if (removed && added && idx.compare(removed, added) === 0) {
-          idx.tree.set(added, undefined, true);
-          continue;
-        }
-        if (removed) idx.tree.delete(removed);
-        if (added) idx.tree.set(added, undefined);
-      }
-      this.#batcher?.end();
+      if (removed) idx.tree.delete(removed);
+      if (added) idx.tree.set(added, undefined);
     }
   }
 
   get primaryIndex(): Index {
     return this.#primary;
-  }
-
-  overlayFor(conn: Connection): Overlay {
-    if (this.#pushIndex < 0) return NO_OVERLAY;
-    const i = this.#connections.indexOf(conn);
-    if (i < this.#pushIndex) return this.#full;
-    if (i === this.#pushIndex) return this.#current;
-    return NO_OVERLAY;
   }
 
   indexFor(ordering: Ordering): Index {
@@ -189,57 +128,13 @@ export class MemorySource implements Source {
 
 type ConstraintIndex = {readonly index: Index; readonly cols: readonly string[]};
 
-class Connection implements SourceInput {
-  readonly ordering: Ordering;
-  readonly filter: Condition | undefined;
-  readonly splitEditKeys: readonly string[];
+class Connection extends SourceConnectionBase {
   readonly #source: MemorySource;
-  readonly #predicate: RowPredicate;
-  readonly #hasFilter: boolean;
-  readonly #schema: SourceSchema;
   readonly #byConstraint = new Map<string, ConstraintIndex>();
-  #output: Output = NULL_OUTPUT;
 
-  constructor(
-    source: MemorySource,
-    ordering: Ordering,
-    filter: Condition | undefined,
-    splitEditKeys: readonly string[],
-  ) {
+  constructor(source: MemorySource, spec: ConnectionSpec) {
+    super(source, spec);
     this.#source = source;
-    this.ordering = ordering;
-    this.filter = filter;
-    this.splitEditKeys = splitEditKeys;
-    this.#predicate = compileRowPredicate(filter);
-    this.#hasFilter = filter !== undefined;
-    this.#schema = {
-      tableName: source.tableName,
-      primaryKey: source.primaryKey,
-      ordering,
-      compareRows: makeComparator(ordering),
-      relationships: {},
-    };
-  }
-
-  getSchema(): SourceSchema {
-    return this.#schema;
-  }
-
-  setOutput(output: Output): void {
-    this.#output = output;
-  }
-
-  destroy(): void {
-    this.#source.disconnect(this);
-  }
-
-  changesSplitKey(oldRow: Row, row: Row): boolean {
-    return splitKeyChanged(this.splitEditKeys, oldRow, row);
-  }
-
-  pushChange(type: 'add' | 'remove' | 'edit', row: Row, oldRow: Row | undefined): void {
-    const change = filteredChange(type, row, oldRow, this.#hasFilter ? this.#predicate : undefined);
-    if (change) this.#output.push(change);
   }
 
   #coversPrimaryKey(constraint: Readonly<Record<string, Value>>): boolean {
@@ -249,7 +144,7 @@ class Connection implements SourceInput {
 
   /** A constraint naming the whole primary key: at most one row, found by point lookup. */
   #lookup(constraint: Readonly<Record<string, Value>>, req: FetchRequest): Row | undefined {
-    const overlay = this.#source.overlayFor(this);
+    const overlay = this.#source.pushOverlayFor(this);
     let row: Row | undefined;
     const add = overlay.add;
     if (add && this.#source.primaryIndex.compare(add, constraint) === 0) row = add;
@@ -259,11 +154,13 @@ class Connection implements SourceInput {
     }
     if (!row) return undefined;
     for (const k in constraint) if (row[k] !== constraint[k]) return undefined;
-    if (this.#hasFilter && !this.#predicate(row)) return undefined;
+    if (this.hasFilter && !this.predicate(row)) return undefined;
     const start = req.start;
-    if (start) {
-      const c = this.#schema.compareRows(row, start.row) * (req.reverse ? -1 : 1);
-      if (c < 0 || (c === 0 && start.basis === 'after')) return undefined;
+    if (
+      start &&
+      !reachesStart(this.schema.compareRows, row, start.row, start.basis === 'after', !!req.reverse)
+    ) {
+      return undefined;
     }
     return row;
   }
@@ -286,12 +183,7 @@ class Connection implements SourceInput {
 
   *fetch(req: FetchRequest): Iterable<Node> {
     const constraint = req.constraint;
-    if (constraint) {
-      for (const k in constraint) {
-        const v = constraint[k];
-        if (v === null || v === undefined) return;
-      }
-    }
+    if (constraintHasNull(constraint)) return;
     if (constraint && this.#coversPrimaryKey(constraint)) {
       const row = this.#lookup(constraint, req);
       if (row) yield {row, relationships: NO_RELATIONSHIPS};
@@ -313,16 +205,13 @@ class Connection implements SourceInput {
               : LOW;
     }
     const after = start?.basis === 'after';
-    const overlay = this.#source.overlayFor(this);
+    const overlay = this.#source.pushOverlayFor(this);
     const removed = overlay.remove;
     let pending = overlay.add;
     if (pending) {
       if (constraint && !matches(pending, constraint, cols)) pending = undefined;
-      else if (this.#hasFilter && !this.#predicate(pending)) pending = undefined;
-      else {
-        const c = compare(pending, probe) * (reverse ? -1 : 1);
-        if (c < 0 || (c === 0 && after)) pending = undefined;
-      }
+      else if (this.hasFilter && !this.predicate(pending)) pending = undefined;
+      else if (!reachesStart(compare, pending, probe, after, reverse)) pending = undefined;
     }
     const reused: (Row | undefined)[] = [];
     const it = reverse
@@ -332,7 +221,7 @@ class Connection implements SourceInput {
       if (constraint && !matches(row, constraint, cols)) break;
       if (after && !reverse && compare(row, probe) === 0) continue;
       if (row === removed) continue;
-      if (this.#hasFilter && !this.#predicate(row)) continue;
+      if (this.hasFilter && !this.predicate(row)) continue;
       if (pending && compare(pending, row) * (reverse ? -1 : 1) < 0) {
         const p = pending;
         pending = undefined;
