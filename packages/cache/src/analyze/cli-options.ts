@@ -2,6 +2,7 @@
 // problem is an AnalyzeError('input') naming the flag and the fix. Settings it shares with
 // zero-cache come from the same variables, parsed by zero-cache's own config table.
 import {readFileSync} from 'node:fs';
+import {resolve} from 'node:path';
 import type {LogLevel, ReadonlyJSONValue} from '@zync/shared';
 import {ConfigError} from '../config/config-error.ts';
 import {parseSettings} from '../config/parse-config.ts';
@@ -203,7 +204,7 @@ export function parseCliOptions(argv: readonly string[], env: Env): CliOptions {
     json: switches.has('json'),
     input: help ? {kind: 'zql', text: ''} : input(values),
     schemaPath: values.get('schema-path') ?? settings.schemaPath ?? 'schema.ts',
-    replicaFile: values.get('replica-file') ?? settings.replicaFile,
+    replicaFile: resolve(values.get('replica-file') ?? settings.replicaFile),
     applyPermissions: bool('apply-permissions', values.get('apply-permissions'), true),
     authData: claims,
     userID: values.get('user-id') ?? (typeof sub === 'string' && sub !== '' ? sub : 'anon'),
