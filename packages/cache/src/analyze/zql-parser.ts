@@ -55,6 +55,15 @@ const ESCAPES: Readonly<Record<string, string>> = {
   '0': '\0',
 };
 
+// Sticky: matched in place, without copying the rest of the text for each token.
+const NAME = /[A-Za-z_$][\w$]*/y;
+const NUMBER = /0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y;
+
+function match(re: RegExp, text: string, at: number): string | undefined {
+  re.lastIndex = at;
+  return re.exec(text)?.[0];
+}
+
 /** Where a problem is, for messages: 1-based character position. */
 function at(pos: number): string {
   return `(at character ${pos + 1})`;
@@ -74,15 +83,13 @@ function tokenize(text: string): Token[] {
       continue;
     }
     if (/[A-Za-z_$]/.test(c)) {
-      const m = /^[A-Za-z_$][\w$]*/.exec(text.slice(i))![0];
+      const m = match(NAME, text, i)!;
       out.push({kind: 'name', text: m, at: i});
       i += m.length;
       continue;
     }
     if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(text[i + 1] ?? ''))) {
-      const m = /^(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/.exec(
-        text.slice(i),
-      )![0];
+      const m = match(NUMBER, text, i)!;
       if (/[\w$]/.test(text[i + m.length] ?? '')) fail('malformed number', i);
       out.push({kind: 'number', value: Number(m), at: i});
       i += m.length;
@@ -124,14 +131,14 @@ function readString(text: string, start: number): [string, number] {
     if (e === undefined) fail('unterminated string', start);
     i++;
     if (e === 'u') {
-      const m = /^(?:\{([0-9a-fA-F]{1,6})\}|([0-9a-fA-F]{4}))/.exec(text.slice(i));
+      const m = /^(?:\{([0-9a-fA-F]{1,6})\}|([0-9a-fA-F]{4}))/.exec(text.slice(i, i + 8));
       if (!m) fail('malformed \\u escape', i - 2);
       const code = parseInt(m[1] ?? m[2]!, 16);
       if (code > 0x10ffff) fail('malformed \\u escape', i - 2);
       value += String.fromCodePoint(code);
       i += m[0].length;
     } else if (e === 'x') {
-      const m = /^[0-9a-fA-F]{2}/.exec(text.slice(i));
+      const m = /^[0-9a-fA-F]{2}/.exec(text.slice(i, i + 2));
       if (!m) fail('malformed \\x escape', i - 2);
       value += String.fromCharCode(parseInt(m[0], 16));
       i += 2;
