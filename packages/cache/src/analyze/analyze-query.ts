@@ -3,6 +3,7 @@
 // server, the query budget, the select permissions bound to the given auth data), run by
 // the same engine over the same SQLite sources, and reported with the statements SQLite
 // ran, their plans, the rows read and synced, the time, and the indexes it lacks.
+import {shardNames} from '@zync/pg';
 import {ProtocolError, astSchema, type AST} from '@zync/protocol';
 import type {Logger, ReadonlyJSONValue} from '@zync/shared';
 import {customQueryHash, mapAST, type DefinedPermissions, type Schema} from '@zync/zql';
@@ -266,7 +267,7 @@ async function transform(
     apiKey: endpoint.apiKey,
     forwardCookies: false,
     appID: endpoint.appID,
-    shardSchema: `zync_${endpoint.appID}`,
+    shardSchema: shardNames(endpoint.appID).schema,
     timeoutMs: endpoint.timeoutMs,
     retry: {initialDelayMs: 100, maxDelayMs: 1_000, maxElapsedMs: 5_000},
     logger: o.logger,
