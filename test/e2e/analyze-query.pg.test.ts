@@ -171,7 +171,7 @@ test('a missing index is flagged; created upstream and replicated, the plan sear
   expect(text.status).toBe(0);
   expect(text.stdout).toMatch(/^Synced rows {2}260 {2}\(issue 10, comment 250\)$/m);
   expect(text.stdout).toMatch(/^Rows read {4}\d+ {2}\(issue \d+ of 2000, comment \d+ of 500\)$/m);
-  expect(text.stdout).toMatch(/^Time {9}[\d.]+ ms to hydrate/m);
+  expect(text.stdout).toMatch(/^Time {9}[\d.]+ ms: [\d.]+ ms to prepare, [\d.]+ ms to hydrate$/m);
   expect(text.stdout).toContain('SEARCH issue USING');
   expect(text.stdout).toContain('Missing indexes: none found.');
 });

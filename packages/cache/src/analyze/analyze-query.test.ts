@@ -112,6 +112,7 @@ describe('plans and missing indexes', () => {
   test('a filter no index serves is a scan with a suggested index; the index makes it a search', async () => {
     const before = await zql(`issue.where("status", "open")`);
     expect(before.syncedRows).toBe(ISSUES / 10);
+    expect(before.totalMs).toBe(before.prepareMs + before.hydrateMs);
     expect(before.statements).toHaveLength(1);
     const [s] = before.statements;
     expect(s!.sql).toMatch(/FROM "issue" WHERE \("status" = \?\) ORDER BY "id" ASC$/);

@@ -97,6 +97,8 @@ export type AnalyzeReport = {
   readonly hydrateMs: number;
   /** Time to prepare it (the API server's answer for a synced query included). */
   readonly prepareMs: number;
+  /** The two together: what answering the query took. */
+  readonly totalMs: number;
   readonly statements: readonly StatementReport[];
   readonly missingIndexes: readonly MissingIndex[];
   /** Set when the hydration went over ZERO_QUERY_MAX_HYDRATION_ROWS (zero-cache refuses it). */
@@ -156,6 +158,7 @@ export async function analyzeQuery(o: AnalyzeQueryOptions): Promise<AnalyzeRepor
     tableRows: Object.fromEntries(run.tableRows),
     hydrateMs: run.hydrateMs,
     prepareMs,
+    totalMs: prepareMs + run.hydrateMs,
     statements: run.statements.map(s => ({
       table: s.table,
       sql: s.sql,

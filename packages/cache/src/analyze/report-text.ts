@@ -53,7 +53,9 @@ export function reportText(r: AnalyzeReport): string {
   }
   out.push(`Synced rows  ${r.syncedRows}${perTable(r.syncedRowsByTable)}`);
   out.push(`Rows read    ${r.rowsRead}${perTable(r.rowsReadByTable, r.tableRows)}`);
-  out.push(`Time         ${ms(r.hydrateMs)} to hydrate, ${ms(r.prepareMs)} to prepare`);
+  out.push(
+    `Time         ${ms(r.totalMs)}: ${ms(r.prepareMs)} to prepare, ${ms(r.hydrateMs)} to hydrate`,
+  );
   out.push('');
   out.push('Statements and their plans (EXPLAIN QUERY PLAN):');
   for (const s of r.statements) {
