@@ -8,7 +8,8 @@ import {pathToFileURL} from 'node:url';
 
 export const REPO_ROOT = join(import.meta.dirname, '..');
 
-export type SourceBin = 'zero-cache' | 'zero-cache-dev' | 'zero-deploy-permissions';
+export type SourceBin =
+  'zero-cache' | 'zero-cache-dev' | 'zero-deploy-permissions' | 'analyze-query';
 
 /** The condition that resolves `zync` to its sources (see packages/zync/package.json). */
 export const SOURCE_CONDITION = 'zync-source';

@@ -63,6 +63,7 @@ export default defineConfig([
       'zero-cache': '../cache/src/bin/zero-cache.ts',
       'zero-cache-dev': '../cache/src/bin/zero-cache-dev.ts',
       'zero-deploy-permissions': '../cache/src/bin/zero-deploy-permissions.ts',
+      'analyze-query': '../cache/src/bin/analyze-query.ts',
       'copy-child': '../cache/src/replicator/copy-child.ts',
     },
     outDir: 'dist/bin',

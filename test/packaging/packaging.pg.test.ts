@@ -60,6 +60,7 @@ test('the tarball holds built JavaScript and types, and no sources or tests', as
   expect(files).toContain('package/dist/index.js');
   expect(files).toContain('package/dist/index.d.ts');
   expect(files).toContain('package/dist/bin/zero-cache.js');
+  expect(files).toContain('package/dist/bin/analyze-query.js');
   expect(files).toContain('package/README.md');
   expect(files).toContain('package/CHANGELOG.md');
   expect(files).toContain('package/LICENSE');
@@ -191,5 +192,19 @@ describe('a plain Node app: API server, npx zero-cache and a client, on real Pos
     const rows = await c.query<{id: string; body: string}>(`SELECT id, body FROM note ORDER BY id`);
     expect(rows.rows).toEqual(seen.done);
     await c.end();
+
+    // The compiled analyze-query reads the replica zero-cache is serving from.
+    const analysis = JSON.parse(
+      await mustRun(
+        'node_modules/.bin/analyze-query',
+        ['--json', '--query', 'note.where("body", "seeded")'],
+        apps.node,
+        userEnv({ZERO_SCHEMA_PATH: 'schema.ts', ZERO_REPLICA_FILE: 'replica.db'}),
+      ),
+    ) as {syncedRows: number; missingIndexes: {createIndex: string}[]};
+    expect(analysis.syncedRows).toBe(1);
+    expect(analysis.missingIndexes.map(m => m.createIndex)).toEqual([
+      'CREATE INDEX ON "note" ("body");',
+    ]);
   });
 });

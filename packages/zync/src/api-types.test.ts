@@ -1,7 +1,16 @@
 // Type-level checks that the public entry point offers what API.md lists, in the generic
 // forms apps use.
 import {expectTypeOf, test} from 'vitest';
-import type {Row, Transaction, UpdateValue} from './index.ts';
+import type {
+  Inspector,
+  InspectorClient,
+  InspectorClientGroup,
+  InspectorQuery,
+  Row,
+  Transaction,
+  UpdateValue,
+  Zero,
+} from './index.ts';
 import {createSchema, number, string, table} from './index.ts';
 
 const _schema = createSchema({
@@ -23,4 +32,13 @@ test('Transaction, UpdateValue and Row are usable in mutators', () => {
     readonly id: string;
     readonly votes: number;
   }>();
+});
+
+test('zero.inspector and its types come from the main entry', () => {
+  type Z = Zero<S>;
+  expectTypeOf<Z['inspector']>().toEqualTypeOf<Inspector>();
+  expectTypeOf<Inspector['client']['queries']>().returns.resolves.toEqualTypeOf<InspectorQuery[]>();
+  expectTypeOf<InspectorQuery['state']>().toEqualTypeOf<'unknown' | 'complete' | 'error'>();
+  expectTypeOf<InspectorClientGroup['id']>().toEqualTypeOf<Promise<string>>();
+  expectTypeOf<InspectorClient['rows']>().toBeFunction();
 });

@@ -16,6 +16,10 @@ export type {
   ZeroOptions,
   MutatorResult,
   MutatorResultDetails,
+  Inspector,
+  InspectorClient,
+  InspectorClientGroup,
+  InspectorQuery,
 } from '@zync/client';
 export {
   ANYONE_CAN,

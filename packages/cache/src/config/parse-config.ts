@@ -134,32 +134,50 @@ function parseValue(v: ConfigVar, raw: string): unknown {
   }
 }
 
+/** One setting's value from `env` (aliases and default included), parsed; undefined if unset. */
+function readVar(env: Env, v: ConfigVar): unknown {
+  let raw = env[v.env];
+  for (const alias of v.aliases ?? []) {
+    const a = env[alias];
+    if (a === undefined || a === '') continue;
+    if (raw !== undefined && raw !== '' && raw !== a) {
+      throw new ConfigError(
+        'conflict',
+        v.env,
+        `${v.env} and its alias ${alias} are both set to different values; set only one`,
+      );
+    }
+    raw = a;
+  }
+  if (raw === undefined || raw === '') raw = v.default;
+  if (raw === undefined) {
+    if (v.required)
+      throw new ConfigError('missing', v.env, `${v.env} is required: ${v.description}`);
+    return undefined;
+  }
+  return parseValue(v, raw);
+}
+
+/**
+ * Some settings only, parsed as zero-cache parses them (for commands that share zero-cache's
+ * environment but not its needs, such as analyze-query). `required` is not enforced.
+ */
+export function parseSettings<K extends keyof ZeroConfig>(
+  env: Env,
+  keys: readonly K[],
+): {readonly [P in K]: ZeroConfig[P]} {
+  const out: Record<string, unknown> = {};
+  for (const v of CONFIG_VARS as readonly ConfigVar[]) {
+    if (!(keys as readonly string[]).includes(v.key)) continue;
+    out[v.key] = readVar(env, {...v, required: false});
+  }
+  return Object.freeze(out) as {readonly [P in K]: ZeroConfig[P]};
+}
+
 /** Parses and validates the zero-cache configuration from an environment object. */
 export function parseConfig(env: Env): ZeroConfig {
   const out: Record<string, unknown> = {};
-  for (const v of CONFIG_VARS as readonly ConfigVar[]) {
-    let raw = env[v.env];
-    for (const alias of v.aliases ?? []) {
-      const a = env[alias];
-      if (a === undefined || a === '') continue;
-      if (raw !== undefined && raw !== '' && raw !== a) {
-        throw new ConfigError(
-          'conflict',
-          v.env,
-          `${v.env} and its alias ${alias} are both set to different values; set only one`,
-        );
-      }
-      raw = a;
-    }
-    if (raw === undefined || raw === '') raw = v.default;
-    if (raw === undefined) {
-      if (v.required)
-        throw new ConfigError('missing', v.env, `${v.env} is required: ${v.description}`);
-      out[v.key] = undefined;
-      continue;
-    }
-    out[v.key] = parseValue(v, raw);
-  }
+  for (const v of CONFIG_VARS as readonly ConfigVar[]) out[v.key] = readVar(env, v);
   const keys = ['ZERO_AUTH_SECRET', 'ZERO_AUTH_JWK', 'ZERO_AUTH_JWKS_URL'].filter(
     k => env[k] !== undefined && env[k] !== '',
   );

@@ -20,9 +20,11 @@ import {materialize} from '@zync/zql/ivm';
 import type {LocalState} from './local-state.ts';
 import {ttlToMs} from './ttl.ts';
 
-type Desired = {
+export type Desired = {
   readonly hash: string;
   readonly put: Extract<QueryPatchOp, {op: 'put'}>;
+  /** The query first asked for (its AST is computed only when someone reads it). */
+  readonly query: AnyQueryLike;
   refs: number;
   error: QueryErrorDetails | undefined;
   readonly onChange: Set<() => void>;
@@ -34,6 +36,8 @@ export class QueryManager implements QueryDelegate {
   readonly #send: (patch: QueryPatchOp[]) => void;
   readonly #desired = new Map<string, Desired>();
   #loaded: Promise<void> = Promise.resolve();
+  /** Told of each query no longer wanted (set by the inspector, once it exists). */
+  onRelease: ((d: Desired) => void) | undefined;
 
   constructor(schema: Schema, local: LocalState, send: (patch: QueryPatchOp[]) => void) {
     this.#schema = schema;
@@ -44,6 +48,11 @@ export class QueryManager implements QueryDelegate {
   /** `run` answers once the local store is loaded, not from the empty memory before it. */
   waitForLoad(loaded: Promise<void>): void {
     this.#loaded = loaded.catch(() => {});
+  }
+
+  /** The desired queries, as they are now (for the inspector). */
+  desired(): readonly Desired[] {
+    return [...this.#desired.values()];
   }
 
   /** Every desired query, for the `connect` frame after a reconnect. */
@@ -111,7 +120,7 @@ export class QueryManager implements QueryDelegate {
             ttlMs,
           }
         : {op: 'put', hash, ast: toServerAST(query.ast, this.#schema), ttlMs};
-      d = {hash, put, refs: 0, error: undefined, onChange: new Set()};
+      d = {hash, put, query, refs: 0, error: undefined, onChange: new Set()};
       this.#desired.set(hash, d);
       this.#send([put]);
     }
@@ -123,6 +132,7 @@ export class QueryManager implements QueryDelegate {
     if (--d.refs > 0) return;
     this.#desired.delete(d.hash);
     this.#send([{op: 'del', hash: d.hash}]);
+    this.onRelease?.(d);
   }
 
   #view(query: AnyQueryLike): ArrayView {

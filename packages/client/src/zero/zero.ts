@@ -34,6 +34,7 @@ import {databaseName} from '../storage/database-name.ts';
 import type {RegistryProvider} from '../storage/registry.ts';
 import {resolveStoreProvider} from '../storage/drop.ts';
 import {callAppOrReload} from './app-callback.ts';
+import {createInspector, type Inspector} from './inspector.ts';
 import {watchVisibility} from './browser.ts';
 import {consoleSink} from './console-sink.ts';
 import type {KVOp, PreparedRowOp} from './local-state.ts';
@@ -96,6 +97,7 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
   /** Parts of the poke in progress, prepared (see #onPokePart). */
   #pokeParts: {readonly pokeID: string; readonly rows: PreparedRowOp[][]} | undefined;
   #closed = false;
+  #inspector: Inspector | undefined;
   #online = false;
   #groupID = '';
   /** The desired queries sent in the last `connect` frame, by hash. */
@@ -213,6 +215,17 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
       this.#groupID ||= randomID();
     }
     if (!this.#closed) this.#conn?.start();
+  }
+
+  /** This instance's queries, their state and rows (inspector.ts); made on first use. */
+  get inspector(): Inspector {
+    return (this.#inspector ??= createInspector({
+      clientID: this.clientID,
+      clientGroupID: this.clientGroupID,
+      schema: this.schema,
+      queries: this.#queries,
+      local: this.#local,
+    }));
   }
 
   /** Passed as `ctx` to defined queries and mutators (the `context` option). */
