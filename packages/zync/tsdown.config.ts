@@ -1,7 +1,8 @@
 // The build of the published `zync` package: the internal workspaces (@zync/*) are compiled
 // into it, third-party packages stay imports (dependencies and peer dependencies). Two
-// outputs: the library entry points with bundled `.d.ts`, and the commands (with the
-// initial-copy child), which need no types. See docs/packaging.md.
+// outputs: the library entry points with bundled `.d.ts`, and the commands (with the child
+// processes zero-cache starts: initial copy, replicator, sync worker), which need no types.
+// See docs/packaging.md.
 import {defineConfig} from 'tsdown';
 import type {UserConfig} from 'tsdown';
 
@@ -65,6 +66,8 @@ export default defineConfig([
       'zero-deploy-permissions': '../cache/src/bin/zero-deploy-permissions.ts',
       'analyze-query': '../cache/src/bin/analyze-query.ts',
       'copy-child': '../cache/src/replicator/copy-child.ts',
+      replicator: '../cache/src/processes/replicator-process.ts',
+      'sync-worker': '../cache/src/processes/sync-worker.ts',
     },
     outDir: 'dist/bin',
     clean: false,

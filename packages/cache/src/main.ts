@@ -4,6 +4,8 @@ import {ConfigError} from './config/config-error.ts';
 import {configHelp, parseConfig, unusedSettings} from './config/parse-config.ts';
 import {ListenError} from './server/listen-error.ts';
 import {runZeroCache} from './server/run-zero-cache.ts';
+import {ProcessFailure, runZeroCacheProcesses} from './processes/dispatcher.ts';
+import {numSyncWorkers} from './processes/routing.ts';
 import {legacyAPI} from './permissions/legacy-api.ts';
 import {permissionsPolicy} from './permissions/permissions-policy.ts';
 import {loadPermissionsHooks} from './permissions/permissions-hooks.ts';
@@ -64,12 +66,18 @@ async function main(): Promise<number> {
   if (policy.kind === 'allow-all-warning') {
     for (const line of policy.lines) write(formatLogLine('warn', line, {}));
   }
-  const zc = runZeroCache(config, lc, {
-    permissions: perms.permissions,
-    legacy,
-    prepareQuery: perms.prepareQuery,
-    cells: perms.selectPermissions,
-  });
+  // One sync worker: everything in this process, as before. More: this process dispatches
+  // sockets to worker processes, which load the schema file themselves (docs/processes.md).
+  const workers = numSyncWorkers(config.numSyncWorkers);
+  const zc =
+    workers === 1
+      ? runZeroCache(config, lc, {
+          permissions: perms.permissions,
+          legacy,
+          prepareQuery: perms.prepareQuery,
+          cells: perms.selectPermissions,
+        })
+      : runZeroCacheProcesses(config, lc, {workers, env: process.env});
   let stopping = false;
   const onSignal = (sig: string) => {
     if (stopping) return;
@@ -84,7 +92,7 @@ async function main(): Promise<number> {
     lc.info('stopped');
     return 0;
   } catch (e) {
-    if (e instanceof ListenError) {
+    if (e instanceof ListenError || e instanceof ProcessFailure) {
       write(`zero-cache: ${e.message}`);
       return 1;
     }

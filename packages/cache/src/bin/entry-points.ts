@@ -1,11 +1,11 @@
 // Where zero-cache's own process entry points are, for the processes it starts itself (the
-// initial-copy child, and zero-cache under zero-cache-dev). In the repository they are the
+// initial-copy child, the replicator and sync workers, and zero-cache under zero-cache-dev). In the repository they are the
 // TypeScript sources, run through tsx; in the published package they are the compiled
 // files that the build puts side by side in one folder.
 import {createRequire} from 'node:module';
 import {pathToFileURL} from 'node:url';
 
-export type EntryPoint = 'zero-cache' | 'copy-child';
+export type EntryPoint = 'zero-cache' | 'copy-child' | 'replicator' | 'sync-worker';
 
 export type ResolvedEntry = {
   readonly file: URL;
@@ -16,7 +16,12 @@ export type ResolvedEntry = {
 const SOURCES: Record<EntryPoint, string> = {
   'zero-cache': './zero-cache.ts',
   'copy-child': '../replicator/copy-child.ts',
+  replicator: '../processes/replicator-process.ts',
+  'sync-worker': '../processes/sync-worker.ts',
 };
+
+/** The export condition under which `zync` resolves to its sources. */
+const SOURCE = 'zync-source';
 
 /** True when this module runs from the compiled package rather than from its source. */
 const runningCompiled = !import.meta.url.endsWith('.ts');
@@ -24,10 +29,12 @@ const runningCompiled = !import.meta.url.endsWith('.ts');
 export function resolveEntry(name: EntryPoint): ResolvedEntry {
   if (runningCompiled) return {file: new URL(`./${name}.js`, import.meta.url), execArgv: []};
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  // Keep the parent's resolution conditions (the repository resolves `zync` to its sources).
+  // Keep the parent's resolution conditions; from the sources, `zync` (an app's schema file
+  // imports it) resolves to its sources too.
+  const conditions = new Set([...conditionFlags(process.execArgv), `--conditions=${SOURCE}`]);
   return {
     file: new URL(SOURCES[name], import.meta.url),
-    execArgv: [...conditionFlags(process.execArgv), '--import', tsx],
+    execArgv: [...conditions, '--import', tsx],
   };
 }
 

@@ -97,6 +97,15 @@ export const CONFIG_VARS = [
     description: 'Listen address.',
   },
   {
+    env: 'ZERO_NUM_SYNC_WORKERS',
+    docDefault: 'cores − 1 (at least 1)',
+    doc: 'sync worker processes (positive integer). `1`: one process, as before; more: a dispatcher process hands each WebSocket to the worker that owns its client group, one replicator process writes the replica (see [processes.md](processes.md))',
+    key: 'numSyncWorkers',
+    type: 'positive-int',
+    description:
+      'Sync worker processes; default: the number of cores minus one, at least 1. With 1, zero-cache runs in one process; with more, a dispatcher, a replicator and the workers (docs/processes.md).',
+  },
+  {
     env: 'ZERO_APP_ID',
     docDefault: '`zero`',
     doc: 'names the publication, replication slot and internal schemas upstream; `/^[a-z0-9_]+$/`',

@@ -14,6 +14,8 @@ export interface ZeroConfig {
   readonly replicaFile: string;
   readonly port: number;
   readonly host: string;
+  /** Undefined: the number of cores minus one, at least 1 (processes/routing.ts). */
+  readonly numSyncWorkers: number | undefined;
   readonly appId: string;
   readonly schemaPath: string | undefined;
   readonly allowAllWithoutPermissions: boolean;

@@ -33,6 +33,12 @@ export type ConnectionOptions = {
    * (Unauthorized). Default: every group admits every user.
    */
   readonly claimGroup?: ((groupID: string, who: GroupClaimant) => Promise<boolean>) | undefined;
+  /**
+   * The `clientGroupID` URL parameter a dispatcher routed this socket on (null: none was
+   * given); the connect frame must name the same group, so that a group lives in one
+   * process. Undefined when there is no dispatcher.
+   */
+  readonly routedGroupID?: string | null | undefined;
   /** A live connection is cut this long after its token's `exp` unless refreshed. */
   readonly tokenExpiryGraceMs?: number | undefined;
 };
@@ -176,6 +182,13 @@ export class Connection implements GroupClient {
       this.fail(
         'VersionNotSupported',
         `Protocol version ${body.protocolVersion} is not supported; this server speaks ${PROTOCOL_VERSION}`,
+      );
+      return;
+    }
+    if (this.#o.routedGroupID !== undefined && this.#o.routedGroupID !== body.clientGroupID) {
+      this.fail(
+        'InvalidConnectionRequest',
+        'The clientGroupID URL parameter must name the client group of the connect frame',
       );
       return;
     }

@@ -51,7 +51,15 @@ export type SyncServerOptions = {
   readonly groupPins?: GroupPins | undefined;
   /** Set when cookies are forwarded: upgrades from other origins are refused. */
   readonly checkOrigin?: OriginCheck | undefined;
+  /**
+   * Sockets are handed in by a dispatcher process (`handleUpgrade`): no port is bound, and
+   * every connect frame must be for the client group the dispatcher routed on.
+   */
+  readonly external?: boolean | undefined;
 };
+
+/** How a draining server closes its sockets (see docs/processes.md). */
+export type CloseWith = {readonly code: number; readonly reason: string};
 
 export type SyncServerStats = {readonly connections: number; readonly clientGroups: number};
 
@@ -130,6 +138,7 @@ export class SyncServer {
       perMessageDeflate: false,
     });
     this.#wss = wss;
+    if (this.#o.external) return 0;
     const http = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (req.method === 'GET' && (path === '/' || path === '/keepalive')) {
@@ -140,14 +149,9 @@ export class SyncServer {
       }
     });
     this.#http = http;
-    http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (!this.#serving && !this.#stopping) {
-        socket.on('error', () => {});
-        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
-        return;
-      }
-      this.#upgrade(wss, req, socket, head);
-    });
+    http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.handleUpgrade(req, socket, head),
+    );
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
       http.listen(this.#o.port, this.#o.host, () => {
@@ -157,6 +161,25 @@ export class SyncServer {
     });
     const addr = http.address();
     return typeof addr === 'object' && addr ? addr.port : this.#o.port;
+  }
+
+  /**
+   * Serves one WebSocket upgrade. `routedGroupID` is the `clientGroupID` URL parameter a
+   * dispatcher routed the socket on (null: there was none); the connect frame must match it.
+   */
+  handleUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    routedGroupID?: string | null,
+  ): void {
+    const wss = this.#wss;
+    if (!wss || (!this.#serving && !this.#stopping)) {
+      socket.on('error', () => {});
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.#upgrade(wss, req, socket, head, routedGroupID);
   }
 
   async #start(): Promise<void> {
@@ -169,7 +192,13 @@ export class SyncServer {
     this.#resolveReady(port);
   }
 
-  #upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  #upgrade(
+    wss: WebSocketServer,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    routedGroupID: string | null | undefined,
+  ): void {
     const path = (req.url ?? '').split('?')[0];
     const otherVersion = path === SYNC_PATH ? undefined : OTHER_SYNC_PATH.exec(path ?? '')?.[1];
     if ((path !== SYNC_PATH && otherVersion === undefined) || this.#stopping) {
@@ -210,6 +239,7 @@ export class SyncServer {
         groups: this.#groups,
         onClose: c => this.#connections.delete(c),
         claimGroup: pins ? (groupID, who) => pins.claim(groupID, who) : undefined,
+        routedGroupID: this.#o.external ? (routedGroupID ?? null) : undefined,
       });
       this.#connections.add(conn);
     });
@@ -233,15 +263,18 @@ export class SyncServer {
     });
   }
 
-  /** Closes every connection, writes and releases every CVR, stops listening. */
-  stop(): Promise<void> {
-    this.#stopping ??= this.#stop();
+  /**
+   * Closes every connection (with `closeWith`, default 1001 "Server shutting down"), writes
+   * and releases every CVR, stops listening.
+   */
+  stop(closeWith?: CloseWith): Promise<void> {
+    this.#stopping ??= this.#stop(closeWith);
     return this.#stopping;
   }
 
-  async #stop(): Promise<void> {
+  async #stop(closeWith: CloseWith | undefined): Promise<void> {
     this.#unsubscribe?.();
-    for (const c of [...this.#connections]) c.close();
+    for (const c of [...this.#connections]) c.close(closeWith?.code, closeWith?.reason);
     await this.#groups.stop();
     const http = this.#http;
     if (http) {

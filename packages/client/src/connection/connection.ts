@@ -31,6 +31,11 @@ export type ConnectionOptions = {
   onFrame: (frame: DownstreamFrame) => void;
   onConnected?: (() => void) | undefined;
   createSocket?: SocketFactory | undefined;
+  /**
+   * Query parameters of the socket URL, read at each connect: zero-cache routes a socket
+   * to the process that owns its client group by `clientGroupID`.
+   */
+  urlParams?: (() => Record<string, string>) | undefined;
   hiddenTabDisconnectDelayMs?: number | undefined;
   pingIntervalMs?: number | undefined;
   pongTimeoutMs?: number | undefined;
@@ -48,6 +53,11 @@ const FATAL_KINDS: ReadonlySet<ErrorKind> = new Set([
 ]);
 
 const OPEN = 1;
+/**
+ * Close code of a server that is restarting (draining its sockets): connect again at once,
+ * without backoff, to whatever now serves the group.
+ */
+const SERVICE_RESTART = 1012;
 
 export function toWebSocketURL(server: string): string {
   const url = new URL(server);
@@ -75,6 +85,8 @@ export class Connection {
   #closed = false;
   #epoch = 0;
   #lastReceivedAt = 0;
+  /** Whether the socket was accepted (`connected`) since the last open. */
+  #wasConnected = false;
 
   constructor(options: ConnectionOptions) {
     this.#o = options;
@@ -198,8 +210,9 @@ export class Connection {
     if (epoch !== this.#epoch || this.#closed) return;
     const create = this.#o.createSocket ?? defaultSocketFactory;
     let socket: SocketLike;
+    this.#wasConnected = false;
     try {
-      socket = create(this.#url);
+      socket = create(withParams(this.#url, this.#o.urlParams?.()));
     } catch (e) {
       this.#o.logger.warn('Could not open a WebSocket', {error: errorName(e)});
       this.#scheduleRetry('Could not open a WebSocket');
@@ -239,6 +252,15 @@ export class Connection {
     socket.onclose = ev => {
       if (epoch !== this.#epoch) return;
       this.#socket = undefined;
+      // Once per accepted socket, so that a server closing every socket at once cannot
+      // make the client loop without backoff.
+      if (ev.code === SERVICE_RESTART && this.#wasConnected) {
+        this.#clearTimers();
+        this.#o.state.set({name: 'connecting', reason: 'The server is restarting'});
+        this.#attempt = 1;
+        void this.#open();
+        return;
+      }
       this.#scheduleRetry(`Socket closed (${ev.code})`);
     };
     socket.onerror = () => {
@@ -251,6 +273,7 @@ export class Connection {
       case 'connected':
         clearTimeout(this.#connectTimer);
         this.#attempt = 0;
+        this.#wasConnected = true;
         this.#o.state.set({name: 'connected'});
         this.#startPings();
         this.#scheduleRefresh(frame[1].tokenExpiresAt);
@@ -369,6 +392,13 @@ export class Connection {
       this.send(['updateAuth', {auth: next}]);
     }
   }
+}
+
+function withParams(url: string, params: Record<string, string> | undefined): string {
+  if (!params) return url;
+  const u = new URL(url);
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+  return u.toString();
 }
 
 function errorName(e: unknown): string {

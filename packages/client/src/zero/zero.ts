@@ -179,6 +179,7 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
               this.#mutations.onConnected();
             },
             createSocket: options.createSocket,
+            urlParams: () => ({clientGroupID: this.#groupID, clientID: this.clientID}),
             hiddenTabDisconnectDelayMs: options.hiddenTabDisconnectDelay,
           });
     const conn = this.#conn;
