@@ -18,6 +18,15 @@ export {lsnToVersion, versionToLsn} from './replica/version.ts';
 export {redactUrl} from './pg/redact-url.ts';
 export {runZeroCache} from './server/run-zero-cache.ts';
 export type {ZeroCache, ZeroCacheHooks} from './server/run-zero-cache.ts';
+export {ProcessFailure, runZeroCacheProcesses} from './processes/dispatcher.ts';
+export type {
+  ProcessesOptions,
+  ProcessInfo,
+  ProcessReport,
+  ZeroCacheProcesses,
+} from './processes/dispatcher.ts';
+export type {ProcessStats} from './processes/messages.ts';
+export {workerIndexFor} from './processes/routing.ts';
 export {ClientGroup} from './view-syncer/client-group.ts';
 export type {ClientGroupOptions} from './view-syncer/client-group.ts';
 export {CVRStore, cvrSchemaName} from './cvr/cvr-store.ts';

@@ -4,7 +4,7 @@ import {afterAll, beforeAll, expect, test} from 'vitest';
 import {SYNC_PATH} from '@zync/protocol';
 import pg from 'pg';
 import {createTestDatabase} from '../../../../test/pg.ts';
-import {startProcesses, type StartedProcesses} from '../../test/processes-fixture.ts';
+import {startProcesses, type StartedProcesses} from '../../../../test/e2e/processes.ts';
 import {TestClient} from '../../test/sync/test-client.ts';
 import {workerIndexFor} from './routing.ts';
 

@@ -3,9 +3,8 @@
 import {mkdtempSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {parseConfig, runZeroCacheProcesses, type ZeroCacheProcesses} from '@zync/cache';
 import {createLogger, formatLogLine} from '@zync/shared';
-import {parseConfig} from '../src/config/parse-config.ts';
-import {runZeroCacheProcesses, type ZeroCacheProcesses} from '../src/processes/dispatcher.ts';
 
 let counter = 0;
 

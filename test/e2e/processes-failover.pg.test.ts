@@ -1,0 +1,148 @@
+// zero-cache with a replicator and two sync worker processes, and real Zero clients: a sync
+// worker or the replicator killed with SIGKILL loses nothing and applies nothing twice.
+import {Zero} from '@zync/client';
+import {workerIndexFor} from '@zync/cache';
+import {createSchema, number, string, table} from '@zync/zql';
+import pg from 'pg';
+import {afterAll, beforeAll, expect, test, vi} from 'vitest';
+import {WebSocket} from 'ws';
+import {createTestDatabase} from '../pg.ts';
+import {startProcesses, type StartedProcesses} from './processes.ts';
+
+(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
+
+const schema = createSchema({
+  tables: [
+    table('entry')
+      .columns({id: string(), client: string(), n: number(), applied: number()})
+      .primaryKey('id'),
+  ],
+});
+type Entry = {id: string; client: string; n: number; applied: number};
+type View = {data: readonly Entry[]; resultType: string; destroy(): void};
+
+let db: pg.Client;
+let opened = 0;
+
+/** A client of its own group (clients of one user share a group in one process). */
+function newZero(): Zero<typeof schema> {
+  const z = new Zero({server: zc.url, userID: `u${opened++}`, schema, kvStore: 'mem'});
+  zeros.push(z);
+  return z;
+}
+let zc: StartedProcesses;
+const zeros: Zero<typeof schema>[] = [];
+
+beforeAll(async () => {
+  const url = await createTestDatabase('procs_failover');
+  db = new pg.Client({connectionString: url});
+  await db.connect();
+  // `applied` counts how many times each row was written: a mutation applied twice shows.
+  await db.query(`
+    CREATE TABLE entry (id TEXT PRIMARY KEY, client TEXT NOT NULL, n INT NOT NULL,
+                        applied INT NOT NULL DEFAULT 0);
+    CREATE FUNCTION count_applied() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      NEW.applied := CASE WHEN TG_OP = 'UPDATE' THEN OLD.applied + 1 ELSE 1 END;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER entry_applied BEFORE INSERT OR UPDATE ON entry
+      FOR EACH ROW EXECUTE FUNCTION count_applied();
+  `);
+  zc = await startProcesses(url, {workers: 2});
+});
+
+afterAll(async () => {
+  for (const z of zeros) await z.close();
+  await zc?.stop();
+  await db?.end();
+});
+
+/** Opens clients until each worker serves at least `perWorker` of them. */
+async function clientsOnBothWorkers(perWorker: number) {
+  const byWorker: Zero<typeof schema>[][] = [[], []];
+  for (let i = 0; i < 64 && byWorker.some(w => w.length < perWorker); i++) {
+    const z = newZero();
+    byWorker[workerIndexFor(await z.clientGroupID, 2)]!.push(z);
+  }
+  expect(byWorker.map(w => w.length >= perWorker)).toEqual([true, true]);
+  return byWorker;
+}
+
+function entries(z: Zero<typeof schema>): View {
+  return z.query.entry.orderBy('id', 'asc').materialize() as unknown as View;
+}
+
+async function upstreamEntries(): Promise<Entry[]> {
+  const {rows} = await db.query<Entry>(`SELECT * FROM entry ORDER BY id`);
+  return rows;
+}
+
+test('a sync worker killed with SIGKILL: its clients reconnect and resume, no mutation lost or applied twice', async () => {
+  const [onKilled, onOther] = await clientsOnBothWorkers(2);
+  const all = [...onKilled!, ...onOther!];
+  const views = all.map(entries);
+  for (const v of views) await vi.waitFor(() => expect(v.resultType).toBe('complete'));
+  const oldPid = zc.pidOf('sync-worker-0');
+  const PER_CLIENT = 20;
+  const results: Promise<unknown>[] = [];
+  const write = (i: number) =>
+    all.forEach((z, c) =>
+      results.push(
+        z.mutate.entry.upsert({id: `k${c}-${i}`, client: `c${c}`, n: i, applied: 0}).server,
+      ),
+    );
+  for (let i = 0; i < PER_CLIENT / 2; i++) write(i);
+  process.kill(oldPid, 'SIGKILL');
+  for (let i = PER_CLIENT / 2; i < PER_CLIENT; i++) write(i);
+
+  const total = all.length * PER_CLIENT;
+  await expect
+    .poll(async () => (await upstreamEntries()).length, {timeout: 30_000, interval: 100})
+    .toBe(total);
+  for (const r of await Promise.all(results)) expect(r).toEqual({type: 'success'});
+  const rows = await upstreamEntries();
+  expect(rows.filter(r => r.applied !== 1)).toEqual([]);
+  // Every client, on the restarted worker or the other, sees every row.
+  for (const v of views) {
+    await vi.waitFor(() => expect(v.data.length).toBe(total), {timeout: 30_000});
+  }
+  expect(zc.pidOf('sync-worker-0')).not.toBe(oldPid);
+  expect(zc.logLines.some(l => /restarting it .*proc=sync-worker-0 exit=SIGKILL/.test(l))).toBe(
+    true,
+  );
+  for (const v of views) v.destroy();
+});
+
+test('the replicator killed with SIGKILL: workers keep serving, and catch up once it is back', async () => {
+  const [a, b] = (await clientsOnBothWorkers(1)).map(w => w[0]!);
+  const views = [a!, b!].map(entries);
+  for (const v of views) await vi.waitFor(() => expect(v.resultType).toBe('complete'));
+  let disconnects = 0;
+  for (const z of [a!, b!]) {
+    z.connection.state.subscribe(s => {
+      if (s.name !== 'connected') disconnects++;
+    });
+  }
+  const oldPid = zc.pidOf('replicator');
+  process.kill(oldPid, 'SIGKILL');
+  // Served while the replicator is down or restarting: a new client hydrates what the
+  // workers have, and a write goes upstream.
+  const late = newZero();
+  const lateView = entries(late);
+  await vi.waitFor(() => expect(lateView.resultType).toBe('complete'), {timeout: 10_000});
+  expect(lateView.data.length).toBeGreaterThan(0);
+  const w = a!.mutate.entry.upsert({id: 'after-kill', client: 'a', n: 1, applied: 0});
+  expect(await w.server).toEqual({type: 'success'});
+  // Once the new replicator streams again, the write reaches clients on both workers.
+  for (const v of [...views, lateView]) {
+    await vi.waitFor(() => expect(v.data.some(r => r.id === 'after-kill')).toBe(true), {
+      timeout: 30_000,
+    });
+  }
+  expect(zc.pidOf('replicator')).not.toBe(oldPid);
+  // The clients' sockets were never dropped.
+  expect(disconnects).toBe(0);
+  const rows = await upstreamEntries();
+  expect(rows.filter(r => r.applied !== 1)).toEqual([]);
+});
