@@ -61,6 +61,9 @@ test('the tarball holds built JavaScript and types, and no sources or tests', as
   expect(files).toContain('package/dist/index.d.ts');
   expect(files).toContain('package/dist/bin/zero-cache.js');
   expect(files).toContain('package/dist/bin/analyze-query.js');
+  // The child processes zero-cache forks with ZERO_NUM_SYNC_WORKERS > 1.
+  expect(files).toContain('package/dist/bin/replicator.js');
+  expect(files).toContain('package/dist/bin/sync-worker.js');
   expect(files).toContain('package/README.md');
   expect(files).toContain('package/CHANGELOG.md');
   expect(files).toContain('package/LICENSE');
@@ -170,6 +173,8 @@ describe('a plain Node app: API server, npx zero-cache and a client, on real Pos
         ZERO_SCHEMA_PATH: 'schema.ts',
         ZERO_MUTATE_URL: `${apiUrl}/push`,
         ZERO_GET_QUERIES_URL: `${apiUrl}/get-queries`,
+        // A dispatcher, the replicator and two workers: the compiled child entry points.
+        ZERO_NUM_SYNC_WORKERS: '2',
       }),
       /zero-cache ready/,
     );

@@ -38,14 +38,16 @@ async function check(): Promise<LoadedSchemaFile | undefined> {
 
 function start(): void {
   const entry = resolveEntry('zero-cache');
+  // One process unless asked for more: restarts on every schema edit stay quick and light.
+  const workers = {ZERO_NUM_SYNC_WORKERS: process.env['ZERO_NUM_SYNC_WORKERS'] || '1'};
   const mine = spawn(
     process.execPath,
     [...entry.execArgv, fileURLToPath(entry.file), ...process.argv.slice(2)],
     {
       stdio: 'inherit',
       env: noSchemaFile
-        ? {...process.env, ZERO_LEGACY_API: 'false'}
-        : {...process.env, ZERO_SCHEMA_PATH: schemaPath},
+        ? {...process.env, ...workers, ZERO_LEGACY_API: 'false'}
+        : {...process.env, ...workers, ZERO_SCHEMA_PATH: schemaPath},
     },
   );
   child = mine;

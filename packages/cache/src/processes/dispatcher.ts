@@ -83,6 +83,23 @@ function slot(role: ChildRole, index: number, name: string): Slot {
   return {role, index, name, handle: undefined, failures: 0, restartTimer: undefined, queue: []};
 }
 
+/**
+ * Stops reading the socket at the libuv handle, not only the stream. After `child.send` the
+ * handle stays open here until the worker acknowledges it, and a handle still reading would
+ * take (and drop) the client's first frame, which the client sends as soon as the worker has
+ * answered 101. `pause()` alone stops only the stream; the handle's `readStop` is what the
+ * stream itself calls when its buffer is full.
+ */
+function stopReading(socket: Socket): void {
+  socket.pause();
+  const handle = (socket as unknown as {_handle?: {reading?: boolean; readStop?: () => number}})
+    ._handle;
+  if (handle?.readStop) {
+    handle.reading = false;
+    handle.readStop();
+  }
+}
+
 function refuse(socket: Socket): void {
   socket.end(UNAVAILABLE);
 }
@@ -332,8 +349,7 @@ class Dispatcher implements ZeroCacheProcesses {
       refuse(socket);
       return;
     }
-    // No reads until the worker has the socket: what the client sends next is its own.
-    socket.pause();
+    stopReading(socket);
     const groupID = routedGroupID(req.url);
     const w = this.#workers[workerIndexFor(groupID ?? '', this.#workers.length)]!;
     const msg: ToChild = {

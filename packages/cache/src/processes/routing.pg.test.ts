@@ -66,6 +66,25 @@ test('groups spread over the workers; all clients of a group meet on one worker'
   for (const s of stats) expect(s.stats?.rssBytes).toBeGreaterThan(0);
 });
 
+test('many sockets handed over at once: every first frame reaches its worker', async () => {
+  // The client sends `connect` as soon as the worker answers 101, while the dispatcher may
+  // still hold the socket's handle: a frame read there would be lost (and the socket would
+  // time out waiting for `connect`).
+  const n = 300;
+  const opened = await Promise.all(
+    Array.from({length: n}, (_, i) =>
+      TestClient.open(zc.port, `${SYNC_PATH}?clientGroupID=burst-${i}`).then(c => {
+        clients.push(c);
+        c.connect({clientID: `burst-${i}-c`, clientGroupID: `burst-${i}`});
+        return c;
+      }),
+    ),
+  );
+  const frames = await Promise.all(opened.map(c => c.next('connected', 9_000)));
+  expect(frames).toHaveLength(n);
+  for (const c of opened) c.ws.terminate();
+});
+
 test('a connect frame for another group than the URL names is refused', async () => {
   const c = await TestClient.open(zc.port, `${SYNC_PATH}?clientGroupID=spread-0`);
   clients.push(c);
