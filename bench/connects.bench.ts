@@ -17,7 +17,8 @@ const WAVE = 20;
 
 function connectOnce(url: string, userID: string, token: string, i: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    // zero-cache routes a socket to the worker that owns its group by this parameter.
+    const ws = new WebSocket(`${url}?clientGroupID=g${i}`);
     ws.on('open', () =>
       ws.send(
         encodeFrame([

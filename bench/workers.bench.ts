@@ -1,0 +1,179 @@
+// zero-cache on several processes: idle memory per process, a client sweep with 1 sync
+// worker against 2 (clients in separate processes), and connect throughput with ES256
+// tokens where each connect hydrates a small query. Runs the compiled bin when it has been
+// built (`npm run build`), else the sources. Writes bench/results/workers.json and
+// docs/performance/workers-*.svg.
+//
+//   npm run bench -- workers
+//
+// Environment (all optional):
+//   BENCH_RUNS=2                     runs per figure (median, min, max)
+//   BENCH_SCENARIOS=memory,sweep,connects
+//   BENCH_SWEEP=500,1000,2000        client counts
+//   BENCH_WORKERS=1,2                sync worker counts compared
+//   BENCH_CLIENT_PROCS=4             processes the sweep's clients run in
+//   BENCH_CONNECTS=600               connects per run
+//   BENCH_NO_WRITE=1                 print only
+import {existsSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs';
+import {cpus, loadavg, tmpdir, totalmem} from 'node:os';
+import {join} from 'node:path';
+import {exportJWK, generateKeyPair, SignJWT} from 'jose';
+import pg from 'pg';
+import {startPostgres, startZeroCache, stopAll} from './e2e/harness.ts';
+import {lineChart} from './e2e/svg.ts';
+import {
+  connects,
+  idleMemory,
+  sweepPoint,
+  type Connects,
+  type IdleMemory,
+  type Start,
+  type SweepPoint,
+} from './workers/scenarios.ts';
+
+const env = process.env;
+const ints = (s: string | undefined, d: string) =>
+  (s ?? d)
+    .split(',')
+    .map(x => Number(x.trim()))
+    .filter(n => Number.isInteger(n) && n > 0);
+const runs = ints(env['BENCH_RUNS'], '2')[0]!;
+const counts = ints(env['BENCH_SWEEP'], '500,1000,2000');
+const workerCounts = ints(env['BENCH_WORKERS'], '1,2');
+const procs = ints(env['BENCH_CLIENT_PROCS'], '4')[0]!;
+const connectsPerRun = ints(env['BENCH_CONNECTS'], '600')[0]!;
+const wanted = new Set((env['BENCH_SCENARIOS'] ?? 'memory,sweep,connects').split(','));
+const root = join(import.meta.dirname, '..');
+const compiled = join(root, 'packages/zync/dist/bin/zero-cache.js');
+const script = existsSync(compiled) ? [compiled] : undefined;
+
+const results: {
+  machine: string;
+  bin: string;
+  loadBefore: number[];
+  loadAfter?: number[];
+  memory: IdleMemory[];
+  sweep: SweepPoint[];
+  connects: Connects[];
+} = {
+  machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB`,
+  bin: script ? 'compiled (packages/zync/dist/bin)' : 'sources (tsx)',
+  loadBefore: loadavg(),
+  memory: [],
+  sweep: [],
+  connects: [],
+};
+console.log(`${results.machine}; zero-cache from ${results.bin}; load ${loadavg().join(' ')}`);
+
+try {
+  const postgres = await startPostgres();
+  const db = new pg.Client({connectionString: postgres.url});
+  db.on('error', () => {});
+  await db.connect();
+  await db.query(`CREATE TABLE fan (id int PRIMARY KEY, owner int NOT NULL, title text NOT NULL,
+      score float8 NOT NULL);
+    INSERT INTO fan SELECT g, g % 50, 'row title ' || g, g * 0.5 FROM generate_series(1, 5000) g;
+    CREATE TABLE hot (id int PRIMARY KEY, v int NOT NULL);
+    INSERT INTO hot VALUES (1, 0), (2, 0), (3, 0);
+    CREATE TABLE item (id text PRIMARY KEY, title text NOT NULL, votes int NOT NULL);`);
+  const dir = mkdtempSync(join(tmpdir(), 'zync-workers-bench-'));
+  let started = 0;
+  const start: Start = (workers, extra = {}) =>
+    startZeroCache({
+      upstreamUrl: postgres.url,
+      replicaFile: join(dir, `r${started}.db`),
+      appId: `bench_w${started++}`,
+      ...(script ? {script} : {}),
+      env: {ZERO_NUM_SYNC_WORKERS: String(workers), ZERO_LOG_LEVEL: 'warn', ...extra},
+    });
+
+  if (wanted.has('memory')) {
+    for (const w of [1, 2, 3]) results.memory.push(await idleMemory(start, w, runs));
+  }
+  if (wanted.has('sweep')) {
+    for (const w of workerCounts) {
+      const zc = await start(w);
+      for (const n of counts) {
+        results.sweep.push(await sweepPoint(zc, db, w, n, {runs, procs, writes: 5}));
+      }
+      await zc.stop();
+    }
+  }
+  if (wanted.has('connects')) {
+    const {publicKey, privateKey} = await generateKeyPair('ES256');
+    const jwk = {...(await exportJWK(publicKey)), alg: 'ES256'};
+    const sign = (i: number) =>
+      new SignJWT({jti: `t${i}`})
+        .setProtectedHeader({alg: 'ES256'})
+        .setSubject('bench')
+        .setExpirationTime('1h')
+        .sign(privateKey);
+    let base = 0;
+    for (const w of workerCounts) {
+      const zc = await start(w, {ZERO_AUTH_JWK: JSON.stringify(jwk)});
+      const tokens = await Promise.all(
+        Array.from({length: connectsPerRun * (runs + 1)}, (_, i) => sign(base + i)),
+      );
+      // One unmeasured run warms the code up.
+      await connects(zc, w, tokens.slice(0, connectsPerRun), {runs: 1, wave: 40, base});
+      base += connectsPerRun;
+      results.connects.push(
+        await connects(zc, w, tokens.slice(connectsPerRun), {runs, wave: 40, base}),
+      );
+      base += connectsPerRun * runs;
+      await zc.stop();
+    }
+    const [one, two] = results.connects;
+    if (one && two) {
+      console.log(
+        `connects: ${two.workers} workers / ${one.workers}: ${(two.perSecond.median / one.perSecond.median).toFixed(2)}x (medians)`,
+      );
+    }
+  }
+  await db.end();
+} finally {
+  await stopAll();
+}
+results.loadAfter = loadavg();
+console.log(`load average after: ${results.loadAfter.join(' ')}`);
+
+if (env['BENCH_NO_WRITE'] !== '1') {
+  const out = join(root, 'bench/results');
+  const svgDir = join(root, 'docs/performance');
+  mkdirSync(out, {recursive: true});
+  writeFileSync(join(out, 'workers.json'), `${JSON.stringify(results, null, 2)}\n`);
+  if (results.sweep.length > 0) {
+    const series = (pick: (p: SweepPoint) => SweepPoint['rssMiB']) =>
+      workerCounts.map(w => ({
+        series: `${w} sync worker${w > 1 ? 's' : ''}`,
+        points: results.sweep.filter(p => p.workers === w).map(p => ({x: p.clients, f: pick(p)})),
+      }));
+    writeFileSync(
+      join(svgDir, 'workers-cpu.svg'),
+      `${lineChart(
+        'Server CPU per write, per client (all processes)',
+        'µs',
+        'clients',
+        series(p => p.cpuUsPerClientWrite),
+      )}\n`,
+    );
+    writeFileSync(
+      join(svgDir, 'workers-rss.svg'),
+      `${lineChart(
+        'Server memory (all processes)',
+        'MiB RSS',
+        'clients',
+        series(p => p.rssMiB),
+      )}\n`,
+    );
+    writeFileSync(
+      join(svgDir, 'workers-latency.svg'),
+      `${lineChart(
+        'One write visible to clients, p99',
+        'ms',
+        'clients',
+        series(p => p.visibleP99Ms),
+      )}\n`,
+    );
+  }
+}

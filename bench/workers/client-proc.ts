@@ -1,0 +1,45 @@
+// A process of benchmark clients: real `Zero` clients (in-memory stores), each with a small
+// query of its own and one row that every client shows. Driven over IPC by workers.bench.ts,
+// so that the clients' CPU is not the benchmark process's.
+import {benchSchema, complete, newClient, when, type Client, type View} from '../e2e/clients.ts';
+
+export type ToClients =
+  {type: 'open'; server: string; count: number} | {type: 'watch'; v: number} | {type: 'close'};
+export type FromClients =
+  | {type: 'opened'}
+  | {type: 'watching'}
+  /** Epoch ms at which each client showed the value. */
+  | {type: 'seen'; at: number[]}
+  | {type: 'closed'};
+
+const schema = benchSchema([]);
+let clients: Client[] = [];
+let hot: View[] = [];
+const send = (m: FromClients) => process.send!(m);
+
+process.on('message', (m: ToClients) => {
+  void (async () => {
+    if (m.type === 'open') {
+      clients = Array.from({length: m.count}, () => newClient(m.server, schema, 'w'));
+      const small = clients.map((z, i) =>
+        z.query['fan']!.where('owner', i % 50)
+          .limit(5)
+          .materialize(),
+      );
+      hot = clients.map(z => z.query['hot']!.where('id', 1).materialize());
+      await Promise.all([...small, ...hot].map(complete));
+      send({type: 'opened'});
+    } else if (m.type === 'watch') {
+      const seen = hot.map(view => when(view, d => d[0]?.['v'] === m.v));
+      send({type: 'watching'});
+      const times = await Promise.all(seen);
+      send({type: 'seen', at: times.map(t => performance.timeOrigin + t)});
+    } else {
+      await Promise.all(clients.map(c => c.close()));
+      clients = [];
+      hot = [];
+      send({type: 'closed'});
+    }
+  })();
+});
+process.once('disconnect', () => process.exit(0));
