@@ -1,4 +1,5 @@
 import {expect, test} from 'vitest';
+import {parseConfig} from '../config/parse-config.ts';
 import {numSyncWorkers, routedGroupID, workerIndexFor} from './routing.ts';
 
 test('the clientGroupID URL parameter, and nothing else, names the group', () => {
@@ -24,4 +25,15 @@ test('a group always maps to the same worker, and groups spread over all workers
 test('the default number of workers is the cores minus one, at least one', () => {
   expect(numSyncWorkers(4)).toBe(4);
   expect(numSyncWorkers(undefined)).toBeGreaterThanOrEqual(1);
+});
+
+test('ZERO_NUM_SYNC_WORKERS must be a positive integer, and says so', () => {
+  const base = {ZERO_UPSTREAM_DB: 'postgres://h/db'};
+  expect(parseConfig({...base, ZERO_NUM_SYNC_WORKERS: '3'}).numSyncWorkers).toBe(3);
+  expect(parseConfig(base).numSyncWorkers).toBeUndefined();
+  for (const bad of ['0', '-1', '1.5', 'two']) {
+    expect(() => parseConfig({...base, ZERO_NUM_SYNC_WORKERS: bad})).toThrow(
+      `ZERO_NUM_SYNC_WORKERS must be a positive integer, got "${bad}"`,
+    );
+  }
 });
