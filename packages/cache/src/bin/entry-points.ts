@@ -1,7 +1,7 @@
 // Where zero-cache's own process entry points are, for the processes it starts itself (the
-// initial-copy child, the replicator and sync workers, and zero-cache under zero-cache-dev). In the repository they are the
-// TypeScript sources, run through tsx; in the published package they are the compiled
-// files that the build puts side by side in one folder.
+// initial-copy child, the replicator and sync workers, and zero-cache under zero-cache-dev).
+// In the repository they are the TypeScript sources, run through tsx; in the published
+// package they are the compiled files that the build puts side by side in one folder.
 import {createRequire} from 'node:module';
 import {pathToFileURL} from 'node:url';
 
