@@ -3,9 +3,14 @@ import {defineConfig} from 'vitest/config';
 
 // `zync` resolves to its sources in the repository (see packages/zync/package.json).
 const SOURCE = 'zync-source';
+// Vitest hands these conditions to Node too (`--conditions`), for packages it does not
+// transform. `module` is a bundlers' condition: under it Node would load ESM builds meant
+// for bundlers (e.g. @opentelemetry/api's, with extensionless imports), which Node cannot
+// run. Node in production never sets it; neither do the tests.
+const conditions = [SOURCE, ...defaultServerConditions.filter(c => c !== 'module')];
 
 export default defineConfig({
-  ssr: {resolve: {conditions: [SOURCE, ...defaultServerConditions]}},
+  ssr: {resolve: {conditions}},
   test: {
     include: [
       'packages/**/*.test.ts',

@@ -1,5 +1,5 @@
 // zero-cache's entry point: the only place that reads process.env.
-import {createLogger, formatLogLine} from '@zync/shared';
+import {createLogger, logLineFormatter, type LogFormat} from '@zync/shared';
 import {ConfigError} from './config/config-error.ts';
 import {configHelp, parseConfig, unusedSettings} from './config/parse-config.ts';
 import {ListenError} from './server/listen-error.ts';
@@ -15,6 +15,18 @@ function write(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+// Known once the config is parsed; a config error is printed in the format asked for, if valid.
+let format: LogFormat = process.env['ZERO_LOG_FORMAT'] === 'json' ? 'json' : 'text';
+
+/** A line that stops start-up: `zero-cache: <message>` (text) or an error object (json). */
+function fatal(message: string): void {
+  write(
+    format === 'json'
+      ? logLineFormatter('json')('error', `zero-cache: ${message}`, {})
+      : `zero-cache: ${message}`,
+  );
+}
+
 async function main(): Promise<number> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     process.stdout.write(`${configHelp()}\n`);
@@ -25,14 +37,14 @@ async function main(): Promise<number> {
     config = parseConfig(process.env);
   } catch (e) {
     if (e instanceof ConfigError) {
-      write(`zero-cache: ${e.message}`);
+      fatal(e.message);
       return 2;
     }
     throw e;
   }
-  const lc = createLogger(config.logLevel, (level, msg, ctx) =>
-    write(formatLogLine(level, msg, ctx)),
-  );
+  format = config.logFormat;
+  const formatLine = logLineFormatter(format);
+  const lc = createLogger(config.logLevel, (level, msg, ctx) => write(formatLine(level, msg, ctx)));
   for (const name of unusedSettings(process.env)) {
     lc.warn(`${name} is set but not used yet: zero-cache ignores it (see zero-cache --help)`);
   }
@@ -52,11 +64,11 @@ async function main(): Promise<number> {
     });
   } catch (e) {
     if (e instanceof SchemaFileError) {
-      write(`zero-cache: ZERO_SCHEMA_PATH ${e.message}`);
+      fatal(`ZERO_SCHEMA_PATH ${e.message}`);
       return 1;
     }
     if (e instanceof ConfigError) {
-      write(`zero-cache: ${e.message}`);
+      fatal(e.message);
       return 2;
     }
     throw e;
@@ -64,11 +76,17 @@ async function main(): Promise<number> {
   if (policy.kind === 'allow-all') lc.warn(policy.line);
   // Printed whatever ZERO_LOG_LEVEL says: running without permissions must not go unseen.
   if (policy.kind === 'allow-all-warning') {
-    for (const line of policy.lines) write(formatLogLine('warn', line, {}));
+    for (const line of policy.lines) write(formatLine('warn', line, {}));
   }
   // One sync worker: everything in this process, as before. More: this process dispatches
   // sockets to worker processes, which load the schema file themselves (docs/processes.md).
   const workers = numSyncWorkers(config.numSyncWorkers);
+  if (workers > 1 && (config.adminPassword !== undefined || config.otlpMetrics !== undefined)) {
+    lc.warn(
+      '/metrics, the admin endpoints and the OTLP export are served by single-process ' +
+        'zero-cache only for now (ZERO_NUM_SYNC_WORKERS=1); see docs/operations.md',
+    );
+  }
   const zc =
     workers === 1
       ? runZeroCache(config, lc, {
@@ -93,7 +111,7 @@ async function main(): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof ListenError || e instanceof ProcessFailure) {
-      write(`zero-cache: ${e.message}`);
+      fatal(e.message);
       return 1;
     }
     lc.error('zero-cache failed', {

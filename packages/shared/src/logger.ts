@@ -5,6 +5,11 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
+/** How a process writes its lines: `text` for people, `json` (one object a line) for collectors. */
+export type LogFormat = 'text' | 'json';
+
+export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
+
 export type LogContext = Readonly<Record<string, string | number | boolean | null | undefined>>;
 
 export interface Logger {
@@ -51,4 +56,32 @@ export function formatLogLine(level: LogLevel, msg: string, ctx: LogContext): st
     }
   }
   return parts.join(' ');
+}
+
+/** The fields every JSON line starts with; a context field of the same name gets a `ctx.` prefix. */
+const JSON_FIELDS = new Set(['time', 'level', 'msg', 'component']);
+
+/**
+ * Formats a line as one JSON object: `time` (ISO 8601), `level`, `msg`, `component` (the
+ * context's, or `zero-cache`), then the context's other fields as they are.
+ */
+export function formatJsonLogLine(level: LogLevel, msg: string, ctx: LogContext): string {
+  const out: Record<string, string | number | boolean | null> = {
+    time: new Date().toISOString(),
+    level,
+    msg,
+    component: typeof ctx['component'] === 'string' ? ctx['component'] : 'zero-cache',
+  };
+  for (const [k, v] of Object.entries(ctx)) {
+    if (v === undefined || k === 'component') continue;
+    out[JSON_FIELDS.has(k) ? `ctx.${k}` : k] = v;
+  }
+  return JSON.stringify(out);
+}
+
+/** The line formatter of a log format. */
+export function logLineFormatter(
+  format: LogFormat,
+): (level: LogLevel, msg: string, ctx: LogContext) => string {
+  return format === 'json' ? formatJsonLogLine : formatLogLine;
 }

@@ -28,6 +28,7 @@ test('zero-cache-dev starts without a schema file, with raw queries and CRUD ref
     env: {
       PATH: process.env['PATH'] ?? '',
       NODE_ENV: 'production',
+      ZERO_ADMIN_PASSWORD: 'an-admin-password',
       ZERO_UPSTREAM_DB: db,
       ZERO_REPLICA_FILE: join(app, 'replica.db'),
       ZERO_APP_ID: 'devnoschema',

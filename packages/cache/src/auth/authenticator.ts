@@ -6,7 +6,7 @@ import {jwtVerify} from 'jose';
 import type {JWTPayload} from 'jose';
 import type {Logger, ReadonlyJSONValue} from '@zync/shared';
 import type {AuthResult, Authenticator} from '../server/hooks.ts';
-import {rejectReason} from './reject-reason.ts';
+import {reasonKind, rejectReason} from './reject-reason.ts';
 import {verifyKeyFromConfig} from './verify-key.ts';
 import type {AuthKeyConfig, VerifyKeyOptions} from './verify-key.ts';
 
@@ -31,7 +31,12 @@ const ANONYMOUS: AuthResult = Object.freeze({
 });
 
 function rejected(reason: string): AuthResult {
-  return {ok: false, kind: 'AuthInvalidated', message: `Token rejected: ${reason}`};
+  return {
+    ok: false,
+    kind: 'AuthInvalidated',
+    message: `Token rejected: ${reason}`,
+    reason: reasonKind(reason),
+  };
 }
 
 export function createAuthenticator(

@@ -2,6 +2,23 @@
 // and into logs, so it is built only from our own words and claim names: never from the
 // token, a claim value or a library message that could quote either.
 import {errors} from 'jose';
+import type {AuthFailureKind} from '../metrics/metrics.ts';
+
+/** The metrics kind of a reason given by `rejectReason` or the authenticator. */
+export function reasonKind(reason: string): AuthFailureKind {
+  if (reason === 'token expired') return 'expired';
+  if (reason === 'signature invalid') return 'bad_signature';
+  if (reason === 'malformed token') return 'malformed';
+  if (reason.includes('too large')) return 'too_large';
+  if (reason.includes('sub')) return 'subject';
+  if (/\((nbf|iat|iss|aud)\)|claim/.test(reason)) return 'claims';
+  if (reason.startsWith('algorithm')) return 'algorithm';
+  if (reason === 'no matching key' || reason === 'more than one key matches') {
+    return 'no_matching_key';
+  }
+  if (reason.startsWith('key set')) return 'key_unavailable';
+  return 'unverifiable';
+}
 
 export function rejectReason(e: unknown): string {
   if (!(e instanceof errors.JOSEError)) return 'token could not be verified';

@@ -8,6 +8,7 @@ export type ConfigType =
   | 'port'
   | 'app-id'
   | 'log-level'
+  | 'log-format'
   | 'boolean'
   | 'positive-int'
   | 'non-negative-int'
@@ -150,6 +151,22 @@ export const CONFIG_VARS = [
     type: 'log-level',
     default: 'info',
     description: 'debug, info, warn or error.',
+  },
+  {
+    env: 'ZERO_LOG_FORMAT',
+    key: 'logFormat',
+    type: 'log-format',
+    default: 'text',
+    description:
+      'text (one line per entry, for people) or json (one JSON object per line: time, level, msg, component, then fields).',
+  },
+  {
+    env: 'ZERO_LOG_SLOW_HYDRATE_THRESHOLD',
+    key: 'logSlowHydrateThresholdMs',
+    type: 'positive-int',
+    default: '100',
+    description:
+      'A query whose hydration takes at least this many milliseconds is logged (warn) with its hash, table, row count and time, never its rows or arguments.',
   },
   {
     env: 'ZERO_AUTH_SECRET',
@@ -356,9 +373,8 @@ export const CONFIG_VARS = [
     key: 'adminPassword',
     type: 'string',
     secret: true,
-    notUsedYet: true,
     description:
-      'Not used yet: accepted, then ignored (zero-cache warns at start when it is set); zero-cache has no admin or debug endpoints.',
+      'Protects /metrics and the admin endpoints under /admin (HTTP Basic or Bearer); unset: they answer 404. Required with NODE_ENV=production.',
   },
   {
     env: 'ZERO_ALLOWED_ORIGINS',

@@ -1,11 +1,12 @@
 // Parses the environment once into a frozen config. Only the entry point passes
 // `process.env` here; everything else receives the result.
 import {isValidAppID} from '@zync/pg';
-import {LOG_LEVELS} from '@zync/shared';
-import type {LogLevel} from '@zync/shared';
+import {LOG_FORMATS, LOG_LEVELS} from '@zync/shared';
+import type {LogFormat, LogLevel} from '@zync/shared';
 import {ConfigError} from './config-error.ts';
 import {CONFIG_VARS} from './config-table.ts';
 import type {ConfigVar} from './config-table.ts';
+import {parseOtelConfig, type OtlpMetricsConfig} from './otel-config.ts';
 
 export interface ZeroConfig {
   readonly upstreamDb: string;
@@ -21,6 +22,8 @@ export interface ZeroConfig {
   readonly allowAllWithoutPermissions: boolean;
   readonly legacyApi: boolean | undefined;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+  readonly logSlowHydrateThresholdMs: number;
   readonly authSecret: string | undefined;
   readonly authJwk: Readonly<Record<string, unknown>> | undefined;
   readonly authJwksUrl: string | undefined;
@@ -44,6 +47,8 @@ export interface ZeroConfig {
   readonly maxQueriesPerClientGroup: number;
   readonly adminPassword: string | undefined;
   readonly allowedOrigins: readonly string[] | undefined;
+  /** OTLP metrics export from the standard OTEL_* variables (otel-config.ts); undefined: off. */
+  readonly otlpMetrics: OtlpMetricsConfig | undefined;
   /** NODE_ENV is `production`: settings that fail open in development are refused. */
   readonly production: boolean;
 }
@@ -108,6 +113,10 @@ function parseValue(v: ConfigVar, raw: string): unknown {
     case 'log-level':
       if (!(LOG_LEVELS as readonly string[]).includes(raw))
         throw bad(`one of ${LOG_LEVELS.join(', ')}`);
+      return raw;
+    case 'log-format':
+      if (!(LOG_FORMATS as readonly string[]).includes(raw))
+        throw bad(`one of ${LOG_FORMATS.join(', ')}`);
       return raw;
     case 'boolean': {
       const s = raw.toLowerCase();
@@ -192,7 +201,18 @@ export function parseConfig(env: Env): ZeroConfig {
   }
   out['cvrDb'] ??= out['upstreamDb'];
   out['changeDb'] ??= out['upstreamDb'];
+  out['otlpMetrics'] = parseOtelConfig(env);
   out['production'] = env['NODE_ENV'] === 'production';
+  if (out['production'] && out['adminPassword'] === undefined) {
+    // Fail closed: a production server is not run with its operations endpoints unprotected
+    // or unreachable by accident.
+    throw new ConfigError(
+      'missing',
+      'ZERO_ADMIN_PASSWORD',
+      'ZERO_ADMIN_PASSWORD is required with NODE_ENV=production: it protects /metrics and the ' +
+        'admin endpoints; set it to a long random secret (see docs/operations.md)',
+    );
+  }
   return Object.freeze(out) as unknown as ZeroConfig;
 }
 

@@ -5,6 +5,7 @@ import type {CVR} from './cvr.ts';
 import type {CVRStore} from './cvr-store.ts';
 import type {SyncLimits} from '../server/limits.ts';
 import type {StepActivity} from '../view-syncer/step-activity.ts';
+import type {Metrics} from '../metrics/metrics.ts';
 
 /** How long a CVR write waits at most for other groups' steps to end. */
 const MAX_WRITE_WAIT_MS = 1_000;
@@ -24,6 +25,8 @@ export type CVRFlushOptions = {
   /** The group's queue of operations. */
   readonly queue: () => Promise<void>;
   readonly onError: (e: unknown) => void;
+  /** CVR writes queued (the backlog) and the time each takes. */
+  readonly metrics: Metrics;
 };
 
 export class CVRFlush {
@@ -51,6 +54,8 @@ export class CVRFlush {
   schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
+    const metrics = this.#o.metrics;
+    metrics.cvrFlushBacklog(1);
     this.#flushing = this.#flushing
       .then(() => this.#betweenSteps())
       .then(async () => {
@@ -63,9 +68,12 @@ export class CVRFlush {
         this.#scheduled = false;
         const cvr = this.#o.cvr();
         if (!cvr?.hasDirty) return;
-        return this.#o.store.flush(cvr.takeWrites());
+        const t0 = performance.now();
+        await this.#o.store.flush(cvr.takeWrites());
+        metrics.cvrFlush(performance.now() - t0);
       })
-      .catch((e: unknown) => this.#o.onError(e));
+      .catch((e: unknown) => this.#o.onError(e))
+      .finally(() => metrics.cvrFlushBacklog(-1));
   }
 
   /**

@@ -313,6 +313,24 @@ export class CVRStore {
   }
 
   /**
+   * Deletes one group's CVR (an operator's drop); with `onlyIfReleased`, only when no
+   * process holds it. Returns whether it was deleted.
+   */
+  async deleteGroup(groupID: string, onlyIfReleased: boolean): Promise<boolean> {
+    const s = this.#schema;
+    return this.#tx(async c => {
+      const {rowCount} = await c.query(
+        `DELETE FROM ${s}.groups WHERE group_id = $1 ${onlyIfReleased ? 'AND NOT owned' : ''}`,
+        [groupID],
+      );
+      if (!rowCount) return false;
+      await c.query(`DELETE FROM ${s}.queries WHERE group_id = $1`, [groupID]);
+      await c.query(`DELETE FROM ${s}.rows WHERE group_id = $1`, [groupID]);
+      return true;
+    });
+  }
+
+  /**
    * Deletes the CVRs of up to `limit` groups no process holds (released, `owned` false)
    * that were last active more than `inactiveMs` ago, oldest first; returns how many. A
    * client of such a group that comes back gets a new CVR: a reset, then deltas again.

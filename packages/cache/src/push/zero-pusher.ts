@@ -14,6 +14,7 @@ import {CrudProcessor} from './crud-processor.ts';
 import {CustomForwarder, type RetryPolicy} from './custom-forwarder.ts';
 import type {MutationOutcome} from './push-types.ts';
 import {allowAllWrites, BoundWriteAuthorizer, type WriteAuthorizer} from './write-authorizer.ts';
+import {apiOutcomeOf, noMetrics, type Metrics} from '../metrics/metrics.ts';
 
 export const OPAQUE_TOKEN_CRUD_REFUSAL =
   'CRUD mutations need a JWT key configured on zero-cache (ZERO_AUTH_SECRET, ZERO_AUTH_JWK or ' +
@@ -48,6 +49,8 @@ export type ZeroPusherOptions = {
   readonly onLastMutationIDs?:
     ((clientGroupID: string, lmids: ReadonlyMap<string, number>) => void) | undefined;
   readonly logger: Logger;
+  /** Each push to the API server is counted by outcome and timed. */
+  readonly metrics?: Metrics | undefined;
 };
 
 /** What a push needs to know about the connection it came from. */
@@ -176,16 +179,23 @@ export class ZeroPusher implements Pusher {
             'Custom mutators need ZERO_MUTATE_URL configured on zero-cache',
           );
         }
-        outcomes.push(
-          ...(await this.#custom.forward(run.mutations, {
+        const metrics = this.#o.metrics ?? noMetrics;
+        const t0 = performance.now();
+        const forwarded = await this.#custom
+          .forward(run.mutations, {
             clientGroupID: ctx.clientGroupID,
             userID: ctx.userID,
             requestID: body.requestID,
             token: ctx.token,
             cookie: ctx.cookie,
             live: ctx.live,
-          })),
-        );
+          })
+          .catch((e: unknown) => {
+            metrics.apiCall('push', apiOutcomeOf(e), performance.now() - t0);
+            throw e;
+          });
+        metrics.apiCall('push', 'ok', performance.now() - t0);
+        outcomes.push(...forwarded);
       }
     }
     const notify = this.#o.onLastMutationIDs;

@@ -18,6 +18,7 @@ import type {
 import {GetQueriesClient, type TransformItem} from './get-queries-client.ts';
 import {transformFailed, type Transformed} from './get-queries-response.ts';
 import {credentialID, TransformCache, transformKey} from './transform-cache.ts';
+import {apiOutcomeOf, noMetrics, type ApiOutcome, type Metrics} from '../metrics/metrics.ts';
 
 export type SyncedQueryPreparerOptions = {
   readonly url: string;
@@ -33,6 +34,8 @@ export type SyncedQueryPreparerOptions = {
   readonly retry?: RetryPolicy | undefined;
   readonly logger: Logger;
   readonly now?: (() => number) | undefined;
+  /** Each get-queries call is counted by outcome and timed. */
+  readonly metrics?: Metrics | undefined;
 };
 
 /** The synced-query options that come from configuration; undefined without a URL. */
@@ -172,6 +175,8 @@ export class SyncedQueryPreparer {
     const items = new Map<string, TransformItem>();
     for (const w of batch.waiters) if (!items.has(w.key)) items.set(w.key, w.item);
     let results: Map<string, ReturnType<typeof transformFailed>>;
+    const metrics = this.#o.metrics ?? noMetrics;
+    const t0 = performance.now();
     try {
       this.requests++;
       results = await this.#client.transform([...items.values()], {
@@ -179,7 +184,9 @@ export class SyncedQueryPreparer {
         token: batch.token,
         cookie: batch.cookie,
       });
+      metrics.apiCall('get_queries', transformOutcome(results), performance.now() - t0);
     } catch (e) {
+      metrics.apiCall('get_queries', apiOutcomeOf(e), performance.now() - t0);
       for (const w of batch.waiters) w.reject(e);
       if (!(e instanceof ProtocolError)) {
         this.#o.logger.warn('get-queries failed', {
@@ -197,6 +204,22 @@ export class SyncedQueryPreparer {
       w.resolve((item && results.get(item.id)) ?? transformFailed('The API server did not answer'));
     }
   }
+}
+
+/**
+ * `failed` when no query got an answer of the app (every one is `transform-failed`: the API
+ * server could not be reached or refused the request), `app_error` when some did get an
+ * error, else `ok`.
+ */
+function transformOutcome(results: ReadonlyMap<string, Transformed>): ApiOutcome {
+  let errors = 0;
+  let failed = 0;
+  for (const r of results.values()) {
+    if (r.ok) continue;
+    errors++;
+    if (r.error.kind === 'transform-failed') failed++;
+  }
+  return errors === 0 ? 'ok' : failed === results.size ? 'failed' : 'app_error';
 }
 
 /** A QueryPreparer resolving synced queries through the API server, then `next`. */

@@ -22,7 +22,7 @@ export interface Relation {
 
 export type PgOutputMessage =
   | {tag: 'begin'; commitLsn: bigint}
-  | {tag: 'commit'; commitLsn: bigint; endLsn: bigint}
+  | {tag: 'commit'; commitLsn: bigint; endLsn: bigint; commitTimeMs: number}
   | {tag: 'relation'; relation: Relation}
   | {tag: 'type'; oid: number; schema: string; name: string}
   | {tag: 'insert'; relation: Relation; row: TupleValue[]}
@@ -30,6 +30,9 @@ export type PgOutputMessage =
   | {tag: 'delete'; relation: Relation; old: TupleValue[]}
   | {tag: 'truncate'; relations: Relation[]}
   | {tag: 'other'};
+
+/** 2000-01-01T00:00:00Z in Unix milliseconds. */
+const PG_EPOCH_MS = 946_684_800_000;
 
 class Reader {
   p = 0;
@@ -101,7 +104,9 @@ export class PgOutputDecoder {
         r.u8();
         const commitLsn = r.u64();
         const endLsn = r.u64();
-        return {tag: 'commit', commitLsn, endLsn};
+        // Microseconds since 2000-01-01 UTC (Postgres' epoch).
+        const commitTimeMs = Number(r.u64() / 1000n) + PG_EPOCH_MS;
+        return {tag: 'commit', commitLsn, endLsn, commitTimeMs};
       }
       case 0x52: {
         const oid = r.i32() >>> 0;

@@ -32,6 +32,7 @@ import {
   upstreamNames,
 } from './upstream.ts';
 import type {UpstreamNames} from './upstream.ts';
+import {noMetrics, type Metrics} from '../metrics/metrics.ts';
 
 export interface ReplicatorOptions {
   readonly upstreamUrl: string;
@@ -49,6 +50,8 @@ export interface ReplicatorOptions {
    * it in a child process (default `IN_PROCESS_COPY_MAX_ROWS`).
    */
   readonly inProcessCopyMaxRows?: number;
+  /** Commits applied, their lag from the upstream commit, and the WAL distance behind. */
+  readonly metrics?: Metrics | undefined;
 }
 
 export type VersionListener = (version: string) => void;
@@ -301,6 +304,9 @@ export class Replicator {
     let applied = 0;
     let failed: unknown;
     let acked = applier.lsn;
+    const metrics = this.#opts.metrics ?? noMetrics;
+    // The furthest upstream WAL position seen (keepalives): the replica's distance behind it.
+    let walEnd = 0n;
     const decoder = new PgOutputDecoder({
       publication: this.#names.publication,
       onDecoded: () => decoded++,
@@ -320,7 +326,11 @@ export class Replicator {
         if (msg.tag === 'type') typeNames.set(msg.oid, msg.name);
         const res = applier.handle(msg);
         const version = res instanceof Promise ? await res : res;
-        if (version !== null) this.#advanced(version);
+        if (version !== null) {
+          metrics.replicaCommit(msg.tag === 'commit' ? Date.now() - msg.commitTimeMs : undefined);
+          if (walEnd > 0n) metrics.replicationLagBytes(Number(walEnd - applier.lsn));
+          this.#advanced(version);
+        }
       } catch (e) {
         failed = e;
         applier.abort();
@@ -334,10 +344,13 @@ export class Replicator {
     };
     service.on('data', (_lsn: string, msg: PgOutputMessage) => onMessage(msg));
     service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
-      const walEnd = parseLsn(lsn);
+      const end = parseLsn(lsn);
+      if (end > walEnd) walEnd = end;
       // Idle: everything received so far is in the replica, so the slot may move up to here.
       const idle = decoded === applied && !applier.inTransaction && !failed;
-      const target = idle && walEnd > 0n ? walEnd - 1n : applier.lsn;
+      // WAL that is not ours (other tables, other databases) is no lag.
+      metrics.replicationLagBytes(idle ? 0 : Number(walEnd - applier.lsn));
+      const target = idle && end > 0n ? end - 1n : applier.lsn;
       if (shouldRespond || target > acked) ack(target > acked ? target : acked);
     });
     service.on('error', () => {});

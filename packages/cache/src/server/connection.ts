@@ -19,6 +19,7 @@ import type {GroupClient, QueryContext} from '../view-syncer/group-client.ts';
 import type {GroupRegistry} from '../view-syncer/group-registry.ts';
 import type {Authenticator, Pusher} from './hooks.ts';
 import type {SyncLimits} from './limits.ts';
+import {noMetrics, type AuthFailureKind, type Metrics} from '../metrics/metrics.ts';
 
 export type ConnectionOptions = {
   readonly wsid: string;
@@ -41,6 +42,8 @@ export type ConnectionOptions = {
   readonly routedGroupID?: string | null | undefined;
   /** A live connection is cut this long after its token's `exp` unless refreshed. */
   readonly tokenExpiryGraceMs?: number | undefined;
+  /** Refused credentials are counted here, by kind. */
+  readonly metrics?: Metrics | undefined;
 };
 
 /** Time allowed for the closing handshake after an error before the socket is cut. */
@@ -195,12 +198,14 @@ export class Connection implements GroupClient {
     const auth = await this.#o.authenticate(body, this.#upgrade);
     if (this.#state === 'closed') return;
     if (!auth.ok) {
+      this.#authFailed(auth.reason ?? 'other');
       this.fail(auth.kind, auth.message);
       return;
     }
     const identity = groupIdentity(body, auth.identity, this.#upgrade.headers.cookie);
     const claimant = {userID: body.userID, identity};
     if (this.#o.claimGroup && !(await this.#o.claimGroup(body.clientGroupID, claimant))) {
+      this.#authFailed('group_owned_by_other_user');
       this.fail('Unauthorized', 'This client group belongs to another user');
       return;
     }
@@ -214,7 +219,10 @@ export class Connection implements GroupClient {
       authData: auth.authData,
       token: body.auth,
       cookie: this.#upgrade.headers.cookie,
-      refuseAuth: message => this.fail('AuthInvalidated', message),
+      refuseAuth: message => {
+        this.#authFailed('api_server_refused');
+        this.fail('AuthInvalidated', message);
+      },
     };
     this.#lc = this.#lc.with({clientID: body.clientID, clientGroupID: body.clientGroupID});
     this.#state = 'open';
@@ -234,6 +242,7 @@ export class Connection implements GroupClient {
     const auth = await this.#o.authenticate(next, this.#upgrade);
     if (this.#state === 'closed') return;
     if (!auth.ok) {
+      this.#authFailed(auth.reason ?? 'other');
       this.fail(auth.kind, auth.message);
       return;
     }
@@ -242,6 +251,7 @@ export class Connection implements GroupClient {
     // would hand the group's rows to whoever else holds its ID).
     if (groupIdentity(next, auth.identity, this.#upgrade.headers.cookie) !== this.#identity) {
       this.#lc = this.#o.logger.with({wsid: this.wsid});
+      this.#authFailed('identity_changed');
       this.fail('Unauthorized', 'A new token must be for the identity this connection began with');
       return;
     }
@@ -268,6 +278,7 @@ export class Connection implements GroupClient {
     const arm = () => {
       const left = cutAt - Date.now();
       if (left <= 0) {
+        this.#authFailed('expired_while_connected');
         this.fail('AuthInvalidated', 'Token expired');
         return;
       }
@@ -317,9 +328,16 @@ export class Connection implements GroupClient {
         });
         // AuthInvalidated (the API server refused the token) sends the client to its
         // refresh path; the mutations stay pending and are pushed again.
+        if (e instanceof ProtocolError && e.kind === 'AuthInvalidated') {
+          this.#authFailed('api_server_refused');
+        }
         if (e instanceof ProtocolError) this.fail(e.kind, e.message);
         else this.fail('PushFailed', 'The mutations could not be processed');
       });
+  }
+
+  #authFailed(kind: AuthFailureKind): void {
+    (this.#o.metrics ?? noMetrics).authFailure(kind);
   }
 
   send(frame: DownstreamFrame): void {

@@ -4,6 +4,7 @@ import type {IncomingMessage} from 'node:http';
 import type {ConnectBody, ErrorKind, PushBody, PushResponseBody} from '@zync/protocol';
 import type {ReadonlyJSONValue} from '@zync/shared';
 import type {QueryContext} from '../view-syncer/group-client.ts';
+import type {AuthFailureKind} from '../metrics/metrics.ts';
 
 export type AuthResult =
   | {
@@ -18,7 +19,13 @@ export type AuthResult =
        */
       readonly identity?: string | undefined;
     }
-  | {readonly ok: false; readonly kind: ErrorKind; readonly message: string};
+  | {
+      readonly ok: false;
+      readonly kind: ErrorKind;
+      readonly message: string;
+      /** Why, as the auth failures metric counts it (default `other`). */
+      readonly reason?: AuthFailureKind | undefined;
+    };
 
 /**
  * Checks a connection's token before it is accepted, and again on `updateAuth` (with

@@ -30,6 +30,8 @@ export type SyncLimits = QueryBudget & {
    * they are hydrated (see poke-stream.ts). Catch-ups with fewer rows go in the poke alone.
    */
   readonly pokePartRows: number;
+  /** A query hydration at least this long is logged (ZERO_LOG_SLOW_HYDRATE_THRESHOLD). */
+  readonly slowHydrateMs: number;
 };
 
 export const DEFAULT_SYNC_LIMITS: SyncLimits = Object.freeze({
@@ -44,4 +46,5 @@ export const DEFAULT_SYNC_LIMITS: SyncLimits = Object.freeze({
   revalidateQueriesMs: 300_000,
   largeCVRWriteDelayMs: 1_000,
   pokePartRows: 5_000,
+  slowHydrateMs: 100,
 });

@@ -13,6 +13,7 @@ import type {SyncLimits} from './limits.ts';
 import {listenError} from './listen-error.ts';
 import {SyncServer} from './sync-server.ts';
 import {syncServices} from './sync-services.ts';
+import {startOperations, type OperationsOptions} from '../admin/operations.ts';
 
 export interface ZeroCache {
   readonly replicator: Replicator;
@@ -42,6 +43,7 @@ export type ZeroCacheHooks = {
   readonly permissions?: DefinedPermissions | undefined;
   /** The schema file's legacy flags (legacyAPI); ZERO_LEGACY_API=false turns both off too. */
   readonly legacy?: LegacyAPI | undefined;
+  readonly operations?: OperationsOptions | undefined;
 };
 
 export function runZeroCache(
@@ -50,13 +52,16 @@ export function runZeroCache(
   hooks: ZeroCacheHooks = {},
 ): ZeroCache {
   const replicaFile = resolve(config.replicaFile);
+  const ops = startOperations(config, lc, hooks.operations);
+  const metrics = ops.metrics;
   const replicator = new Replicator({
     upstreamUrl: config.upstreamDb,
     replicaFile,
     appId: config.appId,
     lc,
+    metrics,
   });
-  const services = syncServices(config, lc, hooks, replicaFile, replicator);
+  const services = syncServices(config, lc, hooks, replicaFile, replicator, metrics);
   const purger = new CVRPurger({
     store: services.cvrStore,
     pins: services.groupPins,
@@ -65,7 +70,8 @@ export function runZeroCache(
     initialBatchSize: config.cvrGarbageCollectionInitialBatchSize,
     logger: lc,
   });
-  const syncServer = new SyncServer(services.options);
+  const syncServer = new SyncServer({...services.options, http: ops.http});
+  ops.attach(syncServer, replicator);
   let stopping: Promise<void> | undefined;
   let syncStarted = false;
   // The port is bound first: a taken port fails start-up at once, before the initial copy.
@@ -89,6 +95,7 @@ export function runZeroCache(
       await syncServer.stop();
       await replicator.stop();
       await services.close();
+      await ops.stop();
     })());
   // The first service to fail stops all the others; `done` then rejects with its error.
   let failure: {readonly error: unknown} | undefined;

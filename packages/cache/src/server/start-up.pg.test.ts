@@ -136,6 +136,7 @@ test('NODE_ENV=production without permissions refuses to start and says how to f
   const replicaFile = tempReplicaFile();
   const run = startBin({
     NODE_ENV: 'production',
+    ZERO_ADMIN_PASSWORD: 'an-admin-password',
     ZERO_UPSTREAM_DB: url,
     ZERO_REPLICA_FILE: replicaFile,
     ZERO_APP_ID: uniqueAppId(),
@@ -157,6 +158,7 @@ test('NODE_ENV=production with ZERO_ALLOW_ALL_WITHOUT_PERMISSIONS=true starts, s
   const port = await freePort();
   const run = startBin({
     NODE_ENV: 'production',
+    ZERO_ADMIN_PASSWORD: 'an-admin-password',
     ZERO_ALLOW_ALL_WITHOUT_PERMISSIONS: 'true',
     ZERO_UPSTREAM_DB: url,
     ZERO_REPLICA_FILE: tempReplicaFile(),

@@ -1,6 +1,6 @@
 // The view syncer's front door: an HTTP server with a health endpoint and the sync
 // WebSocket, client groups in memory, and the subscription to replica advances.
-import {createServer, type IncomingMessage, type Server} from 'node:http';
+import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http';
 import type {Duplex} from 'node:stream';
 import {randomUUID} from 'node:crypto';
 import {WebSocketServer} from 'ws';
@@ -25,6 +25,7 @@ import {
 } from './hooks.ts';
 import {DEFAULT_SYNC_LIMITS, type SyncLimits} from './limits.ts';
 import type {QueryDriverFactory, ReplicaNotifier} from '../view-syncer/query-driver.ts';
+import {noMetrics, type Metrics} from '../metrics/metrics.ts';
 
 /** The sync path of any protocol version (the client puts its version in the path). */
 const OTHER_SYNC_PATH = /^\/sync\/v(\d{1,6})\/connect$/;
@@ -56,6 +57,12 @@ export type SyncServerOptions = {
    * every connect frame must be for the client group the dispatcher routed on.
    */
   readonly external?: boolean | undefined;
+  readonly metrics?: Metrics | undefined;
+  /**
+   * Other HTTP requests (the admin endpoints): returns true when it answered the request;
+   * otherwise it gets a 404.
+   */
+  readonly http?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
 };
 
 /** How a draining server closes its sockets (see docs/processes.md). */
@@ -68,6 +75,7 @@ export class SyncServer {
   readonly #lc: Logger;
   readonly #limits: SyncLimits;
   readonly #groups: GroupRegistry;
+  readonly #metrics: Metrics;
   readonly #connections = new Set<Connection>();
   #http: Server | undefined;
   #wss: WebSocketServer | undefined;
@@ -86,7 +94,9 @@ export class SyncServer {
     this.#o = options;
     this.#lc = options.logger.with({component: 'sync-server'});
     this.#limits = Object.freeze({...DEFAULT_SYNC_LIMITS, ...options.limits});
+    this.#metrics = options.metrics ?? noMetrics;
     this.#groups = new GroupRegistry({
+      metrics: this.#metrics,
       store: options.cvrStore,
       createDriver: options.createDriver,
       prepareQuery: options.prepareQuery ?? passThroughQueryPreparer,
@@ -106,6 +116,11 @@ export class SyncServer {
 
   stats(): SyncServerStats {
     return {connections: this.#connections.size, clientGroups: this.#groups.size};
+  }
+
+  /** The client groups this server holds (admin endpoints, metrics). */
+  get groups(): GroupRegistry {
+    return this.#groups;
   }
 
   /**
@@ -144,7 +159,7 @@ export class SyncServer {
       if (req.method === 'GET' && (path === '/' || path === '/keepalive')) {
         if (this.#serving) res.writeHead(200, {'content-type': 'text/plain'}).end('OK');
         else res.writeHead(503, {'content-type': 'text/plain'}).end('Starting');
-      } else {
+      } else if (!this.#o.http?.(req, res)) {
         res.writeHead(404, {'content-type': 'text/plain'}).end('Not Found');
       }
     });
@@ -222,6 +237,7 @@ export class SyncServer {
       this.#lc.warn('Refused a WebSocket from an origin that is not allowed', {
         origin: origin?.slice(0, 200),
       });
+      this.#metrics.authFailure('origin_not_allowed');
       this.#refuse(wss, req, socket, head, {
         kind: 'OriginNotAllowed',
         message: 'This origin may not connect (ZERO_ALLOWED_ORIGINS)',
@@ -237,6 +253,7 @@ export class SyncServer {
         authenticate: this.#o.authenticate ?? anonymousAuthenticator,
         pusher: this.#o.pusher ?? unsupportedPusher,
         groups: this.#groups,
+        metrics: this.#metrics,
         onClose: c => this.#connections.delete(c),
         claimGroup: pins ? (groupID, who) => pins.claim(groupID, who) : undefined,
         routedGroupID: this.#o.external ? (routedGroupID ?? null) : undefined,

@@ -20,6 +20,7 @@ import type {ReplicaNotifier} from '../view-syncer/query-driver.ts';
 import {DEFAULT_SYNC_LIMITS} from './limits.ts';
 import type {ZeroCacheHooks} from './run-zero-cache.ts';
 import type {SyncServerOptions} from './sync-server.ts';
+import {noMetrics, type Metrics} from '../metrics/metrics.ts';
 
 export type SyncServices = {
   readonly options: SyncServerOptions;
@@ -42,6 +43,7 @@ export function syncServices(
   hooks: ZeroCacheHooks,
   replicaFile: string,
   replica: ReplicaNotifier,
+  metrics: Metrics = noMetrics,
 ): SyncServices {
   const cvrPool = cvrPoolFor(config, lc);
   const upstreamPool = new pg.Pool({connectionString: config.upstreamDb, max: 4});
@@ -59,6 +61,7 @@ export function syncServices(
       legacyMutators: legacy.mutators,
       permissions: hooks.permissions,
       logger: lc.with({component: 'pusher'}),
+      metrics,
     });
   // Synced queries (name + args) are resolved by the API server first; the resolved AST then
   // goes through the app's own preparer (e.g. permissions). Tokens are only forwarded.
@@ -75,6 +78,7 @@ export function syncServices(
         new SyncedQueryPreparer({
           ...synced,
           logger: lc.with({component: 'synced-queries'}),
+          metrics,
         }).preparer(),
         // The API server's AST is built from the client's args: it gets the budget too.
         budgetPreparer({...DEFAULT_SYNC_LIMITS, ...budget, ...hooks.limits}),
@@ -105,9 +109,11 @@ export function syncServices(
     cells: hooks.cells,
     limits: {
       revalidateQueriesMs: config.getQueriesRevalidateSeconds * 1000,
+      slowHydrateMs: config.logSlowHydrateThresholdMs,
       ...budget,
       ...hooks.limits,
     },
+    metrics,
   };
   return {
     options,

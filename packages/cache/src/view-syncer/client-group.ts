@@ -7,17 +7,19 @@ import {recordAdvance} from './advance-rows.ts';
 import {CellMasks} from './cell-masks.ts';
 import type {CVR} from '../cvr/cvr.ts';
 import {CVRFlush} from '../cvr/cvr-flush.ts';
-import {CVRStep, type StepPatch} from '../cvr/cvr-step.ts';
+import {CVRStep} from '../cvr/cvr-step.ts';
 import type {CVRStore} from '../cvr/cvr-store.ts';
 import {applyQueryPatch, nextExpiry, undesireAll, undesireEveryone} from './desired-queries.ts';
 import type {CellVisibility, GroupClient, QueryPreparer} from './group-client.ts';
-import {encodeStepPoke, isEmptyStep, servableSeq} from './group-pokes.ts';
+import {GroupPokes, servableSeq} from './group-pokes.ts';
 import {GroupClients} from './group-clients.ts';
 import {GroupQueries} from './group-queries.ts';
 import type {SyncLimits} from '../server/limits.ts';
 import {PokeStream} from './poke-stream.ts';
 import type {QueryDriver} from './query-driver.ts';
 import {StepActivity} from './step-activity.ts';
+import {noMetrics, type Metrics} from '../metrics/metrics.ts';
+import * as inspect from './group-inspect.ts';
 
 export type ClientGroupOptions = {
   readonly groupID: string;
@@ -33,6 +35,7 @@ export type ClientGroupOptions = {
   readonly now?: () => number;
   /** Steps of all groups of the process (CVR writes wait for them); default: this group's. */
   readonly activity?: StepActivity;
+  readonly metrics?: Metrics | undefined;
 };
 
 export class ClientGroup {
@@ -54,7 +57,8 @@ export class ClientGroup {
   readonly #queries: GroupQueries;
   /** True while a step runs (between its start and end on the queue). */
   #stepping = false;
-  #pokeCounter = 0;
+  readonly #pokes: GroupPokes;
+  readonly #metrics: Metrics;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #ttlTimer: ReturnType<typeof setTimeout> | undefined;
   #revalidateTimer: ReturnType<typeof setInterval> | undefined;
@@ -75,6 +79,8 @@ export class ClientGroup {
     this.#now = options.now ?? Date.now;
     this.#activity = options.activity ?? new StepActivity();
     this.#clients = new GroupClients(() => options.driver.lastMutationIDs?.(options.groupID) ?? {});
+    this.#metrics = options.metrics ?? noMetrics;
+    this.#pokes = new GroupPokes(() => this.#requireCVR(), this.#clients, this.#metrics);
     this.#queries = new GroupQueries({
       driver: options.driver,
       prepareQuery: options.prepareQuery,
@@ -82,6 +88,7 @@ export class ClientGroup {
       limits: options.limits,
       lc: this.#lc,
       now: this.#now,
+      metrics: this.#metrics,
       cvr: () => this.#requireCVR(),
     });
     this.#flush = new CVRFlush({
@@ -93,6 +100,7 @@ export class ClientGroup {
       stepping: () => this.#stepping,
       queue: () => this.#queue,
       onError: e => this.#fail(e),
+      metrics: this.#metrics,
     });
     this.stopped = new Promise(resolve => {
       this.#resolveStopped = resolve;
@@ -208,7 +216,7 @@ export class ClientGroup {
       const base = cvr.cookie;
       const step = new CVRStep(cvr);
       await this.#queries.reprepareStale(step, client);
-      this.#poke(base, step.finish(this.#o.driver.version));
+      this.#pokes.send(base, step.finish(this.#o.driver.version));
       this.#afterStep();
     });
   }
@@ -229,7 +237,7 @@ export class ClientGroup {
       const step = new CVRStep(cvr);
       await this.#queries.applyReprepared(step, reprepared);
       this.#queries.dropExpired(step);
-      this.#poke(base, step.finish(this.#o.driver.version));
+      this.#pokes.send(base, step.finish(this.#o.driver.version));
       this.#afterStep();
     });
   }
@@ -272,7 +280,7 @@ export class ClientGroup {
     const servable = servableSeq(cvr, baseVersion);
     // A client that starts from nothing gets the rows of the queries hydrated for it as
     // they come, in parts ahead of its catch-up poke.
-    const pokeID = this.#nextPokeID();
+    const pokeID = this.#pokes.nextID();
     const stream =
       servable === null
         ? new PokeStream(
@@ -296,14 +304,14 @@ export class ClientGroup {
     // part of its catch-up.
     const patch = step.finish(this.#o.driver.version, this.#clients.size > 0);
     // Query errors concern the connecting client only; it gets them in its catch-up.
-    this.#poke(base, {...patch, queryErrors: []});
+    this.#pokes.send(base, {...patch, queryErrors: []});
     const afterParts = stream?.streamed ?? false;
     const catchUp = cvr.catchUp(servable, afterParts);
     const rows = afterParts && stream ? [...catchUp.rows, ...stream.finish()] : catchUp.rows;
     // The connecting client learns every client's last mutation id (it may have missed some).
     const lmids = this.#clients.allLastMutationIDs();
     client.sendText(
-      this.#encodePoke(
+      this.#pokes.encode(
         catchUp.reset ? null : baseVersion,
         {rows, gotQueries: catchUp.gotQueries, queryErrors: patch.queryErrors},
         lmids,
@@ -338,7 +346,7 @@ export class ClientGroup {
       const step = new CVRStep(cvr);
       // The rows of a large new query go ahead in parts to every client of the group (they
       // all get the step's poke); the poke then leaves out what the parts carried.
-      const pokeID = this.#nextPokeID();
+      const pokeID = this.#pokes.nextID();
       const stream = new PokeStream(
         pokeID,
         this.#o.limits.pokePartRows,
@@ -352,19 +360,13 @@ export class ClientGroup {
         this.#queries.dropExpired(step);
         stream.endParts();
         const patch = step.finish(this.#o.driver.version, true, stream.streamed);
-        if (stream.streamed) this.#pokeAfterParts(base, patch, pokeID);
-        else this.#poke(base, patch);
+        if (stream.streamed) this.#pokes.sendAfterParts(base, patch, pokeID);
+        else this.#pokes.send(base, patch);
       } finally {
         stream.unmark();
       }
       this.#afterStep();
     });
-  }
-
-  /** The poke that ends a step whose rows went ahead in parts: always sent, never cut off. */
-  #pokeAfterParts(base: string, p: StepPatch, pokeID: string): void {
-    const text = this.#encodePoke(base, p, {}, pokeID);
-    this.#clients.sendText(text, false);
   }
 
   disconnect(client: GroupClient): Promise<boolean> {
@@ -376,7 +378,7 @@ export class ClientGroup {
       const base = cvr.cookie;
       const step = new CVRStep(cvr);
       this.#queries.dropExpired(step);
-      this.#poke(base, step.finish(this.#o.driver.version));
+      this.#pokes.send(base, step.finish(this.#o.driver.version));
       this.#afterStep();
       return Promise.resolve();
     });
@@ -406,14 +408,16 @@ export class ClientGroup {
     this.#behind = false;
     if (!this.#cvr) return;
     const cvr = this.#cvr;
+    const t0 = performance.now();
     const result = await this.#o.driver.advance();
     const base = cvr.cookie;
     const step = new CVRStep(cvr);
     await recordAdvance(cvr, step, this.#cells, result.changes);
     this.#queries.dropExpired(step);
     const lmids = result.clientsChanged ? this.#clients.lastMutationIDChanges() : {};
-    this.#poke(base, step.finish(result.version), lmids);
+    this.#pokes.send(base, step.finish(result.version), lmids);
     this.#afterStep();
+    this.#metrics.advance(performance.now() - t0);
   }
 
   #expire(): Promise<boolean> {
@@ -422,30 +426,10 @@ export class ClientGroup {
       const base = cvr.cookie;
       const step = new CVRStep(cvr);
       this.#queries.dropExpired(step);
-      this.#poke(base, step.finish(this.#o.driver.version));
+      this.#pokes.send(base, step.finish(this.#o.driver.version));
       this.#afterStep();
       return Promise.resolve();
     });
-  }
-
-  #nextPokeID(): string {
-    return `${this.#requireCVR().state.epoch}.${++this.#pokeCounter}`;
-  }
-
-  #encodePoke(
-    baseVersion: string | null,
-    patch: StepPatch,
-    lastMutationIDChanges: Record<string, number> = {},
-    pokeID = this.#nextPokeID(),
-  ): string {
-    return encodeStepPoke(this.#requireCVR(), pokeID, baseVersion, patch, lastMutationIDChanges);
-  }
-
-  /** Sends one step to every connected client (if it changed anything they can see). */
-  #poke(base: string, p: StepPatch, lmids: Record<string, number> = {}): void {
-    if (this.#clients.size === 0 || isEmptyStep(p, lmids)) return;
-    const text = this.#encodePoke(base, p, lmids);
-    this.#clients.sendText(text);
   }
 
   /** Purges old tombstones, queues the CVR write, and (re)arms the TTL and idle timers. */
@@ -476,6 +460,30 @@ export class ClientGroup {
   async #releaseNow(): Promise<void> {
     this.#finish();
     await this.stopped;
+  }
+
+  /** What the admin endpoints show of the group (group-inspect.ts). */
+  summary(): inspect.GroupSummary {
+    return inspect.summarizeGroup(this.groupID, this.#clients.size, this.#cvr);
+  }
+
+  detail(): inspect.GroupDetail {
+    const hydrations = this.#queries.hydrations;
+    return inspect.describeGroup(this.groupID, this.#clients.size, this.#cvr, hydrations);
+  }
+
+  /**
+   * Ends the group for good: its clients get ClientNotFound (they drop their state and sync
+   * again); the CVR is not released: the caller deletes it once `stopped` resolves.
+   */
+  drop(): Promise<void> {
+    const dropping = this.#queue.then(async () => {
+      this.#broken = true;
+      this.#clients.failAll('ClientNotFound', 'An operator removed this client group; sync again');
+      await this.#releaseNow();
+    });
+    this.#queue = dropping.catch(() => {});
+    return dropping;
   }
 
   /** Stops the group: closes its clients, writes what is left and releases the CVR. */

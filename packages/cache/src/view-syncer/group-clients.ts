@@ -1,5 +1,6 @@
 // The connected clients of a client group, and the last mutation ids they have been told.
 // See docs/view-syncer.md.
+import type {ErrorKind} from '@zync/protocol';
 import type {GroupClient} from './group-client.ts';
 
 export class GroupClients {
@@ -56,8 +57,8 @@ export class GroupClients {
   }
 
   /** Disconnects every client with an error and forgets them. */
-  failAll(): void {
-    for (const c of this.#clients.values()) c.fail('Internal', 'The server lost this client group');
+  failAll(kind: ErrorKind = 'Internal', message = 'The server lost this client group'): void {
+    for (const c of this.#clients.values()) c.fail(kind, message);
     this.#clients.clear();
   }
 

@@ -2,7 +2,49 @@
 import type {CVR} from '../cvr/cvr.ts';
 import type {StepPatch} from '../cvr/cvr-step.ts';
 import {parseVersion} from '../cvr/cvr-version.ts';
+import type {Metrics} from '../metrics/metrics.ts';
+import type {GroupClients} from './group-clients.ts';
 import {encodePokeFrame, type PokeMeta} from './poke-encoder.ts';
+
+/** Numbers, encodes and sends a group's pokes (and reports their sizes). */
+export class GroupPokes {
+  readonly #cvr: () => CVR;
+  readonly #clients: GroupClients;
+  readonly #metrics: Metrics;
+  #counter = 0;
+
+  constructor(cvr: () => CVR, clients: GroupClients, metrics: Metrics) {
+    this.#cvr = cvr;
+    this.#clients = clients;
+    this.#metrics = metrics;
+  }
+
+  nextID(): string {
+    return `${this.#cvr().state.epoch}.${++this.#counter}`;
+  }
+
+  encode(
+    baseVersion: string | null,
+    patch: StepPatch,
+    lastMutationIDChanges: Record<string, number> = {},
+    pokeID = this.nextID(),
+  ): string {
+    const text = encodeStepPoke(this.#cvr(), pokeID, baseVersion, patch, lastMutationIDChanges);
+    this.#metrics.poke(Buffer.byteLength(text));
+    return text;
+  }
+
+  /** Sends one step to every connected client (if it changed anything they can see). */
+  send(base: string, p: StepPatch, lmids: Record<string, number> = {}): void {
+    if (this.#clients.size === 0 || isEmptyStep(p, lmids)) return;
+    this.#clients.sendText(this.encode(base, p, lmids));
+  }
+
+  /** The poke that ends a step whose rows went ahead in parts: always sent, never cut off. */
+  sendAfterParts(base: string, p: StepPatch, pokeID: string): void {
+    this.#clients.sendText(this.encode(base, p, {}, pokeID), false);
+  }
+}
 
 /** The poke frame of a step, from `baseVersion` to the CVR's current cookie. */
 export function encodeStepPoke(

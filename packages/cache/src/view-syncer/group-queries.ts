@@ -21,6 +21,8 @@ import type {PokeStream} from './poke-stream.ts';
 import {checkQueryBudget, QUERY_BUDGET_SETTINGS} from './query-budget.ts';
 import type {QueryDriver} from './query-driver.ts';
 import {TimeSlice} from './time-slice.ts';
+import type {Metrics} from '../metrics/metrics.ts';
+import type {Hydration} from './group-inspect.ts';
 
 export type GroupQueriesOptions = {
   readonly driver: QueryDriver;
@@ -31,6 +33,7 @@ export type GroupQueriesOptions = {
   readonly now: () => number;
   /** The group's CVR; throws before it is loaded. */
   readonly cvr: () => CVR;
+  readonly metrics: Metrics;
 };
 
 /** Live synced queries prepared again, with the client each was prepared for. */
@@ -45,6 +48,8 @@ export class GroupQueries {
   readonly #requested = new Map<string, RequestedQuery>();
   /** The auth key (see authKey) each live query was prepared with; unknown after a load. */
   readonly #preparedWith = new Map<string, string>();
+  /** The last hydration of each query in this process (admin endpoints). */
+  readonly hydrations = new Map<string, Hydration>();
 
   constructor(options: GroupQueriesOptions) {
     this.#o = options;
@@ -83,6 +88,7 @@ export class GroupQueries {
     const cvr = this.#o.cvr();
     const q = cvr.state.queries.get(ast.hash);
     if (!q) return;
+    const t0 = performance.now();
     try {
       this.#o.cells.set(ast.hash, ast.ast, ctx);
       const rows = await this.#o.driver.addQuery(ast.hash, ast.ast);
@@ -95,6 +101,7 @@ export class GroupQueries {
       q.ast = ast.ast;
       cvr.markQueryDirty(q.hash);
       if (!known) step.gotQuery(q.hash);
+      this.#hydrated(ast.hash, ast.ast.table, n, performance.now() - t0);
     } catch (e) {
       this.#o.driver.removeQuery(ast.hash);
       this.#o.cells.delete(ast.hash);
@@ -105,6 +112,15 @@ export class GroupQueries {
       });
       step.queryError(hydrationQueryError(ast.hash, e));
       this.#dropFailed(step, ast.hash);
+    }
+  }
+
+  #hydrated(hash: string, table: string, rows: number, ms: number): void {
+    this.#o.metrics.hydration(ms);
+    this.hydrations.set(hash, {ms, rows, at: Date.now()});
+    if (ms >= this.#o.limits.slowHydrateMs) {
+      // The hash and the table name the query; its arguments and rows are user data.
+      this.#o.lc.warn('Slow query hydration', {hash, table, rows, ms: Math.round(ms)});
     }
   }
 
@@ -120,6 +136,7 @@ export class GroupQueries {
   /** A query that could not be prepared or run: forget it (or keep its tombstone). */
   #dropFailed(step: CVRStep, hash: string): void {
     this.#o.cells.delete(hash);
+    this.hydrations.delete(hash);
     const cvr = this.#o.cvr();
     const q = cvr.state.queries.get(hash);
     if (!q) return;
@@ -323,6 +340,7 @@ export class GroupQueries {
   dropExpired(step: CVRStep): void {
     const cvr = this.#o.cvr();
     for (const q of expiredQueries(cvr, this.#o.now())) {
+      this.hydrations.delete(q.hash);
       this.#o.driver.removeQuery(q.hash);
       this.#o.cells.delete(q.hash);
       step.dropQueryRows(q.hash);

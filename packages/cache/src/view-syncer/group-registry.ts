@@ -9,6 +9,8 @@ import type {SyncLimits} from '../server/limits.ts';
 import {MemoryReclaimer} from './memory-reclaimer.ts';
 import {StepActivity} from './step-activity.ts';
 import type {QueryDriverFactory} from './query-driver.ts';
+import type {Metrics} from '../metrics/metrics.ts';
+import type {GroupDetail, GroupSummary} from './group-inspect.ts';
 
 export type GroupRegistryOptions = {
   readonly store: CVRStore;
@@ -20,6 +22,15 @@ export type GroupRegistryOptions = {
   readonly logger: Logger;
   /** Collects the garbage of released groups (default: the engine's full collection). */
   readonly reclaimer?: MemoryReclaimer;
+  readonly metrics?: Metrics | undefined;
+};
+
+/** What dropping a client group did (admin endpoints). */
+export type DropResult = {
+  /** The group was in memory here: its clients were disconnected. */
+  readonly wasLoaded: boolean;
+  /** Its CVR was deleted (false: there was none, or another process holds it). */
+  readonly deleted: boolean;
 };
 
 export interface ConnectedClient extends GroupClient {
@@ -31,6 +42,8 @@ export class GroupRegistry {
   readonly #groups = new Map<string, ClientGroup>();
   /** Groups being released: a new group for the same id waits until its CVR is written. */
   readonly #releasing = new Map<string, Promise<void>>();
+  /** Groups being dropped: a new group for the same id waits until the CVR is gone. */
+  readonly #dropping = new Map<string, Promise<unknown>>();
   #stopped = false;
   readonly #reclaimer: MemoryReclaimer;
   readonly #activity = new StepActivity();
@@ -61,6 +74,7 @@ export class GroupRegistry {
         limits: this.#o.limits,
         logger: this.#o.logger,
         activity: this.#activity,
+        metrics: this.#o.metrics,
         onDone: done => {
           if (this.#groups.get(groupID) === done) this.#groups.delete(groupID);
           this.#releasing.set(groupID, done.stopped);
@@ -89,6 +103,7 @@ export class GroupRegistry {
         client.fail('Internal', 'The server is shutting down');
         return;
       }
+      await this.#dropping.get(groupID);
       await this.#releasing.get(groupID);
       if (await this.#group(groupID).connect(client, baseVersion, desired)) return;
     }
@@ -116,6 +131,47 @@ export class GroupRegistry {
   /** The replica advanced: every group in memory catches up. */
   advanceAll(): void {
     for (const g of this.#groups.values()) g.requestAdvance();
+  }
+
+  /** Every group in memory, in brief. */
+  summaries(): GroupSummary[] {
+    return [...this.#groups.values()].filter(g => !g.done).map(g => g.summary());
+  }
+
+  detail(groupID: string): GroupDetail | undefined {
+    const g = this.#groups.get(groupID);
+    return g && !g.done ? g.detail() : undefined;
+  }
+
+  /** Connected clients of all groups in memory. */
+  clientCount(): number {
+    let n = 0;
+    for (const g of this.#groups.values()) n += g.clientCount;
+    return n;
+  }
+
+  /**
+   * Drops a client group's state: its clients here are disconnected (ClientNotFound: they
+   * drop their local state and sync again) and its CVR is deleted. A group that is not in
+   * memory here loses its CVR only if no process holds it.
+   */
+  drop(groupID: string): Promise<DropResult> {
+    const g = this.#groups.get(groupID);
+    const loaded = g !== undefined && !g.done;
+    const prior = this.#dropping.get(groupID);
+    const dropping = (async (): Promise<DropResult> => {
+      await prior?.catch(() => {});
+      if (loaded) await g.drop();
+      else await this.#releasing.get(groupID);
+      const deleted = await this.#o.store.deleteGroup(groupID, !loaded);
+      return {wasLoaded: loaded, deleted};
+    })();
+    this.#dropping.set(groupID, dropping);
+    const settle = () => {
+      if (this.#dropping.get(groupID) === dropping) this.#dropping.delete(groupID);
+    };
+    dropping.then(settle, settle);
+    return dropping;
   }
 
   async stop(): Promise<void> {
