@@ -5,7 +5,7 @@ import {join} from 'node:path';
 import type {ZeroCacheHooks} from '@zync/cache';
 import {parseConfig, runZeroCache} from '@zync/cache';
 import type {LogLevel} from '@zync/shared';
-import {createLogger, formatLogLine} from '@zync/shared';
+import {createLogger, logLineFormatter} from '@zync/shared';
 
 let counter = 0;
 
@@ -36,8 +36,10 @@ export async function startZeroCache(
     port: opts.port ?? 0,
   };
   const lines: string[] = [];
+  // As main.ts writes them: ZERO_LOG_FORMAT decides the format.
+  const format = logLineFormatter(config.logFormat);
   const lc = createLogger(opts.logLevel ?? 'info', (level, msg, ctx) => {
-    lines.push(formatLogLine(level, msg, ctx));
+    lines.push(format(level, msg, ctx));
   });
   const zc = runZeroCache(config, lc, opts.hooks);
   zc.done.catch(() => {});
