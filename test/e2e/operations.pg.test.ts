@@ -202,7 +202,10 @@ test('a connect, a hydration, a write, a push and bad tokens move their metrics'
 
   // Tokens zero-cache refuses, by kind.
   const m3 = await metrics();
-  const forged = client('carol', await jwt('carol', 3600, 'another-secret-of-enough-length-0123456789'));
+  const forged = client(
+    'carol',
+    await jwt('carol', 3600, 'another-secret-of-enough-length-0123456789'),
+  );
   await waitState(forged, 'needs-auth');
   const expired = client('dave', await jwt('dave', -3600));
   await waitState(expired, 'needs-auth');

@@ -88,9 +88,7 @@ export function startOtlpExport(
   let stopping: Promise<void> | undefined;
   return {
     stop: () =>
-      (stopping ??= (async () => {
-        await reader.forceFlush().catch(() => {});
-        await provider.shutdown().catch(() => {});
-      })()),
+      // Shutting down collects and exports one last time.
+      (stopping ??= provider.shutdown().catch(() => {})),
   };
 }
