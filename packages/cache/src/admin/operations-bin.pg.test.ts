@@ -46,8 +46,8 @@ function startBin(env: Record<string, string>): Run {
   );
   children.push(child);
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  child.stdout!.resume();
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.resume();
   const exit = new Promise<number | null>(res => child.once('close', code => res(code)));
   return {child, stderr: () => err, exit};
 }
