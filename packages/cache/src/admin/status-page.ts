@@ -9,7 +9,8 @@ body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#1d2330;background:#
 h1{font-size:1.3rem;margin:0 0 1rem}h2{font-size:1.05rem;margin:1.5rem 0 .5rem}
 .figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:.6rem}
 .fig{background:#fff;border:1px solid #dde1e8;border-radius:6px;padding:.5rem .7rem}
-.fig b{display:block;font-size:1.3rem;font-variant-numeric:tabular-nums}
+.fig b{display:block;font-size:1.3rem;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
+#replicaVersion{font-size:.95rem;font-family:ui-monospace,monospace}
 .fig span{color:#5a6372;font-size:.8rem}
 svg{background:#fff;border:1px solid #dde1e8;border-radius:6px;width:100%;max-width:900px}
 .conn{stroke:#2f6fdf;fill:none;stroke-width:1.5}.lag{stroke:#d9822b;fill:none;stroke-width:1.5}
@@ -95,7 +96,8 @@ function drawChart(h) {
   };
   series(samples.map(s => [x(s.t), yC(s.connections)]), 'conn');
   series(lags.map(s => [x(s.t), yL(s.lagMs)]), 'lag');
-  $('samples').textContent = samples.length + ' samples, one every ' + Math.round(h.intervalMs / 1000) + ' s';
+  const every = h.intervalMs >= 1000 ? Math.round(h.intervalMs / 1000) + ' s' : h.intervalMs + ' ms';
+  $('samples').textContent = samples.length + ' samples, one every ' + every;
 }
 async function refresh() {
   try {
