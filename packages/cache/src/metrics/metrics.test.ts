@@ -69,9 +69,9 @@ test('the registries of several processes merge: sums, and the largest lag', asy
 test('prom-client metrics become OTLP data: cumulative sums, gauges, per-bucket histograms', async () => {
   const m = new PromMetrics({processMetrics: false});
   m.watch(figures(2));
-  m.poke(100);
-  m.poke(2000);
-  m.poke(5000);
+  m.poke('x'.repeat(100));
+  m.poke('é'.repeat(1000)); // 2000 bytes of UTF-8
+  m.poke('x'.repeat(5000));
   m.apiCall('push', 'auth_refused', 30);
   const out = toOtelMetrics(await m.json(), [1, 0], [2, 0]);
   const byName = new Map(out.map(d => [d.descriptor.name, d]));

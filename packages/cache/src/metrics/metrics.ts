@@ -51,8 +51,8 @@ export interface Metrics {
   hydration(ms: number): void;
   /** One client group advanced to a new replica version. */
   advance(ms: number): void;
-  /** One poke frame was encoded for a group's clients (its size in bytes). */
-  poke(bytes: number): void;
+  /** One poke frame was encoded for a group's clients (its size in bytes is recorded). */
+  poke(frame: string): void;
   /**
    * A transaction was applied to the replica; `lagMs`: from its upstream commit time to now
    * (undefined when unknown).

@@ -187,8 +187,8 @@ export class PromMetrics implements Metrics {
     this.#advance.observe(ms / 1000);
   }
 
-  poke(bytes: number): void {
-    this.#poke.observe(bytes);
+  poke(frame: string): void {
+    this.#poke.observe(Buffer.byteLength(frame));
   }
 
   replicaCommit(lagMs: number | undefined): void {

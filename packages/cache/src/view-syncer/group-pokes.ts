@@ -30,7 +30,7 @@ export class GroupPokes {
     pokeID = this.nextID(),
   ): string {
     const text = encodeStepPoke(this.#cvr(), pokeID, baseVersion, patch, lastMutationIDChanges);
-    this.#metrics.poke(Buffer.byteLength(text));
+    this.#metrics.poke(text);
     return text;
   }
 
