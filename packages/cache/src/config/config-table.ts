@@ -154,6 +154,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_LOG_FORMAT',
+    docDefault: '`text`',
+    doc: '`text`: one line per entry (`time LEVEL msg key=value …`); `json`: one JSON object per line (`time`, `level`, `msg`, `component`, then the fields; see [operations.md](operations.md))',
     key: 'logFormat',
     type: 'log-format',
     default: 'text',
@@ -162,6 +164,8 @@ export const CONFIG_VARS = [
   },
   {
     env: 'ZERO_LOG_SLOW_HYDRATE_THRESHOLD',
+    docDefault: '`100`',
+    doc: 'a query whose hydration takes at least this many milliseconds is logged (`WARN Slow query hydration`) with its hash, table, row count and time, never its rows or arguments (positive integer)',
     key: 'logSlowHydrateThresholdMs',
     type: 'positive-int',
     default: '100',
@@ -369,7 +373,7 @@ export const CONFIG_VARS = [
   {
     env: 'ZERO_ADMIN_PASSWORD',
     docDefault: 'unset',
-    doc: '**not used yet**: accepted, then ignored (a `WARN` at start says so when set); zero-cache has no admin or debug endpoints',
+    doc: 'protects `/metrics` and the admin endpoints under `/admin` (HTTP Basic with any user name, or `Authorization: Bearer`); unset: they answer 404. **Required with `NODE_ENV=production`**: zero-cache refuses to start without it (see [operations.md](operations.md))',
     key: 'adminPassword',
     type: 'string',
     secret: true,
