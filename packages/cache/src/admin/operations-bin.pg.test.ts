@@ -143,6 +143,11 @@ test('with OTEL_EXPORTER_OTLP_ENDPOINT the process pushes its metrics to the col
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
       OTEL_METRIC_EXPORT_INTERVAL: '200',
     });
+    // Stopped only once started: a stop during the initial copy is a failed start.
+    await vi.waitFor(() => expect(run.stderr()).toContain('zero-cache ready'), {
+      timeout: 60_000,
+      interval: 50,
+    });
     await vi.waitFor(
       () => expect(bodies.some(b => b.includes('"name":"zero_cache_connections"'))).toBe(true),
       {timeout: 60_000, interval: 50},
