@@ -19,6 +19,8 @@ const external: (string | RegExp)[] = [
   'react/jsx-runtime',
   'sorted-btree',
   'sql-template-tag',
+  'prom-client',
+  /^@opentelemetry\//,
   'esbuild',
   'undici',
   'valibot',
@@ -75,10 +77,13 @@ export default defineConfig([
     // The commands start as new processes, where loading many small module files costs more
     // than the code itself: their pure-JavaScript dependencies are bundled in. The native
     // addon, esbuild (its own binary; loaded only to compile a schema file) and the drivers'
-    // optional native helpers stay imports.
+    // optional native helpers stay imports, and so do the metrics packages (prom-client is
+    // CommonJS; the OpenTelemetry SDK is loaded only when an OTLP endpoint is set).
     deps: {
       neverBundle: [
         /^node:/,
+        'prom-client',
+        /^@opentelemetry\//,
         'better-sqlite3',
         'esbuild',
         'pg-native',

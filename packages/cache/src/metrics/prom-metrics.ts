@@ -3,6 +3,7 @@
 // (`aggregator`), so that a front process can serve one /metrics for several processes:
 // `getMetricsAsJSON()` in each, `mergeMetrics()` in the front (merge.ts).
 import {collectDefaultMetrics, Counter, Gauge, Histogram, Registry} from 'prom-client';
+import {FastHistogram} from './fast-histogram.ts';
 import type {ApiEndpoint, ApiOutcome, AuthFailureKind, Metrics, SyncFigures} from './metrics.ts';
 
 /** One process's metrics as `registry.getMetricsAsJSON()` gives them. */
@@ -58,15 +59,15 @@ export class PromMetrics implements Metrics {
   #lagBytes = 0;
   #lastCommitLagMs: number | null = null;
   #intervalLagMs: number | null = null;
-  readonly #hydration: Histogram;
-  readonly #advance: Histogram;
-  readonly #poke: Histogram;
-  readonly #commitLag: Histogram;
+  readonly #hydration: FastHistogram;
+  readonly #advance: FastHistogram;
+  readonly #poke: FastHistogram;
+  readonly #commitLag: FastHistogram;
   readonly #lastLag: Gauge;
   readonly #commits: Counter;
   readonly #lag: Gauge;
-  readonly #flush: Histogram;
-  readonly #backlog: Gauge;
+  readonly #flush: FastHistogram;
+  #backlog = 0;
   readonly #apiCalls: Counter<'endpoint' | 'outcome'>;
   readonly #apiSeconds: Histogram<'endpoint' | 'outcome'>;
   readonly #authFailures: Counter<'kind'>;
@@ -81,25 +82,25 @@ export class PromMetrics implements Metrics {
     this.#liveGauge('zero_cache_queries', 'Live queries of the client groups in memory.', f =>
       f.queries(),
     );
-    this.#hydration = new Histogram({
+    this.#hydration = new FastHistogram({
       name: 'zero_cache_hydration_seconds',
       help: 'Time to hydrate one query (wall time, yields to other work included).',
       buckets: SECONDS,
       registers,
     });
-    this.#advance = new Histogram({
+    this.#advance = new FastHistogram({
       name: 'zero_cache_advance_seconds',
       help: 'Time for one client group to advance to a new replica version.',
       buckets: SECONDS,
       registers,
     });
-    this.#poke = new Histogram({
+    this.#poke = new FastHistogram({
       name: 'zero_cache_poke_bytes',
       help: 'Size of each poke frame encoded for a client group.',
       buckets: BYTES,
       registers,
     });
-    this.#commitLag = new Histogram({
+    this.#commitLag = new FastHistogram({
       name: 'zero_cache_replication_lag_seconds',
       help: 'Time from a transaction’s upstream commit to its application to the replica.',
       buckets: LAG_SECONDS,
@@ -122,17 +123,22 @@ export class PromMetrics implements Metrics {
       help: 'Transactions applied to the replica.',
       registers,
     });
-    this.#flush = new Histogram({
+    this.#flush = new FastHistogram({
       name: 'zero_cache_cvr_flush_seconds',
       help: 'Time for one client group’s CVR write to reach Postgres.',
       buckets: SECONDS,
       registers,
     });
-    this.#backlog = new Gauge({
+    // Counted in a plain number (it changes twice per CVR write), read when collected.
+    const backlog = () => this.#backlog;
+    new Gauge({
       name: 'zero_cache_cvr_flush_backlog',
       help: 'CVR writes queued or in flight.',
       aggregator: 'sum',
       registers,
+      collect() {
+        this.set(backlog());
+      },
     });
     this.#apiCalls = new Counter({
       name: 'zero_cache_api_requests_total',
@@ -207,7 +213,7 @@ export class PromMetrics implements Metrics {
   }
 
   cvrFlushBacklog(delta: 1 | -1): void {
-    this.#backlog.inc(delta);
+    this.#backlog += delta;
   }
 
   cvrFlush(ms: number): void {
