@@ -18,6 +18,7 @@ import {readFileSync, writeFileSync} from 'node:fs';
 import {cpus} from 'node:os';
 import {join} from 'node:path';
 import pg from 'pg';
+import {format} from 'prettier';
 import {benchSchema} from './e2e/clients.ts';
 import {sleep, startPostgres, startZeroCache, stopAll} from './e2e/harness.ts';
 import type {Ctx} from './e2e/scenarios.ts';
@@ -182,17 +183,17 @@ async function main(): Promise<void> {
     `  instrumentation calls of one write to ${clients} groups: ${fmt(callsMs)} ms = ${fmt(callsPct)} % of the server CPU per write (metrics off)`,
   );
   if (!env['BENCH_NO_WRITE']) {
-    writeReport(rows, scrapes, loadStart, loadEnd, {cost, callsMs, callsPct});
+    await writeReport(rows, scrapes, loadStart, loadEnd, {cost, callsMs, callsPct});
   }
 }
 
-function writeReport(
+async function writeReport(
   rows: {label: string; unit: string; off: Figure; on: Figure; overheadPct: number}[],
   scrapes: number,
   loadStart: string,
   loadEnd: string,
   calls: {cost: {onNs: Figure; offNs: Figure}; callsMs: number; callsPct: number},
-): void {
+): Promise<void> {
   const meta = {
     date: new Date().toISOString(),
     node: process.version,
@@ -204,9 +205,10 @@ function writeReport(
     loadavgAtStart: loadStart,
     loadavgAtEnd: loadEnd,
   };
+  // As the repository's formatter writes JSON (npm run format:check).
   writeFileSync(
     join(root, 'bench/results/metrics.json'),
-    `${JSON.stringify({meta, rows, calls}, null, 2)}\n`,
+    await format(JSON.stringify({meta, rows, calls}), {parser: 'json'}),
   );
   const md = [
     '# Metrics overhead (`npm run bench -- metrics`)',
