@@ -225,7 +225,7 @@ async function writeReport(
     `Instrumentation calls per client group and write (advance, poke, CVR write), timed in one process: on ${show(calls.cost.onNs, 'ns')}, off ${show(calls.cost.offNs, 'ns')}. For one write to ${clients} groups: ${fmt(calls.callsMs)} ms, ${fmt(calls.callsPct)} % of the server CPU per write with metrics off.`,
     '',
   ].join('\n');
-  writeFileSync(join(root, 'bench/results/metrics.md'), md);
+  writeFileSync(join(root, 'bench/results/metrics.md'), await format(md, {parser: 'markdown'}));
   console.log('wrote bench/results/metrics.json and bench/results/metrics.md');
 }
 
