@@ -81,12 +81,6 @@ async function main(): Promise<number> {
   // One sync worker: everything in this process, as before. More: this process dispatches
   // sockets to worker processes, which load the schema file themselves (docs/processes.md).
   const workers = numSyncWorkers(config.numSyncWorkers);
-  if (workers > 1 && (config.adminPassword !== undefined || config.otlpMetrics !== undefined)) {
-    lc.warn(
-      '/metrics, the admin endpoints and the OTLP export are served by single-process ' +
-        'zero-cache only for now (ZERO_NUM_SYNC_WORKERS=1); see docs/operations.md',
-    );
-  }
   const zc =
     workers === 1
       ? runZeroCache(config, lc, {

@@ -1,6 +1,7 @@
 // Pushes this process's metrics over OTLP/HTTP (JSON) every interval, through the official
 // OpenTelemetry SDK: a periodic reader whose only source is a producer reading the prom-client
-// registry, so the same metrics go out as /metrics serves. Imported (dynamically) only when
+// registry (with several processes: the dispatcher's merged view of them all), so the same
+// metrics go out as /metrics serves. Imported (dynamically) only when
 // an OTLP endpoint is configured (config/otel-config.ts).
 import type {HrTime} from '@opentelemetry/api';
 import {OTLPMetricExporter} from '@opentelemetry/exporter-metrics-otlp-http';
@@ -31,7 +32,7 @@ function hrTime(): HrTime {
 }
 
 export function startOtlpExport(
-  registry: Registry,
+  registry: Pick<Registry, 'getMetricsAsJSON'>,
   config: OtlpMetricsConfig,
   lc: Logger,
 ): OtlpExport {

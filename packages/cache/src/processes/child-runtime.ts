@@ -1,9 +1,16 @@
 // The common life of a zero-cache child process (the replicator, a sync worker): it waits
 // for its `start` message, logs through the IPC channel (the dispatcher writes the lines),
-// answers `stats`, drains on `drain`, SIGTERM, SIGINT or a lost parent, and exits: 0 after
+// answers `stats` and `admin` requests, drains on `drain`, SIGTERM, SIGINT or a lost parent, and exits: 0 after
 // a drain, 1 after a failure (a `fatal` message first when a restart cannot help).
 import {createLogger, type Logger} from '@zync/shared';
-import type {ChildRole, FromChild, ProcessStats, ToChild} from './messages.ts';
+import type {
+  AdminReply,
+  AdminRequest,
+  ChildRole,
+  FromChild,
+  ProcessStats,
+  ToChild,
+} from './messages.ts';
 
 /** Set in a child's environment by the dispatcher: the role the entry point must play. */
 export const ROLE_ENV = 'ZYNC_PROCESS_ROLE';
@@ -17,6 +24,8 @@ export type ChildService = {
   readonly done: Promise<void>;
   stop(): Promise<void>;
   stats(): Partial<ProcessStats>;
+  /** Answers the dispatcher's operations requests (admin/child-admin.ts). */
+  admin?(request: AdminRequest): Promise<AdminReply[AdminRequest['kind']]>;
   onMessage?(msg: ToChild, handle: unknown): void;
 };
 
@@ -99,6 +108,18 @@ export function runChild(
           ...service?.stats(),
         };
         send({type: 'stats', id: msg.id, stats});
+        return;
+      }
+      case 'admin': {
+        const {id, request} = msg;
+        if (!service?.admin) {
+          send({type: 'admin', id, error: 'NotReady'});
+          return;
+        }
+        service.admin(request).then(
+          reply => send({type: 'admin', id, reply}),
+          (e: unknown) => send({type: 'admin', id, error: e instanceof Error ? e.name : 'Error'}),
+        );
         return;
       }
       case 'drain':

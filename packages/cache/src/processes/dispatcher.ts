@@ -11,6 +11,7 @@ import type {Logger} from '@zync/shared';
 import type {ZeroConfig} from '../config/parse-config.ts';
 import {listenError} from '../server/listen-error.ts';
 import {ChildHandle, type ChildExit} from './child-handle.ts';
+import {DispatcherAdmin} from './dispatcher-admin.ts';
 import type {ChildRole, FromChild, ProcessStats, ToChild} from './messages.ts';
 import {routedGroupID, workerIndexFor} from './routing.ts';
 
@@ -21,6 +22,8 @@ export type ProcessesOptions = {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** How long a draining child may take before it is killed (default 8 s). */
   readonly drainMs?: number | undefined;
+  /** How often the status page's history is sampled (default 10 s). */
+  readonly historyIntervalMs?: number | undefined;
 };
 
 export type ProcessInfo = {
@@ -113,6 +116,8 @@ class Dispatcher implements ZeroCacheProcesses {
   readonly #http: Server;
   readonly #replicator = slot('replicator', 0, 'replicator');
   readonly #workers: Slot[];
+  /** /metrics and the admin endpoints, over every process (dispatcher-admin.ts). */
+  readonly #admin: DispatcherAdmin;
   #port = 0;
   #serving = false;
   #workersStarted = false;
@@ -145,11 +150,19 @@ class Dispatcher implements ZeroCacheProcesses {
       () => this.#rejectReady(new Error('zero-cache stopped before it was ready')),
       e => this.#rejectReady(e),
     );
+    this.#admin = new DispatcherAdmin({
+      config,
+      lc,
+      children: () => [this.#replicator, ...this.#workers],
+      historyIntervalMs: options.historyIntervalMs,
+    });
     this.#http = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (req.method === 'GET' && (path === '/' || path === '/keepalive')) {
         if (this.#serving) res.writeHead(200, {'content-type': 'text/plain'}).end('OK');
         else res.writeHead(503, {'content-type': 'text/plain'}).end('Starting');
+      } else if (this.#admin.http(req, res)) {
+        return;
       } else {
         res.writeHead(404, {'content-type': 'text/plain'}).end('Not Found');
       }
@@ -266,6 +279,9 @@ class Dispatcher implements ZeroCacheProcesses {
       case 'stats':
         this.#statsWaiting.get(msg.id)?.(msg.stats);
         this.#statsWaiting.delete(msg.id);
+        return;
+      case 'admin':
+        this.#admin.answered(msg);
         return;
       default:
         return;
@@ -400,12 +416,15 @@ class Dispatcher implements ZeroCacheProcesses {
           refuse(q.socket);
         }
       }
+      // The OTLP export's last push, while the children still answer.
+      const adminStopped = this.#admin.stop();
       const http = this.#http;
       const closed = new Promise<void>(res => http.close(() => res()));
       http.closeAllConnections();
       const drainMs = this.#o.drainMs ?? 8_000;
       await Promise.all(slots.map(s => s.handle?.drain(drainMs) ?? Promise.resolve()));
       await closed;
+      await adminStopped;
       this.#lc.info('every process has exited');
     })().finally(() => this.#settleDone());
     return this.#stopping;

@@ -4,6 +4,7 @@
 // group in memory. It also creates the CVR and group-pin tables before it reports ready, so
 // that the sync workers start on existing tables.
 import {resolve} from 'node:path';
+import {childAdmin} from '../admin/child-admin.ts';
 import {PgGroupPins} from '../auth/group-pins.ts';
 import {CVRPurger} from '../cvr/cvr-purger.ts';
 import {CVRStore} from '../cvr/cvr-store.ts';
@@ -17,12 +18,15 @@ runChild(
   ctx => {
     const {start, lc} = ctx;
     const {config} = start;
+    const admin = childAdmin(config);
     const replicator = new Replicator({
       upstreamUrl: config.upstreamDb,
       replicaFile: resolve(config.replicaFile),
       appId: config.appId,
       lc,
+      metrics: admin.metrics,
     });
+    admin.attachReplicator(replicator);
     const cvrPool = cvrPoolFor(config, lc);
     const cvrStore = new CVRStore(cvrPool, config.appId, lc);
     const pins = new PgGroupPins(cvrPool, config.appId, lc);
@@ -66,6 +70,7 @@ runChild(
         await replicator.stop();
       },
       stats: () => ({version: replicator.version}),
+      admin: request => admin.answer(request),
     });
   },
   e => (e instanceof ReplicatorError ? e.message : undefined),

@@ -4,6 +4,7 @@
 import {IncomingMessage} from 'node:http';
 import {Socket} from 'node:net';
 import {resolve} from 'node:path';
+import {childAdmin} from '../admin/child-admin.ts';
 import {ConfigError} from '../config/config-error.ts';
 import {legacyAPI} from '../permissions/legacy-api.ts';
 import {loadPermissionsHooks} from '../permissions/permissions-hooks.ts';
@@ -25,6 +26,7 @@ runChild(
     const {config} = start;
     const perms = await loadPermissionsHooks(config, lc);
     const relay = new VersionRelay();
+    const admin = childAdmin(config);
     const services = syncServices(
       config,
       lc,
@@ -36,14 +38,17 @@ runChild(
       },
       resolve(config.replicaFile),
       relay,
+      admin.metrics,
     );
     const server = new SyncServer({...services.options, external: true});
+    admin.attachSyncServer(server);
     const running = server.run();
     return {
       ready: server.ready.then(() => undefined),
       done: running.finally(() => services.close()),
       stop: () => server.stop(RESTART_CLOSE),
       stats: () => server.stats(),
+      admin: request => admin.answer(request),
       onMessage(msg, handle) {
         if (msg.type === 'version') {
           relay.advanced(msg.version);
