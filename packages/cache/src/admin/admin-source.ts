@@ -1,7 +1,7 @@
-// What the admin endpoints read and do, behind one interface: today from this process's
-// sync server, replicator and metrics; once zero-cache runs as several processes, the
-// process serving HTTP implements it by asking the others (and merging their metrics with
-// metrics/merge.ts), and the HTTP side (admin-http.ts) does not change.
+// What the admin endpoints read and do, behind one interface: in single-process zero-cache
+// from this process's sync server, replicator and metrics (localAdminSource); on several
+// processes the dispatcher implements it by asking the children over IPC and merging their
+// answers (processes/dispatcher-admin.ts). The HTTP side (admin-http.ts) is the same.
 import type {Registry} from 'prom-client';
 import type {Replicator} from '../replicator/replicator.ts';
 import type {PromMetrics} from '../metrics/prom-metrics.ts';
