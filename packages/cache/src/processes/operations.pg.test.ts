@@ -1,6 +1,9 @@
 // The operations endpoints on several processes (real Postgres, real child processes): the
 // dispatcher serves /metrics and the admin endpoints for every sync worker, behind the
-// admin password; a group's view and its drop go to the worker that owns the group.
+// admin password; a group's view and its drop go to the worker that owns the group. The
+// OTLP export runs once, in the dispatcher, over the merged figures.
+import {createServer} from 'node:http';
+import type {AddressInfo} from 'node:net';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
 import {SYNC_PATH} from '@zync/protocol';
 import pg from 'pg';
@@ -13,6 +16,19 @@ import {workerIndexFor} from './routing.ts';
 const PASSWORD = 'processes-admin-password';
 let zc: StartedProcesses;
 const clients: TestClient[] = [];
+/** The OTLP bodies the receiver got. */
+const exported: {name: string; gauge?: {dataPoints: {asDouble?: number}[]}}[][] = [];
+const receiver = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+      resourceMetrics: {scopeMetrics: {metrics: (typeof exported)[number]}[]}[];
+    };
+    exported.push(body.resourceMetrics.flatMap(r => r.scopeMetrics.flatMap(x => x.metrics)));
+    res.writeHead(200, {'content-type': 'application/json'}).end('{}');
+  });
+});
 /** One group on each worker. */
 const groups = [0, 1].map(w => {
   let i = 0;
@@ -27,12 +43,22 @@ beforeAll(async () => {
   await db.query(`CREATE TABLE item (id TEXT PRIMARY KEY, v INT NOT NULL);
     INSERT INTO item VALUES ('a', 1), ('b', 2), ('c', 3);`);
   await db.end();
-  zc = await startProcesses(url, {workers: 2, env: {ZERO_ADMIN_PASSWORD: PASSWORD}});
+  await new Promise<void>(r => receiver.listen(0, '127.0.0.1', r));
+  const otlp = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/metrics`;
+  zc = await startProcesses(url, {
+    workers: 2,
+    env: {
+      ZERO_ADMIN_PASSWORD: PASSWORD,
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: otlp,
+      OTEL_METRIC_EXPORT_INTERVAL: '200',
+    },
+  });
 });
 
 afterAll(async () => {
   for (const c of clients) c.ws.terminate();
   await zc?.stop();
+  await new Promise(r => receiver.close(r));
 });
 
 const admin = (path: string, init: RequestInit = {}) =>
@@ -70,6 +96,11 @@ test('figures of both workers are merged; a group is read and dropped on its wor
   expect(metric(m, 'zero_cache_connections')).toBe(2);
   expect(metric(m, 'zero_cache_client_groups')).toBe(2);
   expect(metric(m, 'zero_cache_queries')).toBe(2);
+  // The OTLP export pushes the same merged figures.
+  await vi.waitFor(() => {
+    const last = exported.at(-1)?.find(x => x.name === 'zero_cache_connections');
+    expect(last?.gauge?.dataPoints.map(p => p.asDouble)).toEqual([2]);
+  });
   // Process metrics keep one series per process.
   const rss = m.filter(s => s.name === 'process_resident_memory_bytes');
   expect(rss.map(s => s.labels['process']).sort()).toEqual([
