@@ -152,13 +152,24 @@ export async function sweepPoint(
 
 // 3. Connects ----------------------------------------------------------------------------
 
-export type Connects = {workers: number; perSecond: Figure};
+export type Connects = {
+  workers: number;
+  perSecond: Figure;
+  /** Per run, the median ms from dialling until the 101 answer (the socket handoff is in it). */
+  openMs: Figure;
+  /** Per run, the median ms from dialling until the first poke. */
+  pokeMs: Figure;
+};
 
-function connectOnce(url: string, token: string, i: number): Promise<void> {
+type Timings = {open: number[]; poke: number[]};
+
+function connectOnce(url: string, token: string, i: number, t: Timings): Promise<void> {
   const group = `g${i}`;
+  const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${url}?clientGroupID=${group}`);
-    ws.on('open', () =>
+    ws.on('open', () => {
+      t.open.push(performance.now() - t0);
       ws.send(
         encodeFrame([
           'connect',
@@ -189,12 +200,13 @@ function connectOnce(url: string, token: string, i: number): Promise<void> {
             ],
           },
         ]),
-      ),
-    );
+      );
+    });
     ws.on('message', (d: Buffer) => {
       const [type] = JSON.parse(d.toString()) as [string];
       // The first poke carries the hydrated rows.
       if (type === 'poke') {
+        t.poke.push(performance.now() - t0);
         ws.close();
         resolve();
       } else if (type === 'error') {
@@ -214,23 +226,34 @@ export async function connects(
 ): Promise<Connects> {
   const url = `ws://127.0.0.1:${zc.port}${SYNC_PATH}`;
   const rates: number[] = [];
+  const openMs: number[] = [];
+  const pokeMs: number[] = [];
   const n = Math.floor(tokens.length / o.runs);
   for (let r = 0; r < o.runs; r++) {
     const base = o.base + r * n;
+    const t: Timings = {open: [], poke: []};
     const t0 = performance.now();
     for (let i = 0; i < n; i += o.wave) {
       await Promise.all(
         Array.from({length: Math.min(o.wave, n - i)}, (_, k) =>
-          connectOnce(url, tokens[r * n + i + k]!, base + i + k),
+          connectOnce(url, tokens[r * n + i + k]!, base + i + k, t),
         ),
       );
     }
     rates.push((n * 1000) / (performance.now() - t0));
+    openMs.push(percentile(t.open, 50));
+    pokeMs.push(percentile(t.poke, 50));
     await sleep(1500);
   }
-  const out = {workers, perSecond: figure(rates)};
+  const out = {
+    workers,
+    perSecond: figure(rates),
+    openMs: figure(openMs),
+    pokeMs: figure(pokeMs),
+  };
   console.log(
-    `connects, ${workers} worker(s): ${show(out.perSecond, 'connects/s')} (ES256, small hydration each)`,
+    `connects, ${workers} worker(s): ${show(out.perSecond, 'connects/s')} (ES256, small hydration each); ` +
+      `median to 101 ${show(out.openMs, 'ms')}, to first poke ${show(out.pokeMs, 'ms')}`,
   );
   return out;
 }

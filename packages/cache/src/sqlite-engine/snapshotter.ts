@@ -75,6 +75,22 @@ export interface SnapshotterFactory {
  * Snapshotters on one replica file that share a change-log cache, their pinned read
  * connections and prepared statements: what the view syncer uses.
  */
+/**
+ * The table specs of each pinned snapshot, read once: groups that open on the same snapshot
+ * (every connect between two commits) share them instead of re-reading the schema.
+ */
+const specsBySnap = new WeakMap<Snap, Map<string, TableSpec>>();
+
+function specsOf(snap: Snap): Map<string, TableSpec> {
+  let out = specsBySnap.get(snap);
+  if (!out) {
+    out = new Map();
+    for (const [name, {upstreamOid: _oid, ...spec}] of readTableSpecs(snap.db)) out.set(name, spec);
+    specsBySnap.set(snap, out);
+  }
+  return out;
+}
+
 export function snapshotterFactory(file: string): SnapshotterFactory {
   const changeLog = new ChangeLogCache();
   const pool = new SnapshotPool(file);
@@ -105,7 +121,7 @@ export class Snapshotter implements SnapshotHandle {
     this.#pool = options.pool ?? new SnapshotPool(file, false);
     this.#stmts = this.#pool.stmts;
     this.#cur = this.#pool.acquire();
-    this.#specs = this.#readSpecs(this.#cur.db);
+    this.#specs = specsOf(this.#cur);
   }
 
   /** Prepared statements, shared with the other snapshotters of the pool. */
@@ -126,12 +142,6 @@ export class Snapshotter implements SnapshotHandle {
 
   get tables(): ReadonlyMap<string, TableSpec> {
     return this.#specs;
-  }
-
-  #readSpecs(db: Database.Database): Map<string, TableSpec> {
-    const out = new Map<string, TableSpec>();
-    for (const [name, {upstreamOid: _oid, ...spec}] of readTableSpecs(db)) out.set(name, spec);
-    return out;
   }
 
   /** The one source of `table` (created on first use), or undefined if there is no such table. */
@@ -172,7 +182,7 @@ export class Snapshotter implements SnapshotHandle {
     this.#swap(next);
     for (const s of this.#sources.values()) s.invalidate();
     this.#sources = new Map();
-    this.#specs = this.#readSpecs(next.db);
+    this.#specs = specsOf(next);
   };
 
   readonly #moveTo = (next: Snap): void => {
