@@ -2,7 +2,6 @@
 // demand for each (constraint columns, ordering) that a connection asks for.
 // Connections, pushes and the overlay rule come from source-base.ts.
 import type {Ordering} from '@zync/protocol';
-import BTreeModule from 'sorted-btree';
 import type {Batcher} from './batcher.ts';
 import {
   completeOrdering,
@@ -22,10 +21,9 @@ import {
   SourceConnectionBase,
   type ConnectionSpec,
 } from './source-base.ts';
+import {SortedTree} from './sorted-tree.ts';
 
-type Tree = BTreeModule<Row, undefined>;
-// sorted-btree is CommonJS with `exports.default`; bundlers and Node disagree on interop.
-const BTree = (BTreeModule as unknown as {default?: typeof BTreeModule}).default ?? BTreeModule;
+type Tree = SortedTree<Row>;
 
 type Index = {readonly ordering: Ordering; readonly compare: Comparator; readonly tree: Tree};
 
@@ -37,6 +35,8 @@ export type MemorySourceOptions = {
 export class MemorySource extends SourceBase<Connection> {
   readonly #primary: Index;
   readonly #indexes = new Map<string, Index>();
+  /** The values of #indexes, for the loop of every commit. */
+  readonly #indexList: Index[] = [];
 
   constructor(
     tableName: string,
@@ -47,11 +47,12 @@ export class MemorySource extends SourceBase<Connection> {
     super(tableName, primaryKey, options.batcher);
     const ordering = completeOrdering([], primaryKey);
     const compare = makeComparator(ordering);
-    this.#primary = {ordering, compare, tree: new BTree(undefined, compare)};
+    this.#primary = {ordering, compare, tree: new SortedTree(compare)};
     this.#indexes.set(JSON.stringify(ordering), this.#primary);
+    this.#indexList.push(this.#primary);
     for (const row of rows) {
-      if (this.#primary.tree.has(row)) throw new TypeError(`Duplicate primary key in ${tableName}`);
-      this.#primary.tree.set(row, undefined);
+      if (!this.#primary.tree.set(row))
+        throw new TypeError(`Duplicate primary key in ${tableName}`);
     }
   }
 
@@ -61,17 +62,13 @@ export class MemorySource extends SourceBase<Connection> {
 
   /** The stored row with the same primary key as `row`, if any. */
   get(row: Row): Row | undefined {
-    const {tree, compare} = this.#primary;
-    // A key past the largest is absent: one comparison instead of a descent, which is what
-    // a large initial sync (rows arriving in key order) asks over and over.
-    const max = tree.maxKey();
-    if (max === undefined || compare(row, max) > 0) return undefined;
-    const found = tree.getPairOrNextHigher(row);
-    return found && compare(found[0], row) === 0 ? found[0] : undefined;
+    // A key past the largest is absent after one comparison (see SortedTree.get), which is
+    // what a large initial sync (rows arriving in key order) asks over and over.
+    return this.#primary.tree.get(row);
   }
 
-  *rows(): Iterable<Row> {
-    for (const k of this.#primary.tree.keys()) yield k;
+  rows(): Iterable<Row> {
+    return this.#primary.tree.keys();
   }
 
   protected openConnection(spec: ConnectionSpec): Connection {
@@ -95,14 +92,16 @@ export class MemorySource extends SourceBase<Connection> {
   }
 
   protected commit(added: Row | undefined, removed: Row | undefined): void {
-    for (const idx of this.#indexes.values()) {
+    const indexes = this.#indexList;
+    for (let i = 0; i < indexes.length; i++) {
+      const idx = indexes[i] as Index;
       // Same position in this index: overwrite the key in place.
       if (removed && added && idx.compare(removed, added) === 0) {
-        idx.tree.set(added, undefined, true);
+        idx.tree.set(added, true);
         continue;
       }
       if (removed) idx.tree.delete(removed);
-      if (added) idx.tree.set(added, undefined);
+      if (added) idx.tree.set(added);
     }
   }
 
@@ -115,12 +114,13 @@ export class MemorySource extends SourceBase<Connection> {
     let idx = this.#indexes.get(key);
     if (!idx) {
       const compare = makeComparator(ordering);
-      const tree: Tree = new BTree(undefined, compare);
-      // Inserting in key order keeps the tree's right edge hot: much faster than random.
+      const tree: Tree = new SortedTree(compare);
+      // In key order every insert is an append to the last leaf.
       const rows = [...this.#primary.tree.keys()].sort(compare);
-      for (const row of rows) tree.set(row, undefined);
+      for (const row of rows) tree.set(row);
       idx = {ordering, compare, tree};
       this.#indexes.set(key, idx);
+      this.#indexList.push(idx);
     }
     return idx;
   }
@@ -213,11 +213,8 @@ class Connection extends SourceConnectionBase {
       else if (this.hasFilter && !this.predicate(pending)) pending = undefined;
       else if (!reachesStart(compare, pending, probe, after, reverse)) pending = undefined;
     }
-    const reused: (Row | undefined)[] = [];
-    const it = reverse
-      ? index.tree.entriesReversed(probe, reused, after)
-      : index.tree.entries(probe, reused);
-    for (const [row] of it) {
+    const it = reverse ? index.tree.downFrom(probe, after) : index.tree.from(probe);
+    for (const row of it) {
       if (constraint && !matches(row, constraint, cols)) break;
       if (after && !reverse && compare(row, probe) === 0) continue;
       if (row === removed) continue;
