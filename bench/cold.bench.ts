@@ -1,8 +1,9 @@
 // Cold clients: what a user's first visit costs. Each run is a new Node process (the client
 // bundled by esbuild into one .mjs, as an app ships it; or from the sources through tsx),
 // or a new Chromium with IndexedDB, against zero-cache as a separate process; and the
-// first client right after zero-cache starts. Every phase is on the client's own clock
-// (process start or navigation = 0). Writes bench/results/cold.json and
+// first client right after zero-cache starts. `floor` is a new Node process that only
+// loads `ws`, sends the same connect frame and waits for the poke: no client can finish
+// earlier. Every phase is on the client's own clock (process start or navigation = 0). Writes bench/results/cold.json and
 // docs/performance/cold-phases.svg.
 //
 //   npm run bench -- cold
@@ -10,19 +11,22 @@
 // Environment (all optional):
 //   BENCH_SIZES=10000,100000       table sizes
 //   BENCH_RUNS=5                   runs per figure (median, min, max)
-//   BENCH_COLD=bundle,tsx,chromium,fresh
+//   BENCH_COLD=bundle,tsx,chromium,fresh,floor
 //   BENCH_CLIENT_PROF=<dir>        bundled Node clients run with `--cpu-prof` into <dir>
 //   BENCH_NO_WRITE=1               print only
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {execSync} from 'node:child_process';
 import pg from 'pg';
+import {SYNC_PATH} from '@zync/protocol';
+import {createBuilder} from 'zync';
+import {DEFAULT_TTL_MS} from '../packages/client/src/zero/ttl.ts';
 import {benchSchema, sizedTable} from './e2e/clients.ts';
 import {startPostgres, startZeroCache, stopAll} from './e2e/harness.ts';
 import type {Ctx} from './e2e/scenarios.ts';
 import {settle} from './e2e/scenarios.ts';
 import type {Run} from './cold/runners.ts';
-import {bundleClient, runNodeClient, runPage} from './cold/runners.ts';
+import {bundleClient, FLOOR_CLIENT, runNodeClient, runPage} from './cold/runners.ts';
 import type {NodeMode} from './cold/runners.ts';
 import type {Scenario} from './cold/report.ts';
 import {line, phaseChart, summarize, table} from './cold/report.ts';
@@ -30,13 +34,15 @@ import {line, phaseChart, summarize, table} from './cold/report.ts';
 const env = process.env;
 const sizes = (env['BENCH_SIZES'] ?? '10000,100000').split(',').map(Number);
 const runs = Number(env['BENCH_RUNS'] ?? 5);
-const wanted = new Set((env['BENCH_COLD'] ?? 'bundle,tsx,chromium,fresh').split(','));
+const wanted = new Set((env['BENCH_COLD'] ?? 'bundle,tsx,chromium,fresh,floor').split(','));
 const prof = env['BENCH_CLIENT_PROF'];
 const root = join(import.meta.dirname, '..');
 const TARGETS: Record<string, Record<number, number>> = {
   'node, bundled': {10_000: 120, 100_000: 800},
   'chromium, idb': {10_000: 250},
 };
+
+type FloorQuery = {hash(): string; ast: unknown};
 
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
@@ -64,6 +70,15 @@ async function main(): Promise<void> {
     const file = await bundleClient();
     const bundle: NodeMode = {kind: 'bundle', file};
     const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+    const floor: NodeMode = {kind: 'bundle', file: await bundleClient(FLOOR_CLIENT)};
+    const socketURL = () => `${ctx.zc.url.replace(/^http/, 'ws')}${SYNC_PATH}`;
+    // The desired query as the client sends it in its connect frame.
+    const desired = (n: number) => {
+      const q = (createBuilder(ctx.schema) as unknown as Record<string, FloorQuery>)[
+        sizedTable(n)
+      ]!;
+      return JSON.stringify([{op: 'put', hash: q.hash(), ast: q.ast, ttlMs: DEFAULT_TTL_MS}]);
+    };
 
     const measure = async (
       name: string,
@@ -93,6 +108,11 @@ async function main(): Promise<void> {
       }
       if (wanted.has('chromium')) {
         await measure('chromium, idb', n, () => runPage(ctx.zc.url, n));
+      }
+      if (wanted.has('floor')) {
+        await measure('node, socket only', n, () =>
+          runNodeClient(floor, socketURL(), n, [], [desired(n)]),
+        );
       }
     }
     if (wanted.has('fresh')) {

@@ -17,13 +17,15 @@ export type Run = {phases: Phases; wallMs: number};
 
 const CLIENT = join(import.meta.dirname, 'client.ts');
 
-/** Bundles the cold client into one ES module; returns its path. */
-export async function bundleClient(): Promise<string> {
+export const FLOOR_CLIENT = join(import.meta.dirname, 'floor-client.ts');
+
+/** Bundles the cold client (or another entry) into one ES module; returns its path. */
+export async function bundleClient(entry = CLIENT): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'zync-cold-'));
   onStop(() => Promise.resolve(rmSync(dir, {recursive: true, force: true})));
   const outfile = join(dir, 'client.mjs');
   await build({
-    entryPoints: [CLIENT],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     format: 'esm',
@@ -49,15 +51,20 @@ export function clientArgs(mode: NodeMode, extra: readonly string[] = []): strin
   return [...extra, `--conditions=${SOURCE_CONDITION}`, '--import', 'tsx', CLIENT];
 }
 
-/** One cold Node client: a new process, until it prints its phases. */
+/**
+ * One cold Node client: a new process, until it prints its phases. `extra`: Node options;
+ * `more`: arguments after the server and the row count.
+ */
 export function runNodeClient(
   mode: NodeMode,
   server: string,
   rows: number,
   extra: readonly string[] = [],
+  more: readonly string[] = [],
 ): Promise<Run> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...clientArgs(mode, extra), server, String(rows)], {
+  const args = [...clientArgs(mode, extra), server, String(rows), ...more];
+  const child = spawn(process.execPath, args, {
     cwd: join(import.meta.dirname, '../..'),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
