@@ -91,12 +91,14 @@ export function rowsFromValues(
     for (let i = 0; i < at.length; i++) {
       const k = at[i]!;
       const v = (k < 0 ? null : (vs[k] ?? null)) as Value;
+      // What freezeJSON(row) would do, without walking the row again: a JSON column's
+      // object or array is frozen all the way down.
+      if (typeof v === 'object' && v !== null) freezeJSON(v);
       if (define) {
         Object.defineProperty(row, clientNames[i]!, {value: v, enumerable: true, writable: true});
       } else row[clientNames[i]!] = v;
     }
-    freezeJSON(row);
-    out[r] = row;
+    out[r] = Object.freeze(row);
   }
   return out;
 }

@@ -58,20 +58,32 @@ export function pushToConnections<C extends PushTarget>(
   seen: (conn: C, overlay: PushOverlay) => void,
 ): void {
   const full: PushOverlay = {add: added, remove: removed};
-  for (const conn of connections.slice()) {
-    if (added && removed) {
-      if (pkChanged || conn.changesSplitKey(removed, added)) {
-        seen(conn, {add: undefined, remove: removed});
-        conn.pushChange('remove', removed, undefined);
-        seen(conn, full);
-        conn.pushChange('add', added, undefined);
-      } else {
-        seen(conn, full);
-        conn.pushChange('edit', added, removed);
-      }
+  // The connections as they were when the push began (one: no copy needed).
+  const n = connections.length;
+  if (n === 1) pushTo(connections[0] as C, added, removed, pkChanged, full, seen);
+  else for (const conn of connections.slice()) pushTo(conn, added, removed, pkChanged, full, seen);
+}
+
+function pushTo<C extends PushTarget>(
+  conn: C,
+  added: Row | undefined,
+  removed: Row | undefined,
+  pkChanged: boolean,
+  full: PushOverlay,
+  seen: (conn: C, overlay: PushOverlay) => void,
+): void {
+  if (added && removed) {
+    if (pkChanged || conn.changesSplitKey(removed, added)) {
+      seen(conn, {add: undefined, remove: removed});
+      conn.pushChange('remove', removed, undefined);
+      seen(conn, full);
+      conn.pushChange('add', added, undefined);
     } else {
       seen(conn, full);
-      conn.pushChange(added ? 'add' : 'remove', (added ?? removed) as Row, undefined);
+      conn.pushChange('edit', added, removed);
     }
+  } else {
+    seen(conn, full);
+    conn.pushChange(added ? 'add' : 'remove', (added ?? removed) as Row, undefined);
   }
 }

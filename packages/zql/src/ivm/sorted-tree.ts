@@ -246,7 +246,7 @@ export class SortedTree<K> {
       node = node.children[node.children.length - 1] as TreeNode<K>;
     }
     let child: TreeNode<K> = leaf;
-    let sep = key;
+    const sep = key;
     for (let d = spine.length - 1; d >= 0; d--) {
       const parent = spine[d] as Inner<K>;
       if (parent.children.length < this.#max) {

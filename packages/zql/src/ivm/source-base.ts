@@ -106,10 +106,7 @@ export abstract class SourceBase<C extends SourceConnectionBase> implements Sour
     this.#batcher?.begin();
     try {
       this.#full = {add: added, remove: removed};
-      pushToConnections(this.#connections, added, removed, pkChanged, (conn, overlay) => {
-        this.#pushIndex = this.#connections.indexOf(conn);
-        this.#current = overlay;
-      });
+      pushToConnections(this.#connections, added, removed, pkChanged, this.#seen);
     } finally {
       this.#pushIndex = -1;
       this.#full = NO_PUSH;
@@ -118,6 +115,12 @@ export abstract class SourceBase<C extends SourceConnectionBase> implements Sour
       this.#batcher?.end();
     }
   }
+
+  /** Notes which connection is being pushed to and what it sees (made once, not per push). */
+  readonly #seen = (conn: C, overlay: PushOverlay): void => {
+    this.#pushIndex = this.#connections.indexOf(conn);
+    this.#current = overlay;
+  };
 
   /** The rows of the change being pushed, as `conn` sees them now (docs/ivm.md). */
   pushOverlayFor(conn: C): PushOverlay {
