@@ -53,11 +53,12 @@ export const DEFAULT_MAX_FRAME_BYTES = 10 * 1024 * 1024;
 
 /**
  * Hand-written validators that accept exactly what the schema of their frame type accepts,
- * for the frames where valibot is too slow (a poke may carry 100k rows).
+ * for the frames where valibot is too slow (a poke may carry 100k rows). Bodies here are
+ * JSON.parse output.
  */
 const downstreamFastParsers: Partial<Record<DownstreamType, (body: unknown) => unknown>> = {
-  poke: parsePokeBody,
-  pokePart: parsePokePartBody,
+  poke: body => parsePokeBody(body, true),
+  pokePart: body => parsePokePartBody(body, true),
 };
 
 function decode<S extends Record<string, v.GenericSchema>>(

@@ -387,6 +387,47 @@ describe('parsePokePartBody', () => {
     expect(rejected).toBeGreaterThan(1000);
   });
 
+  test('a body from JSON.parse (fromJSON) is accepted iff valibot accepts it', () => {
+    let accepted = 0;
+    let rejected = 0;
+    fc.assert(
+      fc.property(pokePartArb, fc.array(mutationArb, {maxLength: 2}), (body, mutations) => {
+        let x: unknown = clone(body);
+        for (const m of mutations) x = mutate(x, m);
+        const text = JSON.stringify(x);
+        if (text === undefined) return;
+        const slow = v.safeParse(pokePartBodySchema, JSON.parse(text));
+        let ok: boolean;
+        try {
+          const out = parsePokePartBody(JSON.parse(text), true);
+          ok = true;
+          if (slow.success) expect(same(out, slow.output)).toBe(true);
+        } catch (e) {
+          expect(e).toBeInstanceOf(ProtocolError);
+          ok = false;
+        }
+        expect(ok).toBe(slow.success);
+        if (ok) accepted++;
+        else rejected++;
+      }),
+      {numRuns: 3000},
+    );
+    expect(accepted).toBeGreaterThan(300);
+    expect(rejected).toBeGreaterThan(500);
+  });
+
+  test('without fromJSON, a value JSON cannot hold in a puts row is refused', () => {
+    const part = (value: unknown) => ({
+      pokeID: 'p',
+      rows: [{op: 'puts', table: 't', columns: ['a'], values: [[1], [value]]}],
+    });
+    expect(() => parsePokePartBody(part(undefined))).toThrow(
+      'Invalid pokePart frame at rows.0.values.1.0: expected a JSON value',
+    );
+    expect(() => parsePokePartBody(part(() => 1))).toThrow(/at rows\.0\.values\.1\.0/);
+    expect(parsePokePartBody(part(null)).rows).toHaveLength(1);
+  });
+
   test('decodeDownstream validates parts and names the frame type in errors', () => {
     const part = {pokeID: 'p', rows: [{op: 'clear'}, {op: 'put', table: 't', value: {a: 1}}]};
     expect(decodeDownstream(JSON.stringify(['pokePart', part]))).toStrictEqual(['pokePart', part]);
