@@ -6,6 +6,7 @@
 //   node client.mjs <server url> <rows>
 import {createSchema, number, string, table, Zero} from 'zync';
 import {WebSocket} from 'ws';
+import {cpuFigures} from './node-cpu.ts';
 import type {Phases} from './timed-socket.ts';
 import {timedSockets} from './timed-socket.ts';
 
@@ -38,9 +39,7 @@ view.addListener((data, resultType) => {
   phases.applied ??= performance.now();
   if (resultType !== 'complete') return;
   phases.complete = performance.now();
-  // CPU time of this process so far (user + system): steadier than wall time on a busy machine.
-  const cpu = process.cpuUsage();
-  const out = {...phases, cpuMs: (cpu.user + cpu.system) / 1000};
+  const out = {...phases, ...cpuFigures()};
   process.stdout.write(`${JSON.stringify(out)}\n`, () => process.exit(0));
 });
 setTimeout(() => {

@@ -8,6 +8,7 @@
 //   node floor-client.mjs <socket url> <rows> <desired queries JSON>
 import {randomUUID} from 'node:crypto';
 import {WebSocket} from 'ws';
+import {cpuFigures} from './node-cpu.ts';
 import type {Phases} from './timed-socket.ts';
 import {timedSockets} from './timed-socket.ts';
 
@@ -36,8 +37,7 @@ socket.onmessage = ev => {
   const got = (JSON.parse(data) as [string, {gotQueries: {hash: string}[]}])[1].gotQueries;
   if (!hashes.every(h => got.some(g => g.hash === h))) return;
   phases.applied = phases.complete = phases.poke;
-  const cpu = process.cpuUsage();
-  const out = {...phases, cpuMs: (cpu.user + cpu.system) / 1000};
+  const out = {...phases, ...cpuFigures()};
   process.stdout.write(`${JSON.stringify(out)}\n`, () => process.exit(0));
 };
 setTimeout(() => {

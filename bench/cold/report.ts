@@ -12,6 +12,8 @@ export type Scenario = {
   wallMs: Figure;
   /** Node clients: the process's CPU time until the view was complete. */
   cpuMs?: Figure | undefined;
+  /** Node clients on Linux: the main thread's CPU time until then. */
+  mainCpuMs?: Figure | undefined;
   parts: number;
   /** The target for `complete`, if any. */
   target?: number | undefined;
@@ -27,6 +29,9 @@ export function summarize(name: string, rows: number, runs: readonly Run[], targ
     wallMs: figure(runs.map(r => r.wallMs)),
     cpuMs: runs.every(r => r.phases.cpuMs !== undefined)
       ? figure(runs.map(r => r.phases.cpuMs!))
+      : undefined,
+    mainCpuMs: runs.every(r => r.phases.mainCpuMs !== undefined)
+      ? figure(runs.map(r => r.phases.mainCpuMs!))
       : undefined,
     parts: runs[0]?.phases.parts ?? 0,
     target,
@@ -47,7 +52,14 @@ const LABELS: Record<(typeof PHASES)[number], string> = {
 
 /** A markdown table: one row per scenario, medians of each phase, complete with min–max. */
 export function table(scenarios: readonly Scenario[]): string {
-  const head = ['scenario', 'rows', ...PHASES.map(p => LABELS[p]), 'client CPU', 'target'];
+  const head = [
+    'scenario',
+    'rows',
+    ...PHASES.map(p => LABELS[p]),
+    'client CPU',
+    'main thread CPU',
+    'target',
+  ];
   const lines = [
     `| ${head.join(' | ')} |`,
     `| ${head.map((_, i) => (i < 2 ? '---' : '--:')).join(' | ')} |`,
@@ -58,7 +70,9 @@ export function table(scenarios: readonly Scenario[]): string {
     );
     const target = s.target === undefined ? '–' : `≤ ${fmt(s.target)} ms`;
     const cpu = s.cpuMs ? fmt(s.cpuMs.median) : '–';
-    lines.push(`| ${[s.name, s.rows.toLocaleString('en'), ...cells, cpu, target].join(' | ')} |`);
+    const main = s.mainCpuMs ? fmt(s.mainCpuMs.median) : '–';
+    const row = [s.name, s.rows.toLocaleString('en'), ...cells, cpu, main, target];
+    lines.push(`| ${row.join(' | ')} |`);
   }
   return lines.join('\n');
 }
@@ -134,6 +148,8 @@ export function phaseChart(title: string, scenarios: readonly Scenario[]): strin
 /** Phases as a compact line for the console. */
 export function line(s: Scenario): string {
   const parts = PHASES.map(p => `${p} ${fmt(s.phases[p].median)}`).join(', ');
-  const cpu = s.cpuMs ? `; client CPU ${show(s.cpuMs, 'ms')}` : '';
+  const cpu =
+    (s.cpuMs ? `; client CPU ${show(s.cpuMs, 'ms')}` : '') +
+    (s.mainCpuMs ? `, main thread ${show(s.mainCpuMs, 'ms')}` : '');
   return `${s.name} ${s.rows.toLocaleString('en')} rows: complete ${show(s.phases.complete, 'ms')} [${parts}; ${s.parts} parts]; parent saw ${show(s.wallMs, 'ms')}${cpu}`;
 }

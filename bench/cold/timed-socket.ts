@@ -24,6 +24,8 @@ export type Phases = {
   parts: number;
   /** Node only: the process's CPU time (user + system) when the view was complete. */
   cpuMs?: number;
+  /** Node on Linux only: the main thread's CPU time then (see node-cpu.ts). */
+  mainCpuMs?: number;
 };
 
 export const PHASES = [
