@@ -1,6 +1,7 @@
 // The client's part of a cold initial sync, once, in this (new) process: parts of 5,000
 // rows decoded and prepared as they would arrive, then the poke applied to a live all-rows
-// view. No network, no server; for profiling and before/after figures of the apply.
+// view. No network, no server; for profiling and before/after figures of the apply. Prints
+// wall times and the main thread's CPU time of each step (Linux; see node-cpu.ts).
 //
 //   node --conditions=zync-source --import tsx bench/cold/apply-once.ts 100000
 import {decodeDownstream, encodeFrame} from '@zync/protocol';
@@ -8,6 +9,7 @@ import type {PokeBody, PokePartBody} from '@zync/protocol';
 import {createBuilder, createSchema, number, string, table} from '@zync/zql';
 import {materialize} from '@zync/zql/ivm';
 import {LocalState} from '../../packages/client/src/zero/local-state.ts';
+import {cpuFigures} from './node-cpu.ts';
 
 const rows = Number(process.argv[2] ?? 100_000);
 const PART = 5000;
@@ -44,18 +46,27 @@ const view = materialize(
   {getSource: t => local.sources.get(t)},
   {batcher: local.batcher},
 );
+const main = () => cpuFigures().mainCpuMs ?? NaN;
 const t0 = performance.now();
-const prepared = frames.map(f => local.prepareRows((decodeDownstream(f)[1] as PokePartBody).rows));
+const c0 = main();
+const decoded = frames.map(f => (decodeDownstream(f)[1] as PokePartBody).rows);
+const c1 = main();
+const prepared = decoded.map(d => local.prepareRows(d));
 const t1 = performance.now();
+const c2 = main();
 local.applyPoke(poke, prepared);
 const t2 = performance.now();
+const c3 = main();
 if ((view.data as unknown[]).length !== rows) throw new Error('view is short');
-const cpu = process.cpuUsage();
+const ms = (v: number) => +v.toFixed(1);
 console.log(
   JSON.stringify({
     rows,
-    decodeAndPrepareMs: +(t1 - t0).toFixed(1),
-    applyMs: +(t2 - t1).toFixed(1),
-    processCpuMs: +((cpu.user + cpu.system) / 1000).toFixed(0),
+    decodeAndPrepareMs: ms(t1 - t0),
+    applyMs: ms(t2 - t1),
+    decodeCpuMs: ms(c1 - c0),
+    prepareCpuMs: ms(c2 - c1),
+    applyCpuMs: ms(c3 - c2),
+    processCpuMs: ms(cpuFigures().cpuMs),
   }),
 );
