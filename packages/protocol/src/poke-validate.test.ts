@@ -410,7 +410,7 @@ describe('parsePokePartBody', () => {
         if (ok) accepted++;
         else rejected++;
       }),
-      {numRuns: 3000},
+      {numRuns: 1500},
     );
     expect(accepted).toBeGreaterThan(300);
     expect(rejected).toBeGreaterThan(500);

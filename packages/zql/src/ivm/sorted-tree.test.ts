@@ -87,7 +87,7 @@ test.each([4, 5, 64])(
           checkAgainst(tree, model, probes);
         },
       ),
-      {numRuns: 300},
+      {numRuns: 120},
     );
   },
 );
