@@ -244,6 +244,44 @@ describe('Connection', () => {
     await vi.waitFor(() => expect(state.current.name).toBe('connected'));
   });
 
+  test('the connect timeout counts the socket and the server, not a slow buildConnect', async () => {
+    const srv = await fakeServer(accept);
+    cleanups.push(srv.close);
+    let release!: () => void;
+    const gate = new Promise<void>(r => (release = r));
+    const {state, states} = makeConnection(srv.server, undefined, {
+      connectTimeoutMs: 50,
+      // Like a client whose local store is still opening.
+      buildConnect: async (): Promise<ConnectBody> => {
+        await gate;
+        return {
+          protocolVersion: PROTOCOL_VERSION,
+          clientID: 'c1',
+          clientGroupID: 'g1',
+          userID: 'u1',
+          baseVersion: null,
+          lastMutationID: 0,
+          desiredQueries: [],
+        };
+      },
+    });
+    await vi.waitFor(() => expect(srv.sockets()).toBe(1));
+    // Four timeouts' worth of waiting for buildConnect: no timeout, no new socket.
+    await new Promise(r => setTimeout(r, 200));
+    expect(states.some(s => s.reason === 'Connect timed out')).toBe(false);
+    release();
+    await vi.waitFor(() => expect(state.current.name).toBe('connected'));
+    expect(srv.sockets()).toBe(1);
+  });
+
+  test('a connect frame the server does not answer times out', async () => {
+    const srv = await fakeServer(() => {});
+    cleanups.push(srv.close);
+    const {states} = makeConnection(srv.server, undefined, {connectTimeoutMs: 50});
+    await vi.waitFor(() => expect(states.some(s => s.reason === 'Connect timed out')).toBe(true));
+    expect(srv.received[0]?.[0]).toBe('connect');
+  });
+
   test('close() ends in closed and opens nothing more', async () => {
     const srv = await fakeServer(accept);
     cleanups.push(srv.close);

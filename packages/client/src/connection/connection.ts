@@ -219,15 +219,22 @@ export class Connection {
       return;
     }
     this.#socket = socket;
-    this.#connectTimer = setTimeout(() => {
-      if (epoch === this.#epoch && !this.isConnected) {
-        this.#drop('disconnected', 'Connect timed out');
-      }
-    }, this.#o.connectTimeoutMs ?? 10_000);
+    const armConnectTimer = () => {
+      this.#connectTimer = setTimeout(() => {
+        if (epoch === this.#epoch && !this.isConnected) {
+          this.#drop('disconnected', 'Connect timed out');
+        }
+      }, this.#o.connectTimeoutMs ?? 10_000);
+    };
+    armConnectTimer();
     socket.onopen = () => {
+      // The time `buildConnect` takes (it may wait for the local store to open) is not the
+      // server's: the timeout covers opening the socket, then the server's answer.
+      clearTimeout(this.#connectTimer);
       void (async () => {
         const body = await this.#o.buildConnect(token);
         if (epoch !== this.#epoch) return;
+        armConnectTimer();
         socket.send(encodeFrame(['connect', body]));
       })();
     };

@@ -188,6 +188,66 @@ describe('Zero', () => {
     expect(last?.[0] === 'connect' && last[1].baseVersion).toBe('01');
   });
 
+  test('the socket opens while the local store loads; the connect frame waits for it', async () => {
+    const provider = memStoreProvider();
+    const srv = await fakeServer();
+    cleanups.push(() => srv.close());
+    const z1 = makeZero(srv, provider);
+    await vi.waitFor(() => expect(z1.connection.state.current.name).toBe('connected'));
+    srv.send(
+      poke({rows: [{op: 'put', table: 'issues', value: {id: 'a', title: 'A', rank_num: 1}}]}),
+    );
+    await vi.waitFor(async () => expect(await z1.run(z1.query.issue)).toHaveLength(1));
+    const group = await z1.clientGroupID;
+    await z1.close();
+
+    // A store whose reads wait until the test lets them go.
+    let release!: () => void;
+    const gate = new Promise<void>(r => (release = r));
+    const slow = {
+      create: (name: string) => {
+        const store = provider.create(name);
+        return {
+          read: async () => {
+            await gate;
+            return store.read();
+          },
+          write: () => store.write(),
+          close: () => store.close(),
+          get closed() {
+            return store.closed;
+          },
+        };
+      },
+      drop: (name: string) => provider.drop(name),
+    };
+    let opened = false;
+    const sent: string[] = [];
+    const z2 = new Zero({
+      server: srv.server,
+      userID: 'alice',
+      schema,
+      kvStore: slow,
+      createSocket: url => {
+        const ws = new WebSocket(url);
+        ws.once('open', () => (opened = true));
+        const send = ws.send.bind(ws);
+        Object.assign(ws, {send: (data: string) => (sent.push(data), send(data))});
+        return ws as unknown as SocketLike;
+      },
+    });
+    cleanups.push(() => z2.close());
+    // The socket opens with the store still unread, and nothing is sent on it yet.
+    await vi.waitFor(() => expect(opened).toBe(true));
+    expect(sent).toEqual([]);
+    release();
+    await vi.waitFor(() => expect(z2.connection.state.current.name).toBe('connected'));
+    const first = JSON.parse(sent[0]!) as [string, {clientGroupID: string; baseVersion: string}];
+    expect(first[0]).toBe('connect');
+    expect(first[1].clientGroupID).toBe(group);
+    expect(first[1].baseVersion).toBe('01');
+  });
+
   test('delete() drops its own database only', async () => {
     const provider = memStoreProvider();
     const a = new Zero({userID: 'a', schema, server: null, kvStore: provider});

@@ -172,7 +172,12 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
             auth: new AuthSource(options.auth),
             state: this.#state,
             logger: this.#logger,
-            buildConnect: token => this.#connectBody(token),
+            // The socket opens while the local store loads (see below); the connect frame
+            // carries what the store holds, so it waits for the load.
+            buildConnect: async token => {
+              await this.#ready;
+              return this.#connectBody(token);
+            },
             onFrame: f => this.#onFrame(f),
             onConnected: () => {
               this.#catchUpQueries();
@@ -199,6 +204,9 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
     this.#ready = this.#init();
     this.#queries.waitForLoad(this.#ready);
     this.clientGroupID = this.#ready.then(() => this.#groupID);
+    // Connecting does not wait for the local store: the socket's handshake overlaps with
+    // opening it (IndexedDB takes tens of ms in a new page).
+    this.#conn?.start();
   }
 
   async #init(): Promise<void> {
@@ -215,7 +223,6 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
       });
       this.#groupID ||= randomID();
     }
-    if (!this.#closed) this.#conn?.start();
   }
 
   /** This instance's queries, their state and rows (inspector.ts); made on first use. */
