@@ -4,7 +4,7 @@ import {createServer} from 'node:http';
 import type {Server} from 'node:http';
 import type {AddressInfo} from 'node:net';
 import type {JWK} from 'jose';
-import {afterEach, expect, test} from 'vitest';
+import {afterEach, expect, test, vi} from 'vitest';
 import {createAuthenticator} from './authenticator.ts';
 import {
   captureLogger,
@@ -41,7 +41,12 @@ async function keyServer(keys: JWK[]): Promise<KeyServer> {
 
 const token = (k: TestKey, sub = 'alice') =>
   sign(k.privateKey, k.alg, {sub, exp: nowS(60)}, {kid: k.jwk.kid});
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+/** The JWKS cache's clock: the test moves it; nothing here waits on real time. */
+function clock(start = 1_000_000) {
+  let t = start;
+  return {now: () => t, advance: (ms: number) => void (t += ms)};
+}
 
 test('JWKS: rotation fetches the new kid, at most once per cooldown; cached keys survive an outage', async () => {
   const k1 = await testKey('ES256', 'k1');
@@ -50,9 +55,12 @@ test('JWKS: rotation fetches the new kid, at most once per cooldown; cached keys
   const ks = await keyServer([k1.jwk]);
   const {logger, lines} = captureLogger();
   const cooldownMs = 1_000;
+  const maxAgeMs = 1_500;
+  const time = clock();
   const auth = createAuthenticator({authJwksUrl: ks.url}, logger, {
     jwksCooldownMs: cooldownMs,
-    jwksMaxAgeMs: 1_500,
+    jwksMaxAgeMs: maxAgeMs,
+    jwksNow: time.now,
   });
   const check = async (t: string, sub = 'alice') => auth(connectBody(sub, t), fakeUpgrade);
 
@@ -60,7 +68,8 @@ test('JWKS: rotation fetches the new kid, at most once per cooldown; cached keys
   expect((await check(await token(k1))).ok).toBe(true);
   expect(ks.hits).toBe(1);
 
-  // Rotation: k2 appears. Right after a fetch the cooldown holds: no refetch, rejected.
+  // Rotation: k2 appears. Right after a fetch the cooldown holds: no refetch, rejected,
+  // up to its last millisecond.
   ks.keys = [k1.jwk, k2.jwk];
   const t2 = await token(k2);
   expect(await check(t2)).toMatchObject({
@@ -68,14 +77,17 @@ test('JWKS: rotation fetches the new kid, at most once per cooldown; cached keys
     message: expect.stringMatching(/no matching key/),
   });
   expect(ks.hits).toBe(1);
-  await sleep(cooldownMs + 50);
+  time.advance(cooldownMs - 1);
+  expect((await check(t2)).ok).toBe(false);
+  expect(ks.hits).toBe(1);
+  time.advance(1);
   expect((await check(t2)).ok).toBe(true);
   expect(ks.hits).toBe(2);
 
   // A burst of unknown kids costs at most one fetch per cooldown.
   const unknown = await testKey('ES256', 'nope');
   const tu = await token(unknown);
-  await sleep(cooldownMs + 50);
+  time.advance(cooldownMs);
   const results = await Promise.all(Array.from({length: 20}, () => check(tu)));
   expect(results.every(r => !r.ok)).toBe(true);
   expect(ks.hits).toBe(3);
@@ -85,23 +97,29 @@ test('JWKS: rotation fetches the new kid, at most once per cooldown; cached keys
   // The key server goes down: cached keys keep verifying, even past the max age (the
   // background refresh fails and the old keys stay); a new kid cannot be fetched.
   ks.down = true;
-  await sleep(1_600);
+  time.advance(maxAgeMs + 1);
   expect((await check(await token(k1))).ok).toBe(true);
+  // That lookup, past the max age, started a background refresh; it fails.
+  await vi.waitFor(() => expect(lines.join('\n')).toContain('Could not fetch the JWKS'));
+  expect(ks.hits).toBe(4);
   expect((await check(t2)).ok).toBe(true);
+  expect(ks.hits).toBe(4);
   ks.keys = [k1.jwk, k2.jwk, k3.jwk];
-  await sleep(cooldownMs + 50);
+  time.advance(cooldownMs);
   const t3 = await token(k3);
   expect(await check(t3)).toMatchObject({
     ok: false,
     kind: 'AuthInvalidated',
     message: expect.stringMatching(/no matching key/),
   });
+  expect(ks.hits).toBe(5);
   expect((await check(await token(k1))).ok).toBe(true);
 
   // Back up: the new kid is fetched.
   ks.down = false;
-  await sleep(cooldownMs + 50);
+  time.advance(cooldownMs);
   expect((await check(t3)).ok).toBe(true);
+  expect(ks.hits).toBe(6);
   // An HS token never verifies against a key set.
   const hs = await sign(new TextEncoder().encode('s'), 'HS256', {sub: 'alice'}, {kid: 'k1'});
   expect(await check(hs)).toMatchObject({ok: false, message: expect.stringMatching(/algorithm/)});
@@ -110,16 +128,21 @@ test('JWKS: rotation fetches the new kid, at most once per cooldown; cached keys
   expect(all).toContain('Could not fetch the JWKS');
 });
 
-test('JWKS: a key server that never answered rejects tokens with a reason', async () => {
+test('JWKS: a key server that never answered rejects tokens with a reason; the default cooldown is 5 s', async () => {
   const ks = await keyServer([]);
   ks.down = true;
   const k = await testKey('ES256', 'k1');
   const {logger} = captureLogger();
-  const auth = createAuthenticator({authJwksUrl: ks.url}, logger);
+  const time = clock();
+  const auth = createAuthenticator({authJwksUrl: ks.url}, logger, {jwksNow: time.now});
   const r = await auth(connectBody('alice', await token(k)), fakeUpgrade);
   expect(r).toMatchObject({ok: false, kind: 'AuthInvalidated'});
   expect(r.ok ? '' : r.message).toMatch(/key set unavailable/);
-  // The default cooldown (5 s) keeps a second token from fetching again.
+  // The default cooldown (5 s) keeps a second token from fetching again until it is over.
+  time.advance(4_999);
   await auth(connectBody('alice', await token(k)), fakeUpgrade);
   expect(ks.hits).toBe(1);
+  time.advance(1);
+  await auth(connectBody('alice', await token(k)), fakeUpgrade);
+  expect(ks.hits).toBe(2);
 });

@@ -34,6 +34,8 @@ export type VerifyKeyOptions = {
   readonly jwksCooldownMs?: number | undefined;
   readonly jwksMaxAgeMs?: number | undefined;
   readonly jwksTimeoutMs?: number | undefined;
+  /** The JWKS cache's clock (default `Date.now`); tests drive the cooldown and max age with it. */
+  readonly jwksNow?: (() => number) | undefined;
 };
 
 /** Returns undefined when no key is configured (opaque tokens). */
@@ -64,6 +66,7 @@ export function verifyKeyFromConfig(
       cooldownMs: options.jwksCooldownMs,
       maxAgeMs: options.jwksMaxAgeMs,
       timeoutMs: options.jwksTimeoutMs,
+      now: options.jwksNow,
     });
     return {source: 'jwks', key: jwks.getKey, algorithms: ASYMMETRIC, jwks};
   }
