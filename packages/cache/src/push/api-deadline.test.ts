@@ -1,6 +1,8 @@
 // Push and get-queries calls against an API server that stalls, drips or floods: each
 // attempt ends by its deadline (or at the size cap), the caller gets its failure, and once
-// the server behaves the next call goes through.
+// the server behaves the next call goes through. Nothing measures elapsed time: a call
+// that never ended would fail the test by its timeout, and the logged reason says which
+// limit ended it.
 import {ProtocolError, type Mutation} from '@zync/protocol';
 import {afterEach, expect, test} from 'vitest';
 import {GetQueriesClient} from '../queries/get-queries-client.ts';
@@ -10,8 +12,6 @@ import {CustomForwarder} from './custom-forwarder.ts';
 import {captureLog} from '../../test/push-fixture.ts';
 
 const TIMEOUT_MS = 300;
-/** Generous: a call that honours its deadline ends near TIMEOUT_MS, a stuck one never. */
-const BOUND_MS = 3_000;
 /** One attempt, no retry: the test is about the attempt's own deadline. */
 const NO_RETRY = {initialDelayMs: 10, maxDelayMs: 10, maxElapsedMs: 1};
 
@@ -61,10 +61,8 @@ const ctx = {
   cookie: undefined,
 };
 
-async function timed<T>(p: Promise<T>): Promise<{value: T | Error; ms: number}> {
-  const started = performance.now();
-  const value = await p.catch((e: unknown) => e as Error);
-  return {value, ms: performance.now() - started};
+async function settled<T>(p: Promise<T>): Promise<{value: T | Error}> {
+  return {value: await p.catch((e: unknown) => e as Error)};
 }
 
 const stuck: [Misbehaviour][] = [['stall'], ['headers-then-stall'], ['drip']];
@@ -74,10 +72,9 @@ test.each(stuck)('a push to an API server that does %s fails by the deadline', a
   Object.assign(s, {mode, dripMs: 20});
   const {options, log} = endpoint(s, TIMEOUT_MS);
   const forwarder = new CustomForwarder(options);
-  const {value, ms} = await timed(forwarder.forward([mutation], ctx));
+  const {value} = await settled(forwarder.forward([mutation], ctx));
   expect(value).toBeInstanceOf(ProtocolError);
   expect((value as ProtocolError).kind).toBe('PushFailed');
-  expect(ms).toBeLessThan(BOUND_MS);
   expect(log.lines.join('\n')).toMatch(/giving up.*timeout/);
 
   s.mode = 'ok';
@@ -98,10 +95,9 @@ test.each(stuck)(
     const {options, log} = endpoint(s, TIMEOUT_MS);
     const client = new GetQueriesClient(options);
     const items = [{id: 'q1', name: 'allIssues', args: []}];
-    const {value, ms} = await timed(
+    const {value} = await settled(
       client.transform(items, {userID: 'u1', token: 'tok', cookie: undefined}),
     );
-    expect(ms).toBeLessThan(BOUND_MS);
     expect(value).toEqual(
       new Map([['q1', expect.objectContaining({ok: false, error: expect.any(Object)})]]),
     );
@@ -117,19 +113,20 @@ test.each(stuck)(
   },
 );
 
-test('an endless answer is cut at the size cap, long before the deadline', async () => {
+test('an endless answer is cut at the size cap, not by the deadline', async () => {
   const s = await server();
   s.mode = 'flood';
-  const {options, log} = endpoint(s, 60_000, 1024 * 1024);
-  const push = await timed(new CustomForwarder(options).forward([mutation], ctx));
+  // A deadline far past the test's timeout: only the size cap can end these calls in time.
+  const {options, log} = endpoint(s, 600_000, 1024 * 1024);
+  const push = await settled(new CustomForwarder(options).forward([mutation], ctx));
   expect((push.value as ProtocolError).kind).toBe('PushFailed');
-  expect(push.ms).toBeLessThan(BOUND_MS);
+  expect(log.lines.join('\n')).toMatch(/response too large/);
   const items = [{id: 'q1', name: 'allIssues', args: []}];
   const client = new GetQueriesClient(options);
-  const queries = await timed(
+  const queries = await settled(
     client.transform(items, {userID: 'u1', token: undefined, cookie: undefined}),
   );
-  expect(queries.ms).toBeLessThan(BOUND_MS);
   expect((queries.value as Map<string, {ok: boolean}>).get('q1')?.ok).toBe(false);
-  expect(log.lines.join('\n')).toMatch(/response too large/);
+  expect(log.lines.filter(l => /response too large/.test(l))).toHaveLength(2);
+  expect(log.lines.join('\n')).not.toMatch(/timeout/);
 });
