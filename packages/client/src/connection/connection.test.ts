@@ -50,13 +50,31 @@ const accept: Behaviour = (frame, send) => {
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
+  vi.useRealTimers();
 });
+
+/**
+ * The connection's timers and `Date` run on a virtual clock the test advances; the
+ * sockets stay real. Checks that something does *not* happen ("no retry") then cover
+ * minutes of virtual time instead of sleeping a little real time.
+ */
+function virtualClock(): void {
+  vi.useFakeTimers({
+    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+  });
+}
+
+/** Longer than any backoff, ping, connect or refresh delay of the connection. */
+const TEN_MINUTES = 10 * 60_000;
+/** Keeps pings out of a test that moves the virtual clock past the ping interval. */
+const NO_PINGS = {pingIntervalMs: 24 * 60 * 60_000};
 
 function makeConnection(server: string, auth: AuthOption | undefined, extra = {}) {
   const state = new ConnectionStateStore({name: 'connecting'});
   const states: ConnectionState[] = [];
   state.subscribe(s => states.push(s));
   const frames: DownstreamFrame[] = [];
+  let created = 0;
   const conn = new Connection({
     server,
     auth: new AuthSource(auth),
@@ -73,12 +91,15 @@ function makeConnection(server: string, auth: AuthOption | undefined, extra = {}
       ...(token === undefined ? {} : {auth: token}),
     }),
     onFrame: f => frames.push(f),
-    createSocket: url => new WebSocket(url) as unknown as SocketLike,
+    createSocket: url => {
+      created++;
+      return new WebSocket(url) as unknown as SocketLike;
+    },
     ...extra,
   });
   cleanups.push(() => conn.close());
   conn.start();
-  return {conn, state, states, frames};
+  return {conn, state, states, frames, created: () => created};
 }
 
 function jwtWithExp(expSeconds: number): string {
@@ -103,16 +124,19 @@ describe('Connection', () => {
   });
 
   test('a rejected string token goes to needs-auth without retrying', async () => {
+    virtualClock();
     const srv = await fakeServer((f, send) => {
       if (f[0] === 'connect') send(['error', {kind: 'AuthInvalidated', message: 'Token expired'}]);
     });
     cleanups.push(srv.close);
-    const {state} = makeConnection(srv.server, 'secret-token-text');
+    const {state, created} = makeConnection(srv.server, 'secret-token-text');
     await vi.waitFor(() => expect(state.current.name).toBe('needs-auth'));
     expect(state.current.reason).toContain('AuthInvalidated');
     expect(state.current.reason).not.toContain('secret-token-text');
-    await new Promise(r => setTimeout(r, 600));
+    await vi.advanceTimersByTimeAsync(TEN_MINUTES);
+    expect(created()).toBe(1);
     expect(srv.sockets()).toBe(1);
+    expect(state.current.name).toBe('needs-auth');
   });
 
   test('a function is asked again after a rejection; two rejections end in needs-auth', async () => {
@@ -155,7 +179,8 @@ describe('Connection', () => {
     const srv = await fakeServer((f, send, close) => {
       if (f[0] !== 'connect') return;
       send(['connected', {wsid: 'w', tokenExpiresAt: null}]);
-      if (++n === 1) setTimeout(close, 20);
+      // The close frame follows the connected frame on the socket.
+      if (++n === 1) close();
     });
     cleanups.push(srv.close);
     const {state, states} = makeConnection(srv.server, undefined);
@@ -187,23 +212,30 @@ describe('Connection', () => {
     await vi.waitFor(() => expect(state.current.name).toBe('connected'));
   });
 
-  test('refreshes a JWT through the function before it expires, on the live socket', async () => {
+  test('refreshes a JWT through the function refreshLeadMs before it expires, on the live socket', async () => {
+    virtualClock();
+    vi.setSystemTime(1_700_000_000_000);
     const srv = await fakeServer(accept);
     cleanups.push(srv.close);
+    const exp = 1_700_000_060; // one minute from the start, in seconds
+    const lead = 20_000;
     let calls = 0;
     const {state} = makeConnection(
       srv.server,
       () => {
         calls++;
-        return jwtWithExp(Math.floor(Date.now() / 1000) + 2);
+        return jwtWithExp(exp);
       },
-      {refreshLeadMs: 1500},
+      {refreshLeadMs: lead, ...NO_PINGS},
     );
     await vi.waitFor(() => expect(state.current.name).toBe('connected'));
-    await vi.waitFor(() => expect(srv.received.some(f => f[0] === 'updateAuth')).toBe(true), {
-      timeout: 3000,
-    });
-    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(calls).toBe(1);
+    const refreshAt = exp * 1000 - lead;
+    await vi.advanceTimersByTimeAsync(refreshAt - Date.now() - 1);
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toBe(2);
+    await vi.waitFor(() => expect(srv.received.some(f => f[0] === 'updateAuth')).toBe(true));
     expect(srv.sockets()).toBe(1);
   });
 
@@ -232,16 +264,27 @@ describe('Connection', () => {
   });
 
   test('a hidden tab disconnects after the delay and reconnects when visible', async () => {
+    virtualClock();
     const srv = await fakeServer(accept);
     cleanups.push(srv.close);
-    const {conn, state} = makeConnection(srv.server, undefined, {hiddenTabDisconnectDelayMs: 50});
+    const delay = 30_000;
+    const {conn, state, created} = makeConnection(srv.server, undefined, {
+      hiddenTabDisconnectDelayMs: delay,
+      ...NO_PINGS,
+    });
     await vi.waitFor(() => expect(state.current.name).toBe('connected'));
     conn.setHidden(true);
-    await vi.waitFor(() => expect(state.current.name).toBe('disconnected'));
-    await new Promise(r => setTimeout(r, 300));
+    await vi.advanceTimersByTimeAsync(delay - 1);
+    expect(state.current.name).toBe('connected');
+    await vi.advanceTimersByTimeAsync(1);
     expect(state.current.name).toBe('disconnected');
+    // Hidden, it does not come back on its own.
+    await vi.advanceTimersByTimeAsync(TEN_MINUTES);
+    expect(state.current.name).toBe('disconnected');
+    expect(created()).toBe(1);
     conn.setHidden(false);
     await vi.waitFor(() => expect(state.current.name).toBe('connected'));
+    expect(created()).toBe(2);
   });
 
   test('the connect timeout counts the socket and the server, not a slow buildConnect', async () => {
@@ -283,13 +326,16 @@ describe('Connection', () => {
   });
 
   test('close() ends in closed and opens nothing more', async () => {
+    virtualClock();
     const srv = await fakeServer(accept);
     cleanups.push(srv.close);
-    const {conn, state} = makeConnection(srv.server, undefined);
+    const {conn, state, created} = makeConnection(srv.server, undefined);
     await vi.waitFor(() => expect(state.current.name).toBe('connected'));
     conn.close();
     expect(state.current.name).toBe('closed');
-    await new Promise(r => setTimeout(r, 300));
+    await vi.advanceTimersByTimeAsync(TEN_MINUTES);
+    expect(state.current.name).toBe('closed');
+    expect(created()).toBe(1);
     expect(srv.sockets()).toBe(1);
   });
 });
