@@ -17,6 +17,8 @@ export type {ReplicationState} from './replica/replica-schema.ts';
 export {lsnToVersion, versionToLsn} from './replica/version.ts';
 export {redactUrl} from './pg/redact-url.ts';
 export {runZeroCache} from './server/run-zero-cache.ts';
+export {systemClock} from './server/clock.ts';
+export type {Clock, ClockTimer} from './server/clock.ts';
 export type {ZeroCache, ZeroCacheHooks} from './server/run-zero-cache.ts';
 export {ProcessFailure, runZeroCacheProcesses} from './processes/dispatcher.ts';
 export type {

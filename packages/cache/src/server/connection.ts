@@ -17,6 +17,7 @@ import type {Logger} from '@zync/shared';
 import {groupIdentity, type GroupClaimant} from '../auth/group-identity.ts';
 import type {GroupClient, QueryContext} from '../view-syncer/group-client.ts';
 import type {GroupRegistry} from '../view-syncer/group-registry.ts';
+import {systemClock, type Clock, type ClockTimer} from './clock.ts';
 import type {Authenticator, Pusher} from './hooks.ts';
 import type {SyncLimits} from './limits.ts';
 import {noMetrics, type AuthFailureKind, type Metrics} from '../metrics/metrics.ts';
@@ -44,6 +45,8 @@ export type ConnectionOptions = {
   readonly tokenExpiryGraceMs?: number | undefined;
   /** Refused credentials are counted here, by kind. */
   readonly metrics?: Metrics | undefined;
+  /** Time and timers of the token-expiry cut (default: the system clock). */
+  readonly clock?: Clock | undefined;
 };
 
 /** Time allowed for the closing handshake after an error before the socket is cut. */
@@ -82,7 +85,7 @@ export class Connection implements GroupClient {
   /** The next push to process, still open to merging later pushes into it. */
   #waitingPush: {body: Extract<UpstreamFrame, ['push', unknown]>[1]} | undefined;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
-  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  #expiryTimer: ClockTimer | undefined;
   #connectBody: ConnectBody | undefined;
   /** What the client group was claimed with (auth/group-identity.ts). */
   #identity: string | undefined;
@@ -271,18 +274,19 @@ export class Connection implements GroupClient {
    * AuthInvalidated, which sends the client to its refresh path.
    */
   #armExpiry(expiresAt: number | null): void {
-    clearTimeout(this.#expiryTimer);
+    const clock = this.#o.clock ?? systemClock;
+    clock.clearTimeout(this.#expiryTimer);
     this.#expiryTimer = undefined;
     if (expiresAt === null) return;
     const cutAt = expiresAt + (this.#o.tokenExpiryGraceMs ?? DEFAULT_TOKEN_EXPIRY_GRACE_MS);
     const arm = () => {
-      const left = cutAt - Date.now();
+      const left = cutAt - clock.now();
       if (left <= 0) {
         this.#authFailed('expired_while_connected');
         this.fail('AuthInvalidated', 'Token expired');
         return;
       }
-      this.#expiryTimer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      this.#expiryTimer = clock.setTimeout(arm, Math.min(left, MAX_TIMER_MS));
       this.#expiryTimer.unref();
     };
     arm();
@@ -384,7 +388,7 @@ export class Connection implements GroupClient {
 
   #closed(): void {
     clearTimeout(this.#connectTimer);
-    clearTimeout(this.#expiryTimer);
+    (this.#o.clock ?? systemClock).clearTimeout(this.#expiryTimer);
     if (this.#state === 'closed') return;
     const wasOpen = this.#state === 'open';
     this.#state = 'closed';

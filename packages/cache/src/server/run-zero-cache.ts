@@ -7,6 +7,7 @@ import {CVRPurger} from '../cvr/cvr-purger.ts';
 import type {LegacyAPI} from '../permissions/legacy-api.ts';
 import type {ZeroConfig} from '../config/parse-config.ts';
 import {Replicator} from '../replicator/replicator.ts';
+import type {Clock} from './clock.ts';
 import type {CellVisibility, QueryPreparer} from '../view-syncer/group-client.ts';
 import type {Authenticator, Pusher} from './hooks.ts';
 import type {SyncLimits} from './limits.ts';
@@ -44,6 +45,8 @@ export type ZeroCacheHooks = {
   /** The schema file's legacy flags (legacyAPI); ZERO_LEGACY_API=false turns both off too. */
   readonly legacy?: LegacyAPI | undefined;
   readonly operations?: OperationsOptions | undefined;
+  /** Time and timers of token-expiry cuts (default: the system clock). */
+  readonly clock?: Clock | undefined;
 };
 
 export function runZeroCache(
@@ -70,7 +73,7 @@ export function runZeroCache(
     initialBatchSize: config.cvrGarbageCollectionInitialBatchSize,
     logger: lc,
   });
-  const syncServer = new SyncServer({...services.options, http: ops.http});
+  const syncServer = new SyncServer({...services.options, http: ops.http, clock: hooks.clock});
   ops.attach(syncServer, replicator);
   let stopping: Promise<void> | undefined;
   let syncStarted = false;

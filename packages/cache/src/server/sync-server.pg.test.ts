@@ -1,5 +1,6 @@
 import {afterAll, beforeAll, describe, expect, test, vi} from 'vitest';
 import {PROTOCOL_VERSION} from '@zync/protocol';
+import {ManualClock} from '../../../../test/manual-clock.ts';
 import {createTestDatabase} from '../../../../test/pg.ts';
 import {startTestServer, type TestServer} from '../../test/sync/harness.ts';
 import {MemoryReplica} from '../../test/sync/memory-replica.ts';
@@ -206,7 +207,10 @@ test('pushes that arrive while one is processed are merged into one, in order', 
     push(2);
     push(3);
     push(4);
-    await new Promise(r => setTimeout(r, 50));
+    // Frames of a socket are handled in order: once the ping is answered, pushes 2–4 wait.
+    c.send(['ping', {}]);
+    await c.next('pong');
+    expect(seen).toEqual([[1]]);
     release();
     const [, r1] = await c.next('pushResponse');
     const [, r2] = await c.next('pushResponse');
@@ -249,6 +253,66 @@ test('a rejected token gets the authenticator’s error kind and a close', async
     expect((await good.next('authUpdated'))[1].tokenExpiresAt).toBe(exp);
     good.send(['updateAuth', {auth: 'worse'}]);
     await expectError(good, 'AuthInvalidated');
+  } finally {
+    await a.stop();
+  }
+});
+
+test('a live connection is cut at its token’s exp plus the grace, unless updateAuth moved it', async () => {
+  // Tokens are "exp:<ms>"; the connections' expiry timers run on a clock the test moves.
+  const clock = new ManualClock(1_000_000);
+  const GRACE_MS = 5_000;
+  const a = await startTestServer({
+    dbUrl: await createTestDatabase('sync_expiry'),
+    replica,
+    extra: {
+      clock,
+      authenticate: body => {
+        const exp = /^exp:(\d+)$/.exec(body.auth ?? '')?.[1];
+        return Promise.resolve(
+          exp === undefined
+            ? {ok: false, kind: 'AuthInvalidated', message: 'Token rejected'}
+            : {ok: true, authData: {sub: body.userID}, tokenExpiresAt: Number(exp)},
+        );
+      },
+    },
+  });
+  /** A ping answered proves no error frame went out before it (frames keep their order). */
+  const stillOpen = async (c: TestClient) => {
+    c.send(['ping', {}]);
+    await c.next('pong');
+    expect(c.frames.some(f => f[0] === 'error')).toBe(false);
+  };
+  try {
+    const c = await TestClient.open(a.port);
+    const exp1 = 1_060_000;
+    c.connect({clientID: 'c1', clientGroupID: 'g-exp', auth: `exp:${exp1}`});
+    expect((await c.next('connected'))[1].tokenExpiresAt).toBe(exp1);
+    clock.advanceTo(exp1 + GRACE_MS - 1);
+    await stillOpen(c);
+
+    // A refreshed token moves the cut: the old one's moment passes without a cut.
+    const exp2 = 1_120_000;
+    c.send(['updateAuth', {auth: `exp:${exp2}`}]);
+    expect((await c.next('authUpdated'))[1].tokenExpiresAt).toBe(exp2);
+    clock.advanceTo(exp1 + GRACE_MS + 1);
+    await stillOpen(c);
+    clock.advanceTo(exp2 + GRACE_MS - 1);
+    await stillOpen(c);
+    clock.advance(1);
+    const body = await expectError(c, 'AuthInvalidated');
+    expect(body.message).toBe('Token expired');
+    expect(clock.pending).toBe(0);
+
+    // An expiry past setTimeout's longest delay (about 24.8 days) is re-armed in steps.
+    const far = await TestClient.open(a.port);
+    const exp3 = clock.now() + 40 * 24 * 3_600_000;
+    far.connect({clientID: 'c2', clientGroupID: 'g-exp-far', auth: `exp:${exp3}`});
+    await far.next('connected');
+    clock.advanceTo(exp3 + GRACE_MS - 1);
+    await stillOpen(far);
+    clock.advance(1);
+    expect((await expectError(far, 'AuthInvalidated')).message).toBe('Token expired');
   } finally {
     await a.stop();
   }

@@ -9,6 +9,7 @@ import {encodeFrame, PROTOCOL_VERSION, SYNC_PATH} from '@zync/protocol';
 import type {Logger} from '@zync/shared';
 import type {GroupPins} from '../auth/group-pins.ts';
 import type {OriginCheck} from '../auth/origins.ts';
+import type {Clock} from './clock.ts';
 import {Connection} from './connection.ts';
 import type {CVRStore} from '../cvr/cvr-store.ts';
 import {
@@ -63,6 +64,8 @@ export type SyncServerOptions = {
    * otherwise it gets a 404.
    */
   readonly http?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  /** Time and timers of token-expiry cuts (default: the system clock). */
+  readonly clock?: Clock | undefined;
 };
 
 /** How a draining server closes its sockets (see docs/processes.md). */
@@ -257,6 +260,7 @@ export class SyncServer {
         onClose: c => this.#connections.delete(c),
         claimGroup: pins ? (groupID, who) => pins.claim(groupID, who) : undefined,
         routedGroupID: this.#o.external ? (routedGroupID ?? null) : undefined,
+        clock: this.#o.clock,
       });
       this.#connections.add(conn);
     });
