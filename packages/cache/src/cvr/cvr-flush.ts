@@ -1,6 +1,7 @@
 // When a client group's CVR write goes out: after its pokes, between steps, and (for a
 // large write) after the clients had time to apply it. See docs/view-syncer.md.
-import {setImmediate as nextTurn, setTimeout as sleep} from 'node:timers/promises';
+import {setImmediate as nextTurn} from 'node:timers/promises';
+import {sleep, systemClock, type Clock} from '../server/clock.ts';
 import type {CVR} from './cvr.ts';
 import type {CVRStore} from './cvr-store.ts';
 import type {SyncLimits} from '../server/limits.ts';
@@ -27,6 +28,8 @@ export type CVRFlushOptions = {
   readonly onError: (e: unknown) => void;
   /** CVR writes queued (the backlog) and the time each takes. */
   readonly metrics: Metrics;
+  /** Time and timers of the large-write delay (default: the system clock). */
+  readonly clock?: Clock | undefined;
 };
 
 export class CVRFlush {
@@ -62,7 +65,7 @@ export class CVRFlush {
         // A large write waits before it even builds its records: that work would hold up
         // the event loop while the poke it follows is still being written to the socket.
         if ((this.#o.cvr()?.dirtyRowCount ?? 0) > LARGE_CVR_WRITE_ROWS && !this.#o.done()) {
-          await sleep(this.#o.limits.largeCVRWriteDelayMs);
+          await sleep(this.#o.clock ?? systemClock, this.#o.limits.largeCVRWriteDelayMs);
           await this.#betweenSteps();
         }
         this.#scheduled = false;

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type {AST} from '@zync/protocol';
 import {afterEach, expect, test, vi} from 'vitest';
 import {silentLogger} from '@zync/shared';
+import {ManualClock} from '../../../../test/manual-clock.ts';
 import {createTestDatabase} from '../../../../test/pg.ts';
 import {CVRStore} from './cvr-store.ts';
 import {rowKey} from '../view-syncer/row-key.ts';
@@ -20,8 +21,9 @@ async function start(
   dbUrl: string,
   replica: MemoryReplica,
   limits: Parameters<typeof startTestServer>[0]['limits'] = {},
+  clock?: ManualClock,
 ) {
-  const s = await startTestServer({dbUrl, replica, limits});
+  const s = await startTestServer({dbUrl, replica, limits, extra: clock ? {clock} : {}});
   servers.push(s);
   return s;
 }
@@ -255,7 +257,14 @@ test('flushes of several groups in one turn are written together, each as given'
 test('a large CVR write waits largeCVRWriteDelayMs after its poke; small ones do not', async () => {
   const many = Array.from({length: 2500}, (_, i) => ({id: i + 1, status: 'open', priority: i}));
   const replica = new MemoryReplica({issue: {primaryKey: ['id'], rows: many}});
-  const s = await start(await createTestDatabase('cvr'), replica, {largeCVRWriteDelayMs: 1500});
+  // The delay runs on a clock the test moves: what is written before it is over is exact.
+  const clock = new ManualClock();
+  const s = await start(
+    await createTestDatabase('cvr'),
+    replica,
+    {largeCVRWriteDelayMs: 1500},
+    clock,
+  );
   const rowsWritten = async () =>
     Number(
       (await s.pool.query<{n: string}>(`SELECT count(*) AS n FROM "zync_test_cvr".rows`)).rows[0]
@@ -269,19 +278,21 @@ test('a large CVR write waits largeCVRWriteDelayMs after its poke; small ones do
     baseVersion: null,
     desiredQueries: [{op: 'put', hash: 'all', ast: all}],
   });
-  const t0 = performance.now();
   const poke = await c.poke();
   expect(poke.rows.filter(r => r.op === 'put')).toHaveLength(2500);
-  await new Promise(r => setTimeout(r, 300));
-  // Not before the delay (measured from the step, which came before the poke).
-  if (performance.now() - t0 < 1400) expect(await rowsWritten()).toBe(0);
+  // The write waits on the clock, the poke already out; not a row is written before the
+  // delay is over, to the millisecond.
+  await expect.poll(() => clock.pending).toBe(1);
+  clock.advance(1499);
+  expect(clock.pending).toBe(1);
+  expect(await rowsWritten()).toBe(0);
+  clock.advance(1);
+  expect(clock.pending).toBe(0);
   await expect.poll(rowsWritten, {timeout: 15_000}).toBe(2500);
-  expect(performance.now() - t0).toBeGreaterThanOrEqual(1400);
 
-  // A small step (one edit) is written without that wait.
+  // A small step (one edit) is written without that wait: the clock does not move.
   replica.put('issue', {id: 1, status: 'open', priority: 999}).commit();
   await c.poke();
-  const t1 = performance.now();
   await expect
     .poll(
       async () =>
@@ -295,7 +306,7 @@ test('a large CVR write waits largeCVRWriteDelayMs after its poke; small ones do
       {timeout: 5000},
     )
     .toBe(1);
-  expect(performance.now() - t1).toBeLessThan(1400);
+  expect(clock.pending).toBe(0);
   await c.close();
 });
 
@@ -308,10 +319,26 @@ test('a group without clients does not follow the replica; it catches up on the 
   const driver = s.drivers.get('g1');
   if (!driver) throw new Error('no driver for g1');
   const advance = vi.spyOn(driver, 'advance');
+  // A group with a client sees the same replica changes: once its poke is here, every
+  // group the changes were dispatched to has had the time to advance.
+  const other = await TestClient.open(s.port);
+  other.connect({
+    clientID: 'c2',
+    clientGroupID: 'g2',
+    desiredQueries: [{op: 'put', hash: 'A', ast: openTop2}],
+  });
+  await other.poke();
   replica.put('issue', {id: 6, status: 'open', priority: 8}).commit(); // 6 in, 2 out
   replica.put('issue', {id: 4, status: 'open', priority: 7, note: 'edited'}).commit();
-  await new Promise(r => setTimeout(r, 200));
+  const sawEdit = () =>
+    other.frames.some(
+      f =>
+        f[0] === 'poke' &&
+        f[1].rows.some(r => r.op === 'put' && r.value['id'] === 4 && r.value['note'] === 'edited'),
+    );
+  await vi.waitFor(() => expect(sawEdit()).toBe(true));
   expect(advance).not.toHaveBeenCalled();
+  await other.close();
 
   const again = await connectA(s.port, first.poke.version);
   expect(advance).toHaveBeenCalledTimes(1);

@@ -1,7 +1,7 @@
 // Time and timers as one value that can be passed in. The token-expiry cut of a live
-// connection reads the time and sets its timers through a Clock, so a test can move time
-// forward instead of waiting for it. Production code uses `systemClock`: `Date.now` and
-// the global timers.
+// connection and the wait of a large CVR write read the time and set their timers through a
+// Clock, so a test can move time forward instead of waiting for it. Production code uses
+// `systemClock`: `Date.now` and the global timers.
 
 /** A pending timer, as the clock's `setTimeout` returns it. */
 export interface ClockTimer {

@@ -45,7 +45,7 @@ export type ZeroCacheHooks = {
   /** The schema file's legacy flags (legacyAPI); ZERO_LEGACY_API=false turns both off too. */
   readonly legacy?: LegacyAPI | undefined;
   readonly operations?: OperationsOptions | undefined;
-  /** Time and timers of token-expiry cuts (default: the system clock). */
+  /** Time and timers of token-expiry cuts and CVR write delays (default: the system clock). */
   readonly clock?: Clock | undefined;
 };
 

@@ -64,7 +64,7 @@ export type SyncServerOptions = {
    * otherwise it gets a 404.
    */
   readonly http?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
-  /** Time and timers of token-expiry cuts (default: the system clock). */
+  /** Time and timers of token-expiry cuts and CVR write delays (default: the system clock). */
   readonly clock?: Clock | undefined;
 };
 
@@ -106,6 +106,7 @@ export class SyncServer {
       cells: options.cells,
       limits: this.#limits,
       logger: options.logger.with({component: 'view-syncer'}),
+      clock: options.clock,
     });
     this.ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve;

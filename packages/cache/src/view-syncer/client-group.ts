@@ -9,6 +9,7 @@ import type {CVR} from '../cvr/cvr.ts';
 import {CVRFlush} from '../cvr/cvr-flush.ts';
 import {CVRStep} from '../cvr/cvr-step.ts';
 import type {CVRStore} from '../cvr/cvr-store.ts';
+import type {Clock} from '../server/clock.ts';
 import {applyQueryPatch, nextExpiry, undesireAll, undesireEveryone} from './desired-queries.ts';
 import type {CellVisibility, GroupClient, QueryPreparer} from './group-client.ts';
 import {GroupPokes, servableSeq} from './group-pokes.ts';
@@ -36,6 +37,8 @@ export type ClientGroupOptions = {
   /** Steps of all groups of the process (CVR writes wait for them); default: this group's. */
   readonly activity?: StepActivity;
   readonly metrics?: Metrics | undefined;
+  /** Time and timers of the CVR write delay (default: the system clock). */
+  readonly clock?: Clock | undefined;
 };
 
 export class ClientGroup {
@@ -101,6 +104,7 @@ export class ClientGroup {
       queue: () => this.#queue,
       onError: e => this.#fail(e),
       metrics: this.#metrics,
+      clock: options.clock,
     });
     this.stopped = new Promise(resolve => {
       this.#resolveStopped = resolve;

@@ -4,6 +4,7 @@ import type {QueryPatch} from '@zync/protocol';
 import type {Logger} from '@zync/shared';
 import {ClientGroup} from './client-group.ts';
 import type {CVRStore} from '../cvr/cvr-store.ts';
+import type {Clock} from '../server/clock.ts';
 import type {CellVisibility, GroupClient, QueryPreparer} from './group-client.ts';
 import type {SyncLimits} from '../server/limits.ts';
 import {MemoryReclaimer} from './memory-reclaimer.ts';
@@ -23,6 +24,8 @@ export type GroupRegistryOptions = {
   /** Collects the garbage of released groups (default: the engine's full collection). */
   readonly reclaimer?: MemoryReclaimer;
   readonly metrics?: Metrics | undefined;
+  /** Time and timers of the groups' CVR write delays (default: the system clock). */
+  readonly clock?: Clock | undefined;
 };
 
 /** What dropping a client group did (admin endpoints). */
@@ -75,6 +78,7 @@ export class GroupRegistry {
         logger: this.#o.logger,
         activity: this.#activity,
         metrics: this.#o.metrics,
+        clock: this.#o.clock,
         onDone: done => {
           if (this.#groups.get(groupID) === done) this.#groups.delete(groupID);
           this.#releasing.set(groupID, done.stopped);
