@@ -1,6 +1,7 @@
 import pg from 'pg';
 import {afterEach, expect, test} from 'vitest';
 import {silentLogger} from '@zync/shared';
+import {ManualClock} from '../../../../test/manual-clock.ts';
 import {createTestDatabase} from '../../../../test/pg.ts';
 import {PgGroupPins} from '../auth/group-pins.ts';
 import {CVRPurger} from './cvr-purger.ts';
@@ -127,6 +128,7 @@ test('the purger backs off while there is nothing to purge and takes more while 
       return Promise.resolve(n);
     },
   };
+  const clock = new ManualClock();
   const p = new CVRPurger({
     store,
     inactiveMs: HOUR,
@@ -134,6 +136,7 @@ test('the purger backs off while there is nothing to purge and takes more while 
     initialBatchSize: 2,
     maxIntervalMs: 40,
     logger: silentLogger,
+    clock,
   });
   expect(await p.round()).toBe(2);
   expect(p.schedule).toEqual({intervalMs: 10, batchSize: 4});
@@ -147,25 +150,36 @@ test('the purger backs off while there is nothing to purge and takes more while 
   await p.round();
   expect(p.schedule.intervalMs).toBe(40);
 
-  // Started, it purges on its own; stopped, it does no more rounds.
+  // Started, it purges on its own, one interval later; stopped, it does no more rounds.
   eligible = 3;
   p.start();
-  await expect.poll(() => eligible, {timeout: 2000}).toBe(0);
+  expect(clock.pending).toBe(1);
+  clock.advance(39);
+  await Promise.resolve();
+  expect(eligible).toBe(3);
+  clock.advance(1);
+  await expect.poll(() => eligible).toBe(0);
+  // The round purged something: the next one is due after the initial interval.
+  await expect.poll(() => clock.pending).toBe(1);
+  expect(p.schedule.intervalMs).toBe(10);
   await p.stop();
+  expect(clock.pending).toBe(0);
   eligible = 3;
-  await new Promise(r => setTimeout(r, 100));
+  clock.advance(HOUR);
   expect(eligible).toBe(3);
 
-  // A batch size of 0 turns it off.
+  // A batch size of 0 turns it off: it never even waits for a round.
   const off = new CVRPurger({
     store,
     inactiveMs: HOUR,
     initialIntervalMs: 1,
     initialBatchSize: 0,
     logger: silentLogger,
+    clock,
   });
   off.start();
-  await new Promise(r => setTimeout(r, 50));
+  expect(clock.pending).toBe(0);
+  clock.advance(HOUR);
   expect(eligible).toBe(3);
   await off.stop();
 });

@@ -2,9 +2,9 @@
 // group ever seen would keep its row records in the CVR database forever (a 100k-row
 // group leaves 100k records). A client that comes back after its group was purged gets a
 // reset, as after any change of epoch. See docs/cvr.md.
-import {setTimeout as sleep} from 'node:timers/promises';
 import type {Logger} from '@zync/shared';
 import type {GroupPins} from '../auth/group-pins.ts';
+import {sleep, systemClock, type Clock} from '../server/clock.ts';
 import type {CVRStore} from './cvr-store.ts';
 
 export type CVRPurgerOptions = {
@@ -18,6 +18,8 @@ export type CVRPurgerOptions = {
   readonly initialBatchSize: number;
   readonly logger: Logger;
   readonly maxIntervalMs?: number;
+  /** Time and timers of the waits between rounds (default: the system clock). */
+  readonly clock?: Clock | undefined;
 };
 
 /** Longest wait between rounds while there is nothing to purge. */
@@ -48,7 +50,7 @@ export class CVRPurger {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
       try {
-        await sleep(this.#interval, undefined, {signal});
+        await sleep(this.#o.clock ?? systemClock, this.#interval, signal);
       } catch {
         return; // stopped
       }
