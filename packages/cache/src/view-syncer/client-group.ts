@@ -9,7 +9,7 @@ import type {CVR} from '../cvr/cvr.ts';
 import {CVRFlush} from '../cvr/cvr-flush.ts';
 import {CVRStep} from '../cvr/cvr-step.ts';
 import type {CVRStore} from '../cvr/cvr-store.ts';
-import type {Clock} from '../server/clock.ts';
+import {systemClock, type Clock, type ClockTimer} from '../server/clock.ts';
 import {applyQueryPatch, nextExpiry, undesireAll, undesireEveryone} from './desired-queries.ts';
 import type {CellVisibility, GroupClient, QueryPreparer} from './group-client.ts';
 import {GroupPokes, servableSeq} from './group-pokes.ts';
@@ -37,7 +37,7 @@ export type ClientGroupOptions = {
   /** Steps of all groups of the process (CVR writes wait for them); default: this group's. */
   readonly activity?: StepActivity;
   readonly metrics?: Metrics | undefined;
-  /** Time and timers of the CVR write delay (default: the system clock). */
+  /** Time and timers of query TTLs and the CVR write delay (default: the system clock). */
   readonly clock?: Clock | undefined;
 };
 
@@ -45,6 +45,7 @@ export class ClientGroup {
   readonly groupID: string;
   readonly #o: ClientGroupOptions;
   readonly #lc: Logger;
+  readonly #clock: Clock;
   readonly #now: () => number;
   readonly #activity: StepActivity;
   readonly #clients: GroupClients;
@@ -63,7 +64,7 @@ export class ClientGroup {
   readonly #pokes: GroupPokes;
   readonly #metrics: Metrics;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
-  #ttlTimer: ReturnType<typeof setTimeout> | undefined;
+  #ttlTimer: ClockTimer | undefined;
   #revalidateTimer: ReturnType<typeof setInterval> | undefined;
   #done = false;
   #broken = false;
@@ -79,7 +80,8 @@ export class ClientGroup {
     this.#o = options;
     this.#cells = new CellMasks(options.cells);
     this.#lc = options.logger.with({clientGroupID: options.groupID});
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
+    this.#now = options.now ?? (() => this.#clock.now());
     this.#activity = options.activity ?? new StepActivity();
     this.#clients = new GroupClients(() => options.driver.lastMutationIDs?.(options.groupID) ?? {});
     this.#metrics = options.metrics ?? noMetrics;
@@ -168,7 +170,7 @@ export class ClientGroup {
     if (this.#done) return;
     this.#done = true;
     clearTimeout(this.#idleTimer);
-    clearTimeout(this.#ttlTimer);
+    this.#clock.clearTimeout(this.#ttlTimer);
     clearInterval(this.#revalidateTimer);
     this.#o.driver.destroy();
     this.#o.onDone(this);
@@ -441,11 +443,14 @@ export class ClientGroup {
     const cvr = this.#requireCVR();
     cvr.purgeTombstones(this.#o.limits.maxTombstones);
     if (cvr.hasDirty) this.#flush.schedule();
-    clearTimeout(this.#ttlTimer);
+    this.#clock.clearTimeout(this.#ttlTimer);
     const expiry = nextExpiry(cvr);
     if (expiry !== undefined) {
-      this.#ttlTimer = setTimeout(() => void this.#expire(), Math.max(0, expiry - this.#now()) + 1);
-      this.#ttlTimer.unref?.();
+      this.#ttlTimer = this.#clock.setTimeout(
+        () => void this.#expire(),
+        Math.max(0, expiry - this.#now()) + 1,
+      );
+      this.#ttlTimer.unref();
     }
     clearTimeout(this.#idleTimer);
     if (this.#clients.size === 0) {

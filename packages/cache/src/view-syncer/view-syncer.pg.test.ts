@@ -1,6 +1,7 @@
 import {afterEach, describe, expect, test} from 'vitest';
 import type {AST, RowValue} from '@zync/protocol';
 import {createLogger, type Logger} from '@zync/shared';
+import {ManualClock} from '../../../../test/manual-clock.ts';
 import {createTestDatabase} from '../../../../test/pg.ts';
 import {startTestServer, type TestServer} from '../../test/sync/harness.ts';
 import {MemoryReplica} from '../../test/sync/memory-replica.ts';
@@ -30,7 +31,11 @@ for (const kind of ['recompute', 'engine'] as const) {
   describe(`with the ${kind} driver`, () => {
     async function setup(
       limits: Parameters<typeof startTestServer>[0]['limits'] = {},
-      {rows = issues(), logger}: {rows?: RowValue[]; logger?: Logger} = {},
+      {
+        rows = issues(),
+        logger,
+        clock,
+      }: {rows?: RowValue[]; logger?: Logger; clock?: ManualClock} = {},
     ) {
       const replica = new MemoryReplica({issue: {primaryKey: ['id'], rows}});
       const createDriver = driverFor(kind, replica);
@@ -40,6 +45,7 @@ for (const kind of ['recompute', 'engine'] as const) {
         limits,
         ...(logger ? {logger} : {}),
         ...(createDriver ? {createDriver} : {}),
+        ...(clock ? {extra: {clock}} : {}),
       });
       return {replica, port: t.port, server: t};
     }
@@ -260,7 +266,9 @@ for (const kind of ['recompute', 'engine'] as const) {
     });
 
     test('a query nobody wants is dropped after its TTL', async () => {
-      const {port} = await setup();
+      // TTLs run on a clock the test moves: the moment of the drop is exact.
+      const clock = new ManualClock(Date.now());
+      const {port} = await setup({}, {clock});
       const c = await TestClient.open(port);
       c.connect({
         clientID: 'c1',
@@ -268,10 +276,17 @@ for (const kind of ['recompute', 'engine'] as const) {
         desiredQueries: [{op: 'put', hash: 'B', ast: highPriority, ttlMs: 300}],
       });
       await c.poke();
-      const start = Date.now();
       c.send(['changeDesiredQueries', {patch: [{op: 'del', hash: 'B'}]}]);
+      // The query is kept, its TTL timer armed; at the TTL it is still there.
+      await expect.poll(() => clock.pending).toBe(1);
+      clock.advance(300);
+      expect(clock.pending).toBe(1);
+      c.send(['ping', {}]);
+      await c.next('pong');
+      expect(c.pendingPokes()).toEqual([]);
+      clock.advance(1);
+      expect(clock.pending).toBe(0);
       const p = await c.poke();
-      expect(Date.now() - start).toBeGreaterThanOrEqual(250);
       expect(summarize(p)).toEqual({
         clear: false,
         puts: [],
@@ -393,7 +408,18 @@ for (const kind of ['recompute', 'engine'] as const) {
         clientGroupID: 'big',
         desiredQueries: [{op: 'put', hash: 'q', ast: {kind: 'query', table: 'issue'}}],
       });
-      await new Promise(r => setTimeout(r, 300));
+      // A CVR write follows its poke: once the group's rows are recorded, the whole
+      // catch-up has been handed to the socket, unread.
+      const recorded = async () =>
+        Number(
+          (
+            await t!.pool.query<{n: string}>(
+              `SELECT count(*) AS n FROM "zync_test_cvr".rows WHERE group_id = 'big'`,
+            )
+          ).rows[0]?.n,
+        );
+      await expect.poll(recorded, {timeout: 15_000}).toBe(5);
+      expect(c.frames).toEqual([]);
       socket.resume();
       const p = await c.poke();
       expect(c.frames.filter(f => f[0] === 'pokePart').length).toBe(5);
