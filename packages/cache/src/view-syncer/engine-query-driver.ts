@@ -65,6 +65,8 @@ export type EngineQueryDriverOptions = {
   readonly maxHydrationRows?: number | undefined;
   /** Longest a hydration holds the event loop before it yields (ms). */
   readonly sliceMs?: number | undefined;
+  /** The clock slices are cut by (default: `performance.now`); tests count with it. */
+  readonly sliceClock?: (() => number) | undefined;
 };
 
 export function engineQueryDriverFactory(
@@ -99,6 +101,7 @@ export class EngineQueryDriver implements QueryDriver {
   readonly #queries = new Map<string, Query>();
   readonly #maxRows: number;
   readonly #sliceMs: number | undefined;
+  readonly #sliceClock: (() => number) | undefined;
   /** Changes collected during `advance()`, per query. */
   #collecting: Map<string, QueryRowChange[]> | undefined;
   /** The query whose hydration is suspended between slices, and its end. */
@@ -109,6 +112,7 @@ export class EngineQueryDriver implements QueryDriver {
   constructor(open: (batcher: Batcher) => EngineSnapshot, options: EngineQueryDriverOptions = {}) {
     this.#maxRows = options.maxHydrationRows ?? DEFAULT_MAX_HYDRATION_ROWS;
     this.#sliceMs = options.sliceMs;
+    this.#sliceClock = options.sliceClock;
     this.#snapshot = open(this.#batcher);
     // Opening the clients table's source makes the snapshot report its changes, which
     // carry last mutation ids (nothing is pushed into it).
@@ -160,7 +164,7 @@ export class EngineQueryDriver implements QueryDriver {
     this.removeQuery(hash);
     const q = this.#build(hash, ast, true);
     const meter = q.meter as HydrationMeter;
-    const slice = new TimeSlice(this.#sliceMs);
+    const slice = new TimeSlice(this.#sliceMs, this.#sliceClock);
     let check = ROWS_PER_CLOCK_CHECK;
     const pause = () => {
       if (meter.rows < check) return false;
@@ -256,7 +260,7 @@ export class EngineQueryDriver implements QueryDriver {
       changes: step.changes()[Symbol.iterator](),
       collected: new Map(),
       clientsChanged: false,
-      slice: new TimeSlice(this.#sliceMs),
+      slice: new TimeSlice(this.#sliceMs, this.#sliceClock),
     };
     this.#collecting = run.collected;
     this.#batcher.begin();

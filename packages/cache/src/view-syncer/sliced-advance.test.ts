@@ -1,6 +1,8 @@
 // An advance over the SQLite snapshotter pushes a large transaction in time slices: the
 // event loop is given back while it runs, another group's driver advances and reports a
 // later write meanwhile, and the sliced advance reports exactly what one pass reports.
+// Slices are cut by a clock that counts its readings, so the slicing is the same on any
+// machine.
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -11,8 +13,8 @@ import {EngineQueryDriver} from './engine-query-driver.ts';
 import {snapshotterFactory, type SnapshotterFactory} from '../sqlite-engine/snapshotter.ts';
 import {
   applyChanges,
+  countingClock,
   keyed,
-  longestStall,
   replicaState,
   withComments,
 } from '../../test/sync/sliced-work.ts';
@@ -49,9 +51,14 @@ afterAll(() => {
   rmSync(dir, {recursive: true, force: true});
 });
 
+/** A slice is this many looks at the counting clock. */
+const SLICE = 8;
+/** A slice's looks, plus the look that starts it and the one that ends it. */
+const MOST_LOOKS_PER_TURN = SLICE + 2;
+
 /** Drivers share the pool of pinned connections and the change-log cache, as groups do. */
-const open = (sliceMs?: number) =>
-  new EngineQueryDriver(batcher => snapshots.open(batcher), {sliceMs});
+const open = (sliceMs = SLICE, clock = countingClock()) =>
+  new EngineQueryDriver(batcher => snapshots.open(batcher), {sliceMs, sliceClock: clock.now});
 
 const labels: AST = {kind: 'query', table: 'label'};
 
@@ -81,7 +88,8 @@ function bigTransaction(): {table: string; change: TestChange}[] {
 }
 
 test('a large advance yields while other groups advance; its result is the one-pass result', async () => {
-  const big = open();
+  const clock = countingClock();
+  const big = open(SLICE, clock);
   const onePass = open(Infinity);
   const other = open();
   try {
@@ -90,27 +98,26 @@ test('a large advance yields while other groups advance; its result is the one-p
     expect([...(await other.addQuery('labels', labels))]).toEqual([]);
 
     replica.apply(bigTransaction());
-    const advancing = big.advance();
-    // 12,000 changes through a join take far more than one 20 ms slice.
-    expect(advancing).toBeInstanceOf(Promise);
-    let settled = false;
-    void Promise.resolve(advancing).then(() => (settled = true));
+    const result = await clock.during(async () => {
+      const advancing = big.advance();
+      // 12,000 changes through a join take far more than one slice.
+      expect(advancing).toBeInstanceOf(Promise);
+      let settled = false;
+      void Promise.resolve(advancing).then(() => (settled = true));
 
-    // Meanwhile another group's driver advances past the big transaction and a later write.
-    replica.apply([{table: 'label', change: {type: 'add', row: {id: 1, name: 'bug'}}}]);
-    const otherResult = await other.advance();
-    expect(otherResult.changes.get('labels')).toEqual([
-      {type: 'add', table: 'label', id: {id: 1}, row: {id: 1, name: 'bug'}},
-    ]);
-    expect(settled).toBe(false);
-
-    const {value: result, longest, turns} = await longestStall(Promise.resolve(advancing));
-    // In one pass this advance holds the loop for several hundred ms.
-    // The loop turned many times during the work. (Slices are cut by time, so a loaded
-    // machine gives more turns, not fewer.) The gap bound is loose for the same reason: the
-    // OS may pause the whole process; the slices themselves are 20 ms.
-    expect(turns).toBeGreaterThanOrEqual(3);
-    expect(longest).toBeLessThan(500);
+      // Meanwhile another group's driver advances past the big transaction and a later write.
+      replica.apply([{table: 'label', change: {type: 'add', row: {id: 1, name: 'bug'}}}]);
+      const otherResult = await other.advance();
+      expect(otherResult.changes.get('labels')).toEqual([
+        {type: 'add', table: 'label', id: {id: 1}, row: {id: 1, name: 'bug'}},
+      ]);
+      expect(settled).toBe(false);
+      return advancing;
+    });
+    // No turn of the event loop did more than one slice of the work (in one pass it all
+    // runs in one turn), so it was spread over many turns.
+    expect(clock.most()).toBeLessThanOrEqual(MOST_LOOKS_PER_TURN);
+    expect(clock.looks()).toBeGreaterThan(10 * MOST_LOOKS_PER_TURN);
 
     // The same changes as one pass, and the client's rows end equal to the replica's.
     const reference = await onePass.advance();

@@ -1,6 +1,7 @@
 // A query's hydration over the SQLite snapshotter runs in time slices: the event loop is
 // given back while it runs, an advance asked for meanwhile waits for it (one consistent
-// snapshot), and a query that reads more than its row budget is refused.
+// snapshot), and a query that reads more than its row budget is refused. Slices are cut
+// by a clock that counts its readings, so the slicing is the same on any machine.
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -11,8 +12,8 @@ import {HydrationBudgetError} from './hydration-budget.ts';
 import {Snapshotter} from '../sqlite-engine/snapshotter.ts';
 import {
   applyChanges,
+  countingClock,
   keyed,
-  longestStall,
   replicaState,
   withComments,
 } from '../../test/sync/sliced-work.ts';
@@ -46,23 +47,33 @@ afterAll(() => {
   rmSync(dir, {recursive: true, force: true});
 });
 
-const open = (maxHydrationRows?: number) =>
-  new EngineQueryDriver(batcher => new Snapshotter(replica.file, {batcher}), {maxHydrationRows});
+/** A slice is this many looks at the counting clock; the driver looks every 64 rows. */
+const SLICE = 8;
+/** A slice's looks, plus the look that starts it and the one that ends it. */
+const MOST_LOOKS_PER_TURN = SLICE + 2;
+
+const open = (maxHydrationRows?: number, clock = countingClock()) =>
+  new EngineQueryDriver(batcher => new Snapshotter(replica.file, {batcher}), {
+    maxHydrationRows,
+    sliceMs: SLICE,
+    sliceClock: clock.now,
+  });
 
 test('a large hydration gives the event loop back and still returns every row', async () => {
-  const d = open();
+  const clock = countingClock();
+  const d = open(undefined, clock);
   try {
-    const pending = d.addQuery('all', withComments);
-    // 60,000 rows take well over one 20 ms slice: the rest runs on later turns.
-    expect(pending).toBeInstanceOf(Promise);
-    const {value: rows, longest, turns} = await longestStall(pending);
+    const rows = await clock.during(() => {
+      const pending = d.addQuery('all', withComments);
+      // 60,000 rows take far more than one slice: the rest runs on later turns.
+      expect(pending).toBeInstanceOf(Promise);
+      return pending;
+    });
     expect(keyed(rows)).toEqual(replicaState(replica));
-    // In one pass this hydration holds the loop for several hundred ms.
-    // The loop turned many times during the work. (Slices are cut by time, so a loaded
-    // machine gives more turns, not fewer.) The gap bound is loose for the same reason: the
-    // OS may pause the whole process; the slices themselves are 20 ms.
-    expect(turns).toBeGreaterThanOrEqual(3);
-    expect(longest).toBeLessThan(500);
+    // No turn of the event loop did more than one slice of the work (in one pass it all
+    // runs in one turn), so it was spread over many turns.
+    expect(clock.most()).toBeLessThanOrEqual(MOST_LOOKS_PER_TURN);
+    expect(clock.looks()).toBeGreaterThan(100 * MOST_LOOKS_PER_TURN);
   } finally {
     d.destroy();
   }

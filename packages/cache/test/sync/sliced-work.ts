@@ -1,5 +1,5 @@
 // Shared by the sliced hydration and advance tests: the issue-with-comments query over a
-// TestReplica, the replica's rows keyed as a client holds them, and an event-loop watcher.
+// TestReplica, the replica's rows keyed as a client holds them, and a counting slice clock.
 import type {AST} from '@zync/protocol';
 import {stableStringify} from '@zync/shared';
 import type {DriverRow, QueryRowChange} from '../../src/view-syncer/query-driver.ts';
@@ -56,25 +56,41 @@ export function applyChanges(m: Map<string, unknown>, changes: readonly QueryRow
   }
 }
 
-/** Longest gap between turns of the event loop, and their number, while `work` settles. */
-export async function longestStall<T>(
-  work: Promise<T> | T,
-): Promise<{value: T; longest: number; turns: number}> {
-  let longest = 0;
-  let turns = 0;
-  let last = performance.now();
-  let ticking = true;
+/**
+ * A clock for time slices that moves one unit each time it is read, and a counter of the
+ * event loop's turns: together they show how much of a sliced task ran in each turn, the
+ * same on any machine. (A slice of `sliceMs` units is `sliceMs` looks at this clock.)
+ */
+export function countingClock() {
+  let time = 0;
+  let turn = 0;
+  let ticking = false;
+  /** Looks at the clock per turn of the event loop, while `during` runs. */
+  const perTurn = new Map<number, number>();
   const tick = () => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-    turns++;
+    turn++;
     if (ticking) setImmediate(tick);
   };
-  setImmediate(tick);
-  try {
-    return {value: await work, longest, turns};
-  } finally {
-    ticking = false;
-  }
+  return {
+    /** Pass as the driver's `sliceClock`. */
+    now: (): number => {
+      if (ticking) perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1);
+      return time++;
+    },
+    /** Counts turns of the event loop, and looks at the clock in each, while `work` runs. */
+    async during<T>(work: () => Promise<T> | T): Promise<T> {
+      perTurn.clear();
+      ticking = true;
+      setImmediate(tick);
+      try {
+        return await work();
+      } finally {
+        ticking = false;
+      }
+    },
+    /** The most looks at the clock within one turn of the event loop during `during`. */
+    most: (): number => Math.max(0, ...perTurn.values()),
+    /** Looks at the clock during `during`. */
+    looks: (): number => [...perTurn.values()].reduce((a, n) => a + n, 0),
+  };
 }
