@@ -92,14 +92,15 @@ describe('LIKE in the replica agrees with the engine', () => {
     expect(viaSqlite(['a'.repeat(60_000), 'b'], 'LIKE', long)).toEqual([0]);
   });
 
-  test('backtracking patterns finish fast on the SQLite side too', () => {
+  // Nothing is timed: each pattern costs a backtracking matcher on the order of 10^17 steps
+  // or more, so one that backtracks (SQLite's or ours) never finishes and the test fails by
+  // its timeout. The JS matcher's step count is bounded in the engine's LIKE tests.
+  test('backtracking patterns finish on the SQLite side too', () => {
     const values = ['a'.repeat(60), 'ab'.repeat(200), 'a'.repeat(59) + 'b'];
-    const started = performance.now();
     for (const p of ['%a'.repeat(30) + '%b', '%a%b'.repeat(40) + '%c', '%_'.repeat(40) + '%b']) {
       for (const op of ['LIKE', 'NOT LIKE', 'ILIKE'] as const) {
         expect(viaSqlite(values, op, p)).toEqual(viaMatcher(values, op, p));
       }
     }
-    expect(performance.now() - started).toBeLessThan(2_000);
   });
 });
