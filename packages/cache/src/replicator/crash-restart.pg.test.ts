@@ -1,35 +1,19 @@
-// Runs zero-cache as a child process through the bin, kills it with SIGKILL at random
-// moments while upstream keeps writing, and checks that the replica always converges.
-import {spawn} from 'node:child_process';
-import type {ChildProcess} from 'node:child_process';
+// Runs zero-cache as a child process through the bin, kills it with SIGKILL at moments
+// spread over its life while upstream keeps writing (during the initial copy, as streaming
+// starts, after it applied changes), and checks that the replica always converges. The
+// moments are events the test waits for, not delays.
 import Database from 'better-sqlite3';
 import {afterAll, expect, test} from 'vitest';
-import {sourceBinArgs} from '../../../../scripts/source-bin.ts';
-import {freePort} from '../../../../test/free-port.ts';
 import {createTestDatabase} from '../../../../test/pg.ts';
+import {
+  killAll,
+  outputMatches,
+  startOnFreePort,
+  type BinRun,
+} from '../../../../test/zero-cache-process.ts';
 import {pgClient, readReplicaTable, tempReplicaFile} from '../../test/replicator-helpers.ts';
 
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-});
-
-function startBin(env: Record<string, string>, out: string[]): ChildProcess {
-  const child = spawn(process.execPath, sourceBinArgs('zero-cache'), {
-    env: {PATH: process.env['PATH'] ?? '', ZERO_LOG_LEVEL: 'debug', ...env},
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  child.stderr.on('data', (d: Buffer) => out.push(d.toString()));
-  child.stdout.on('data', (d: Buffer) => out.push(d.toString()));
-  return child;
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null
-    ? Promise.resolve(child.exitCode)
-    : new Promise(res => child.once('exit', code => res(code)));
-}
+afterAll(killAll);
 
 function replicaVersion(file: string): string {
   try {
@@ -46,9 +30,22 @@ function replicaVersion(file: string): string {
   }
 }
 
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+/**
+ * The replicator has begun, which zero-cache lets it do only once its port is bound: no
+ * other process can take the port any more.
+ */
+const listening = (run: BinRun) =>
+  /initial copy starts|resuming replication|connect to upstream failed/.test(run.output());
 
-test('SIGKILL at random moments during streaming always converges', async () => {
+/** Resolves once `cond` holds, looking every 10 ms; rejects if `run` exits first. */
+async function until(run: BinRun, what: string, cond: () => boolean): Promise<void> {
+  while (!cond()) {
+    if (run.closed()) throw new Error(`zero-cache exited before ${what}:\n${run.output()}`);
+    await new Promise(r => setTimeout(r, 10));
+  }
+}
+
+test('SIGKILL at moments spread over copying and streaming always converges', async () => {
   const url = await createTestDatabase('crash');
   const c = await pgClient(url);
   await c.query(`CREATE TABLE k (id int PRIMARY KEY, n int NOT NULL)`);
@@ -58,7 +55,7 @@ test('SIGKILL at random moments during streaming always converges', async () => 
     ZERO_UPSTREAM_DB: url,
     ZERO_REPLICA_FILE: file,
     ZERO_APP_ID: `crash_${process.pid}`,
-    ZERO_PORT: String(await freePort()),
+    ZERO_LOG_LEVEL: 'debug',
   };
 
   let writing = true;
@@ -76,18 +73,28 @@ test('SIGKILL at random moments during streaming always converges', async () => 
   })();
 
   const out: string[] = [];
-  for (let round = 0; round < 4; round++) {
-    const streams = out.join('').split('streaming changes').length;
-    const child = startBin(env, out);
-    // kill at a random moment once it streams (the first round may also hit the copy)
-    const deadline = Date.now() + 20_000;
-    while (round > 0 && out.join('').split('streaming changes').length === streams) {
-      if (Date.now() > deadline) throw new Error('zero-cache did not start streaming');
-      await sleep(20);
-    }
-    await sleep((round === 0 ? 1000 : 0) + Math.random() * 1000);
-    child.kill('SIGKILL');
-    await exited(child);
+  /** Where each round kills the process: what it waits for after starting it. */
+  const moments: ((run: BinRun) => Promise<void>)[] = [
+    // During the initial copy of 20,000 rows (or right after it, on a fast machine).
+    run => outputMatches(run, /initial copy starts/),
+    // As soon as it streams.
+    run => outputMatches(run, /streaming changes/),
+    // Once it has applied a change since (re)starting, then after it has applied another.
+    ...[1, 2].map(changes => async (run: BinRun) => {
+      await outputMatches(run, /streaming changes/);
+      const seen = new Set([replicaVersion(file)]);
+      await until(run, `applying ${changes} changes`, () => {
+        seen.add(replicaVersion(file));
+        return seen.size > changes;
+      });
+    }),
+  ];
+  for (const moment of moments) {
+    const {run} = await startOnFreePort(env, listening);
+    await moment(run);
+    run.child.kill('SIGKILL');
+    await run.exit;
+    out.push(run.output());
   }
   writing = false;
   await writer;
@@ -95,11 +102,11 @@ test('SIGKILL at random moments during streaming always converges', async () => 
   const [hi, lo] = rows[0]!.lsn.split('/');
   const target = ((BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`)) - 1n;
 
-  const child = startBin(env, out);
+  const {run} = await startOnFreePort(env, listening);
   // the last writer commit is at or below `target`; wait for the replica to pass the last
   // commit we can see
   const {rows: last} = await c.query<{n: string}>(`SELECT count(*)::text AS n FROM k`);
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     const rep = replicaVersion(file) === '' ? [] : readReplicaTable(file, 'k');
     if (rep.length === Number(last[0]!.n)) {
@@ -110,32 +117,31 @@ test('SIGKILL at random moments during streaming always converges', async () => 
     if (Date.now() > deadline) {
       throw new Error(`did not converge; target ${target.toString(16)} at ${replicaVersion(file)}`);
     }
-    await sleep(200);
+    await new Promise(r => setTimeout(r, 50));
   }
-  expect(next).toBeGreaterThan(100_100);
-  child.kill('SIGTERM');
-  expect(await exited(child)).toBe(0);
-  const log = out.join('');
+  // The writer committed all along, so every round had changes to catch up on.
+  expect(next).toBeGreaterThan(100_000 + moments.length);
+  run.child.kill('SIGTERM');
+  expect(await run.exit).toBe(0);
+  const log = out.join('') + run.output();
   expect(log).toContain('resuming replication');
   expect(log).not.toMatch(/postgres:postgres@/);
   await c.end();
-}, 90_000);
+}, 120_000);
 
 test('an unreachable upstream is retried with backoff, without leaking the password', async () => {
-  const out: string[] = [];
-  const child = startBin(
+  const {run} = await startOnFreePort(
     {
       ZERO_UPSTREAM_DB: 'postgres://someone:sup3r-s3cret@127.0.0.1:1/app',
       ZERO_REPLICA_FILE: tempReplicaFile(),
-      ZERO_PORT: String(await freePort()),
+      ZERO_LOG_LEVEL: 'debug',
     },
-    out,
+    listening,
   );
-  const deadline = Date.now() + 20_000;
-  while (!/attempt=2/.test(out.join('')) && Date.now() < deadline) await sleep(100);
-  child.kill('SIGTERM');
-  expect(await exited(child)).toBe(0);
-  const log = out.join('');
+  await outputMatches(run, /attempt=2/);
+  run.child.kill('SIGTERM');
+  expect(await run.exit).toBe(0);
+  const log = run.output();
   expect(log).toContain('connect to upstream failed; retrying');
   expect(log).toContain('postgres://127.0.0.1:1/app');
   expect(log).not.toContain('sup3r-s3cret');
