@@ -2,9 +2,8 @@
 // service, and running without permissions in production and in development.
 import {existsSync} from 'node:fs';
 import {createServer} from 'node:net';
-import type {Server} from 'node:net';
+import type {AddressInfo, Server} from 'node:net';
 import {afterAll, expect, test} from 'vitest';
-import {freePort} from '../../../../test/free-port.ts';
 import {createTestDatabase} from '../../../../test/pg.ts';
 import {killAll, serves, startBin, startOnFreePort} from '../../../../test/zero-cache-process.ts';
 import {pgClient, tempReplicaFile, uniqueAppId} from '../../test/replicator-helpers.ts';
@@ -32,18 +31,20 @@ async function slotExists(url: string, appId: string): Promise<boolean> {
   }
 }
 
-function listenOn(port: number): Promise<Server> {
+/** Holds a port the OS picks (no other process can hold it meanwhile). */
+function holdAPort(): Promise<{server: Server; port: number}> {
   const server = createServer();
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
+    server.listen(0, '127.0.0.1', () =>
+      resolve({server, port: (server.address() as AddressInfo).port}),
+    );
   });
 }
 
 test('a taken port: exits at once, before any initial copy, with one line naming ZERO_PORT', async () => {
   const url = await upstreamWithRows();
-  const port = await freePort();
-  const holder = await listenOn(port);
+  const {server: holder, port} = await holdAPort();
   try {
     const replicaFile = tempReplicaFile();
     const appId = uniqueAppId();
