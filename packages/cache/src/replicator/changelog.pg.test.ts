@@ -20,6 +20,8 @@ test('the change log has one entry per key per transaction and is pruned by age'
   const c = await pgClient(url);
   await c.query(`CREATE TABLE t (id int PRIMARY KEY, v int)`);
   const file = tempReplicaFile();
+  // The change log's age is measured on a clock the test moves.
+  let now = 1_000_000;
   const r = new Replicator({
     upstreamUrl: url,
     replicaFile: file,
@@ -27,6 +29,7 @@ test('the change log has one entry per key per transaction and is pruned by age'
     lc: captureLogger(),
     changeLogRetentionMs: 300,
     changeLogPruneIntervalMs: 100,
+    now: () => now,
   });
   running.push(r);
   void r.run();
@@ -48,11 +51,22 @@ test('the change log has one entry per key per transaction and is pruned by age'
   const floor0 = (
     rep.db.prepare(`SELECT changelog_floor AS f FROM _zync_replication_state`).get() as {f: string}
   ).f;
-  for (let i = 0; i < 8; i++) {
-    await c.query(`UPDATE t SET v = v + 1 WHERE id = 1`);
-    await new Promise(res => setTimeout(res, 100));
-  }
+  // Nothing is older than the retention yet: nothing is pruned.
+  now += 300;
+  await c.query(`UPDATE t SET v = v + 1 WHERE id = 1`);
   await catchUp(c, r);
+  expect(
+    (
+      rep.db.prepare(`SELECT changelog_floor AS f FROM _zync_replication_state`).get() as {
+        f: string;
+      }
+    ).f,
+  ).toBe(floor0);
+  for (let i = 0; i < 8; i++) {
+    now += 100;
+    await c.query(`UPDATE t SET v = v + 1 WHERE id = 1`);
+    await catchUp(c, r);
+  }
   const floor = (
     rep.db.prepare(`SELECT changelog_floor AS f FROM _zync_replication_state`).get() as {f: string}
   ).f;

@@ -52,6 +52,8 @@ export interface ReplicatorOptions {
   readonly inProcessCopyMaxRows?: number;
   /** Commits applied, their lag from the upstream commit, and the WAL distance behind. */
   readonly metrics?: Metrics | undefined;
+  /** The clock the change log's age is measured by (default `Date.now`). */
+  readonly now?: () => number;
 }
 
 export type VersionListener = (version: string) => void;
@@ -74,10 +76,13 @@ export class Replicator {
   #wake: (() => void) | undefined;
   #version = '';
   #samples: {at: number; version: string}[] = [];
-  #lastPrune = Date.now();
+  readonly #now: () => number;
+  #lastPrune: number;
 
   constructor(opts: ReplicatorOptions) {
     this.#opts = opts;
+    this.#now = opts.now ?? Date.now;
+    this.#lastPrune = this.#now();
     this.#lc = opts.lc.with({component: 'replicator'});
     this.#names = upstreamNames(opts.appId);
     this.ready = new Promise((resolve, reject) => {
@@ -380,7 +385,7 @@ export class Replicator {
         this.#lc.error('a replica listener threw', {error: safeErrorMessage(e)});
       }
     }
-    const now = Date.now();
+    const now = this.#now();
     const last = this.#samples[this.#samples.length - 1];
     const keepMs = this.#opts.changeLogRetentionMs ?? 5 * 60_000;
     if (!last || now - last.at > Math.min(5_000, keepMs / 4))
