@@ -2,7 +2,7 @@ import http from 'node:http';
 import type {AddressInfo} from 'node:net';
 import pg from 'pg';
 import {ProtocolError, type Mutation, type PushBody} from '@zync/protocol';
-import {afterEach, expect, test} from 'vitest';
+import {afterEach, expect, test, vi} from 'vitest';
 import {captureLog} from '../../test/push-fixture.ts';
 import {ZeroPusher, type PushRequestContext} from './zero-pusher.ts';
 
@@ -212,11 +212,11 @@ test('API server down for a while: the pushes wait, then apply in order', async 
   const {pusher, log} = makePusher(port);
   const first = pusher.process(push(custom(1)), ctx());
   const second = pusher.process(push(custom(2), custom(3)), ctx());
-  await new Promise(resolve => setTimeout(resolve, 300));
+  // The first attempt failed and is being retried when the API server comes up.
+  await vi.waitFor(() => expect(log.lines.some(l => l.includes('network error'))).toBe(true));
   const {server} = await fakeServer(port);
   await Promise.all([first, second]);
   expect(server.applied).toEqual(['c1:1', 'c1:2', 'c1:3']);
-  expect(log.lines.some(l => l.includes('network error'))).toBe(true);
 });
 
 test('retries run out: PushFailed, nothing answered as processed', async () => {
