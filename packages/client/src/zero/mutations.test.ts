@@ -166,10 +166,13 @@ test('an error outcome that arrives after the poke confirming the mutation still
   await vi.waitFor(() => expect(pushes(srv)).toHaveLength(1));
   srv.send(pokeFrame({lastMutationIDChanges: {[zero.clientID]: 1}}));
   await vi.waitFor(async () => expect(await zero.run(zero.query.issue)).toEqual([]));
-  let settled = false;
-  void r.server.then(() => (settled = true));
-  await new Promise(resolve => setTimeout(resolve, 50));
-  expect(settled).toBe(false);
+  // The poke has been applied: the server promise is still pending (a settled promise's
+  // callback would run before the next turn of the event loop).
+  const state = await Promise.race([
+    r.server.then(() => 'settled'),
+    new Promise(resolve => setImmediate(() => resolve('pending'))),
+  ]);
+  expect(state).toBe('pending');
   srv.send([
     'pushResponse',
     {
@@ -323,9 +326,13 @@ test('a mutation made before the store is read is pushed once and settles with i
   const r = zero.mutate.issue.insert({id: 'early', title: 'E', votes: 0});
   await r.client;
   await vi.waitFor(() => expect(pushes(srv)).toHaveLength(1));
-  await new Promise(resolve => setTimeout(resolve, 20));
+  // A frame the client sends now reaches the server after any push it sent before.
+  const queries = srv.queryHashes().length;
+  zero.query.issue.materialize();
+  await vi.waitFor(() => expect(srv.queryHashes().length).toBeGreaterThan(queries));
   expect(pushes(srv).map(m => m.id)).toEqual([1]);
   srv.send(okResponse(zero.clientID, 1));
   srv.send(pokeFrame({lastMutationIDChanges: {[zero.clientID]: 1}}));
   expect(await r.server).toEqual({type: 'success'});
+  expect(pushes(srv).map(m => m.id)).toEqual([1]);
 });

@@ -25,16 +25,51 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function makeZero(srv: Srv | null, kvStore: 'mem' | ReturnType<typeof memStoreProvider> = 'mem') {
+function makeZero(
+  srv: Srv | null,
+  kvStore: 'mem' | ReturnType<typeof memStoreProvider> = 'mem',
+  createSocket = (url: string) => new WebSocket(url) as unknown as SocketLike,
+) {
   const z = new Zero({
     server: srv?.server ?? null,
     userID: 'alice',
     schema,
     kvStore,
-    createSocket: url => new WebSocket(url) as unknown as SocketLike,
+    createSocket,
   });
   cleanups.push(() => z.close());
   return z;
+}
+
+/**
+ * Real sockets that count the frames the client has handled (its `onmessage` returned), so
+ * that a test can look at the client's state right after given frames, without a delay.
+ */
+function countingSockets() {
+  let handled = 0;
+  const create = (url: string): SocketLike => {
+    const ws = new WebSocket(url);
+    const accessor = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(ws), 'onmessage');
+    let handler: SocketLike['onmessage'] = null;
+    Object.defineProperty(ws, 'onmessage', {
+      configurable: true,
+      get: () => handler,
+      set: (h: SocketLike['onmessage']) => {
+        handler = h;
+        accessor?.set?.call(
+          ws,
+          h
+            ? (ev: {data: unknown}) => {
+                h(ev);
+                handled++;
+              }
+            : null,
+        );
+      },
+    });
+    return ws as unknown as SocketLike;
+  };
+  return {create, handled: () => handled};
 }
 
 function poke(body: Partial<PokeBody>): DownstreamFrame {
@@ -110,7 +145,8 @@ describe('Zero', () => {
   test('poke parts are applied with their poke, all at once; dropped with their connection', async () => {
     const srv = await fakeServer();
     cleanups.push(() => srv.close());
-    const z = makeZero(srv);
+    const sockets = countingSockets();
+    const z = makeZero(srv, 'mem', sockets.create);
     const view = z.query.issue.materialize() as {
       data: unknown;
       addListener(fn: (d: unknown) => void): () => void;
@@ -123,24 +159,26 @@ describe('Zero', () => {
       table: 'issues',
       value: {id, title: id, rank_num: 1},
     });
+    const updates = seen.length;
+    const handled = sockets.handled();
     srv.send(['pokePart', {pokeID: 'p1', rows: [{op: 'clear'}, row('a')]}]);
     srv.send(['pokePart', {pokeID: 'p1', rows: [row('b')]}]);
     srv.send(['pong', {}]);
     // Parts alone change nothing.
-    await new Promise(r => setTimeout(r, 50));
+    await vi.waitFor(() => expect(sockets.handled()).toBe(handled + 3));
     expect(await z.run(z.query.issue)).toEqual([]);
-    const updates = seen.length;
+    expect(seen.length).toBe(updates);
     srv.send(poke({pokeID: 'p1', rows: [row('c')]}));
     await vi.waitFor(() => expect(view.data).toHaveLength(3));
     // One view update for parts and poke together.
     expect(seen.length).toBe(updates + 1);
 
-    // A part whose poke never comes (the connection closed) is forgotten.
-    srv.send(['pokePart', {pokeID: 'p2', rows: [row('d')]}]);
-    await new Promise(r => setTimeout(r, 50));
+    // A part whose poke never comes (the connection closed) is forgotten. The client closes
+    // it on an error frame that follows the part, so the part is surely received first.
     const connects = () => srv.received.filter(f => f[0] === 'connect').length;
     const before = connects();
-    srv.dropConnections();
+    srv.send(['pokePart', {pokeID: 'p2', rows: [row('d')]}]);
+    srv.send(['error', {kind: 'ServerOverloaded', message: 'try again'}]);
     await vi.waitFor(() => expect(connects()).toBe(before + 1), {timeout: 5000});
     await vi.waitFor(() => expect(z.connection.state.current.name).toBe('connected'));
     srv.send(poke({pokeID: 'p2', baseVersion: '01', version: '02', rows: [row('e')]}));
