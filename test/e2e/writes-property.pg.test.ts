@@ -75,6 +75,7 @@ afterAll(async () => {
 type Action =
   | {kind: 'mutate'; who: 0 | 1 | 2; key: number; by: number}
   | {kind: 'upstream'; key: number; n: number}
+  /** Waits for the outcomes of the mutations made so far (not for a time). */
   | {kind: 'pause'};
 
 const action: fc.Arbitrary<Action> = fc.oneof(
@@ -120,7 +121,8 @@ test('local mutations and upstream writes converge, each mutation applied once',
               [key(a.key), a.n],
             );
           } else {
-            await new Promise(res => setTimeout(res, 5));
+            // A pause lets everything issued so far settle: each mutation has its outcome.
+            await Promise.all(results);
           }
         }
         const outcomes = await Promise.all(results);
