@@ -40,6 +40,22 @@ window.addEventListener('error', e => {
   errors.push(`error: ${e.message}`);
 });
 
+/**
+ * Every database the library opened or deleted, in order: what a closed instance must not
+ * touch again. (The test's own reads, `rawKeys`, are not recorded.)
+ */
+const idbCalls: {op: 'open' | 'delete'; name: string}[] = [];
+const idbOpen = indexedDB.open.bind(indexedDB);
+const idbDelete = indexedDB.deleteDatabase.bind(indexedDB);
+indexedDB.open = (name: string, version?: number) => {
+  idbCalls.push({op: 'open', name});
+  return idbOpen(name, version);
+};
+indexedDB.deleteDatabase = (name: string) => {
+  idbCalls.push({op: 'delete', name});
+  return idbDelete(name);
+};
+
 function recordingSocket(url: string, key: string): WebSocket {
   const ws = new WebSocket(url);
   const send = ws.send.bind(ws);
@@ -88,6 +104,12 @@ const api = {
   frames,
   warnings,
   errors,
+  idbCalls,
+  /**
+   * Resolves on the page's next task: whatever the library started from the microtasks of
+   * the last call (a store write, opening a database) has been issued by then.
+   */
+  nextTask: () => new Promise<void>(resolve => setTimeout(resolve, 0)),
   dropAllDatabases: () => dropAllDatabases(),
   dropDatabase: (name: string) => dropDatabase(name),
   databases: async () =>
@@ -184,7 +206,7 @@ const api = {
   /** Keys under `prefix` in a database, read with a connection of its own. */
   rawKeys(name: string, prefix: string): Promise<string[]> {
     return new Promise((resolve, reject) => {
-      const req = indexedDB.open(name);
+      const req = idbOpen(name);
       req.onerror = () => reject(new Error('open failed'));
       req.onsuccess = () => {
         const db = req.result;

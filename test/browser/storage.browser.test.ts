@@ -214,6 +214,7 @@ test('dropAllDatabases drops every database; live instances here and in a second
     expect(dropped.sort()).toEqual(before.filter(n => n !== 'zync/registry'));
     const closed = await other.evaluate(() => window.zt.waitState('alice', 'closed'));
     expect(closed.reason).toMatch(/dropped/);
+    const closedAt = await other.evaluate(() => window.zt.idbCalls.length);
     const closedHere = await tab.evaluate(() => window.zt.waitState('bob-live', 'closed'));
     expect(closedHere.reason).toMatch(/dropped/);
     expect((await tab.evaluate(() => window.zt.run('bob-live'))).length).toBeGreaterThanOrEqual(50);
@@ -225,7 +226,9 @@ test('dropAllDatabases drops every database; live instances here and in a second
     await other.evaluate(() =>
       window.zt.insert('alice', {id: 'after-drop', title: 'x', rank: 0}).catch(() => {}),
     );
-    await other.waitForTimeout(300);
+    await other.evaluate(() => window.zt.nextTask());
+    const touched = await other.evaluate(at => window.zt.idbCalls.slice(at), closedAt);
+    expect(touched.filter(c => c.name === live)).toEqual([]);
     const left = await tab.evaluate(() => window.zt.databases());
     for (const n of dropped) expect(left).not.toContain(n);
     expect(await other.evaluate(() => window.zt.errors)).toEqual([]);
@@ -244,8 +247,11 @@ test('without BroadcastChannel, a drop from another tab still closes the instanc
     await tab.evaluate(n => window.zt.dropDatabase(n), name);
     const closed = await other.evaluate(() => window.zt.waitState('vc', 'closed'));
     expect(closed.reason).toMatch(/connection-lost/);
+    const closedAt = await other.evaluate(() => window.zt.idbCalls.length);
     expect((await other.evaluate(() => window.zt.run('vc'))).length).toBeGreaterThanOrEqual(50);
-    await other.waitForTimeout(200);
+    await other.evaluate(() => window.zt.nextTask());
+    const touched = await other.evaluate(at => window.zt.idbCalls.slice(at), closedAt);
+    expect(touched.filter(c => c.name === name)).toEqual([]);
     expect(await tab.evaluate(() => window.zt.databases())).not.toContain(name);
     expect(await other.evaluate(() => window.zt.errors)).toEqual([]);
   } finally {
@@ -259,8 +265,12 @@ test('zero.delete() drops only its own database', async () => {
     bob: await open(tab, {key: 'db', userID: 'bob'}),
   };
   await tab.evaluate(() => Promise.all([window.zt.issues('da'), window.zt.issues('db')]));
+  const before = await tab.evaluate(() => window.zt.idbCalls.length);
   await tab.evaluate(() => window.zt.close('db'));
-  await tab.evaluate(() => new Promise(r => setTimeout(r, 50)));
+  await tab.evaluate(() => window.zt.nextTask());
+  // Closing deletes nothing.
+  const calls = await tab.evaluate(at => window.zt.idbCalls.slice(at), before);
+  expect(calls.filter(c => c.op === 'delete')).toEqual([]);
   expect(await tab.evaluate(() => window.zt.databases())).toEqual(
     expect.arrayContaining([names.alice, names.bob]),
   );
