@@ -20,6 +20,9 @@ export default defineConfig({
     ],
     exclude: ['**/node_modules/**'],
     globalSetup: ['test/pg-global-setup.ts'],
+    // Waits are for conditions; their limits only bound how long a broken test takes to fail.
+    setupFiles: ['test/wait-limits.ts'],
+    expect: {poll: {timeout: 10_000}},
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -109,10 +109,13 @@ export class TestClient {
     ]);
   }
 
-  /** The next frame (not yet returned by `next`) of `type`; waits if none. */
+  /**
+   * The next frame (not yet returned by `next`) of `type`; waits if none. The limit only
+   * bounds how long a broken test takes to fail.
+   */
   next<T extends DownstreamFrame[0]>(
     type: T,
-    timeoutMs = 5000,
+    timeoutMs = 20_000,
   ): Promise<Extract<DownstreamFrame, [T, unknown]>> {
     const idx = this.frames.findIndex((f, i) => i >= this.#seen && f[0] === type);
     if (idx >= 0) {
@@ -132,7 +135,7 @@ export class TestClient {
     });
   }
 
-  async poke(timeoutMs = 5000): Promise<PokeBody> {
+  async poke(timeoutMs = 20_000): Promise<PokeBody> {
     return (await this.next('poke', timeoutMs))[1];
   }
 
