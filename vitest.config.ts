@@ -19,7 +19,7 @@ export default defineConfig({
       'test/**/*.test.ts',
     ],
     exclude: ['**/node_modules/**'],
-    globalSetup: ['test/pg-global-setup.ts'],
+    globalSetup: ['test/tmp-global-setup.ts', 'test/pg-global-setup.ts'],
     // Waits are for conditions; their limits only bound how long a broken test takes to fail.
     setupFiles: ['test/wait-limits.ts'],
     expect: {poll: {timeout: 10_000}},
