@@ -89,7 +89,9 @@ export function install(dir: string): Promise<string> {
     'npm',
     ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'],
     dir,
-    // better-sqlite3: go straight to the compiler, without asking the network for a binary
-    userEnv({npm_config_build_from_source: 'true'}),
+    // better-sqlite3: go straight to the compiler, without asking the network for a binary.
+    // Unoptimised (the last -O wins): its optimised build of SQLite took most of this file's
+    // time, and these apps hold a few rows.
+    userEnv({npm_config_build_from_source: 'true', CFLAGS: '-O0', CXXFLAGS: '-O0'}),
   );
 }
