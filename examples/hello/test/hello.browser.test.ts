@@ -51,8 +51,9 @@ describe.each(MODES)('auth mode %s', mode => {
   let stack: TestStack;
   const pages: Page[] = [];
   beforeAll(async () => {
-    // A short token life: the client refreshes 30 s before expiry, so every ~2 s here.
-    stack = await startTestStack(mode, {accessTokenTtlSeconds: 32});
+    // A short token life: the client refreshes 30 s before expiry, so at most 1 s after it
+    // got a token (exp is in whole seconds: 30–31 s ahead).
+    stack = await startTestStack(mode, {accessTokenTtlSeconds: 31});
   });
   beforeEach(({onTestFailed}) => {
     onTestFailed(async () => {
