@@ -1,6 +1,7 @@
 // The `zero-cache` command with two sync workers, as a process tree: SIGTERM drains (clients
-// are told to reconnect, every process exits, exit code 0, within 10 s), and a failure that a
-// restart cannot fix stops every process with one line and exit code 1.
+// are told to reconnect, every process exits by itself, none killed at the drain deadline,
+// exit code 0), and a failure that a restart cannot fix stops every process with one line
+// and exit code 1.
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -76,7 +77,7 @@ function alive(pid: number): boolean {
   }
 }
 
-test('SIGTERM: every socket is closed with 1012 (reconnect now), every process exits, code 0, < 10 s', async () => {
+test('SIGTERM: every socket is closed with 1012 (reconnect now), every process exits by itself, code 0', async () => {
   const z = await startCommand('drain');
   expect(z.pids).toHaveLength(3);
   const clients: TestClient[] = [];
@@ -96,12 +97,12 @@ test('SIGTERM: every socket is closed with 1012 (reconnect now), every process e
     await c.poke(10_000);
     clients.push(c);
   }
-  const t0 = performance.now();
   z.child.kill('SIGTERM');
   const code = await z.exited;
-  const ms = performance.now() - t0;
   expect(code).toBe(0);
-  expect(ms).toBeLessThan(10_000);
+  // Every child exited by itself: none was still running at the drain deadline (8 s) and
+  // killed, which is what bounds the command's exit (docs/processes.md).
+  expect(z.stderr()).not.toContain('did not exit in time');
   for (const c of clients) expect(await c.closed).toEqual({code: 1012, reason: expect.any(String)});
   for (const pid of z.pids) expect(alive(pid)).toBe(false);
   await z.db.end();
