@@ -33,12 +33,10 @@ export type ClientGroupOptions = {
   readonly logger: Logger;
   /** Called once the group has no clients for `groupIdleMs`, or broke. */
   readonly onDone: (group: ClientGroup) => void;
-  readonly now?: () => number;
   /** Steps of all groups of the process (CVR writes wait for them); default: this group's. */
   readonly activity?: StepActivity;
   readonly metrics?: Metrics | undefined;
-  /** Time and timers of query TTLs and the CVR write delay (default: the system clock). */
-  readonly clock?: Clock | undefined;
+  readonly clock?: Clock | undefined; // of query TTLs and the CVR write delay (default: system)
 };
 
 export class ClientGroup {
@@ -46,7 +44,6 @@ export class ClientGroup {
   readonly #o: ClientGroupOptions;
   readonly #lc: Logger;
   readonly #clock: Clock;
-  readonly #now: () => number;
   readonly #activity: StepActivity;
   readonly #clients: GroupClients;
   #cvr: CVR | undefined;
@@ -81,7 +78,6 @@ export class ClientGroup {
     this.#cells = new CellMasks(options.cells);
     this.#lc = options.logger.with({clientGroupID: options.groupID});
     this.#clock = options.clock ?? systemClock;
-    this.#now = options.now ?? (() => this.#clock.now());
     this.#activity = options.activity ?? new StepActivity();
     this.#clients = new GroupClients(() => options.driver.lastMutationIDs?.(options.groupID) ?? {});
     this.#metrics = options.metrics ?? noMetrics;
@@ -92,7 +88,7 @@ export class ClientGroup {
       cells: this.#cells,
       limits: options.limits,
       lc: this.#lc,
-      now: this.#now,
+      now: () => this.#clock.now(),
       metrics: this.#metrics,
       cvr: () => this.#requireCVR(),
     });
@@ -203,7 +199,7 @@ export class ClientGroup {
     const {cvr, created} = await this.#o.store.load(this.groupID);
     this.#cvr = cvr;
     this.#createdEpoch = created ? cvr.state.epoch : undefined;
-    const now = this.#now();
+    const now = this.#clock.now();
     undesireEveryone(cvr, now);
     const step = new CVRStep(cvr);
     step.touchAllLive();
@@ -277,7 +273,7 @@ export class ClientGroup {
     }
     clearTimeout(this.#idleTimer);
     this.#clients.replace(client.clientID);
-    const now = this.#now();
+    const now = this.#clock.now();
     // `connect` declares the client's whole set of queries: start from nothing.
     undesireAll(cvr, client.clientID, now);
     const pending = applyQueryPatch(cvr, client.clientID, desired, this.#o.limits, now);
@@ -345,7 +341,7 @@ export class ClientGroup {
     return this.#run(async () => {
       if (!this.#clients.isCurrent(client)) return;
       const cvr = this.#requireCVR();
-      const now = this.#now();
+      const now = this.#clock.now();
       const pending = applyQueryPatch(cvr, client.clientID, patch, this.#o.limits, now);
       this.#queries.remember(patch);
       const base = cvr.cookie;
@@ -380,7 +376,7 @@ export class ClientGroup {
       if (!this.#clients.isCurrent(client)) return Promise.resolve();
       this.#clients.delete(client.clientID);
       const cvr = this.#requireCVR();
-      undesireAll(cvr, client.clientID, this.#now());
+      undesireAll(cvr, client.clientID, this.#clock.now());
       const base = cvr.cookie;
       const step = new CVRStep(cvr);
       this.#queries.dropExpired(step);
@@ -446,11 +442,8 @@ export class ClientGroup {
     this.#clock.clearTimeout(this.#ttlTimer);
     const expiry = nextExpiry(cvr);
     if (expiry !== undefined) {
-      this.#ttlTimer = this.#clock.setTimeout(
-        () => void this.#expire(),
-        Math.max(0, expiry - this.#now()) + 1,
-      );
-      this.#ttlTimer.unref();
+      const wait = Math.max(0, expiry - this.#clock.now()) + 1;
+      (this.#ttlTimer = this.#clock.setTimeout(() => void this.#expire(), wait)).unref();
     }
     clearTimeout(this.#idleTimer);
     if (this.#clients.size === 0) {
