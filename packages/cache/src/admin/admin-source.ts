@@ -67,10 +67,8 @@ export function localAdminSource(o: LocalAdminSourceOptions): AdminSource {
   const registry: Registry = o.metrics.registry;
   return {
     statz() {
-      const all = o.syncServer.groups.summaries();
-      all.sort((a, b) => b.queries - a.queries || b.clients - a.clients);
-      const m = process.memoryUsage();
       const r = o.metrics.replication();
+      const counts = processFigures(o.syncServer);
       return Promise.resolve({
         time: new Date().toISOString(),
         uptimeSeconds: Math.round(process.uptime()),
@@ -79,18 +77,8 @@ export function localAdminSource(o: LocalAdminSourceOptions): AdminSource {
           lagBytes: r.lagBytes,
           lastCommitLagMs: r.lastCommitLagMs === null ? null : round(r.lastCommitLagMs),
         },
-        connections: o.syncServer.stats().connections,
-        clientGroups: all.length,
-        clients: all.reduce((n, g) => n + g.clients, 0),
-        queries: all.reduce((n, g) => n + g.queries, 0),
-        memory: {
-          rssBytes: m.rss,
-          heapUsedBytes: m.heapUsed,
-          heapTotalBytes: m.heapTotal,
-          externalBytes: m.external,
-        },
-        groups: all.slice(0, STATZ_MAX_GROUPS),
-        groupsTruncated: all.length > STATZ_MAX_GROUPS,
+        ...counts,
+        groupsTruncated: counts.clientGroups > STATZ_MAX_GROUPS,
       });
     },
     group: id => Promise.resolve(o.syncServer.groups.detail(id)),
@@ -103,3 +91,26 @@ export function localAdminSource(o: LocalAdminSourceOptions): AdminSource {
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
+
+/**
+ * One process's connections, groups (most queries first, at most STATZ_MAX_GROUPS),
+ * clients, queries and memory, as statz reports them.
+ */
+export function processFigures(server: SyncServer | undefined) {
+  const all = server?.groups.summaries() ?? [];
+  all.sort((a, b) => b.queries - a.queries || b.clients - a.clients);
+  const m = process.memoryUsage();
+  return {
+    connections: server?.stats().connections ?? 0,
+    clientGroups: all.length,
+    clients: all.reduce((n, g) => n + g.clients, 0),
+    queries: all.reduce((n, g) => n + g.queries, 0),
+    memory: {
+      rssBytes: m.rss,
+      heapUsedBytes: m.heapUsed,
+      heapTotalBytes: m.heapTotal,
+      externalBytes: m.external,
+    },
+    groups: all.slice(0, STATZ_MAX_GROUPS),
+  };
+}

@@ -8,7 +8,7 @@ import {PromMetrics} from '../metrics/prom-metrics.ts';
 import type {AdminReply, AdminRequest, ChildStatz} from '../processes/messages.ts';
 import type {Replicator} from '../replicator/replicator.ts';
 import type {SyncServer} from '../server/sync-server.ts';
-import {STATZ_MAX_GROUPS, syncFigures} from './admin-source.ts';
+import {processFigures, syncFigures} from './admin-source.ts';
 
 export type ChildAdmin = {
   /** What the child's subsystems report to (a no-op when metrics are off). */
@@ -29,22 +29,9 @@ export function childAdmin(config: Pick<ZeroConfig, 'adminPassword' | 'otlpMetri
   let replicator: Pick<Replicator, 'version'> | undefined;
 
   const statz = (takeIntervalLag: boolean): ChildStatz => {
-    const all = server?.groups.summaries() ?? [];
-    all.sort((a, b) => b.queries - a.queries || b.clients - a.clients);
-    const m = process.memoryUsage();
     const r = prom?.replication() ?? {lagBytes: 0, lastCommitLagMs: null};
     return {
-      connections: server?.stats().connections ?? 0,
-      clientGroups: all.length,
-      clients: all.reduce((n, g) => n + g.clients, 0),
-      queries: all.reduce((n, g) => n + g.queries, 0),
-      memory: {
-        rssBytes: m.rss,
-        heapUsedBytes: m.heapUsed,
-        heapTotalBytes: m.heapTotal,
-        externalBytes: m.external,
-      },
-      groups: all.slice(0, STATZ_MAX_GROUPS),
+      ...processFigures(server),
       replica: replicator && {
         version: replicator.version,
         lagBytes: r.lagBytes,

@@ -5,6 +5,7 @@ import type {Logger} from '@zync/shared';
 import type {ZeroConfig} from '../config/parse-config.ts';
 import {noMetrics, type Metrics} from '../metrics/metrics.ts';
 import type {OtlpExport} from '../metrics/otlp-export.ts';
+import {startOtlpLazily} from '../metrics/otlp-lazy.ts';
 import {PromMetrics} from '../metrics/prom-metrics.ts';
 import type {Replicator} from '../replicator/replicator.ts';
 import type {SyncServer} from '../server/sync-server.ts';
@@ -39,16 +40,7 @@ export function startOperations(
   let otlp: Promise<OtlpExport | undefined> = Promise.resolve(undefined);
   const otlpConfig = config.otlpMetrics;
   if (prom && otlpConfig) {
-    // Loaded only here: without an endpoint, no OpenTelemetry code runs.
-    otlp = import('../metrics/otlp-export.ts').then(
-      m => m.startOtlpExport(prom.registry, otlpConfig, lc),
-      (e: unknown) => {
-        lc.error('Could not start the OTLP metrics export', {
-          error: e instanceof Error ? e.name : 'unknown',
-        });
-        return undefined;
-      },
-    );
+    otlp = startOtlpLazily(prom.registry, otlpConfig, lc);
   }
   if (config.adminPassword === undefined) {
     lc.info('Admin endpoints and /metrics are off (ZERO_ADMIN_PASSWORD is not set)');

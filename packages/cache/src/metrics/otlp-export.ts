@@ -31,8 +31,11 @@ function hrTime(): HrTime {
   return [Math.floor(ms / 1000), (ms % 1000) * 1_000_000];
 }
 
+/** What the export reads: a registry, or several processes' figures merged. */
+export type OtlpSource = Pick<Registry, 'getMetricsAsJSON'>;
+
 export function startOtlpExport(
-  registry: Pick<Registry, 'getMetricsAsJSON'>,
+  registry: OtlpSource,
   config: OtlpMetricsConfig,
   lc: Logger,
 ): OtlpExport {

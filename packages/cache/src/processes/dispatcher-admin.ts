@@ -13,6 +13,7 @@ import {History} from '../admin/history.ts';
 import type {ZeroConfig} from '../config/parse-config.ts';
 import {mergeMetrics} from '../metrics/merge.ts';
 import type {OtlpExport} from '../metrics/otlp-export.ts';
+import {startOtlpLazily} from '../metrics/otlp-lazy.ts';
 import type {MetricsJSON} from '../metrics/prom-metrics.ts';
 import type {ChildHandle} from './child-handle.ts';
 import type {AdminReply, AdminRequest, ChildRole, ChildStatz, FromChild} from './messages.ts';
@@ -69,15 +70,7 @@ export class DispatcherAdmin {
     const otlpConfig = config.otlpMetrics;
     if (on && otlpConfig) {
       const merged = {getMetricsAsJSON: async () => (await this.#merged()).getMetricsAsJSON()};
-      this.#otlp = import('../metrics/otlp-export.ts').then(
-        m => m.startOtlpExport(merged, otlpConfig, lc),
-        (e: unknown) => {
-          lc.error('Could not start the OTLP metrics export', {
-            error: e instanceof Error ? e.name : 'unknown',
-          });
-          return undefined;
-        },
-      );
+      this.#otlp = startOtlpLazily(merged, otlpConfig, lc);
     }
     if (config.adminPassword === undefined) {
       lc.info('Admin endpoints and /metrics are off (ZERO_ADMIN_PASSWORD is not set)');
