@@ -7,7 +7,8 @@ import {
   writeTableMetadata,
 } from '../src/replica/replica-schema.ts';
 import {lsnToVersion} from '../src/replica/version.ts';
-import {quoteIdent, toParam} from '../src/sqlite-engine/sqlite-filter.ts';
+import {quoteIdent} from '@zync/shared';
+import {toParam} from '../src/sqlite-engine/sqlite-filter.ts';
 
 export type TestTable = {
   readonly name: string;

@@ -2,13 +2,10 @@
 import type Database from 'better-sqlite3';
 import {kindOfType} from './pg-types.ts';
 import type {ColumnSpec, TableSpec} from './table-spec.ts';
-import {quoteIdent} from '@zync/shared';
 
 type DB = Database.Database;
 
 export const INTERNAL_PREFIX = '_zync_';
-
-export {quoteIdent};
 
 export function createInternalTables(db: DB): void {
   db.exec(`

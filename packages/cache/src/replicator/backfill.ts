@@ -4,8 +4,7 @@
 import type Database from 'better-sqlite3';
 import type pg from 'pg';
 import {to as copyTo} from 'pg-copy-streams';
-import type {Logger} from '@zync/shared';
-import {quoteIdent} from '../replica/replica-schema.ts';
+import {quoteIdent, type Logger} from '@zync/shared';
 import {copyConverter, copySelectExpr} from '../replica/values.ts';
 import type {Backfill} from './change-applier.ts';
 import {CopyTextParser} from './copy-text-parser.ts';

@@ -2,14 +2,9 @@
 // transaction, the change log written in the same transaction, transactions at or below
 // the stored position skipped (so a restart never applies anything twice).
 import type Database from 'better-sqlite3';
-import type {Logger} from '@zync/shared';
+import {quoteIdent, type Logger} from '@zync/shared';
 import {sqliteTypeOf} from '../replica/pg-types.ts';
-import {
-  dropTableMetadata,
-  quoteIdent,
-  readTableSpecs,
-  writeTableMetadata,
-} from '../replica/replica-schema.ts';
+import {dropTableMetadata, readTableSpecs, writeTableMetadata} from '../replica/replica-schema.ts';
 import type {TableSpec} from '../replica/table-spec.ts';
 import {streamConverter} from '../replica/values.ts';
 import type {SqliteValue, TextConverter} from '../replica/values.ts';

@@ -3,9 +3,9 @@
 import type Database from 'better-sqlite3';
 import type pg from 'pg';
 import {to as copyTo} from 'pg-copy-streams';
-import type {Logger} from '@zync/shared';
+import {quoteIdent, type Logger} from '@zync/shared';
 import {sqliteTypeOf} from '../replica/pg-types.ts';
-import {quoteIdent, writeTableMetadata} from '../replica/replica-schema.ts';
+import {writeTableMetadata} from '../replica/replica-schema.ts';
 import type {TableSpec} from '../replica/table-spec.ts';
 import {copyConverter, copySelectExpr} from '../replica/values.ts';
 import type {SqliteValue} from '../replica/values.ts';

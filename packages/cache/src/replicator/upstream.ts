@@ -2,7 +2,7 @@
 // preconditions, the app's publication/schema, slot status, and catalog lookups.
 import pg from 'pg';
 import {CLIENTS_TABLE, ensureClientsTable, shardNames, type ShardNames} from '@zync/pg';
-import {quoteIdent} from '../replica/replica-schema.ts';
+import {quoteIdent} from '@zync/shared';
 import {TYPE_NAMES_QUERY} from '../replica/pg-types.ts';
 import {ReplicatorError} from './replicator-error.ts';
 

@@ -2,7 +2,8 @@
 // the source's overlay. Its identity and the changes pushed to its output come from the
 // engine's SourceConnectionBase.
 import type Database from 'better-sqlite3';
-import {compileFilter, matchesKind, quoteIdent, toParam, type SqlParam} from './sqlite-filter.ts';
+import {quoteIdent} from '@zync/shared';
+import {compileFilter, matchesKind, toParam, type SqlParam} from './sqlite-filter.ts';
 import {keyOf} from './source-rows.ts';
 import type {SQLiteSource} from './sqlite-source.ts';
 import {startBound} from './start-bound.ts';

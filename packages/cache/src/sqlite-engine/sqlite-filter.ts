@@ -21,8 +21,6 @@ export type SqlFragment = {
 
 export type ColumnKinds = Readonly<Record<string, ValueKind>>;
 
-export {quoteIdent};
-
 /** Whether a JS value has the type the column's values have once converted. */
 export function matchesKind(kind: ValueKind, v: unknown): boolean {
   switch (kind) {

@@ -3,17 +3,12 @@
 // changes pushed since that snapshot. Connections, pushes and push visibility come from
 // the engine's SourceBase, which MemorySource extends too, so both behave exactly alike.
 // Fetches run in source-connection.ts. See docs/sqlite-source.md.
+import {quoteIdent} from '@zync/shared';
 import type Database from 'better-sqlite3';
 import type {TableSpec} from '../replica/table-spec.ts';
 import {Connection} from './source-connection.ts';
 import {keyOf, rowBuilder} from './source-rows.ts';
-import {
-  matchesKind,
-  quoteIdent,
-  toParam,
-  type ColumnKinds,
-  type SqlParam,
-} from './sqlite-filter.ts';
+import {matchesKind, toParam, type ColumnKinds, type SqlParam} from './sqlite-filter.ts';
 import {StatementCache} from './statement-cache.ts';
 import {
   SourceBase,

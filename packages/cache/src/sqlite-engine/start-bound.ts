@@ -1,9 +1,9 @@
 // The SQL bound that makes a fetch start at (or after) a row of its ordering.
+import {quoteIdent} from '@zync/shared';
 import type {Ordering} from '@zync/protocol';
 import {
   isOrderSafe,
   matchesKind,
-  quoteIdent,
   toParam,
   type ColumnKinds,
   type SqlParam,
