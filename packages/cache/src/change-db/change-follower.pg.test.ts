@@ -66,14 +66,31 @@ test('upstream writes reach the follower: same rows, metadata and change log as 
   expect(follower.version).toBe(m.replicator.version);
   expect(replicaContents(file)).toEqual(replicaContents(m.file));
   expect(snapshots.count()).toBe(1); // replayed, not copied
+  const state = (f: string) => {
+    const db = new Database(f, {readonly: true});
+    try {
+      return db
+        .prepare(
+          `SELECT version, lsn, app_id, slot, initial_version AS initial FROM _zync_replication_state`,
+        )
+        .get();
+    } finally {
+      db.close();
+    }
+  };
+  expect(state(file)).toEqual(state(m.file));
   const entries = changelogAfter(file, start);
   expect(entries.length).toBeGreaterThan(8);
   expect(entries).toEqual(changelogAfter(m.file, start));
 
-  // The Postgres rows hold what the follower replayed.
-  const {rows} = await c.query<{ops: Buffer}>(
-    `SELECT ops FROM "zync_${appId}_cdc".changes ORDER BY version`,
+  // The Postgres rows hold what the follower replayed, after the initial copy's reset.
+  const {rows} = await c.query<{version: string; ops: Buffer; reset: boolean}>(
+    `SELECT version, ops, reset FROM "zync_${appId}_cdc".changes ORDER BY version`,
   );
+  const initial = (state(m.file) as {initial: string}).initial;
+  expect(rows[0]).toMatchObject({version: initial, reset: true});
+  expect(decodeRowOps(rows[0]!.ops)).toEqual([]);
+  expect(rows.slice(1).every(r => !r.reset)).toBe(true);
   const ops = rows.flatMap(r => decodeRowOps(r.ops));
   expect(ops).toContainEqual({
     op: 'set',
@@ -151,8 +168,9 @@ test('a manager crash between the change-log insert and the replica commit dupli
     `SELECT version FROM ${cdc}.changes WHERE version > $1 ORDER BY version`,
     [before],
   );
-  // In Postgres, not in the manager's replica: the follower may already have it.
+  // In Postgres, not in the manager's replica; the follower has it already.
   expect(stuck).toHaveLength(1);
+  await reach(follower, stuck[0]!.version);
 
   // The manager restarts on its replica; the slot streams the transaction again.
   const again = await startManager(url, appId, {file: m.file});

@@ -33,6 +33,8 @@ export class ChangeLogWriter implements ChangeLogSink {
   readonly #url: string;
   #committed: string | undefined;
   #closed = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #trimming: Promise<unknown> | undefined;
 
   constructor(opts: ChangeLogWriterOptions) {
     this.#names = changeDbNames(opts.appId);
@@ -152,9 +154,30 @@ export class ChangeLogWriter implements ChangeLogSink {
     }
   }
 
+  /**
+   * Trims every `intervalMs` (default 10 s) until `close()`, with `nodeTimeoutMs` (the
+   * design's ZERO_CHANGE_LOG_NODE_TIMEOUT, ~60 s). A failed trim is logged; the next one
+   * tries again.
+   */
+  startTrimming(opts: {readonly nodeTimeoutMs: number; readonly intervalMs?: number}): void {
+    if (this.#timer || this.#closed) return;
+    const intervalMs = opts.intervalMs ?? 10_000;
+    if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
+      throw new TypeError('startTrimming: intervalMs must be a positive number of milliseconds');
+    }
+    this.#timer = setInterval(() => {
+      if (this.#trimming) return;
+      this.#trimming = this.trim(opts.nodeTimeoutMs)
+        .catch(e => this.#lc.warn('trimming the change log failed', {error: safeErrorMessage(e)}))
+        .finally(() => (this.#trimming = undefined));
+    }, intervalMs);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#timer);
+    await this.#trimming;
     await this.#pool.end();
   }
 
