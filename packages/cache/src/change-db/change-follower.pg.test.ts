@@ -12,8 +12,16 @@ import {
   startManager,
   type Manager,
 } from '../../test/change-db-helpers.ts';
-import {catchUp, pgClient, uniqueAppId} from '../../test/replicator-helpers.ts';
-import type {ChangeFollower} from './change-follower.ts';
+import {
+  captureLogger,
+  catchUp,
+  pgClient,
+  tempReplicaFile,
+  uniqueAppId,
+} from '../../test/replicator-helpers.ts';
+import {vacuumSnapshots} from '../../test/vacuum-snapshots.ts';
+import {ChangeFollower} from './change-follower.ts';
+import {ChangeLogWriter} from './change-log-writer.ts';
 import {decodeRowOps, type ChangeLogSink} from './row-ops.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -188,4 +196,22 @@ test('a manager crash between the change-log insert and the replica commit dupli
   // one change row per replica version, the re-streamed one included once
   expect(rows.map(r => r.version).filter(v => logged.has(v))).toEqual([...logged].sort());
   expect(rows.filter(r => r.version === stuck[0]!.version)).toHaveLength(1);
+});
+
+test('a snapshot of another app id stops the follower with the fix', async () => {
+  const {url, m} = await setup();
+  const other = uniqueAppId();
+  const w = new ChangeLogWriter({changeDbUrl: url, appId: other, lc: captureLogger()});
+  await w.init();
+  cleanup.push(() => w.close());
+  const f = new ChangeFollower({
+    changeDbUrl: url,
+    appId: other,
+    replicaFile: tempReplicaFile(),
+    nodeId: 'n1',
+    lc: captureLogger(),
+    snapshots: vacuumSnapshots(m.file),
+  });
+  await expect(f.run()).rejects.toThrow(/set the same ZERO_APP_ID on every node/);
+  await expect(f.ready).rejects.toThrow(/ZERO_APP_ID/);
 });
