@@ -215,3 +215,32 @@ test('a snapshot of another app id stops the follower with the fix', async () =>
   await expect(f.run()).rejects.toThrow(/set the same ZERO_APP_ID on every node/);
   await expect(f.ready).rejects.toThrow(/ZERO_APP_ID/);
 });
+
+test('the follower prunes its change log by age, as the replicator does', async () => {
+  const {url, c, appId, m} = await setup();
+  // The change log's age is measured on a clock the test moves.
+  let now = 1_000_000;
+  const {follower, file} = await follow(url, appId, m, {
+    changeLogRetentionMs: 300,
+    changeLogPruneIntervalMs: 100,
+    now: () => now,
+  });
+  const db = new Database(file, {readonly: true});
+  cleanup.push(() => Promise.resolve(void db.close()));
+  const floor = () =>
+    db.prepare(`SELECT changelog_floor FROM _zync_replication_state`).pluck().get() as string;
+  const floor0 = floor();
+  await c.query(`INSERT INTO item VALUES (100, 'old', null, true)`);
+  await synced(c, m, follower);
+  const old = follower.version;
+  expect(floor()).toBe(floor0);
+
+  now += 400;
+  await c.query(`INSERT INTO item VALUES (101, 'new', null, true)`);
+  await synced(c, m, follower);
+  const f = floor();
+  expect(f > floor0 && f <= old).toBe(true);
+  const left = db.prepare(`SELECT version FROM _zync_changelog`).pluck().all() as string[];
+  expect(left.length).toBeGreaterThan(0);
+  expect(left.every(v => v > f)).toBe(true);
+});
