@@ -295,7 +295,13 @@ export class ChangeFollower {
 
   async #connect(): Promise<void> {
     await this.#disconnect();
-    const c = new pg.Client({connectionString: this.#opts.changeDbUrl});
+    // Time limits: a connection dropped silently would otherwise stall the follower.
+    const c = new pg.Client({
+      connectionString: this.#opts.changeDbUrl,
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+      query_timeout: 60_000,
+    });
     const lost = () => {
       if (this.#client === c) this.#client = undefined;
       this.#wake?.();

@@ -40,7 +40,15 @@ export class ChangeLogWriter implements ChangeLogSink {
     this.#names = changeDbNames(opts.appId);
     this.#url = opts.changeDbUrl;
     this.#lc = opts.lc.with({component: 'change-log-writer'});
-    this.#pool = new pg.Pool({connectionString: opts.changeDbUrl, max: 2});
+    // Time limits: the replicator waits on `append`, and must not wait forever on a network
+    // that dropped the connection without telling either end.
+    this.#pool = new pg.Pool({
+      connectionString: opts.changeDbUrl,
+      max: 2,
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+      query_timeout: 60_000,
+    });
     // A broken idle connection is dropped by the pool; the next query opens another.
     this.#pool.on('error', e =>
       this.#lc.warn('change-db connection lost', {error: safeErrorMessage(e)}),
