@@ -60,7 +60,7 @@ test('node B takes a group over from node A: A closes its client with 1012 and w
   // A's write of the connect's step landed.
   await expect.poll(() => groupRow(a)).toMatchObject({owner: 'node-a', owner_epoch: '1'});
   await expect.poll(() => flushA.mock.results.length).toBeGreaterThan(0);
-  await Promise.all(flushA.mock.results.map(r => r.value));
+  await Promise.all(flushA.mock.results.map(r => r.value as Promise<void>));
 
   // A client of the same group reaches B (the load balancer moved the group): B takes over.
   const c2 = await connect(b.port, 'c2');
@@ -113,7 +113,10 @@ test('a group A released cleanly moves to B with its epoch: A’s cookie resumes
   await c1.c.close();
   await expect.poll(() => a.server.stats().clientGroups).toBe(0);
   await expect
-    .poll(async () => (await a.pool.query(`SELECT owned FROM zync_test_cvr.groups`)).rows)
+    .poll(async () => {
+      const {rows} = await a.pool.query<{owned: boolean}>(`SELECT owned FROM zync_test_cvr.groups`);
+      return rows;
+    })
     .toEqual([{owned: false}]);
   replica.put('issue', {id: 6, status: 'open', priority: 8}).commit();
   const moved = await connect(b.port, 'c1', v1);
