@@ -124,7 +124,8 @@ backend view_syncers
   option httpchk
   http-check send meth GET uri ${o.healthPath ?? '/'}
   http-check expect status 200
-  default-server inter 200ms fastinter 200ms downinter 200ms fall 2 rise 1
+  # A node taken out also loses its WebSockets: its clients reconnect to their new node.
+  default-server inter 200ms fastinter 200ms downinter 200ms fall 2 rise 1 on-marked-down shutdown-sessions
 ${servers.join('\n')}
 `;
 }
