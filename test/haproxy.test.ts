@@ -1,10 +1,13 @@
 // The HAProxy harness with two real backends (HTTP and WebSocket): routing by clientGroupID,
 // spread over backends, and failover when a backend stops.
+import {chmodSync, mkdtempSync, writeFileSync} from 'node:fs';
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {afterEach, describe, expect, test} from 'vitest';
 import {WebSocket, WebSocketServer} from 'ws';
-import {startHaproxy} from './haproxy.ts';
+import {haproxyBinary, startHaproxy} from './haproxy.ts';
 import type {Haproxy} from './haproxy.ts';
 
 type Backend = {
@@ -206,5 +209,15 @@ describe('HAProxy harness', () => {
     await expect(
       startHaproxy({backends: [{name: 'a', host: '127.0.0.1', port: 1}], healthPath: 'x'}),
     ).rejects.toThrow(/healthPath/);
+  });
+
+  test('a missing haproxy is named with its fix when this process may not install it', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'no-haproxy-'));
+    expect(() => haproxyBinary({dirs: [empty], uid: 1000})).toThrow(
+      'Fix: run as root `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y haproxy`',
+    );
+    writeFileSync(join(empty, 'haproxy'), '#!/bin/sh\n');
+    chmodSync(join(empty, 'haproxy'), 0o755);
+    expect(haproxyBinary({dirs: [empty], uid: 1000})).toBe(join(empty, 'haproxy'));
   });
 });
