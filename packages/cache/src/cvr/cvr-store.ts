@@ -122,9 +122,21 @@ export class CVRStore {
     });
   }
 
-  /** Loads (or creates) a group's CVR and marks it owned by this process. */
+  /**
+   * Loads (or creates) a group's CVR and marks it owned by this process. A new group (most
+   * connects) is created by one statement outside a transaction: one round trip instead
+   * of four. A group that exists is read and taken in a transaction, as before.
+   */
   async load(groupID: string): Promise<LoadedCVR> {
     const s = this.#schema;
+    const fresh = CVR.empty(groupID, newEpoch());
+    const {rowCount} = await this.#pool.query({
+      name: `${s}-create`,
+      text: `INSERT INTO ${s}.groups (group_id, epoch, seq, horizon, owned) VALUES ($1, $2, 0, 0, true)
+        ON CONFLICT (group_id) DO NOTHING`,
+      values: [groupID, fresh.state.epoch],
+    });
+    if (rowCount === 1) return {cvr: fresh, tookOver: false, created: true};
     return this.#tx(async c => {
       const g = await c.query<{
         epoch: string;
@@ -138,6 +150,7 @@ export class CVRStore {
       );
       const group = g.rows[0];
       if (!group) {
+        // Purged between the two statements.
         const cvr = CVR.empty(groupID, newEpoch());
         await c.query(
           `INSERT INTO ${s}.groups (group_id, epoch, seq, horizon, owned) VALUES ($1, $2, 0, 0, true)`,
