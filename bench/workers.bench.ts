@@ -120,7 +120,7 @@ try {
         Array.from({length: connectsPerRun * (runs + 1)}, (_, i) => sign(base + i)),
       );
       // One unmeasured run warms the code up.
-      const o = {wave: 40, procs: connectProcs};
+      const o = {wave: 40, procs: connectProcs, cpuProf};
       await connects(zc, db, w, tokens.slice(0, connectsPerRun), {
         ...o,
         runs: 1,

@@ -33,9 +33,14 @@ const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 class ConnectProc {
   readonly child: ChildProcess;
   #waiting: ((m: FromConnectProc) => void) | undefined;
-  constructor() {
+  constructor(prof: string | undefined) {
     this.child = fork(join(import.meta.dirname, 'connect-proc.ts'), [], {
-      execArgv: ['--conditions=zync-source', '--import', tsx],
+      execArgv: [
+        '--conditions=zync-source',
+        '--import',
+        tsx,
+        ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
+      ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child.on('message', (m: FromConnectProc) => this.#waiting?.(m));
@@ -112,14 +117,23 @@ export async function connects(
   db: pg.Client,
   workers: number,
   tokens: readonly string[],
-  o: {runs: number; wave: number; base: number; procs: number; measure: boolean},
+  o: {
+    runs: number;
+    wave: number;
+    base: number;
+    procs: number;
+    measure: boolean;
+    /** A folder for CPU profiles of the client processes. */
+    cpuProf?: string | undefined;
+  },
 ): Promise<Connects> {
   const url = `ws://127.0.0.1:${zc.port}${SYNC_PATH}`;
-  const dataDir = (await db.query<{d: string}>('SELECT current_setting($1) AS d', ['data_directory']))
-    .rows[0]!.d;
+  const dataDir = (
+    await db.query<{d: string}>('SELECT current_setting($1) AS d', ['data_directory'])
+  ).rows[0]!.d;
   const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   if (o.measure) await db.query('SELECT pg_stat_statements_reset()');
-  const procs = Array.from({length: o.procs}, () => new ConnectProc());
+  const procs = Array.from({length: o.procs}, () => new ConnectProc(o.cpuProf));
   // Started and loaded before the CPU readings begin.
   await Promise.all(procs.map(p => p.ask({type: 'ping'})));
   const rates: number[] = [];
@@ -170,7 +184,8 @@ export async function connects(
       await sleep(1500); // the CVR writes and releases of the last wave
     }
   } finally {
-    for (const p of procs) p.child.kill();
+    // A disconnected client process exits by itself (and writes its profile, if asked).
+    for (const p of procs) p.child.disconnect();
   }
   const statements = o.measure
     ? (
