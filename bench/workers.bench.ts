@@ -137,7 +137,8 @@ try {
     const [one, two] = results.connects;
     if (one && two) {
       console.log(
-        `connects: ${two.workers} workers / ${one.workers}: ${(two.perSecond.median / one.perSecond.median).toFixed(2)}x (medians)`,
+        `connects: ${two.workers} workers / ${one.workers}: ${(two.perSecond.median / one.perSecond.median).toFixed(2)}x (medians); ` +
+          `CPU-bound capacity ${(two.capacity.perSecond / one.capacity.perSecond).toFixed(2)}x`,
       );
     }
   }

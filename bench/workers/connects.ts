@@ -4,6 +4,7 @@
 // processes, the runner, and the rest of the machine (foreign load).
 import {fork, type ChildProcess} from 'node:child_process';
 import {readFileSync} from 'node:fs';
+import {cpus} from 'node:os';
 import {createRequire} from 'node:module';
 import {join} from 'node:path';
 import {pathToFileURL} from 'node:url';
@@ -26,7 +27,32 @@ export type Connects = {
   /** Postgres statements per connect (pg_stat_statements, all runs), the most frequent first. */
   statements: {calls: number; ms: number; query: string}[];
   loadAverage: Figure;
+  /**
+   * What an otherwise idle machine of this many cores could do with these CPU costs: the
+   * fewest connects/s that any one zero-cache process (one main thread), or all of the
+   * benchmark's processes together (zero-cache, Postgres, clients) on every core, allow.
+   */
+  capacity: {perSecond: number; boundBy: string};
 };
+
+/** The CPU-bound connects/s from per-connect CPU ms (see Connects.capacity). */
+export function capacity(
+  cpu: Record<string, Figure>,
+  cores: number,
+): {perSecond: number; boundBy: string} {
+  let best = {perSecond: Infinity, boundBy: ''};
+  let all = 0;
+  for (const [k, f] of Object.entries(cpu)) {
+    if (k === 'other (foreign load)' || k === 'wall ms × 2 cores') continue;
+    all += f.median;
+    if (k === 'postgres' || k === 'clients' || k === 'runner') continue;
+    if (1000 / f.median < best.perSecond) best = {perSecond: 1000 / f.median, boundBy: k};
+  }
+  if ((cores * 1000) / all < best.perSecond) {
+    best = {perSecond: (cores * 1000) / all, boundBy: `all ${cores} cores`};
+  }
+  return best;
+}
 
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
@@ -199,14 +225,16 @@ export async function connects(
         query: r.query.replace(/\s+/g, ' ').slice(0, 120),
       }))
     : [];
+  const cpuMsPerConnect = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, figure(v)]));
   const out: Connects = {
     workers,
     perSecond: figure(rates),
     openMs: figure(openMs),
     pokeMs: figure(pokeMs),
-    cpuMsPerConnect: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, figure(v)])),
+    cpuMsPerConnect,
     statements,
     loadAverage: figure(load),
+    capacity: capacity(cpuMsPerConnect, cpus().length),
   };
   console.log(
     `connects, ${workers} worker(s): ${show(out.perSecond, 'connects/s')} (ES256, small hydration each); ` +
@@ -215,7 +243,9 @@ export async function connects(
   console.log(
     `  CPU per connect: ${Object.entries(out.cpuMsPerConnect)
       .map(([k, f]) => `${k} ${f.median.toFixed(2)}`)
-      .join(', ')} ms`,
+      .join(
+        ', ',
+      )} ms; CPU-bound capacity ${out.capacity.perSecond.toFixed(0)} connects/s (${out.capacity.boundBy})`,
   );
   for (const s of statements) {
     console.log(`  ${s.calls.toFixed(2)} × ${s.ms.toFixed(3)} ms  ${s.query}`);
