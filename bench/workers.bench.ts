@@ -14,6 +14,7 @@
 //   BENCH_CLIENT_PROCS=4             processes the sweep's clients run in
 //   BENCH_CONNECTS=600               connects per run
 //   BENCH_CONNECT_PROCS=2            processes the connect scenario's clients run in
+//   BENCH_WAVE=40                    connects dialled together (the next wave waits for all)
 //   BENCH_CPU_PROF=<dir>             write a CPU profile of every zero-cache process there
 //   BENCH_NO_WRITE=1                 print only
 import {existsSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs';
@@ -44,6 +45,7 @@ const workerCounts = ints(env['BENCH_WORKERS'], '1,2');
 const procs = ints(env['BENCH_CLIENT_PROCS'], '4')[0]!;
 const connectsPerRun = ints(env['BENCH_CONNECTS'], '600')[0]!;
 const connectProcs = ints(env['BENCH_CONNECT_PROCS'], '2')[0]!;
+const wave = ints(env['BENCH_WAVE'], '40')[0]!;
 const cpuProf = env['BENCH_CPU_PROF'];
 const wanted = new Set((env['BENCH_SCENARIOS'] ?? 'memory,sweep,connects').split(','));
 const root = join(import.meta.dirname, '..');
@@ -120,7 +122,7 @@ try {
         Array.from({length: connectsPerRun * (runs + 1)}, (_, i) => sign(base + i)),
       );
       // One unmeasured run warms the code up.
-      const o = {wave: 40, procs: connectProcs, cpuProf};
+      const o = {wave, procs: connectProcs, cpuProf};
       await connects(zc, db, w, tokens.slice(0, connectsPerRun), {
         ...o,
         runs: 1,

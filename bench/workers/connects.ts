@@ -242,7 +242,7 @@ export async function connects(
   );
   console.log(
     `  CPU per connect: ${Object.entries(out.cpuMsPerConnect)
-      .map(([k, f]) => `${k} ${f.median.toFixed(2)}`)
+      .map(([k, f]) => `${k} ${f.median.toFixed(2)} (${f.min.toFixed(2)}–${f.max.toFixed(2)})`)
       .join(
         ', ',
       )} ms; CPU-bound capacity ${out.capacity.perSecond.toFixed(0)} connects/s (${out.capacity.boundBy})`,
