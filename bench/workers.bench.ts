@@ -13,6 +13,9 @@
 //   BENCH_WORKERS=1,2                sync worker counts compared
 //   BENCH_CLIENT_PROCS=4             processes the sweep's clients run in
 //   BENCH_CONNECTS=600               connects per run
+//   BENCH_CONNECT_PROCS=2            processes the connect scenario's clients run in
+//   BENCH_WAVE=40                    connects dialled together (the next wave waits for all)
+//   BENCH_CPU_PROF=<dir>             write a CPU profile of every zero-cache process there
 //   BENCH_NO_WRITE=1                 print only
 import {existsSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs';
 import {cpus, loadavg, tmpdir, totalmem} from 'node:os';
@@ -21,11 +24,10 @@ import {exportJWK, generateKeyPair, SignJWT} from 'jose';
 import pg from 'pg';
 import {startPostgres, startZeroCache, stopAll} from './e2e/harness.ts';
 import {lineChart} from './e2e/svg.ts';
+import {connects, type Connects} from './workers/connects.ts';
 import {
-  connects,
   idleMemory,
   sweepPoint,
-  type Connects,
   type IdleMemory,
   type Start,
   type SweepPoint,
@@ -42,6 +44,9 @@ const counts = ints(env['BENCH_SWEEP'], '500,1000,2000');
 const workerCounts = ints(env['BENCH_WORKERS'], '1,2');
 const procs = ints(env['BENCH_CLIENT_PROCS'], '4')[0]!;
 const connectsPerRun = ints(env['BENCH_CONNECTS'], '600')[0]!;
+const connectProcs = ints(env['BENCH_CONNECT_PROCS'], '2')[0]!;
+const wave = ints(env['BENCH_WAVE'], '40')[0]!;
+const cpuProf = env['BENCH_CPU_PROF'];
 const wanted = new Set((env['BENCH_SCENARIOS'] ?? 'memory,sweep,connects').split(','));
 const root = join(import.meta.dirname, '..');
 const compiled = join(root, 'packages/zync/dist/bin/zero-cache.js');
@@ -66,10 +71,11 @@ const results: {
 console.log(`${results.machine}; zero-cache from ${results.bin}; load ${loadavg().join(' ')}`);
 
 try {
-  const postgres = await startPostgres();
+  const postgres = await startPostgres({statements: true});
   const db = new pg.Client({connectionString: postgres.url});
   db.on('error', () => {});
   await db.connect();
+  await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
   await db.query(`CREATE TABLE fan (id int PRIMARY KEY, owner int NOT NULL, title text NOT NULL,
       score float8 NOT NULL);
     INSERT INTO fan SELECT g, g % 50, 'row title ' || g, g * 0.5 FROM generate_series(1, 5000) g;
@@ -84,6 +90,7 @@ try {
       replicaFile: join(dir, `r${started}.db`),
       appId: `bench_w${started++}`,
       ...(script ? {script} : {}),
+      ...(cpuProf ? {nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`]} : {}),
       env: {ZERO_NUM_SYNC_WORKERS: String(workers), ZERO_LOG_LEVEL: 'warn', ...extra},
     });
 
@@ -115,10 +122,16 @@ try {
         Array.from({length: connectsPerRun * (runs + 1)}, (_, i) => sign(base + i)),
       );
       // One unmeasured run warms the code up.
-      await connects(zc, w, tokens.slice(0, connectsPerRun), {runs: 1, wave: 40, base});
+      const o = {wave, procs: connectProcs, cpuProf};
+      await connects(zc, db, w, tokens.slice(0, connectsPerRun), {
+        ...o,
+        runs: 1,
+        base,
+        measure: false,
+      });
       base += connectsPerRun;
       results.connects.push(
-        await connects(zc, w, tokens.slice(connectsPerRun), {runs, wave: 40, base}),
+        await connects(zc, db, w, tokens.slice(connectsPerRun), {...o, runs, base, measure: true}),
       );
       base += connectsPerRun * runs;
       await zc.stop();
@@ -126,7 +139,8 @@ try {
     const [one, two] = results.connects;
     if (one && two) {
       console.log(
-        `connects: ${two.workers} workers / ${one.workers}: ${(two.perSecond.median / one.perSecond.median).toFixed(2)}x (medians)`,
+        `connects: ${two.workers} workers / ${one.workers}: ${(two.perSecond.median / one.perSecond.median).toFixed(2)}x (medians); ` +
+          `CPU-bound capacity ${(two.capacity.perSecond / one.capacity.perSecond).toFixed(2)}x`,
       );
     }
   }

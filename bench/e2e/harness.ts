@@ -29,7 +29,8 @@ export async function stopAll(): Promise<void> {
 
 export type Postgres = {url: string; dir: string};
 
-export async function startPostgres(): Promise<Postgres> {
+/** `statements`: load pg_stat_statements (the bench then runs CREATE EXTENSION itself). */
+export async function startPostgres(o: {statements?: boolean} = {}): Promise<Postgres> {
   // A scratch folder for the caller (replica files); the cluster itself lives where
   // startEmbeddedPostgres puts a temporary one (reachable by its user, also as root).
   const dir = mkdtempSync(join(tmpdir(), 'zync-e2e-bench-'));
@@ -48,6 +49,7 @@ export async function startPostgres(): Promise<Postgres> {
       'max_wal_senders=20',
       '-c',
       'max_replication_slots=20',
+      ...(o.statements ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : []),
     ],
   });
   cleanups.push(async () => {

@@ -1,12 +1,10 @@
-// The multi-process benchmarks' scenarios: idle memory per process, the client sweep (clients
-// in separate processes) and connect throughput with ES256 tokens and a small hydration.
+// The multi-process benchmarks' scenarios: idle memory per process and the client sweep
+// (clients in separate processes). Connect throughput is in connects.ts.
 import {fork, type ChildProcess} from 'node:child_process';
 import {createRequire} from 'node:module';
 import {join} from 'node:path';
 import {pathToFileURL} from 'node:url';
-import {encodeFrame, PROTOCOL_VERSION, SYNC_PATH} from '@zync/protocol';
 import type pg from 'pg';
-import {WebSocket} from 'ws';
 import {sleep, type ZeroCacheProcess} from '../e2e/harness.ts';
 import {figure, percentile, show, type Figure} from '../e2e/stats.ts';
 import type {FromClients, ToClients} from './client-proc.ts';
@@ -146,114 +144,6 @@ export async function sweepPoint(
   };
   console.log(
     `sweep ${workers} worker(s), ${clients} clients: all complete in ${show(out.connectMs, 'ms')}; write visible p50 ${show(out.visibleP50Ms, 'ms')}, p99 ${show(out.visibleP99Ms, 'ms')}; server CPU ${show(out.cpuUsPerClientWrite, 'µs/client/write')}, idle ${show(out.idleCpuPct, '% of a core')}; RSS ${show(out.rssMiB, 'MiB')}`,
-  );
-  return out;
-}
-
-// 3. Connects ----------------------------------------------------------------------------
-
-export type Connects = {
-  workers: number;
-  perSecond: Figure;
-  /** Per run, the median ms from dialling until the 101 answer (the socket handoff is in it). */
-  openMs: Figure;
-  /** Per run, the median ms from dialling until the first poke. */
-  pokeMs: Figure;
-};
-
-type Timings = {open: number[]; poke: number[]};
-
-function connectOnce(url: string, token: string, i: number, t: Timings): Promise<void> {
-  const group = `g${i}`;
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${url}?clientGroupID=${group}`);
-    ws.on('open', () => {
-      t.open.push(performance.now() - t0);
-      ws.send(
-        encodeFrame([
-          'connect',
-          {
-            protocolVersion: PROTOCOL_VERSION,
-            clientID: `c${i}`,
-            clientGroupID: group,
-            userID: 'bench',
-            baseVersion: null,
-            lastMutationID: 0,
-            auth: token,
-            desiredQueries: [
-              {
-                op: 'put',
-                hash: 'small',
-                ast: {
-                  kind: 'query',
-                  table: 'fan',
-                  where: {
-                    kind: 'simple',
-                    op: '=',
-                    left: {kind: 'column', name: 'owner'},
-                    right: {kind: 'literal', value: i % 50},
-                  },
-                  limit: 5,
-                },
-              },
-            ],
-          },
-        ]),
-      );
-    });
-    ws.on('message', (d: Buffer) => {
-      const [type] = JSON.parse(d.toString()) as [string];
-      // The first poke carries the hydrated rows.
-      if (type === 'poke') {
-        t.poke.push(performance.now() - t0);
-        ws.close();
-        resolve();
-      } else if (type === 'error') {
-        ws.close();
-        reject(new Error(d.toString().slice(0, 200)));
-      }
-    });
-    ws.on('error', reject);
-  });
-}
-
-export async function connects(
-  zc: ZeroCacheProcess,
-  workers: number,
-  tokens: readonly string[],
-  o: {runs: number; wave: number; base: number},
-): Promise<Connects> {
-  const url = `ws://127.0.0.1:${zc.port}${SYNC_PATH}`;
-  const rates: number[] = [];
-  const openMs: number[] = [];
-  const pokeMs: number[] = [];
-  const n = Math.floor(tokens.length / o.runs);
-  for (let r = 0; r < o.runs; r++) {
-    const base = o.base + r * n;
-    const t: Timings = {open: [], poke: []};
-    const t0 = performance.now();
-    for (let i = 0; i < n; i += o.wave) {
-      await Promise.all(
-        Array.from({length: Math.min(o.wave, n - i)}, (_, k) =>
-          connectOnce(url, tokens[r * n + i + k]!, base + i + k, t),
-        ),
-      );
-    }
-    rates.push((n * 1000) / (performance.now() - t0));
-    openMs.push(percentile(t.open, 50));
-    pokeMs.push(percentile(t.poke, 50));
-    await sleep(1500);
-  }
-  const out = {
-    workers,
-    perSecond: figure(rates),
-    openMs: figure(openMs),
-    pokeMs: figure(pokeMs),
-  };
-  console.log(
-    `connects, ${workers} worker(s): ${show(out.perSecond, 'connects/s')} (ES256, small hydration each); ` +
-      `median to 101 ${show(out.openMs, 'ms')}, to first poke ${show(out.pokeMs, 'ms')}`,
   );
   return out;
 }

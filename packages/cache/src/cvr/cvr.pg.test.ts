@@ -207,6 +207,32 @@ test('a CVR taken over without a clean release renews its epoch (clients reset)'
   }
 });
 
+test('a new group is created in one statement; two first loads racing get one creation', async () => {
+  const pool = new pg.Pool({connectionString: await createTestDatabase('cvr')});
+  try {
+    const store = new CVRStore(pool, 'create', silentLogger);
+    await store.init();
+    // Every statement, also those of a transaction (BEGIN, …, COMMIT), goes through here.
+    const statements = vi.spyOn(pg.Client.prototype, 'query');
+    const a = await store.load('new');
+    expect(a).toMatchObject({created: true, tookOver: false});
+    expect(statements).toHaveBeenCalledTimes(1);
+    statements.mockRestore();
+    const [x, y] = await Promise.all([store.load('race'), store.load('race')]);
+    // One creates it; the other finds it owned (not released) and takes it over.
+    expect([x.created, y.created].sort()).toEqual([false, true]);
+    expect([x.tookOver, y.tookOver].sort()).toEqual([false, true]);
+    expect(x.cvr.state.epoch).not.toBe(y.cvr.state.epoch);
+    // An existing group still loads in a transaction, with what it holds.
+    await store.release(a.cvr);
+    const again = await store.load('new');
+    expect(again).toMatchObject({created: false, tookOver: false});
+    expect(again.cvr.state.epoch).toBe(a.cvr.state.epoch);
+  } finally {
+    await pool.end();
+  }
+});
+
 test('flushes of several groups in one turn are written together, each as given', async () => {
   const pool = new pg.Pool({connectionString: await createTestDatabase('cvr')});
   try {

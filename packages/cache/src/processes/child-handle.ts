@@ -22,6 +22,15 @@ export type ChildEvents = {
   onExit(exit: ChildExit): void;
 };
 
+/**
+ * The profiling flags of the dispatcher's own command line (`--cpu-prof`, `--cpu-prof-dir=…`,
+ * `--heap-prof`, …), passed on to each child so that `node --cpu-prof zero-cache` profiles
+ * every process. Node does not take them from NODE_OPTIONS.
+ */
+export function profilingFlags(execArgv: readonly string[]): string[] {
+  return execArgv.filter(a => /^--(cpu|heap)-prof(-[a-z]+)?(=.*)?$/.test(a));
+}
+
 export class ChildHandle {
   readonly name: string;
   readonly role: ChildRole;
@@ -44,7 +53,7 @@ export class ChildHandle {
     this.#lc = lc.with({proc: name});
     const entry = resolveEntry(start.role);
     this.#child = fork(entry.file, [], {
-      execArgv: [...entry.execArgv],
+      execArgv: [...entry.execArgv, ...profilingFlags(process.execArgv)],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: {...env, [ROLE_ENV]: start.role},
     });

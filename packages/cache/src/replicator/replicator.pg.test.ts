@@ -43,3 +43,35 @@ test('initial copy of 100k rows equals the source, then streams changes', async 
   expect(after.get(200000)?.['name']).toBe('name 7\t\n\\x');
   await c.end();
 });
+
+test('while idle, the slot moves up past WAL that is not ours (answered in batches)', async () => {
+  const url = await createTestDatabase('idle');
+  const c = await pgClient(url);
+  await c.query(`CREATE TABLE items (id int PRIMARY KEY)`);
+  const r = await startReplicator(url);
+  running.push(r);
+  // WAL that no published table is in: upstream keepalives announce it, and the slot may
+  // move past it once everything before is in the replica.
+  let lsn = '';
+  for (let i = 0; i < 20; i++) {
+    const {rows} = await c.query<{lsn: string}>(
+      `SELECT pg_logical_emit_message(false, 'bench', 'x')::text AS lsn`,
+    );
+    lsn = rows[0]!.lsn;
+  }
+  const behind = async () => {
+    const {rows} = await c.query<{d: string}>(
+      `SELECT pg_wal_lsn_diff($1::pg_lsn, confirmed_flush_lsn)::text AS d
+       FROM pg_replication_slots WHERE database = current_database()`,
+      [lsn],
+    );
+    return Number(rows[0]!.d);
+  };
+  const deadline = Date.now() + 20_000;
+  while ((await behind()) > 0) {
+    if (Date.now() > deadline) throw new Error(`slot still ${await behind()} bytes behind`);
+    await new Promise(res => setTimeout(res, 50));
+  }
+  expect(await behind()).toBeLessThanOrEqual(0);
+  await c.end();
+});

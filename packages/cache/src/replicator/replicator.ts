@@ -321,6 +321,8 @@ export class Replicator {
     let applied = 0;
     let failed: unknown;
     let acked = applier.lsn;
+    /** The furthest position the slot may move up to (all before it is in the replica). */
+    let idleTarget = acked;
     const metrics = this.#opts.metrics ?? noMetrics;
     // The furthest upstream WAL position seen (keepalives): the replica's distance behind it.
     let walEnd = 0n;
@@ -368,11 +370,16 @@ export class Replicator {
       // WAL that is not ours (other tables, other databases) is no lag.
       metrics.replicationLagBytes(idle ? 0 : Number(walEnd - applier.lsn));
       const target = idle && end > 0n ? end - 1n : applier.lsn;
-      if (shouldRespond || target > acked) ack(target > acked ? target : acked);
+      if (target > idleTarget) idleTarget = target;
+      // Upstream sends a keepalive for each transaction that is not ours (every CVR write,
+      // when the CVR lives in the upstream database): answering each would cost a message
+      // per client connect. Unasked, the slot moves up with the timer below.
+      if (shouldRespond) ack(idleTarget > acked ? idleTarget : acked);
     });
     service.on('error', () => {});
     const timer = setInterval(() => {
-      if (applier.lsn > acked) ack(applier.lsn);
+      const target = applier.lsn > idleTarget ? applier.lsn : idleTarget;
+      if (target > acked) ack(target);
     }, 1_000);
     try {
       // A stop() that came before the service existed could not stop it: see it here.
