@@ -166,6 +166,8 @@ describe('a plain Node app: API server, npx zero-cache and a client, on real Pos
       readFileSync(join(installed, SQLITE_ADDON)).equals(
         readFileSync(join(REPO_SQLITE.dir, SQLITE_ADDON)),
       ),
+      "better-sqlite3's install did not unpack the local prebuilt binary (localPrebuild's " +
+        'file name matched no download name, so it downloaded or compiled one)',
     ).toBe(true);
   });
 
