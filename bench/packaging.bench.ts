@@ -7,7 +7,15 @@ import {spawnSync} from 'node:child_process';
 import {cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import pg from 'pg';
-import {createApp, FIXTURES, install, pack, scratchRoot} from '../test/packaging/scratch.ts';
+import {
+  createApp,
+  FIXTURES,
+  install,
+  localPrebuild,
+  pack,
+  REPO_SQLITE,
+  scratchRoot,
+} from '../test/packaging/scratch.ts';
 import {startPostgres, startZeroCache, stopAll} from './e2e/harness.ts';
 import {figure, show} from './e2e/stats.ts';
 
@@ -60,7 +68,7 @@ function zeroApp(): string {
 }
 
 try {
-  const tarball = await pack(root);
+  const [tarball] = await Promise.all([pack(root), localPrebuild(root)]);
   const zync = `file:${tarball}`;
   const web = createApp(root, 'web', 'web', {
     zync,
@@ -72,7 +80,8 @@ try {
     root,
     'node-app',
     'node',
-    {zync, 'better-sqlite3': '^12.11.1'},
+    // The repository's better-sqlite3 version, whose compiled addon the install reuses.
+    {zync, 'better-sqlite3': REPO_SQLITE.version},
     {'better-sqlite3': true},
   );
   const zero = zeroApp();

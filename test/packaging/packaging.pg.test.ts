@@ -9,7 +9,18 @@ import pg from 'pg';
 import {afterAll, beforeAll, describe, expect, test} from 'vitest';
 import {freePort} from '../free-port.ts';
 import {createTestDatabase} from '../pg.ts';
-import {createApp, install, mustRun, pack, run, scratchRoot, userEnv} from './scratch.ts';
+import {
+  REPO_SQLITE,
+  SQLITE_ADDON,
+  createApp,
+  install,
+  localPrebuild,
+  mustRun,
+  pack,
+  run,
+  scratchRoot,
+  userEnv,
+} from './scratch.ts';
 
 const INSTALL_MS = 900_000;
 const root = scratchRoot();
@@ -18,7 +29,7 @@ const apps = {web19: '', web18: '', node: ''};
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  tarball = await pack(root);
+  [tarball] = await Promise.all([pack(root), localPrebuild(root)]);
   const zync = `file:${tarball}`;
   const web = (react: string) => ({
     zync,
@@ -39,7 +50,8 @@ beforeAll(async () => {
     {
       zync,
       pg: '^8.23.1',
-      'better-sqlite3': '^12.11.1',
+      // The repository's version, whose addon the install reuses (localPrebuild).
+      'better-sqlite3': REPO_SQLITE.version,
       hono: '^4.13.19',
       '@hono/node-server': '^2.1.9',
       ws: '^8.23.0',
@@ -50,7 +62,15 @@ beforeAll(async () => {
 }, INSTALL_MS);
 
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  // Each child leads its own process group: `npx` runs zero-cache as its child, and zero-cache
+  // forks the replicator and the sync workers; killing npx alone would leave them running.
+  for (const c of children) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      // The whole group has exited already.
+    }
+  }
   rmSync(root, {recursive: true, force: true});
 });
 
@@ -119,7 +139,7 @@ function startProcess(
   ready: RegExp,
 ): Promise<{child: ChildProcess; match: RegExpMatchArray; log: () => string}> {
   const [cmd, ...rest] = args;
-  const child = spawn(cmd!, rest, {cwd, env, stdio: ['ignore', 'pipe', 'pipe']});
+  const child = spawn(cmd!, rest, {cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true});
   children.push(child);
   let log = '';
   return new Promise((resolve, reject) => {
@@ -135,6 +155,22 @@ function startProcess(
 }
 
 describe('a plain Node app: API server, npx zero-cache and a client, on real Postgres', () => {
+  test("its better-sqlite3 is the registry's package with the repository's compiled addon", () => {
+    const installed = join(apps.node, 'node_modules', 'better-sqlite3');
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(manifest.version).toBe(REPO_SQLITE.version);
+    // Byte for byte: the install unpacked the local prebuild instead of compiling one.
+    expect(
+      readFileSync(join(installed, SQLITE_ADDON)).equals(
+        readFileSync(join(REPO_SQLITE.dir, SQLITE_ADDON)),
+      ),
+      "better-sqlite3's install did not unpack the local prebuilt binary (localPrebuild's " +
+        'file name matched no download name, so it downloaded or compiled one)',
+    ).toBe(true);
+  });
+
   test('the commands run on plain node (their shebang), not through tsx', async () => {
     const help = await mustRun('node_modules/.bin/zero-cache', ['--help'], apps.node);
     expect(help).toContain('ZERO_UPSTREAM_DB');

@@ -1,9 +1,10 @@
 // Scratch apps for the packaging tests: folders outside the repository, installed from the
 // packed tarball by npm as a user's project would be (no links to this repository).
 import {spawn} from 'node:child_process';
-import {cpSync, mkdtempSync, writeFileSync} from 'node:fs';
+import {cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import {createRequire} from 'node:module';
 import {tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures');
 export const ZYNC_PACKAGE = join(import.meta.dirname, '..', '..', 'packages', 'zync');
@@ -83,15 +84,42 @@ export function createApp(
   return dir;
 }
 
+/** The repository's own better-sqlite3 (installed by `npm ci`): its folder and version. */
+export const REPO_SQLITE = (() => {
+  const manifest = createRequire(import.meta.url).resolve('better-sqlite3/package.json');
+  const {version} = JSON.parse(readFileSync(manifest, 'utf8')) as {version: string};
+  return {dir: dirname(manifest), version};
+})();
+
+/** Where better-sqlite3 keeps its compiled addon, in the package's folder. */
+export const SQLITE_ADDON = join('build', 'Release', 'better_sqlite3.node');
+
+/**
+ * Packs the addon the repository compiled for its own better-sqlite3 as the prebuilt binary
+ * that better-sqlite3's install script (prebuild-install) looks for in a local folder before
+ * it downloads one or compiles: same package version, same Node ABI, platform and
+ * architecture, so it is the file that install would have produced. `.prebuild-installrc` in
+ * `root` (prebuild-install reads it from the package's folder upwards) names that folder for
+ * every app under `root`.
+ */
+export async function localPrebuild(root: string): Promise<void> {
+  const dir = join(root, 'prebuilds');
+  mkdirSync(dir, {recursive: true});
+  const {version} = REPO_SQLITE;
+  const abi = process.versions.modules;
+  const name = `better-sqlite3-v${version}-node-v${abi}-${process.platform}-${process.arch}.tar.gz`;
+  await mustRun('tar', ['-czf', join(dir, name), '-C', REPO_SQLITE.dir, SQLITE_ADDON], root);
+  writeFileSync(join(root, '.prebuild-installrc'), JSON.stringify({'local-prebuilds': dir}));
+}
+
 /** `npm install` in an app, from the registry (npm's cache first). */
 export function install(dir: string): Promise<string> {
   return mustRun(
     'npm',
     ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'],
     dir,
-    // better-sqlite3: go straight to the compiler, without asking the network for a binary.
-    // Unoptimised (the last -O wins): its optimised build of SQLite took most of this file's
-    // time, and these apps hold a few rows.
-    userEnv({npm_config_build_from_source: 'true', CFLAGS: '-O0', CXXFLAGS: '-O0'}),
+    // Should better-sqlite3 compile after all (no matching local prebuild), unoptimised:
+    // the last -O wins, and these apps hold a few rows.
+    userEnv({CFLAGS: '-O0', CXXFLAGS: '-O0'}),
   );
 }
