@@ -1,7 +1,7 @@
 // zero-cache's entry point: the only place that reads process.env.
 import {createLogger, logLineFormatter, type LogFormat} from '@zync/shared';
 import {ConfigError} from './config/config-error.ts';
-import {configHelp, parseConfig, unusedSettings} from './config/parse-config.ts';
+import {configHelp, parseConfig} from './config/parse-config.ts';
 import {ListenError} from './server/listen-error.ts';
 import {runZeroCache} from './server/run-zero-cache.ts';
 import {ProcessFailure, runZeroCacheProcesses} from './processes/dispatcher.ts';
@@ -45,9 +45,6 @@ async function main(): Promise<number> {
   format = config.logFormat;
   const formatLine = logLineFormatter(format);
   const lc = createLogger(config.logLevel, (level, msg, ctx) => write(formatLine(level, msg, ctx)));
-  for (const name of unusedSettings(process.env)) {
-    lc.warn(`${name} is set but not used yet: zero-cache ignores it (see zero-cache --help)`);
-  }
   let perms;
   let policy;
   let legacy;
