@@ -5,7 +5,7 @@ import {configHelp, parseConfig} from './config/parse-config.ts';
 import {ListenError} from './server/listen-error.ts';
 import {runZeroCache} from './server/run-zero-cache.ts';
 import {ProcessFailure, runZeroCacheProcesses} from './processes/dispatcher.ts';
-import {numSyncWorkers} from './processes/routing.ts';
+import {processLayout} from './server/role-rules.ts';
 import {legacyAPI} from './permissions/legacy-api.ts';
 import {permissionsPolicy} from './permissions/permissions-policy.ts';
 import {loadPermissionsHooks} from './permissions/permissions-hooks.ts';
@@ -77,16 +77,16 @@ async function main(): Promise<number> {
   }
   // One sync worker: everything in this process, as before. More: this process dispatches
   // sockets to worker processes, which load the schema file themselves (docs/processes.md).
-  const workers = numSyncWorkers(config.numSyncWorkers);
-  const zc =
-    workers === 1
-      ? runZeroCache(config, lc, {
-          permissions: perms.permissions,
-          legacy,
-          prepareQuery: perms.prepareQuery,
-          cells: perms.selectPermissions,
-        })
-      : runZeroCacheProcesses(config, lc, {workers, env: process.env});
+  // A replication-manager runs no sync workers (server/role-rules.ts).
+  const layout = processLayout(config);
+  const zc = !layout.multiProcess
+    ? runZeroCache(config, lc, {
+        permissions: perms.permissions,
+        legacy,
+        prepareQuery: perms.prepareQuery,
+        cells: perms.selectPermissions,
+      })
+    : runZeroCacheProcesses(config, lc, {workers: layout.syncWorkers, env: process.env});
   let stopping = false;
   const onSignal = (sig: string) => {
     if (stopping) return;
