@@ -9,6 +9,7 @@ import type {TableSpec} from '../replica/table-spec.ts';
 import {streamConverter} from '../replica/values.ts';
 import type {SqliteValue, TextConverter} from '../replica/values.ts';
 import {formatLsn, lsnToVersion} from '../replica/version.ts';
+import type {ChangeLogSink, RowOp} from '../change-db/row-ops.ts';
 import {TxChangeLog} from './change-log.ts';
 import {UNCHANGED_TOAST} from './pgoutput-decoder.ts';
 import type {PgOutputMessage, Relation, TupleValue} from './pgoutput-decoder.ts';
@@ -55,6 +56,12 @@ export class ChangeApplier {
   #txLsn: bigint | null = null;
   #skip = false;
   readonly #internalSchema: string;
+  /** Where each transaction's row operations go before the replica commits it (if set). */
+  readonly #sink: ChangeLogSink | undefined;
+  /** The current transaction's row operations, collected only with a sink. */
+  #ops: RowOp[] | undefined;
+  /** Bumped by abort(): a commit awaiting the sink then knows its transaction is gone. */
+  #generation = 0;
 
   constructor(
     db: DB,
@@ -64,8 +71,10 @@ export class ChangeApplier {
     lsn: bigint,
     version: string,
     internalSchema = '',
+    sink?: ChangeLogSink,
   ) {
     this.#internalSchema = internalSchema;
+    this.#sink = sink;
     this.#db = db;
     this.#lc = lc;
     this.#typeNames = typeNames;
@@ -103,6 +112,7 @@ export class ChangeApplier {
       case 'begin':
         this.#txLsn = msg.commitLsn;
         this.#skip = msg.commitLsn <= this.#lsn;
+        if (this.#sink) this.#ops = [];
         return null;
       case 'commit':
         return this.#commit(msg.commitLsn);
@@ -130,6 +140,8 @@ export class ChangeApplier {
   abort(): void {
     if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
     this.#log.clear();
+    this.#ops = undefined;
+    this.#generation++;
     this.#txLsn = null;
     // bound relations may describe DDL that was rolled back
     this.#specs.clear();
@@ -141,8 +153,10 @@ export class ChangeApplier {
     if (!this.#db.inTransaction) this.#db.exec('BEGIN');
   }
 
-  #commit(commitLsn: bigint): string | null {
+  #commit(commitLsn: bigint): string | null | Promise<string | null> {
     const skipped = this.#skip;
+    const ops = this.#ops;
+    this.#ops = undefined;
     this.#txLsn = null;
     this.#skip = false;
     if (skipped) return null;
@@ -152,6 +166,21 @@ export class ChangeApplier {
       return null;
     }
     const version = lsnToVersion(commitLsn);
+    if (!this.#sink || !ops) return this.#commitReplica(commitLsn, version);
+    // The change log gets the transaction before the replica does, so that a crash between
+    // the two re-streams it from the slot (stored again as a no-op) instead of losing it.
+    const generation = this.#generation;
+    return this.#sink.append(version, ops, this.#log.hasReset).then(() => {
+      if (generation !== this.#generation) {
+        throw new Error('the transaction was aborted while the change log stored it');
+      }
+      const v = this.#commitReplica(commitLsn, version);
+      this.#sink!.committed(v);
+      return v;
+    });
+  }
+
+  #commitReplica(commitLsn: bigint, version: string): string {
     this.#log.flush(this.#insertLog, version);
     this.#writeState.run(version, formatLsn(commitLsn));
     this.#db.exec('COMMIT');
@@ -320,7 +349,8 @@ export class ChangeApplier {
         if (!b) return;
         const values = this.#values(b, msg.row);
         this.#stmt(`ins:${b.table}`, () => upsertSql(b)).run(values);
-        this.#log.row(b.table, 'set', keyJson(b, values, b.keyIdx));
+        this.#log.row(b.table, 'set', keyJson(b.keyKinds, values, b.keyIdx));
+        this.#ops?.push({op: 'set', table: b.table, columns: b.names, values});
         return;
       }
       case 'update': {
@@ -334,7 +364,8 @@ export class ChangeApplier {
         if (!b) return;
         const key = b.keyIdx.map(i => convert(b, i, msg.old[i]!));
         this.#stmt(`del:${b.table}`, () => deleteSql(b)).run(key);
-        this.#log.row(b.table, 'del', keyJson(b, key));
+        this.#log.row(b.table, 'del', keyJson(b.keyKinds, key));
+        this.#ops?.push({op: 'del', table: b.table, columns: b.spec.primaryKey, values: key});
         return;
       }
       case 'truncate':
@@ -343,6 +374,7 @@ export class ChangeApplier {
           if (!b) continue;
           this.#db.exec(`DELETE FROM ${quoteIdent(b.table)}`);
           this.#log.table(b.table, 'truncate');
+          this.#ops?.push({op: 'truncate', table: b.table});
         }
         return;
       default:
@@ -378,10 +410,12 @@ export class ChangeApplier {
     }
     if (keyChanged) {
       this.#stmt(`del:${b.table}`, () => deleteSql(b)).run(oldKey);
-      this.#log.row(b.table, 'del', keyJson(b, oldKey));
+      this.#log.row(b.table, 'del', keyJson(b.keyKinds, oldKey));
+      this.#ops?.push({op: 'del', table: b.table, columns: b.spec.primaryKey, values: oldKey});
     }
     this.#stmt(`ins:${b.table}`, () => upsertSql(b)).run(values);
-    this.#log.row(b.table, 'set', keyJson(b, newKey));
+    this.#log.row(b.table, 'set', keyJson(b.keyKinds, newKey));
+    this.#ops?.push({op: 'set', table: b.table, columns: b.names, values});
   }
 
   #values(b: Bound, row: TupleValue[]): SqliteValue[] {
@@ -444,9 +478,17 @@ function deleteSql(b: Bound): string {
   return `DELETE FROM ${quoteIdent(b.table)} WHERE ${whereKey(b)}`;
 }
 
-/** The change log's key: a JSON array of primary-key values (int8 digits kept exact). */
-function keyJson(b: Bound, values: readonly SqliteValue[], idx?: readonly number[]): string {
-  const parts = b.keyKinds.map((kind, j) => {
+/**
+ * The change log's key: a JSON array of primary-key values (int8 digits kept exact).
+ * `keyKinds` are the key columns' kinds in key order; `values` holds the key values in
+ * that order, or, with `idx`, a whole row whose key values are at `idx`.
+ */
+export function keyJson(
+  keyKinds: readonly string[],
+  values: readonly SqliteValue[],
+  idx?: readonly number[],
+): string {
+  const parts = keyKinds.map((kind, j) => {
     const v = idx ? values[idx[j]!]! : values[j]!;
     if (v === null) return 'null';
     if (kind === 'boolean') return v === 1 ? 'true' : 'false';

@@ -5,6 +5,7 @@ export type ChangeOp = 'set' | 'del' | 'truncate' | 'reset';
 
 export class TxChangeLog {
   readonly #entries = new Map<string, {tbl: string; op: ChangeOp; key: string | null}>();
+  #reset = false;
 
   row(tbl: string, op: 'set' | 'del', key: string): void {
     const id = `${tbl}\u0000${key}`;
@@ -15,8 +16,14 @@ export class TxChangeLog {
 
   table(tbl: string, op: 'truncate' | 'reset'): void {
     const id = `${tbl}\u0001${op}`;
+    if (op === 'reset') this.#reset = true;
     this.#entries.delete(id);
     this.#entries.set(id, {tbl, op, key: null});
+  }
+
+  /** Whether the transaction changed the replica's shape (a 'reset' entry). */
+  get hasReset(): boolean {
+    return this.#reset;
   }
 
   get size(): number {
@@ -28,10 +35,11 @@ export class TxChangeLog {
     for (const e of this.#entries.values()) {
       insert.run(version, seq++, e.tbl, e.op, e.key);
     }
-    this.#entries.clear();
+    this.clear();
   }
 
   clear(): void {
     this.#entries.clear();
+    this.#reset = false;
   }
 }

@@ -33,6 +33,7 @@ import {
 } from './upstream.ts';
 import type {UpstreamNames} from './upstream.ts';
 import {noMetrics, type Metrics} from '../metrics/metrics.ts';
+import type {ChangeLogSink} from '../change-db/row-ops.ts';
 
 export interface ReplicatorOptions {
   readonly upstreamUrl: string;
@@ -54,6 +55,12 @@ export interface ReplicatorOptions {
   readonly metrics?: Metrics | undefined;
   /** The clock the change log's age is measured by (default `Date.now`). */
   readonly now?: () => number;
+  /**
+   * The replication-manager's change log in Postgres (a `ChangeLogWriter`): each
+   * transaction's row operations are stored there before the replica commits it. Unset
+   * (ZERO_ROLE=all): nothing is written anywhere but the replica.
+   */
+  readonly changeLog?: ChangeLogSink | undefined;
 }
 
 export type VersionListener = (version: string) => void;
@@ -162,6 +169,7 @@ export class Replicator {
     db.pragma('synchronous = NORMAL');
     this.#db = db;
     this.#version = readReplicationState(db)!.version;
+    this.#opts.changeLog?.committed(this.#version);
   }
 
   /**
@@ -207,6 +215,9 @@ export class Replicator {
       // Transactions committing at the consistent point are streamed, not copied.
       const lsn = cp - 1n;
       const version = lsnToVersion(lsn);
+      // Followers hold rows of an earlier copy: they must take a snapshot of this one. Stored
+      // before the state row, so that a crash in between copies (and announces) again.
+      await this.#opts.changeLog?.append(version, [], true);
       writeInitialState(db, {
         version,
         lsn: formatLsn(lsn),
@@ -255,6 +266,7 @@ export class Replicator {
         versionToLsn(state.version),
         state.version,
         this.#names.schema,
+        this.#opts.changeLog,
       );
       const startedAt = Date.now();
       try {
