@@ -2,7 +2,9 @@
 // one step, then its changes are taken and written to Postgres. Reports the time to take
 // the writes, the time to write them, how much the heap grew while they were taken, and
 // how much of that is live (what the write holds until its last chunk is sent).
-// BENCH_RUNS (5) groups in a row.
+// BENCH_RUNS (5) groups in a row. Then the small writes that follow one replica change:
+// BENCH_GROUPS (50) groups each write a one-row step in the same turn (one shared
+// statement), BENCH_ROUNDS (200) times; reports the median time of such a round.
 // Run: npm run bench -- cvr-flush.
 import pg from 'pg';
 import {silentLogger} from '@zync/shared';
@@ -12,6 +14,8 @@ import {onStop, startPostgres, stopAll} from './e2e/harness.ts';
 
 const ROWS = Number(process.env['BENCH_ROWS'] ?? 100_000);
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
+const GROUPS = Number(process.env['BENCH_GROUPS'] ?? 50);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 200);
 const gc = (globalThis as {gc?: () => void}).gc ?? (() => {});
 const mib = (n: number) => (n / 2 ** 20).toFixed(1);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -59,6 +63,27 @@ try {
     `median of ${RUNS}, ${ROWS} rows: take ${median(take).toFixed(0)} ms, write ` +
       `${median(write).toFixed(0)} ms; heap after taking +${mib(median(grew))} MiB, ` +
       `of which live +${mib(median(kept))} MiB`,
+  );
+  const small = await Promise.all(
+    Array.from({length: GROUPS}, (_, i) => store.load(`small${i}`).then(l => l.cvr)),
+  );
+  const rounds: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const writes = small.map(cvr => {
+      const step = new CVRStep(cvr);
+      const id = `issue-${round % 10}`;
+      step.addRow('q1', 'issue', {id}, {id, title: `Round ${round}`, n: round});
+      step.gotQuery('q1');
+      step.finish(`v${round}`);
+      return cvr.takeWrites();
+    });
+    const t0 = performance.now();
+    await Promise.all(writes.map(w => store.flush(w)));
+    rounds.push(performance.now() - t0);
+  }
+  console.log(
+    `median of ${ROUNDS} rounds, ${GROUPS} groups writing one row each: ` +
+      `${median(rounds).toFixed(2)} ms per round`,
   );
 } finally {
   await stopAll();

@@ -1,6 +1,7 @@
 // Keeps CVRs in Postgres, in a schema of their own (`zync_<appid>_cvr`). Each flush is
 // atomic; rows go as JSON arrays (no parameter limit), built and sent a chunk at a time.
-// See docs/cvr.md for the crash semantics (the `owned` flag).
+// See docs/cvr.md for the crash semantics (the `owned` flag) and for ownership: a group
+// is written only by the node that loaded it last (`owner_epoch`, cvr-ownership.ts).
 import type pg from 'pg';
 import {shardNames} from '@zync/pg';
 import {describeUnstorable, findUnstorableString, type AST, type RowValue} from '@zync/protocol';
@@ -9,12 +10,10 @@ import {CVR, queryFromRecord, rowFromRecord, type CVRQuery, type CVRWrites} from
 import {RowRecords} from './cvr-rows.ts';
 import {rowCount, wireChunks, type WireRun} from './cvr-writes.ts';
 import {newEpoch} from './cvr-version.ts';
+import {checkNodeID, CVROwnershipLost, defaultNodeID} from './cvr-ownership.ts';
+import {migrateCVRSchema} from './cvr-schema.ts';
+import {flushStatements} from './cvr-statements.ts';
 
-/**
- * 2: row keys and content hashes changed form (row-key.ts, poke-encoder.ts). CVRs are a
- * cache of what clients hold, so a version-1 store is emptied: its clients get a reset.
- */
-const SCHEMA_VERSION = 2;
 /**
  * Rows per statement when writing a large batch. Each chunk's keys and JSON are built just
  * before it is sent, so a write's short-lived objects stay this small.
@@ -25,8 +24,9 @@ export type LoadedCVR = {
   readonly cvr: CVR;
   /**
    * True when the group was still marked as owned: its last owner stopped without
-   * releasing it (a crash), so pokes may have gone out that the CVR never recorded. The
-   * epoch was renewed, so every client of the group gets a reset.
+   * releasing it (a crash), or another node still serves it (it then loses it: its next
+   * write is refused). Pokes may have gone out that the CVR never recorded, so the epoch
+   * was renewed: every client of the group gets a reset.
    */
   readonly tookOver: boolean;
   /**
@@ -47,16 +47,26 @@ export function cvrSchemaName(appID: string): string {
   return shardNames(appID).cvrSchema;
 }
 
+export type CVRStoreOptions = {
+  /**
+   * The id recorded as the owner of the groups this store loads (ZERO_TASK_ID); default:
+   * unique to the process (host, pid, random).
+   */
+  readonly nodeID?: string | undefined;
+};
+
 export class CVRStore {
   readonly #pool: pg.Pool;
   readonly #schema: string;
   readonly #lc: Logger;
+  readonly nodeID: string;
 
   readonly #sql: ReturnType<typeof flushStatements>;
   /** Small flushes waiting for the end of this turn of the event loop. */
   readonly #pending: PendingFlush[] = [];
 
-  constructor(pool: pg.Pool, appID: string, logger: Logger) {
+  constructor(pool: pg.Pool, appID: string, logger: Logger, options: CVRStoreOptions = {}) {
+    this.nodeID = checkNodeID(options.nodeID ?? defaultNodeID());
     this.#pool = pool;
     this.#schema = quoteIdent(cvrSchemaName(appID));
     this.#lc = logger.with({component: 'cvr-store'});
@@ -65,65 +75,26 @@ export class CVRStore {
 
   /** Creates the schema and tables if needed. Safe to run from several processes. */
   async init(): Promise<void> {
-    const s = this.#schema;
-    await this.#tx(async c => {
-      await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [s]);
-      await c.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.meta (version int NOT NULL)`);
-      const {rows} = await c.query<{version: number}>(`SELECT version FROM ${s}.meta`);
-      const current = rows[0]?.version ?? 0;
-      if (current > SCHEMA_VERSION) {
-        throw new Error(`CVR schema version ${current} is newer than this server supports`);
-      }
-      if (current === SCHEMA_VERSION) return;
-      if (current === 1) {
-        await c.query(`TRUNCATE ${s}.groups, ${s}.queries, ${s}.rows`);
-        await c.query(`UPDATE ${s}.meta SET version = ${SCHEMA_VERSION}`);
-        return;
-      }
-      await c.query(`
-        CREATE TABLE ${s}.groups (
-          group_id text PRIMARY KEY,
-          epoch text NOT NULL,
-          seq bigint NOT NULL,
-          horizon bigint NOT NULL,
-          replica_version text,
-          owned boolean NOT NULL,
-          last_active timestamptz NOT NULL DEFAULT now()
-        );
-        CREATE TABLE ${s}.queries (
-          group_id text NOT NULL,
-          hash text NOT NULL,
-          ast jsonb,
-          name text,
-          args jsonb,
-          desired_by jsonb NOT NULL,
-          ttl_ms bigint NOT NULL,
-          inactive_since bigint,
-          got_seq bigint,
-          replica_version text,
-          patch_seq bigint NOT NULL,
-          deleted boolean NOT NULL,
-          PRIMARY KEY (group_id, hash)
-        );
-        CREATE TABLE ${s}.rows (
-          group_id text NOT NULL,
-          row_key text NOT NULL,
-          tbl text NOT NULL,
-          row_id jsonb NOT NULL,
-          content_hash text,
-          refs jsonb NOT NULL,
-          patch_seq bigint NOT NULL,
-          deleted boolean NOT NULL,
-          PRIMARY KEY (group_id, row_key)
-        );
-        INSERT INTO ${s}.meta (version) VALUES (${SCHEMA_VERSION});
-      `);
-    });
+    await this.#tx(c => migrateCVRSchema(c, this.#schema));
   }
 
-  /** Loads (or creates) a group's CVR and marks it owned by this process. */
+  /**
+   * Loads (or creates) a group's CVR and takes it over: marks it owned by this node and
+   * raises its owner epoch, which the CVR keeps (`cvr.ownerEpoch`); from then on, writes
+   * of any other node's copy of the group are refused.
+   */
   async load(groupID: string): Promise<LoadedCVR> {
+    // A second attempt only when another node created the group at the same moment.
+    return (await this.#load(groupID)) ?? (await this.#load(groupID)) ?? this.#raced(groupID);
+  }
+
+  #raced(groupID: string): never {
+    throw new Error(
+      `Client group ${JSON.stringify(groupID)} was created and removed while loading`,
+    );
+  }
+
+  #load(groupID: string): Promise<LoadedCVR | undefined> {
     const s = this.#schema;
     return this.#tx(async c => {
       const g = await c.query<{
@@ -132,25 +103,31 @@ export class CVRStore {
         horizon: string;
         replica_version: string | null;
         owned: boolean;
+        owner: string | null;
       }>(
-        `SELECT epoch, seq, horizon, replica_version, owned FROM ${s}.groups WHERE group_id = $1 FOR UPDATE`,
+        `SELECT epoch, seq, horizon, replica_version, owned, owner FROM ${s}.groups WHERE group_id = $1 FOR UPDATE`,
         [groupID],
       );
       const group = g.rows[0];
       if (!group) {
         const cvr = CVR.empty(groupID, newEpoch());
-        await c.query(
-          `INSERT INTO ${s}.groups (group_id, epoch, seq, horizon, owned) VALUES ($1, $2, 0, 0, true)`,
-          [groupID, cvr.state.epoch],
+        const {rowCount} = await c.query(
+          `INSERT INTO ${s}.groups (group_id, epoch, seq, horizon, owned, owner, owner_epoch)
+           VALUES ($1, $2, 0, 0, true, $3, 1) ON CONFLICT (group_id) DO NOTHING`,
+          [groupID, cvr.state.epoch, this.nodeID],
         );
+        if (!rowCount) return undefined;
+        cvr.ownerEpoch = 1;
         return {cvr, tookOver: false, created: true};
       }
       const tookOver = group.owned;
       const epoch = tookOver ? newEpoch() : group.epoch;
-      await c.query(`UPDATE ${s}.groups SET owned = true, epoch = $2 WHERE group_id = $1`, [
-        groupID,
-        epoch,
-      ]);
+      const taken = await c.query<{owner_epoch: string}>(
+        `UPDATE ${s}.groups SET owned = true, epoch = $2, owner = $3,
+           owner_epoch = owner_epoch + 1 WHERE group_id = $1 RETURNING owner_epoch`,
+        [groupID, epoch, this.nodeID],
+      );
+      const ownerEpoch = Number(taken.rows[0]?.owner_epoch);
       const q = await c.query<{
         hash: string;
         ast: AST | null;
@@ -207,9 +184,14 @@ export class CVRStore {
         );
       }
       if (tookOver) {
-        this.#lc.warn('Took over a CVR that was not released; its clients will be reset', {
-          clientGroupID: groupID,
-        });
+        // Node ids are host names and pids: no secret.
+        const other = group.owner !== null && group.owner !== this.nodeID;
+        this.#lc.warn(
+          other
+            ? 'Took over a CVR another node held; its clients there are sent here and reset'
+            : 'Took over a CVR that was not released; its clients will be reset',
+          {clientGroupID: groupID, previousOwner: group.owner ?? 'unknown'},
+        );
       }
       const cvr = new CVR({
         groupID,
@@ -220,6 +202,7 @@ export class CVRStore {
         queries,
         rows,
       });
+      cvr.ownerEpoch = ownerEpoch;
       return {cvr, tookOver, created: false};
     });
   }
@@ -253,7 +236,7 @@ export class CVRStore {
       size = 0;
       groups.clear();
       this.#writeMany(b).then(
-        () => b.forEach(x => x.resolve()),
+        refused => b.forEach(x => this.#settle(x, refused)),
         (e: unknown) => {
           if (b.length === 1) {
             b[0]!.reject(e);
@@ -264,7 +247,9 @@ export class CVRStore {
             groups: b.length,
             error: e instanceof Error ? e.message.slice(0, 200) : 'unknown',
           });
-          for (const x of b) this.#writeMany([x]).then(x.resolve, x.reject);
+          for (const x of b) {
+            this.#writeMany([x]).then(refused => this.#settle(x, refused), x.reject);
+          }
         },
       );
     };
@@ -279,19 +264,30 @@ export class CVRStore {
     send();
   }
 
-  #writeMany(b: readonly PendingFlush[]): Promise<unknown> {
-    return this.#pool.query({
+  /** Writes the flushes in one statement; resolves with the groups it refused. */
+  async #writeMany(b: readonly PendingFlush[]): Promise<ReadonlySet<string>> {
+    const {rows} = await this.#pool.query<{refused: string}>({
       name: `${this.#schema}-flush`,
       text: this.#sql.flushMany,
       values: [JSON.stringify(b.map(x => ({...x.w, rows: wireRows(x.w)})))],
     });
+    return new Set(rows.map(r => r.refused));
+  }
+
+  #settle(x: PendingFlush, refused: ReadonlySet<string>): void {
+    const id = x.w.group.groupID;
+    if (refused.has(id)) x.reject(new CVROwnershipLost(id));
+    else x.resolve();
   }
 
   async #flushLarge(w: CVRWrites): Promise<void> {
     const id = w.group.groupID;
     const g = w.group;
+    const owner = g.ownerEpoch;
     await this.#tx(async c => {
-      await c.query(this.#sql.upsertGroup, [id, g.epoch, g.seq, g.horizon, g.replicaVersion]);
+      const group = [id, g.epoch, g.seq, g.horizon, g.replicaVersion, owner];
+      // Refused: the transaction is rolled back, nothing of the write lands.
+      if (!(await c.query(this.#sql.updateGroup, group)).rowCount) throw new CVROwnershipLost(id);
       await c.query(this.#sql.deleteQueries, [id, w.deletedQueries]);
       await c.query(this.#sql.upsertQueries, [id, JSON.stringify(w.queries)]);
       for (let i = 0; i < w.deletedRows.length; i += ROW_CHUNK) {
@@ -303,25 +299,31 @@ export class CVRStore {
     });
   }
 
-  /** Marks the group as cleanly released (every poke it sent is recorded). */
-  async release(groupID: string): Promise<void> {
+  /**
+   * Marks the group as cleanly released (every poke it sent is recorded), unless another
+   * node took it over since `cvr` was loaded. Returns whether it was released.
+   */
+  async release(cvr: CVR): Promise<boolean> {
     // The inactivity of a released group (see purgeInactive) counts from its release.
-    await this.#pool.query(
-      `UPDATE ${this.#schema}.groups SET owned = false, last_active = now() WHERE group_id = $1`,
-      [groupID],
+    const {rowCount} = await this.#pool.query(
+      `UPDATE ${this.#schema}.groups SET owned = false, last_active = now()
+       WHERE group_id = $1 AND owner_epoch = $2`,
+      [cvr.state.groupID, cvr.ownerEpoch],
     );
+    return rowCount === 1;
   }
 
   /**
-   * Deletes one group's CVR (an operator's drop); with `onlyIfReleased`, only when no
-   * process holds it. Returns whether it was deleted.
+   * Deletes one group's CVR (an operator's drop): with `held`, the copy this node loaded,
+   * only while no other node took the group over since; without, only when no node holds
+   * it. Returns whether it was deleted.
    */
-  async deleteGroup(groupID: string, onlyIfReleased: boolean): Promise<boolean> {
+  async deleteGroup(groupID: string, held?: CVR): Promise<boolean> {
     const s = this.#schema;
     return this.#tx(async c => {
       const {rowCount} = await c.query(
-        `DELETE FROM ${s}.groups WHERE group_id = $1 ${onlyIfReleased ? 'AND NOT owned' : ''}`,
-        [groupID],
+        `DELETE FROM ${s}.groups WHERE group_id = $1 AND ${held ? 'owner_epoch = $2' : 'NOT owned'}`,
+        held ? [groupID, held.ownerEpoch] : [groupID],
       );
       if (!rowCount) return false;
       await c.query(`DELETE FROM ${s}.queries WHERE group_id = $1`, [groupID]);
@@ -383,71 +385,6 @@ function unstorable(w: CVRWrites): string | undefined {
     w.queries.map(q => [q.hash, q.ast, q.name, q.args, Object.keys(q.desiredBy)]),
   ]);
   return bad ? describeUnstorable(bad, 'CVR write refused') : undefined;
-}
-
-/**
- * The statements of a flush. Records are passed as JSON arrays of `CVRQueryRecord`
- * objects (field names as in cvr.ts) and of `WireRun`s, so no parameter limit applies.
- * Group: $1 id, $2 epoch, $3 seq, $4 horizon, $5 replica version.
- */
-function flushStatements(s: string) {
-  const upsertGroup = (id: string) => `INSERT INTO ${s}.groups
-      (group_id, epoch, seq, horizon, replica_version, owned)
-    VALUES (${id}, $2, $3, $4, $5, true)
-    ON CONFLICT (group_id) DO UPDATE SET epoch = $2, seq = $3, horizon = $4,
-      replica_version = $5, last_active = now()`;
-  const deleteQueries = (id: string, hashes: string) =>
-    `DELETE FROM ${s}.queries WHERE group_id = ${id} AND hash = ANY(${hashes}::text[])`;
-  const upsertQueries = (id: string, json: string) => `INSERT INTO ${s}.queries
-      (group_id, hash, ast, name, args, desired_by, ttl_ms, inactive_since, got_seq,
-       replica_version, patch_seq, deleted)
-    SELECT ${id}, x.hash, x.ast, x.name, x.args, x."desiredBy", x."ttlMs", x."inactiveSince",
-      x."gotSeq", x."replicaVersion", x."patchSeq", x.deleted
-    FROM jsonb_to_recordset(${json}::jsonb) AS x(hash text, ast jsonb, name text, args jsonb,
-      "desiredBy" jsonb, "ttlMs" bigint, "inactiveSince" bigint, "gotSeq" bigint,
-      "replicaVersion" text, "patchSeq" bigint, deleted boolean)
-    ON CONFLICT (group_id, hash) DO UPDATE SET ast = excluded.ast, name = excluded.name,
-      args = excluded.args, desired_by = excluded.desired_by, ttl_ms = excluded.ttl_ms,
-      inactive_since = excluded.inactive_since, got_seq = excluded.got_seq,
-      replica_version = excluded.replica_version, patch_seq = excluded.patch_seq,
-      deleted = excluded.deleted`;
-  const deleteRows = (id: string, keys: string) =>
-    `DELETE FROM ${s}.rows WHERE group_id = ${id} AND row_key = ANY(${keys}::text[])`;
-  // Rows arrive as compact runs (see WireRun in cvr-writes.ts).
-  const upsertRows = (id: string, runs: string) => `INSERT INTO ${s}.rows
-      (group_id, row_key, tbl, row_id, content_hash, refs, patch_seq, deleted)
-    SELECT ${id}, r->>0, run->>'t', r->1, r->>2, run->'r', (run->>'s')::bigint,
-      (run->>'d')::boolean
-    FROM jsonb_array_elements(${runs}::jsonb) AS run, jsonb_array_elements(run->'rows') AS r
-    ON CONFLICT (group_id, row_key) DO UPDATE SET content_hash = excluded.content_hash,
-      refs = excluded.refs, patch_seq = excluded.patch_seq, deleted = excluded.deleted`;
-  return {
-    upsertGroup: upsertGroup('$1'),
-    deleteQueries: deleteQueries('$1', '$2'),
-    upsertQueries: upsertQueries('$1', '$2'),
-    deleteRows: deleteRows('$1', '$2'),
-    upsertRows: upsertRows('$1', '$2'),
-    // $1 is a JSON array of CVRWrites. Within one group the written and deleted key
-    // sets are disjoint and each group appears once, so the CTEs, which all see the same
-    // snapshot, never touch one row twice.
-    flushMany: `WITH b AS (SELECT e, e->'group'->>'groupID' AS gid
-        FROM jsonb_array_elements($1::jsonb) AS e),
-      g AS (INSERT INTO ${s}.groups (group_id, epoch, seq, horizon, replica_version, owned)
-        SELECT gid, e->'group'->>'epoch', (e->'group'->>'seq')::bigint,
-          (e->'group'->>'horizon')::bigint, e->'group'->>'replicaVersion', true FROM b
-        ON CONFLICT (group_id) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq,
-          horizon = excluded.horizon, replica_version = excluded.replica_version,
-          last_active = now()),
-      dq AS (DELETE FROM ${s}.queries q
-        USING b, jsonb_array_elements_text(b.e->'deletedQueries') AS d(hash)
-        WHERE q.group_id = b.gid AND q.hash = d.hash),
-      q AS (${upsertQueries('b.gid', "(b.e->'queries')").replace('FROM jsonb_to_recordset', 'FROM b, jsonb_to_recordset')}),
-      dr AS (DELETE FROM ${s}.rows r
-        USING b, jsonb_array_elements_text(b.e->'deletedRows') AS d(key)
-        WHERE r.group_id = b.gid AND r.row_key = d.key),
-      r AS (${upsertRows('b.gid', "(b.e->'rows')").replace('FROM jsonb_array_elements', 'FROM b, jsonb_array_elements')})
-      SELECT 1`,
-  };
 }
 
 /** All of a small write's rows in wire form. */

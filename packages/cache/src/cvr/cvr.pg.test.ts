@@ -194,7 +194,7 @@ test('a CVR taken over without a clean release renews its epoch (clients reset)'
     const b = await store.load('g');
     expect(b.tookOver).toBe(true);
     expect(b.cvr.state.epoch).not.toBe(a.cvr.state.epoch);
-    await store.release('g');
+    await store.release(b.cvr);
     const c = await store.load('g');
     expect(c.tookOver).toBe(false);
     expect(c.cvr.state.epoch).toBe(b.cvr.state.epoch);
@@ -214,7 +214,8 @@ test('flushes of several groups in one turn are written together, each as given'
     await store.init();
     const loaded = await Promise.all(['g1', 'g2', 'g3'].map(g => store.load(g)));
     const write = (g: string, seq: number, rows: number, deletedRows: number[] = []) => ({
-      group: {groupID: g, epoch: 'e', seq, horizon: 0, replicaVersion: 'v1'},
+      // Each group was created by its load: owner epoch 1.
+      group: {groupID: g, epoch: 'e', seq, horizon: 0, replicaVersion: 'v1', ownerEpoch: 1},
       queries: [],
       deletedQueries: [],
       rows:
@@ -239,7 +240,7 @@ test('flushes of several groups in one turn are written together, each as given'
       store.flush(write('g3', 1, 2500)),
     ]);
     await Promise.all([store.flush(write('g1', 2, 1, [1, 2])), store.flush(write('g2', 2, 0))]);
-    for (const l of loaded) await store.release(l.cvr.state.groupID);
+    for (const l of loaded) await store.release(l.cvr);
     const [g1, g2, g3] = await Promise.all(['g1', 'g2', 'g3'].map(g => store.load(g)));
     expect(g1?.cvr.state.seq).toBe(2);
     const g1Rows = [...(g1?.cvr.state.rows.values() ?? [])];

@@ -162,6 +162,11 @@ export class CVR {
   #groupDirty = false;
   /** Rows deleted after being sent (what purgeTombstones counts), kept up to date. */
   #rowTombstones = 0;
+  /**
+   * The group's `owner_epoch` this copy was loaded with (set by the store): its writes are
+   * refused once another node loaded the group (cvr-ownership.ts). 0: not loaded.
+   */
+  ownerEpoch = 0;
 
   constructor(state: CVRState) {
     this.state = state;
@@ -315,6 +320,7 @@ export class CVR {
         seq: this.state.seq,
         horizon: this.state.horizon,
         replicaVersion: this.state.replicaVersion,
+        ownerEpoch: this.ownerEpoch,
       },
       queries,
       deletedQueries,
@@ -412,6 +418,8 @@ export type CVRGroupRecord = {
   seq: number;
   horizon: number;
   replicaVersion: string | null;
+  /** The write is refused unless the group's owner epoch is still this one. */
+  ownerEpoch: number;
 };
 
 export type CVRWrites = {

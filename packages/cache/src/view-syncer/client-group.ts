@@ -9,11 +9,12 @@ import type {CVR} from '../cvr/cvr.ts';
 import {CVRFlush} from '../cvr/cvr-flush.ts';
 import {CVRStep} from '../cvr/cvr-step.ts';
 import type {CVRStore} from '../cvr/cvr-store.ts';
+import {isOwnershipLost} from '../cvr/cvr-ownership.ts';
 import {systemClock, type Clock, type ClockTimer} from '../server/clock.ts';
 import {applyQueryPatch, nextExpiry, undesireAll, undesireEveryone} from './desired-queries.ts';
 import type {CellVisibility, GroupClient, QueryPreparer} from './group-client.ts';
 import {GroupPokes, servableSeq} from './group-pokes.ts';
-import {GroupClients} from './group-clients.ts';
+import {GROUP_MOVED_CLOSE, GroupClients} from './group-clients.ts';
 import {GroupQueries} from './group-queries.ts';
 import type {SyncLimits} from '../server/limits.ts';
 import {PokeStream} from './poke-stream.ts';
@@ -21,6 +22,8 @@ import type {QueryDriver} from './query-driver.ts';
 import {StepActivity} from './step-activity.ts';
 import {noMetrics, type Metrics} from '../metrics/metrics.ts';
 import * as inspect from './group-inspect.ts';
+
+const noop = () => {};
 
 export type ClientGroupOptions = {
   readonly groupID: string;
@@ -31,7 +34,7 @@ export type ClientGroupOptions = {
   readonly cells?: CellVisibility | undefined;
   readonly limits: SyncLimits;
   readonly logger: Logger;
-  /** Called once the group has no clients for `groupIdleMs`, or broke. */
+  /** Called once the group has no clients for `groupIdleMs`, broke, or moved away. */
   readonly onDone: (group: ClientGroup) => void;
   /** Steps of all groups of the process (CVR writes wait for them); default: this group's. */
   readonly activity?: StepActivity;
@@ -151,14 +154,20 @@ export class ClientGroup {
     return next;
   }
 
+  /** A failure, or the CVR's write refused (another node took the group over). */
   #fail(e: unknown): void {
     if (this.#broken) return;
-    this.#broken = true;
-    this.#lc.error('Client group failed; disconnecting its clients', {
-      error: e instanceof Error ? e.name : 'unknown',
-      reason: e instanceof Error ? e.message.slice(0, 200) : undefined,
-    });
-    this.#clients.failAll();
+    this.#broken = true; // either way the CVR is not released
+    if (isOwnershipLost(e)) {
+      this.#lc.info('Another node took this client group over; its clients go there');
+      this.#clients.closeAll(GROUP_MOVED_CLOSE);
+    } else {
+      this.#lc.error('Client group failed; disconnecting its clients', {
+        error: e instanceof Error ? e.name : 'unknown',
+        reason: e instanceof Error ? e.message.slice(0, 200) : undefined,
+      });
+      this.#clients.failAll();
+    }
     this.#finish();
   }
 
@@ -177,7 +186,7 @@ export class ClientGroup {
   async #finalize(): Promise<void> {
     try {
       await this.#flush.flushing;
-      if (!this.#broken && this.#cvr) await this.#o.store.release(this.groupID);
+      if (!this.#broken && this.#cvr) await this.#o.store.release(this.#cvr);
       this.#lc.debug('Released client group');
     } catch (e) {
       this.#lc.warn('Could not release client group', {
@@ -283,15 +292,9 @@ export class ClientGroup {
     // A client that starts from nothing gets the rows of the queries hydrated for it as
     // they come, in parts ahead of its catch-up poke.
     const pokeID = this.#pokes.nextID();
-    const stream =
-      servable === null
-        ? new PokeStream(
-            pokeID,
-            this.#o.limits.pokePartRows,
-            text => client.sendText(text, false),
-            true,
-          )
-        : undefined;
+    const toClient = (text: string) => client.sendText(text, false);
+    const parts = this.#o.limits.pokePartRows;
+    const stream = servable === null ? new PokeStream(pokeID, parts, toClient, true) : undefined;
     const step = new CVRStep(cvr);
     try {
       await this.#queries.addRequested(step, client, pending, stream);
@@ -349,14 +352,8 @@ export class ClientGroup {
       // The rows of a large new query go ahead in parts to every client of the group (they
       // all get the step's poke); the poke then leaves out what the parts carried.
       const pokeID = this.#pokes.nextID();
-      const stream = new PokeStream(
-        pokeID,
-        this.#o.limits.pokePartRows,
-        text => {
-          this.#clients.sendText(text, false);
-        },
-        false,
-      );
+      const toAll = (text: string) => this.#clients.sendText(text, false);
+      const stream = new PokeStream(pokeID, this.#o.limits.pokePartRows, toAll, false);
       try {
         await this.#queries.addRequested(step, client, pending, stream);
         this.#queries.dropExpired(step);
@@ -476,15 +473,16 @@ export class ClientGroup {
 
   /**
    * Ends the group for good: its clients get ClientNotFound (they drop their state and sync
-   * again); the CVR is not released: the caller deletes it once `stopped` resolves.
+   * again); the CVR is not released: the caller deletes it (resolved with) once stopped.
    */
-  drop(): Promise<void> {
+  drop(): Promise<CVR | undefined> {
     const dropping = this.#queue.then(async () => {
       this.#broken = true;
       this.#clients.failAll('ClientNotFound', 'An operator removed this client group; sync again');
       await this.#releaseNow();
+      return this.#cvr;
     });
-    this.#queue = dropping.catch(() => {});
+    this.#queue = dropping.then(noop, noop);
     return dropping;
   }
 

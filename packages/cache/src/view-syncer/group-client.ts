@@ -32,6 +32,8 @@ export interface GroupClient {
   send(frame: DownstreamFrame): void;
   /** Sends an error frame and closes the connection. */
   fail(kind: ErrorKind, message: string): void;
+  /** Closes the connection without an error, with a WebSocket close code and reason. */
+  close(code: number, reason: string): void;
 }
 
 /** A query as a client asked for it. */

@@ -3,6 +3,13 @@
 import type {ErrorKind} from '@zync/protocol';
 import type {GroupClient} from './group-client.ts';
 
+/**
+ * How the clients of a group that another node took over are closed: 1012 (Service
+ * Restart), on which a client connects again at once, without backoff, and lands on the
+ * node that holds its group now (see docs/cvr.md, "Ownership").
+ */
+export const GROUP_MOVED_CLOSE = {code: 1012, reason: 'client group moved to another node'};
+
 export class GroupClients {
   readonly #clients = new Map<string, GroupClient>();
   readonly #lastMutationIDs: () => Record<string, number>;
@@ -59,6 +66,12 @@ export class GroupClients {
   /** Disconnects every client with an error and forgets them. */
   failAll(kind: ErrorKind = 'Internal', message = 'The server lost this client group'): void {
     for (const c of this.#clients.values()) c.fail(kind, message);
+    this.#clients.clear();
+  }
+
+  /** Closes every client without an error (see GROUP_MOVED_CLOSE) and forgets them. */
+  closeAll(close: {readonly code: number; readonly reason: string}): void {
+    for (const c of this.#clients.values()) c.close(close.code, close.reason);
     this.#clients.clear();
   }
 

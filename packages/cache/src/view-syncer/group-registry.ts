@@ -165,9 +165,9 @@ export class GroupRegistry {
     const prior = this.#dropping.get(groupID);
     const dropping = (async (): Promise<DropResult> => {
       await prior?.catch(() => {});
-      if (loaded) await g.drop();
-      else await this.#releasing.get(groupID);
-      const deleted = await this.#o.store.deleteGroup(groupID, !loaded);
+      // A group loaded here is deleted only if no other node took it over since.
+      const held = loaded ? await g.drop() : await this.#releasing.get(groupID);
+      const deleted = await this.#o.store.deleteGroup(groupID, held ?? undefined);
       return {wasLoaded: loaded, deleted};
     })();
     this.#dropping.set(groupID, dropping);
