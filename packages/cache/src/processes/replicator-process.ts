@@ -27,7 +27,7 @@ runChild(
     const replicator = role.feed;
     admin.attachReplicator(replicator);
     const cvrPool = cvrPoolFor(config, lc);
-    const cvrStore = new CVRStore(cvrPool, config.appId, lc);
+    const cvrStore = new CVRStore(cvrPool, config.appId, lc, {nodeID: config.taskId});
     const pins = new PgGroupPins(cvrPool, config.appId, lc);
     const purger = role.purgesCVRs
       ? new CVRPurger({
