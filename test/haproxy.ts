@@ -11,7 +11,7 @@ import type {ChildProcess} from 'node:child_process';
 import {accessSync, constants, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {connect} from 'node:net';
 import {tmpdir} from 'node:os';
-import {delimiter, join} from 'node:path';
+import {delimiter, dirname, join} from 'node:path';
 import {freePort} from './free-port.ts';
 
 export type HaproxyBackend = {readonly name: string; readonly host: string; readonly port: number};
@@ -129,7 +129,13 @@ ${servers.join('\n')}
 `;
 }
 
-type Child = {proc: ChildProcess; output: () => string; exited: Promise<number | null>};
+type Child = {
+  proc: ChildProcess;
+  /** The folder of its config (one per startHaproxy). */
+  dir: string;
+  output: () => string;
+  exited: Promise<number | null>;
+};
 
 function spawnHaproxy(bin: string, cfg: string, replacePid?: number): Child {
   const args = ['-f', cfg, '-db', ...(replacePid ? ['-sf', String(replacePid)] : [])];
@@ -138,7 +144,7 @@ function spawnHaproxy(bin: string, cfg: string, replacePid?: number): Child {
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>(resolve => proc.once('close', code => resolve(code)));
-  return {proc, output: () => out, exited};
+  return {proc, dir: dirname(cfg), output: () => out, exited};
 }
 
 function accepts(port: number): Promise<boolean> {
@@ -235,18 +241,31 @@ export async function startHaproxy(o: HaproxyOptions): Promise<Haproxy> {
       const old = current;
       const next = spawnHaproxy(bin, cfg, old.proc.pid);
       running.add(next);
-      // The old process hands over and exits once the new one has bound the port.
-      const ok = await Promise.race([old.exited.then(() => true), next.exited.then(() => false)]);
-      running.delete(old);
-      if (!ok) {
+      // The new process binds the port and the stats socket, then tells the old one to
+      // finish: the old one stops listening but serves its open connections (WebSockets)
+      // until they close. Reloaded once the stats socket answers from the new process.
+      const sock = join(dir, 'admin.sock');
+      const answersFromNext = async () => {
+        const info = await adminCommand(sock, 'show info').catch(() => '');
+        return new RegExp(`^Pid: ${next.proc.pid}$`, 'm').test(info);
+      };
+      let nextExited = false;
+      void next.exited.then(() => (nextExited = true));
+      while (!nextExited && !(await answersFromNext())) {
+        await new Promise(r => setTimeout(r, 25)); // The poll interval of a condition wait.
+      }
+      if (nextExited) {
         running.delete(next);
         throw new Error(`haproxy did not reload:\n${next.output().slice(-3000)}`);
       }
+      // The old process stays in `running` (killed on stop or exit) until it has finished.
+      void old.exited.then(() => running.delete(old));
       current = next;
     },
     async stop() {
-      await kill(current);
-      running.delete(current);
+      // Processes replaced by a reload that still serve old connections go too.
+      await Promise.all([...running].filter(c => c.dir === dir).map(kill));
+      for (const c of [...running]) if (c.dir === dir) running.delete(c);
       rmSync(dir, {recursive: true, force: true});
     },
   };
