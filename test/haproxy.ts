@@ -39,17 +39,32 @@ const INSTALL = 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get instal
 const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 const HOST_RE = /^[A-Za-z0-9_.:-]{1,253}$/;
 
+export type BinarySearch = {
+  /** Folders to look in; by default PATH's and the sbin folders, which non-root PATHs lack. */
+  readonly dirs: readonly string[];
+  /** The user id; only root (0) installs. */
+  readonly uid: number | undefined;
+};
+
+const defaultSearch = (): BinarySearch => ({
+  dirs: [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'],
+  uid: process.getuid?.(),
+});
+
 /** haproxy's path, installed first when missing and this process may install it. */
-export function haproxyBinary(): string {
-  const found = findOnPath('haproxy');
+export function haproxyBinary(search: BinarySearch = defaultSearch()): string {
+  const found = findIn(search.dirs, 'haproxy');
   if (found) return found;
-  if (process.getuid?.() !== 0) {
+  if (search.uid !== 0) {
     throw new Error(
       `haproxy is not installed and this process is not root, so it cannot install it. Fix: run as root \`${INSTALL}\` (Debian), or put haproxy on PATH.`,
     );
   }
-  const res = spawnSync('bash', ['-c', INSTALL], {encoding: 'utf8', stdio: 'pipe'});
-  const after = findOnPath('haproxy');
+  // Test files run in parallel: one installs, the others wait on the lock, then find it.
+  const script = `[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null || (${INSTALL})`;
+  const lock = join(tmpdir(), 'haproxy-install.lock');
+  const res = spawnSync('flock', [lock, 'bash', '-c', script], {encoding: 'utf8', stdio: 'pipe'});
+  const after = findIn(search.dirs, 'haproxy');
   if (res.status !== 0 || !after) {
     throw new Error(
       `installing haproxy failed (exit ${res.status}). Fix: run \`${INSTALL}\` by hand and read its output.\n${(res.stderr ?? '').slice(-2000)}`,
@@ -58,9 +73,7 @@ export function haproxyBinary(): string {
   return after;
 }
 
-function findOnPath(name: string): string | undefined {
-  // Non-root PATHs often lack the sbin folders where Debian puts haproxy.
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
+function findIn(dirs: readonly string[], name: string): string | undefined {
   for (const d of dirs) {
     if (!d) continue;
     try {
@@ -124,7 +137,8 @@ backend view_syncers
   option httpchk
   http-check send meth GET uri ${o.healthPath ?? '/'}
   http-check expect status 200
-  default-server inter 200ms fastinter 200ms downinter 200ms fall 2 rise 1
+  # A node taken out also loses its WebSockets: its clients reconnect to their new node.
+  default-server inter 200ms fastinter 200ms downinter 200ms fall 2 rise 1 on-marked-down shutdown-sessions
 ${servers.join('\n')}
 `;
 }
