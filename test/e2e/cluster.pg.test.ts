@@ -145,9 +145,7 @@ test('the manager serves no sync clients: health answers, upgrades get 421, snap
   expect(upgrade.body).toMatch(/replication-manager and serves no sync clients/);
   const snapshotUrl = `http://127.0.0.1:${cluster.manager.changeStreamerPort}/replica-snapshot`;
   expect((await fetch(snapshotUrl)).status).toBe(401);
-  expect(
-    (await fetch(snapshotUrl, {headers: {authorization: 'Bearer wrong'}})).status,
-  ).toBe(401);
+  expect((await fetch(snapshotUrl, {headers: {authorization: 'Bearer wrong'}})).status).toBe(401);
 });
 
 test('clients of several groups through HAProxy: each group on one view-syncer, an upstream write reaches every node', async () => {
