@@ -1,10 +1,13 @@
 // The HAProxy harness with two real backends (HTTP and WebSocket): routing by clientGroupID,
 // spread over backends, and failover when a backend stops.
+import {chmodSync, mkdtempSync, writeFileSync} from 'node:fs';
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {afterEach, describe, expect, test} from 'vitest';
 import {WebSocket, WebSocketServer} from 'ws';
-import {startHaproxy} from './haproxy.ts';
+import {haproxyBinary, startHaproxy} from './haproxy.ts';
 import type {Haproxy} from './haproxy.ts';
 
 type Backend = {
@@ -14,6 +17,8 @@ type Backend = {
   stop(): Promise<void>;
   /** Listens again on the same port. */
   restart(): Promise<void>;
+  /** Whether `/health` answers 200 (or 503); everything else keeps working either way. */
+  healthy: boolean;
 };
 
 /** A tiny view syncer stand-in: says its name over HTTP and to each WebSocket. */
@@ -22,7 +27,8 @@ async function backend(name: string, port = 0): Promise<Backend> {
   let wss: WebSocketServer;
   const listen = async (p: number) => {
     server = http.createServer((req, res) => {
-      res.writeHead(200, {'content-type': 'text/plain', connection: 'close'}).end(name);
+      const status = req.url === '/health' && !b.healthy ? 503 : 200;
+      res.writeHead(status, {'content-type': 'text/plain', connection: 'close'}).end(name);
     });
     wss = new WebSocketServer({server});
     wss.on('connection', ws => ws.send(name));
@@ -31,6 +37,7 @@ async function backend(name: string, port = 0): Promise<Backend> {
   };
   const b: Backend = {
     name,
+    healthy: true,
     port: await listen(port),
     async stop() {
       for (const c of wss.clients) c.terminate();
@@ -57,7 +64,7 @@ async function setup(): Promise<{lb: Haproxy; a: Backend; b: Backend}> {
   cleanups.push(() => b.stop().catch(() => {}));
   const lb = await startHaproxy({
     backends: [a, b].map(x => ({name: x.name, host: '127.0.0.1', port: x.port})),
-    healthPath: '/',
+    healthPath: '/health',
   });
   cleanups.push(() => lb.stop());
   await expect.poll(() => lb.states()).toEqual({a: 'UP', b: 'UP'});
@@ -142,13 +149,34 @@ describe('HAProxy harness', () => {
     expect(await mapping(lb)).toEqual(before);
   });
 
-  test('from right after a backend stops, its groups are answered by the other one', async () => {
+  test('a backend that fails its health checks loses its WebSockets and its groups', async () => {
+    const {lb, a} = await setup();
+    const before = await mapping(lb);
+    const onA = GROUPS.filter(g => before.get(g) === '200 a');
+    const {ws} = await wsWho(lb, onA[0]!);
+    const closed = new Promise(r => ws.once('close', r));
+    // Still running and still holding the socket, but no longer healthy: haproxy cuts it.
+    a.healthy = false;
+    await expect.poll(() => lb.states()).toEqual({a: 'DOWN', b: 'UP'});
+    await closed;
+    for (const g of onA) expect(await who(lb, g)).toBe('200 b');
+    a.healthy = true;
+    await expect.poll(() => lb.states()).toEqual({a: 'UP', b: 'UP'});
+    expect(await mapping(lb)).toEqual(before);
+  });
+
+  test('requests sent right after a backend stops never reach it and never hang', async () => {
     const {lb, a} = await setup();
     const before = await mapping(lb);
     const onA = GROUPS.filter(g => before.get(g) === '200 a');
     await a.stop();
-    // Right after the stop, before the checks have failed twice, a refused connection is
-    // redispatched: every request is answered, by b.
+    // Before the checks mark `a` down, a refused connection is retried and then redispatched
+    // to `b`; a request still retrying when `a` is marked down is cut with a 502 (that is
+    // what on-marked-down shutdown-sessions does), which a client answers by reconnecting.
+    const early = await Promise.all(onA.map(g => who(lb, g)));
+    for (const r of early)
+      expect(['200 b', '502']).toContain(r.slice(0, r.startsWith('502') ? 3 : 5));
+    await expect.poll(() => lb.states()).toEqual({a: 'DOWN', b: 'UP'});
     for (const g of onA) expect(await who(lb, g)).toBe('200 b');
   });
 
@@ -181,5 +209,15 @@ describe('HAProxy harness', () => {
     await expect(
       startHaproxy({backends: [{name: 'a', host: '127.0.0.1', port: 1}], healthPath: 'x'}),
     ).rejects.toThrow(/healthPath/);
+  });
+
+  test('a missing haproxy is named with its fix when this process may not install it', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'no-haproxy-'));
+    expect(() => haproxyBinary({dirs: [empty], uid: 1000})).toThrow(
+      'Fix: run as root `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y haproxy`',
+    );
+    writeFileSync(join(empty, 'haproxy'), '#!/bin/sh\n');
+    chmodSync(join(empty, 'haproxy'), 0o755);
+    expect(haproxyBinary({dirs: [empty], uid: 1000})).toBe(join(empty, 'haproxy'));
   });
 });

@@ -11,7 +11,7 @@ import type {ChildProcess} from 'node:child_process';
 import {accessSync, constants, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {connect} from 'node:net';
 import {tmpdir} from 'node:os';
-import {delimiter, join} from 'node:path';
+import {delimiter, dirname, join} from 'node:path';
 import {freePort} from './free-port.ts';
 
 export type HaproxyBackend = {readonly name: string; readonly host: string; readonly port: number};
@@ -39,17 +39,32 @@ const INSTALL = 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get instal
 const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 const HOST_RE = /^[A-Za-z0-9_.:-]{1,253}$/;
 
+export type BinarySearch = {
+  /** Folders to look in; by default PATH's and the sbin folders, which non-root PATHs lack. */
+  readonly dirs: readonly string[];
+  /** The user id; only root (0) installs. */
+  readonly uid: number | undefined;
+};
+
+const defaultSearch = (): BinarySearch => ({
+  dirs: [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'],
+  uid: process.getuid?.(),
+});
+
 /** haproxy's path, installed first when missing and this process may install it. */
-export function haproxyBinary(): string {
-  const found = findOnPath('haproxy');
+export function haproxyBinary(search: BinarySearch = defaultSearch()): string {
+  const found = findIn(search.dirs, 'haproxy');
   if (found) return found;
-  if (process.getuid?.() !== 0) {
+  if (search.uid !== 0) {
     throw new Error(
       `haproxy is not installed and this process is not root, so it cannot install it. Fix: run as root \`${INSTALL}\` (Debian), or put haproxy on PATH.`,
     );
   }
-  const res = spawnSync('bash', ['-c', INSTALL], {encoding: 'utf8', stdio: 'pipe'});
-  const after = findOnPath('haproxy');
+  // Test files run in parallel: one installs, the others wait on the lock, then find it.
+  const script = `[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null || (${INSTALL})`;
+  const lock = join(tmpdir(), 'haproxy-install.lock');
+  const res = spawnSync('flock', [lock, 'bash', '-c', script], {encoding: 'utf8', stdio: 'pipe'});
+  const after = findIn(search.dirs, 'haproxy');
   if (res.status !== 0 || !after) {
     throw new Error(
       `installing haproxy failed (exit ${res.status}). Fix: run \`${INSTALL}\` by hand and read its output.\n${(res.stderr ?? '').slice(-2000)}`,
@@ -58,9 +73,7 @@ export function haproxyBinary(): string {
   return after;
 }
 
-function findOnPath(name: string): string | undefined {
-  // Non-root PATHs often lack the sbin folders where Debian puts haproxy.
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
+function findIn(dirs: readonly string[], name: string): string | undefined {
   for (const d of dirs) {
     if (!d) continue;
     try {
@@ -124,12 +137,19 @@ backend view_syncers
   option httpchk
   http-check send meth GET uri ${o.healthPath ?? '/'}
   http-check expect status 200
-  default-server inter 200ms fastinter 200ms downinter 200ms fall 2 rise 1
+  # A node taken out also loses its WebSockets: its clients reconnect to their new node.
+  default-server inter 200ms fastinter 200ms downinter 200ms fall 2 rise 1 on-marked-down shutdown-sessions
 ${servers.join('\n')}
 `;
 }
 
-type Child = {proc: ChildProcess; output: () => string; exited: Promise<number | null>};
+type Child = {
+  proc: ChildProcess;
+  /** The folder of its config (one per startHaproxy). */
+  dir: string;
+  output: () => string;
+  exited: Promise<number | null>;
+};
 
 function spawnHaproxy(bin: string, cfg: string, replacePid?: number): Child {
   const args = ['-f', cfg, '-db', ...(replacePid ? ['-sf', String(replacePid)] : [])];
@@ -138,7 +158,7 @@ function spawnHaproxy(bin: string, cfg: string, replacePid?: number): Child {
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>(resolve => proc.once('close', code => resolve(code)));
-  return {proc, output: () => out, exited};
+  return {proc, dir: dirname(cfg), output: () => out, exited};
 }
 
 function accepts(port: number): Promise<boolean> {
@@ -235,18 +255,31 @@ export async function startHaproxy(o: HaproxyOptions): Promise<Haproxy> {
       const old = current;
       const next = spawnHaproxy(bin, cfg, old.proc.pid);
       running.add(next);
-      // The old process hands over and exits once the new one has bound the port.
-      const ok = await Promise.race([old.exited.then(() => true), next.exited.then(() => false)]);
-      running.delete(old);
-      if (!ok) {
+      // The new process binds the port and the stats socket, then tells the old one to
+      // finish: the old one stops listening but serves its open connections (WebSockets)
+      // until they close. Reloaded once the stats socket answers from the new process.
+      const sock = join(dir, 'admin.sock');
+      const answersFromNext = async () => {
+        const info = await adminCommand(sock, 'show info').catch(() => '');
+        return new RegExp(`^Pid: ${next.proc.pid}$`, 'm').test(info);
+      };
+      let nextExited = false;
+      void next.exited.then(() => (nextExited = true));
+      while (!nextExited && !(await answersFromNext())) {
+        await new Promise(r => setTimeout(r, 25)); // The poll interval of a condition wait.
+      }
+      if (nextExited) {
         running.delete(next);
         throw new Error(`haproxy did not reload:\n${next.output().slice(-3000)}`);
       }
+      // The old process stays in `running` (killed on stop or exit) until it has finished.
+      void old.exited.then(() => running.delete(old));
       current = next;
     },
     async stop() {
-      await kill(current);
-      running.delete(current);
+      // Processes replaced by a reload that still serve old connections go too.
+      await Promise.all([...running].filter(c => c.dir === dir).map(kill));
+      for (const c of [...running]) if (c.dir === dir) running.delete(c);
       rmSync(dir, {recursive: true, force: true});
     },
   };

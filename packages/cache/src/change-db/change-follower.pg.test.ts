@@ -12,8 +12,16 @@ import {
   startManager,
   type Manager,
 } from '../../test/change-db-helpers.ts';
-import {catchUp, pgClient, uniqueAppId} from '../../test/replicator-helpers.ts';
-import type {ChangeFollower} from './change-follower.ts';
+import {
+  captureLogger,
+  catchUp,
+  pgClient,
+  tempReplicaFile,
+  uniqueAppId,
+} from '../../test/replicator-helpers.ts';
+import {vacuumSnapshots} from '../../test/vacuum-snapshots.ts';
+import {ChangeFollower} from './change-follower.ts';
+import {ChangeLogWriter} from './change-log-writer.ts';
 import {decodeRowOps, type ChangeLogSink} from './row-ops.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -66,14 +74,31 @@ test('upstream writes reach the follower: same rows, metadata and change log as 
   expect(follower.version).toBe(m.replicator.version);
   expect(replicaContents(file)).toEqual(replicaContents(m.file));
   expect(snapshots.count()).toBe(1); // replayed, not copied
+  const state = (f: string) => {
+    const db = new Database(f, {readonly: true});
+    try {
+      return db
+        .prepare(
+          `SELECT version, lsn, app_id, slot, initial_version AS initial FROM _zync_replication_state`,
+        )
+        .get();
+    } finally {
+      db.close();
+    }
+  };
+  expect(state(file)).toEqual(state(m.file));
   const entries = changelogAfter(file, start);
   expect(entries.length).toBeGreaterThan(8);
   expect(entries).toEqual(changelogAfter(m.file, start));
 
-  // The Postgres rows hold what the follower replayed.
-  const {rows} = await c.query<{ops: Buffer}>(
-    `SELECT ops FROM "zync_${appId}_cdc".changes ORDER BY version`,
+  // The Postgres rows hold what the follower replayed, after the initial copy's reset.
+  const {rows} = await c.query<{version: string; ops: Buffer; reset: boolean}>(
+    `SELECT version, ops, reset FROM "zync_${appId}_cdc".changes ORDER BY version`,
   );
+  const initial = (state(m.file) as {initial: string}).initial;
+  expect(rows[0]).toMatchObject({version: initial, reset: true});
+  expect(decodeRowOps(rows[0]!.ops)).toEqual([]);
+  expect(rows.slice(1).every(r => !r.reset)).toBe(true);
   const ops = rows.flatMap(r => decodeRowOps(r.ops));
   expect(ops).toContainEqual({
     op: 'set',
@@ -151,8 +176,9 @@ test('a manager crash between the change-log insert and the replica commit dupli
     `SELECT version FROM ${cdc}.changes WHERE version > $1 ORDER BY version`,
     [before],
   );
-  // In Postgres, not in the manager's replica: the follower may already have it.
+  // In Postgres, not in the manager's replica; the follower has it already.
   expect(stuck).toHaveLength(1);
+  await reach(follower, stuck[0]!.version);
 
   // The manager restarts on its replica; the slot streams the transaction again.
   const again = await startManager(url, appId, {file: m.file});
@@ -170,4 +196,51 @@ test('a manager crash between the change-log insert and the replica commit dupli
   // one change row per replica version, the re-streamed one included once
   expect(rows.map(r => r.version).filter(v => logged.has(v))).toEqual([...logged].sort());
   expect(rows.filter(r => r.version === stuck[0]!.version)).toHaveLength(1);
+});
+
+test('a snapshot of another app id stops the follower with the fix', async () => {
+  const {url, m} = await setup();
+  const other = uniqueAppId();
+  const w = new ChangeLogWriter({changeDbUrl: url, appId: other, lc: captureLogger()});
+  await w.init();
+  cleanup.push(() => w.close());
+  const f = new ChangeFollower({
+    changeDbUrl: url,
+    appId: other,
+    replicaFile: tempReplicaFile(),
+    nodeId: 'n1',
+    lc: captureLogger(),
+    snapshots: vacuumSnapshots(m.file),
+  });
+  await expect(f.run()).rejects.toThrow(/set the same ZERO_APP_ID on every node/);
+  await expect(f.ready).rejects.toThrow(/ZERO_APP_ID/);
+});
+
+test('the follower prunes its change log by age, as the replicator does', async () => {
+  const {url, c, appId, m} = await setup();
+  // The change log's age is measured on a clock the test moves.
+  let now = 1_000_000;
+  const {follower, file} = await follow(url, appId, m, {
+    changeLogRetentionMs: 300,
+    changeLogPruneIntervalMs: 100,
+    now: () => now,
+  });
+  const db = new Database(file, {readonly: true});
+  cleanup.push(() => Promise.resolve(void db.close()));
+  const floor = () =>
+    db.prepare(`SELECT changelog_floor FROM _zync_replication_state`).pluck().get() as string;
+  const floor0 = floor();
+  await c.query(`INSERT INTO item VALUES (100, 'old', null, true)`);
+  await synced(c, m, follower);
+  const old = follower.version;
+  expect(floor()).toBe(floor0);
+
+  now += 400;
+  await c.query(`INSERT INTO item VALUES (101, 'new', null, true)`);
+  await synced(c, m, follower);
+  const f = floor();
+  expect(f > floor0 && f <= old).toBe(true);
+  const left = db.prepare(`SELECT version FROM _zync_changelog`).pluck().all() as string[];
+  expect(left.length).toBeGreaterThan(0);
+  expect(left.every(v => v > f)).toBe(true);
 });

@@ -15,6 +15,7 @@ import {
   checkSnapshot,
   placeSnapshot,
   restoreSnapshotInto,
+  SnapshotError,
   usableReplicaVersion,
 } from './replica-files.ts';
 import {RowOpApplier} from './row-op-applier.ts';
@@ -130,6 +131,7 @@ export class ChangeFollower {
       this.#rejectReady(e);
       if (!this.#stopped) throw e;
     } finally {
+      this.#rejectReady(new Error('the change follower stopped before its replica was ready'));
       clearInterval(this.#heartbeat);
       await this.#disconnect();
       this.#db?.close();
@@ -213,6 +215,7 @@ export class ChangeFollower {
         await this.#waitForWork(this.#opts.pollIntervalMs ?? 2_000);
       } catch (e) {
         if (this.#stopped) break;
+        if (e instanceof SnapshotError && e.kind === 'config') throw e;
         this.#lc.warn('following the change log failed; retrying', {
           changeDb: redactUrl(this.#opts.changeDbUrl),
           retryInMs: delay,
@@ -292,7 +295,13 @@ export class ChangeFollower {
 
   async #connect(): Promise<void> {
     await this.#disconnect();
-    const c = new pg.Client({connectionString: this.#opts.changeDbUrl});
+    // Time limits: a connection dropped silently would otherwise stall the follower.
+    const c = new pg.Client({
+      connectionString: this.#opts.changeDbUrl,
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+      query_timeout: 60_000,
+    });
     const lost = () => {
       if (this.#client === c) this.#client = undefined;
       this.#wake?.();
@@ -374,6 +383,7 @@ export class ChangeFollower {
         return await fn();
       } catch (e) {
         if (this.#stopped) return undefined;
+        if (e instanceof SnapshotError && e.kind === 'config') throw e;
         if (isPermanent(e)) {
           throw new Error(`${what} failed: ${safeErrorMessage(e)}`, {cause: e});
         }

@@ -62,6 +62,22 @@ test('trimming waits for the slowest live node and ignores a timed-out one', asy
   expect((await c.query(`SELECT node_id FROM ${cdc}.nodes`)).rows).toEqual([{node_id: 'slow'}]);
 });
 
+test('startTrimming trims on its interval', async () => {
+  const {c, m, cdc} = await setup();
+  await c.query(`INSERT INTO item VALUES (2, 'two')`);
+  await catchUp(c, m.replicator);
+  m.writer.startTrimming({nodeTimeoutMs: 60_000, intervalMs: 20});
+  const meta = async () =>
+    (await c.query<{trimmed_through: string}>(`SELECT trimmed_through FROM ${cdc}.meta`)).rows[0]!
+      .trimmed_through;
+  await expect.poll(meta).toBe(m.replicator.version);
+  expect((await c.query(`SELECT 1 FROM ${cdc}.changes`)).rowCount).toBe(0);
+  // and again after the next commit
+  await c.query(`INSERT INTO item VALUES (3, 'three')`);
+  await catchUp(c, m.replicator);
+  await expect.poll(meta).toBe(m.replicator.version);
+});
+
 test('a follower behind the trim point restores a snapshot under an open reader', async () => {
   const {url, c, appId, m, cdc} = await setup();
   // The follower logs in as its own role, so that its access can be taken away and given back.

@@ -33,12 +33,22 @@ export class ChangeLogWriter implements ChangeLogSink {
   readonly #url: string;
   #committed: string | undefined;
   #closed = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #trimming: Promise<unknown> | undefined;
 
   constructor(opts: ChangeLogWriterOptions) {
     this.#names = changeDbNames(opts.appId);
     this.#url = opts.changeDbUrl;
     this.#lc = opts.lc.with({component: 'change-log-writer'});
-    this.#pool = new pg.Pool({connectionString: opts.changeDbUrl, max: 2});
+    // Time limits: the replicator waits on `append`, and must not wait forever on a network
+    // that dropped the connection without telling either end.
+    this.#pool = new pg.Pool({
+      connectionString: opts.changeDbUrl,
+      max: 2,
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+      query_timeout: 60_000,
+    });
     // A broken idle connection is dropped by the pool; the next query opens another.
     this.#pool.on('error', e =>
       this.#lc.warn('change-db connection lost', {error: safeErrorMessage(e)}),
@@ -152,9 +162,30 @@ export class ChangeLogWriter implements ChangeLogSink {
     }
   }
 
+  /**
+   * Trims every `intervalMs` (default 10 s) until `close()`, with `nodeTimeoutMs` (the
+   * ZERO_CHANGE_LOG_NODE_TIMEOUT_SECONDS, default 60 s). A failed trim is logged; the next one
+   * tries again.
+   */
+  startTrimming(opts: {readonly nodeTimeoutMs: number; readonly intervalMs?: number}): void {
+    if (this.#timer || this.#closed) return;
+    const intervalMs = opts.intervalMs ?? 10_000;
+    if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
+      throw new TypeError('startTrimming: intervalMs must be a positive number of milliseconds');
+    }
+    this.#timer = setInterval(() => {
+      if (this.#trimming) return;
+      this.#trimming = this.trim(opts.nodeTimeoutMs)
+        .catch(e => this.#lc.warn('trimming the change log failed', {error: safeErrorMessage(e)}))
+        .finally(() => (this.#trimming = undefined));
+    }, intervalMs);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#timer);
+    await this.#trimming;
     await this.#pool.end();
   }
 

@@ -5,9 +5,18 @@ import {existsSync, renameSync} from 'node:fs';
 import {readReplicationState} from '../replica/replica-schema.ts';
 import {removeDbFiles} from '../replicator/copy-process.ts';
 
-/** A downloaded snapshot that cannot serve as this node's replica. */
+/**
+ * A downloaded snapshot that cannot serve as this node's replica. `config`: a download
+ * again cannot help (the nodes are configured differently); `bad-file`: it may.
+ */
 export class SnapshotError extends Error {
   override readonly name = 'SnapshotError';
+  readonly kind: 'config' | 'bad-file';
+
+  constructor(kind: 'config' | 'bad-file', message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.kind = kind;
+  }
 }
 
 /** The version of the replica at `file`, or undefined if there is none usable for `appId`. */
@@ -32,15 +41,22 @@ export function checkSnapshot(file: string, appId: string): string {
   try {
     db = new Database(file, {readonly: true, fileMustExist: true});
   } catch (e) {
-    throw new SnapshotError('the downloaded snapshot does not open as a SQLite database', {
-      cause: e,
-    });
+    throw new SnapshotError(
+      'bad-file',
+      'the downloaded snapshot does not open as a SQLite database',
+      {
+        cause: e,
+      },
+    );
   }
   try {
     const state = readReplicationState(db);
-    if (!state) throw new SnapshotError('the downloaded snapshot has no replication state');
+    if (!state) {
+      throw new SnapshotError('bad-file', 'the downloaded snapshot has no replication state');
+    }
     if (state.appId !== appId) {
       throw new SnapshotError(
+        'config',
         `the snapshot is of app id "${state.appId}" but this node runs "${appId}": set the same ZERO_APP_ID on every node`,
       );
     }

@@ -195,6 +195,28 @@ describe('snapshot client', () => {
     expect(e.message).toContain('404');
   });
 
+  test('a server that never answers ends in a timeout', async () => {
+    const silent = http.createServer(() => {}); // Takes the request, never answers.
+    await new Promise<void>(r => silent.listen(0, '127.0.0.1', r));
+    cleanups.push(async () => {
+      silent.closeAllConnections();
+      await new Promise<void>(r => silent.close(() => r()));
+    });
+    const addr = silent.address();
+    const port = typeof addr === 'object' && addr ? addr.port : 0;
+    const e = await failure(
+      downloadSnapshot({
+        uri: `http://127.0.0.1:${port}`,
+        secret: SECRET,
+        toFile: join(tempDir(), 'f.db'),
+        lc: capturingLogger().logger,
+        idleTimeoutMs: 100,
+      }),
+    );
+    expect(e.kind).toBe('timeout');
+    expect(e.message).toContain('sent nothing for 100 ms');
+  });
+
   test('an aborted download stops and removes the file', async () => {
     const s = await tamperedServer((head, body) => ({head, body}));
     const ac = new AbortController();

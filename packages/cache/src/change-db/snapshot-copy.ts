@@ -59,8 +59,6 @@ try {
 }
 `;
 
-const sqlitePath = createRequire(import.meta.url).resolve('better-sqlite3');
-
 type WorkerReply =
   | {ok: true; bytes: number; sha256: string; version: string | undefined}
   | {ok: false; code: string; name: string};
@@ -77,6 +75,8 @@ export class SnapshotCopyError extends Error {
 
 /** Writes a consistent copy of `replicaFile` to `tmpFile` (which must not exist). */
 export function copyReplica(replicaFile: string, tmpFile: string): Promise<SnapshotCopy> {
+  // Resolved here, not at import: the worker loads the same better-sqlite3 as this module.
+  const sqlitePath = createRequire(import.meta.url).resolve('better-sqlite3');
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,

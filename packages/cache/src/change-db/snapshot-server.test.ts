@@ -103,6 +103,42 @@ describe('snapshot server and client', () => {
     expect(contents(toFile)).toEqual(contents(replica.file));
   });
 
+  test('a snapshot taken while the replica is being written is one consistent version', async () => {
+    const {dir, replica, uri, log} = await setup({mib: 16});
+    // Each transaction adds a row `w<n>` and sets row `i0`'s priority to n: in a consistent
+    // copy, i0's priority is the number of `w` rows, and the version is the one of that write.
+    const versions = new Map<number, string>();
+    let n = 0;
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        n++;
+        versions.set(
+          n,
+          replica.apply([
+            {table: 'issue', change: {type: 'add', row: {id: `w${n}`, title: 'w', priority: n}}},
+            {
+              table: 'issue',
+              change: {type: 'edit', oldRow: {id: 'i0'}, row: {id: 'i0', title: 't', priority: n}},
+            },
+          ]),
+        );
+        await new Promise(r => setImmediate(r));
+      }
+    })();
+    const toFile = join(dir, 'f.db');
+    const res = await downloadSnapshot({uri, secret: SECRET, toFile, lc: log.logger});
+    writing = false;
+    await writer;
+    const got = contents(toFile)['issue'] as {id: string; priority: number}[];
+    const writes = got.filter(r => /^w\d+$/.test(r.id)).length;
+    expect(got.find(r => r.id === 'i0')!.priority).toBe(writes);
+    expect(writes).toBeGreaterThan(0);
+    expect(res.version).toBe(versions.get(writes));
+    // Writes went on after the copy was taken.
+    expect(n).toBeGreaterThan(writes);
+  });
+
   test('concurrent downloads each get a whole snapshot', async () => {
     const {dir, replica, uri, log} = await setup();
     const results = await Promise.all(

@@ -13,7 +13,6 @@ import {downloadSnapshot} from '../change-db/snapshot-client.ts';
 import {startSnapshotServer, type SnapshotServer} from '../change-db/snapshot-server.ts';
 import type {ZeroConfig} from '../config/parse-config.ts';
 import type {Metrics} from '../metrics/metrics.ts';
-import {safeErrorMessage} from '../pg/redact-url.ts';
 import {Replicator} from '../replicator/replicator.ts';
 import {listenError} from './listen-error.ts';
 
@@ -97,18 +96,6 @@ function managerParts(
     changeLog: writer,
   });
   let server: Promise<SnapshotServer> | undefined;
-  let trimmer: NodeJS.Timeout | undefined;
-  let trimming: Promise<void> = Promise.resolve();
-  const timeoutMs = config.changeLogNodeTimeoutSeconds * 1000;
-  const trim = () => {
-    trimming = writer.trim(timeoutMs).then(
-      () => {},
-      (e: unknown) =>
-        lc.warn('Trimming the change log failed; trying again later', {
-          error: safeErrorMessage(e),
-        }),
-    );
-  };
   let running: Promise<void> | undefined;
   const feed: ReplicaFeed = {
     ready: replicator.ready,
@@ -140,14 +127,12 @@ function managerParts(
       return started.then(() => {});
     },
     started() {
-      if (trimmer) return;
-      trim();
-      trimmer = setInterval(trim, TRIM_INTERVAL_MS);
-      trimmer.unref();
+      writer.startTrimming({
+        nodeTimeoutMs: config.changeLogNodeTimeoutSeconds * 1000,
+        intervalMs: TRIM_INTERVAL_MS,
+      });
     },
     async close() {
-      clearInterval(trimmer);
-      await trimming;
       await (await server?.catch(() => undefined))?.close();
       await writer.close();
     },

@@ -12,6 +12,7 @@ export type TestServer = {
   readonly server: SyncServer;
   readonly port: number;
   readonly pool: pg.Pool;
+  readonly store: CVRStore;
   readonly drivers: Map<string, QueryDriver>;
   readonly running: Promise<void>;
   stop(): Promise<void>;
@@ -21,6 +22,8 @@ export async function startTestServer(options: {
   readonly dbUrl: string;
   readonly replica: MemoryReplica;
   readonly appID?: string;
+  /** The CVR owner id of this server (a node); default: the process's. */
+  readonly nodeID?: string;
   readonly limits?: Partial<SyncLimits>;
   readonly logger?: Logger;
   readonly createDriver?: (groupID: string) => QueryDriver;
@@ -29,11 +32,12 @@ export async function startTestServer(options: {
   const pool = new pg.Pool({connectionString: options.dbUrl, max: 5});
   const logger = options.logger ?? silentLogger;
   const drivers = new Map<string, QueryDriver>();
+  const store = new CVRStore(pool, options.appID ?? 'test', logger, {nodeID: options.nodeID});
   const server = new SyncServer({
     host: '127.0.0.1',
     port: 0,
     logger,
-    cvrStore: new CVRStore(pool, options.appID ?? 'test', logger),
+    cvrStore: store,
     replica: options.replica,
     createDriver: id => {
       const d = options.createDriver?.(id) ?? new RecomputeDriver(options.replica);
@@ -50,6 +54,7 @@ export async function startTestServer(options: {
     server,
     port,
     pool,
+    store,
     drivers,
     running,
     stop: async () => {

@@ -183,8 +183,7 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
               this.#mutations.onConnected();
             },
             createSocket: options.createSocket,
-            // A socket is routed by its group (to a worker process, or by a load balancer to
-            // a node): a new client's first socket waits until the store has told its group.
+            // Sockets are routed by group: a new client's first waits for the store to tell it.
             urlParams: async () => {
               if (this.#groupID === '') await this.#ready;
               return {clientGroupID: this.#groupID, clientID: this.clientID};
@@ -208,8 +207,7 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
     this.#ready = this.#init();
     this.#queries.waitForLoad(this.#ready);
     this.clientGroupID = this.#ready.then(() => this.#groupID);
-    // Connecting starts now (the token is read meanwhile); the socket itself opens once the
-    // store has told the client group, which routes it (see `urlParams`).
+    // The token is read meanwhile; the socket opens once the group is known (`urlParams`).
     this.#conn?.start();
   }
 
