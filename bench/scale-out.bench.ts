@@ -8,7 +8,7 @@
 //   npm run bench -- scale-out
 //
 // Environment (all optional):
-//   BENCH_RUNS=3                  runs of (ii) and (iii) (median, min, max)
+//   BENCH_RUNS=3                  runs of every figure (median, min, max)
 //   BENCH_ROWS=1000000            rows of the large table every replica holds
 //   BENCH_CLIENTS=150,300         client counts of (i) and (iv)
 //   BENCH_FAILOVER_CLIENTS=300
@@ -22,7 +22,14 @@ import pg from 'pg';
 import {startCluster, type Cluster} from '../test/cluster.ts';
 import {onStop, startPostgres, stopAll} from './e2e/harness.ts';
 import {figure, fmt, show, type Figure} from './e2e/stats.ts';
-import {failover, joinNode, latency, type Failover, type Join, type Latency} from './scale-out/scenarios.ts';
+import {
+  failover,
+  joinNode,
+  latency,
+  type Failover,
+  type Join,
+  type Latency,
+} from './scale-out/scenarios.ts';
 
 const env = process.env;
 const ints = (s: string | undefined, d: string) =>
@@ -44,8 +51,8 @@ const results: {
   loadAfter?: number[];
   rows: number;
   clusterStartMs?: number;
-  threeNodes: Latency[];
-  oneNode: Latency[];
+  threeNodes: Point[];
+  oneNode: Point[];
   joins: Join[];
   join?: Record<string, Figure>;
   failovers: Failover[];
@@ -60,6 +67,33 @@ const results: {
   failovers: [],
 };
 console.log(`${results.machine}; load ${loadavg().join(' ')}`);
+
+/** One client count on one topology: every run, and the figures over the runs. */
+type Point = {clients: number; runs: Latency[]} & Record<
+  'connectMs' | 'p50' | 'p99' | 'allMs' | 'cpuUsPerClientWrite',
+  Figure
+>;
+
+const pick = <T>(xs: T[], keys: (keyof T)[]) =>
+  Object.fromEntries(keys.map(k => [k, figure(xs.map(x => Number(x[k])))]));
+
+async function point(what: string, run: () => Promise<Latency>, clients: number) {
+  const ls: Latency[] = [];
+  for (let r = 0; r < runs; r++) {
+    const l = await run();
+    showLatency(`${what} run ${r + 1}`, l);
+    ls.push(l);
+  }
+  const p = {
+    clients,
+    runs: ls,
+    ...pick(ls, ['connectMs', 'p50', 'p99', 'allMs', 'cpuUsPerClientWrite']),
+  } as Point;
+  console.log(
+    `${what}, ${clients} clients: p50 ${show(p.p50, 'ms')}, p99 ${show(p.p99, 'ms')}, last client ${show(p.allMs, 'ms')}, CPU ${show(p.cpuUsPerClientWrite, 'µs/client/write')}`,
+  );
+  return p;
+}
 
 const showLatency = (what: string, l: Latency) =>
   console.log(
@@ -97,16 +131,13 @@ try {
   );
 
   // (i) and (iv): three nodes through HAProxy, then one node taking every client directly.
+  const one = `http://127.0.0.1:${c.viewSyncers[0]!.port}`;
   for (const n of counts) {
-    const l = await latency(c, db, c.url, n, {procs, writes});
-    results.threeNodes.push(l);
-    showLatency('3 nodes (HAProxy)', l);
-  }
-  const one = c.viewSyncers[0]!;
-  for (const n of counts) {
-    const l = await latency(c, db, `http://127.0.0.1:${one.port}`, n, {procs, writes});
-    results.oneNode.push(l);
-    showLatency('1 node (direct)', l);
+    const opts = {procs, writes};
+    results.threeNodes.push(
+      await point('3 nodes (HAProxy)', () => latency(c, db, c.url, n, opts), n),
+    );
+    results.oneNode.push(await point('1 node (direct)', () => latency(c, db, one, n, opts), n));
   }
 
   // (ii) a node joins with the large replica.
@@ -117,8 +148,6 @@ try {
       `join ${r + 1}: serving after ${fmt(j.serveMs)} ms; snapshot ${fmt(j.bytes / 2 ** 20)} MiB: manager copy ${j.copyMs} ms, served in ${j.servedMs} ms; received in ${j.receivedMs} ms, verified in ${j.verifyMs} ms`,
     );
   }
-  const pick = <T>(xs: T[], keys: (keyof T)[]) =>
-    Object.fromEntries(keys.map(k => [k, figure(xs.map(x => Number(x[k])))]));
   results.join = pick(results.joins, [
     'serveMs',
     'bytes',
@@ -134,10 +163,17 @@ try {
     const f = await failover(c, db, failoverClients, procs);
     results.failovers.push(f);
     console.log(
-      `failover ${r + 1}: ${f.moved} of ${f.clients} clients moved; all moved complete again after ${fmt(f.movedCompleteMs)} ms (every client: ${fmt(f.allMs)} ms); HAProxy DOWN after ${fmt(f.downMs)} ms`,
+      `failover ${r + 1}: ${f.moved} of ${f.clients} clients moved; all moved complete again after ${fmt(f.movedCompleteMs)} ms (moved p50 ${fmt(f.movedP50Ms)}, p90 ${fmt(f.movedP90Ms)}; every client: ${fmt(f.allMs)} ms); HAProxy DOWN after ${fmt(f.downMs)} ms; the last client's connection: ${f.slowest.join(' | ')}`,
     );
   }
-  results.failover = pick(results.failovers, ['moved', 'movedCompleteMs', 'allMs', 'downMs']);
+  results.failover = pick(results.failovers, [
+    'moved',
+    'movedCompleteMs',
+    'movedP50Ms',
+    'movedP90Ms',
+    'allMs',
+    'downMs',
+  ]);
   console.log(
     `failover: moved clients complete again after ${show(results.failover['movedCompleteMs']!, 'ms')}`,
   );

@@ -5,16 +5,19 @@
 import {benchSchema, complete, newClient, when, type Client, type View} from '../e2e/clients.ts';
 
 export type ToClients =
-  | {type: 'open'; server: string; count: number}
-  | {type: 'watch'; v: number}
-  | {type: 'close'};
+  {type: 'open'; server: string; count: number} | {type: 'watch'; v: number} | {type: 'close'};
 export type FromClients =
   /** Each client's clientGroupID, in order. */
   | {type: 'opened'; groups: string[]}
   | {type: 'watching'}
-  /** Epoch ms at which each client showed the value, in order. */
-  | {type: 'seen'; at: number[]}
+  /** Epoch ms at which each client showed the value, in order; the connection states the
+   *  slowest client went through meanwhile (ms after the watch began, state, reason). */
+  | {type: 'seen'; at: number[]; slowest: string[]}
   | {type: 'closed'};
+
+type Traced = {
+  connection: {state: {subscribe(fn: (s: {name: string; reason?: string}) => void): () => void}};
+};
 
 const schema = benchSchema([]);
 let clients: Client[] = [];
@@ -38,9 +41,23 @@ process.on('message', (m: ToClients) => {
       send({type: 'opened', groups});
     } else if (m.type === 'watch') {
       const seen = hot.map(view => when(view, d => d[0]?.['v'] === m.v));
+      const t0 = performance.now();
+      const traces = clients.map(c => {
+        const trace: string[] = [];
+        const off = (c as unknown as Traced).connection.state.subscribe(s =>
+          trace.push(`${Math.round(performance.now() - t0)} ${s.name} ${s.reason ?? ''}`),
+        );
+        return {trace, off};
+      });
       send({type: 'watching'});
       const times = await Promise.all(seen);
-      send({type: 'seen', at: times.map(t => performance.timeOrigin + t)});
+      for (const t of traces) t.off();
+      const last = times.indexOf(Math.max(...times));
+      send({
+        type: 'seen',
+        at: times.map(t => performance.timeOrigin + t),
+        slowest: traces[last]?.trace ?? [],
+      });
     } else {
       await Promise.all(clients.map(c => c.close()));
       clients = [];

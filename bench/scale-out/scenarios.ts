@@ -76,15 +76,18 @@ export async function writeAndWatch(
   db: pg.Client,
   cs: Clients,
   before?: () => Promise<void>,
-): Promise<{committed: number; at: number[]}> {
+): Promise<{committed: number; at: number[]; slowest: string[]}> {
   v++;
   await Promise.all(cs.procs.map(p => p.ask({type: 'watch', v})));
   const seen = cs.procs.map(p => p.next());
   await before?.();
   await db.query('UPDATE hot SET v = $1 WHERE id = 1', [v]);
   const committed = performance.timeOrigin + performance.now();
-  const at = (await Promise.all(seen)).flatMap(m => (m.type === 'seen' ? m.at : []));
-  return {committed, at};
+  const got = (await Promise.all(seen)).flatMap(m => (m.type === 'seen' ? [m] : []));
+  const at = got.flatMap(m => m.at);
+  // The slowest client's connection states, from the process whose last client came last.
+  const last = got.reduce((a, b) => (Math.max(...b.at) > Math.max(...a.at) ? b : a));
+  return {committed, at, slowest: last.slowest};
 }
 
 export type Latency = {
@@ -165,8 +168,13 @@ export type Failover = {
   movedCompleteMs: number;
   /** The same for every client (the others see it over their open connection). */
   allMs: number;
+  /** The median and 90th percentile of the moved clients. */
+  movedP50Ms: number;
+  movedP90Ms: number;
   /** SIGKILL until HAProxy's health checks mark the node DOWN. */
   downMs: number;
+  /** The connection states the last client went through (ms after the watch, name, reason). */
+  slowest: string[];
 };
 
 /** `count` clients through HAProxy; the view-syncer holding most is SIGKILLed; then
@@ -184,20 +192,25 @@ export async function failover(
   const victim = cluster.viewSyncers.find(n => n.name === victimName)!;
   let killedAt = 0;
   let downMs = 0;
-  const {at} = await writeAndWatch(db, cs, async () => {
+  const {at, slowest} = await writeAndWatch(db, cs, async () => {
     killedAt = performance.timeOrigin + performance.now();
     await victim.kill();
     void cluster.waitForStates({[victimName]: 'DOWN'}).then(() => {
       downMs = performance.timeOrigin + performance.now() - killedAt;
     });
   });
-  const moved = at.filter((_, i) => nodeOfGroup.get(cs.groups[i]!) === victim);
+  const moved = at
+    .filter((_, i) => nodeOfGroup.get(cs.groups[i]!) === victim)
+    .map(t => t - killedAt);
   const out = {
     clients: count,
     moved: moved.length,
-    movedCompleteMs: Math.max(...moved) - killedAt,
+    movedCompleteMs: Math.max(...moved),
+    movedP50Ms: percentile(moved, 50),
+    movedP90Ms: percentile(moved, 90),
     allMs: Math.max(...at) - killedAt,
     downMs,
+    slowest,
   };
   await cs.close();
   await victim.start();
