@@ -14,6 +14,7 @@
 //   BENCH_FAILOVER_CLIENTS=300
 //   BENCH_CLIENT_PROCS=3          processes the clients run in
 //   BENCH_WRITES=10               writes per latency point
+//   BENCH_SCENARIOS=latency,join,failover
 //   BENCH_NO_WRITE=1              print only
 import {mkdirSync, writeFileSync} from 'node:fs';
 import {cpus, loadavg, totalmem} from 'node:os';
@@ -43,6 +44,7 @@ const counts = ints(env['BENCH_CLIENTS'], '150,300');
 const failoverClients = ints(env['BENCH_FAILOVER_CLIENTS'], '300')[0]!;
 const procs = ints(env['BENCH_CLIENT_PROCS'], '3')[0]!;
 const writes = ints(env['BENCH_WRITES'], '10')[0]!;
+const wanted = new Set((env['BENCH_SCENARIOS'] ?? 'latency,join,failover').split(','));
 const root = joinPath(import.meta.dirname, '..');
 
 const results: {
@@ -132,7 +134,7 @@ try {
 
   // (i) and (iv): three nodes through HAProxy, then one node taking every client directly.
   const one = `http://127.0.0.1:${c.viewSyncers[0]!.port}`;
-  for (const n of counts) {
+  for (const n of wanted.has('latency') ? counts : []) {
     const opts = {procs, writes};
     results.threeNodes.push(
       await point('3 nodes (HAProxy)', () => latency(c, db, c.url, n, opts), n),
@@ -141,42 +143,46 @@ try {
   }
 
   // (ii) a node joins with the large replica.
-  for (let r = 0; r < runs; r++) {
+  for (let r = 0; r < (wanted.has('join') ? runs : 0); r++) {
     const j = await joinNode(c);
     results.joins.push(j);
     console.log(
       `join ${r + 1}: serving after ${fmt(j.serveMs)} ms; snapshot ${fmt(j.bytes / 2 ** 20)} MiB: manager copy ${j.copyMs} ms, served in ${j.servedMs} ms; received in ${j.receivedMs} ms, verified in ${j.verifyMs} ms`,
     );
   }
-  results.join = pick(results.joins, [
-    'serveMs',
-    'bytes',
-    'copyMs',
-    'servedMs',
-    'receivedMs',
-    'verifyMs',
-  ]);
-  console.log(`join: serving after ${show(results.join['serveMs']!, 'ms')}`);
+  if (results.joins.length > 0) {
+    results.join = pick(results.joins, [
+      'serveMs',
+      'bytes',
+      'copyMs',
+      'servedMs',
+      'receivedMs',
+      'verifyMs',
+    ]);
+    console.log(`join: serving after ${show(results.join['serveMs']!, 'ms')}`);
+  }
 
   // (iii) failover.
-  for (let r = 0; r < runs; r++) {
+  for (let r = 0; r < (wanted.has('failover') ? runs : 0); r++) {
     const f = await failover(c, db, failoverClients, procs);
     results.failovers.push(f);
     console.log(
       `failover ${r + 1}: ${f.moved} of ${f.clients} clients moved; all moved complete again after ${fmt(f.movedCompleteMs)} ms (moved p50 ${fmt(f.movedP50Ms)}, p90 ${fmt(f.movedP90Ms)}; every client: ${fmt(f.allMs)} ms); HAProxy DOWN after ${fmt(f.downMs)} ms; the last client's connection: ${f.slowest.join(' | ')}`,
     );
   }
-  results.failover = pick(results.failovers, [
-    'moved',
-    'movedCompleteMs',
-    'movedP50Ms',
-    'movedP90Ms',
-    'allMs',
-    'downMs',
-  ]);
-  console.log(
-    `failover: moved clients complete again after ${show(results.failover['movedCompleteMs']!, 'ms')}`,
-  );
+  if (results.failovers.length > 0) {
+    results.failover = pick(results.failovers, [
+      'moved',
+      'movedCompleteMs',
+      'movedP50Ms',
+      'movedP90Ms',
+      'allMs',
+      'downMs',
+    ]);
+    console.log(
+      `failover: moved clients complete again after ${show(results.failover['movedCompleteMs']!, 'ms')}`,
+    );
+  }
 } finally {
   await stopAll();
 }
