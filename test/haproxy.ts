@@ -122,8 +122,10 @@ defaults
   timeout tunnel 1h
   timeout http-keep-alive 2s
   # A connection refused by a server that the checks have not yet marked down is retried
-  # on another one (the last retry redispatches).
-  option redispatch
+  # on another one at once: \`redispatch 1\` redispatches on every retry. With plain
+  # \`option redispatch\` only the last retry does, and each retry on the same server waits
+  # the turn-around timer, min(timeout connect, 1 s), first.
+  option redispatch 1
   retries 2
 
 frontend sync
@@ -138,6 +140,11 @@ backend view_syncers
   http-check send meth GET uri ${o.healthPath ?? '/'}
   http-check expect status 200
   # A node taken out also loses its WebSockets: its clients reconnect to their new node.
+  # A dead node refuses the check's connection at once, so it is out after two checks
+  # (~400 ms). A live node busy with a burst of hydrations may answer a check late: without
+  # \`timeout check\` the limit would be \`inter\` (200 ms) and busy nodes would flap DOWN,
+  # sending their new groups elsewhere and cutting the moves of a failover.
+  timeout check 2s
   default-server inter 200ms fastinter 200ms downinter 200ms fall 2 rise 1 on-marked-down shutdown-sessions
 ${servers.join('\n')}
 `;
