@@ -3,13 +3,12 @@
 // reaches clients on every view-syncer; a group lives on one node; a view-syncer killed moves
 // its groups to the other with no mutation lost or applied twice; a killed manager leaves
 // the view-syncers serving reads, and they catch up once it is back.
-import {request} from 'node:http';
 import {Zero} from '@zync/client';
 import {createSchema, number, string, table} from '@zync/zql';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
 import {WebSocket} from 'ws';
-import {startCluster, type Cluster, type ClusterNode} from '../cluster.ts';
+import {refusedUpgrade, startCluster, type Cluster, type ClusterNode} from '../cluster.ts';
 import {createTestDatabase} from '../pg.ts';
 
 (globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
@@ -120,27 +119,7 @@ async function groupsByNode(): Promise<Map<ClusterNode, Group[]>> {
 test('the manager serves no sync clients: health answers, upgrades get 421, snapshots need the secret', async () => {
   const port = cluster.manager.port;
   expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
-  const upgrade = await new Promise<{status: number; body: string}>((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1',
-      port,
-      path: '/sync/v1/connect?clientGroupID=g',
-      headers: {
-        connection: 'Upgrade',
-        upgrade: 'websocket',
-        'sec-websocket-version': '13',
-        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-      },
-    });
-    req.on('response', res => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({status: res.statusCode ?? 0, body}));
-    });
-    req.on('upgrade', () => reject(new Error('the manager accepted a WebSocket')));
-    req.on('error', reject);
-    req.end();
-  });
+  const upgrade = await refusedUpgrade(port);
   expect(upgrade.status).toBe(421);
   expect(upgrade.body).toMatch(/replication-manager and serves no sync clients/);
   const snapshotUrl = `http://127.0.0.1:${cluster.manager.changeStreamerPort}/replica-snapshot`;
