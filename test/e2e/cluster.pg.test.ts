@@ -244,7 +244,7 @@ test('the manager killed: view-syncers keep serving reads and writes, and catch 
   await manager.kill();
   // Served meanwhile: a new group hydrates what its node has, and a CRUD write goes upstream.
   const late = await openGroup();
-  expect(late.views[0]!.data.map(r => r.id)).toContain('on-three');
+  await everyoneSees('on-three', [late]);
   const w = groups[0]!.clients[0]!.mutate.entry.upsert({
     id: 'while-down',
     client: 'c',
