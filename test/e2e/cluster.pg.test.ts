@@ -239,6 +239,24 @@ test('a view-syncer stopped (SIGTERM): its clients reconnect at once to the othe
   await cluster.waitForStates({vs0: 'UP', vs1: 'UP', vs2: 'UP'});
 }, 120_000);
 
+test('a schema change upstream: every view-syncer takes the new replica and keeps its clients in step', async () => {
+  const t0 = performance.now();
+  await db.query(`ALTER TABLE entry ADD COLUMN note TEXT NOT NULL DEFAULT 'n'`);
+  await db.query(`INSERT INTO entry (id, client, n) VALUES ('after-alter', 'upstream', 7)`);
+  await everyoneSees('after-alter');
+  figures['ALTER TABLE + INSERT until every client on 3 view-syncers shows the row, ms'] =
+    performance.now() - t0;
+  // Still served and still written through after the reset.
+  const w = groups.at(-1)!.clients[0]!.mutate.entry.upsert({
+    id: 'after-alter-write',
+    client: 'c',
+    n: 8,
+    applied: 0,
+  });
+  expect(await w.server).toEqual({type: 'success'});
+  await everyoneSees('after-alter-write');
+}, 120_000);
+
 test('the manager killed: view-syncers keep serving reads and writes, and catch up once it is back', async () => {
   const {manager} = cluster;
   await manager.kill();
