@@ -5,7 +5,8 @@
 //
 // Every node keeps its ports and replica file across restarts, so that HAProxy's config stays
 // valid and a restarted node resumes from its replica. Processes are stopped by PID.
-import {mkdtempSync, rmSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {request} from 'node:http';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {startEmbeddedPostgres, type EmbeddedPostgres} from '../scripts/embedded-postgres.ts';
@@ -38,6 +39,11 @@ export type ClusterNode = {
   holds(clientGroupID: string): Promise<boolean>;
   /** An admin endpoint's JSON (Bearer ZERO_ADMIN_PASSWORD), e.g. `/admin/statz`. */
   admin(path: string): Promise<{status: number; body: unknown}>;
+  /**
+   * The child processes of a node with ZERO_NUM_SYNC_WORKERS ≥ 2 and their role
+   * (`replicator`, `sync-worker`), read from /proc (Linux).
+   */
+  children(): {pid: number; role: string}[];
 };
 
 export type ClusterOptions = {
@@ -165,6 +171,30 @@ function makeNode(spec: NodeSpec): ClusterNode {
       }
     },
     admin,
+    children() {
+      const pid = run && !run.closed() ? run.child.pid : undefined;
+      if (pid === undefined) return [];
+      let list: string;
+      try {
+        list = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+      } catch {
+        return [];
+      }
+      return list
+        .split(/\s+/)
+        .filter(x => x !== '')
+        .map(Number)
+        .map(child => {
+          let role = '';
+          try {
+            const env = readFileSync(`/proc/${child}/environ`, 'utf8').split('\0');
+            role = env.find(e => e.startsWith('ZYNC_PROCESS_ROLE='))?.slice(18) ?? '';
+          } catch {
+            // Exited meanwhile.
+          }
+          return {pid: child, role};
+        });
+    },
   };
 }
 
@@ -277,4 +307,38 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     waitForStates,
     stop: stopAll,
   };
+}
+
+/**
+ * Sends a WebSocket upgrade request to `port` and resolves with the HTTP answer when it is not
+ * a `101` (rejects if the upgrade is accepted).
+ */
+export function refusedUpgrade(
+  port: number,
+  path = '/sync/v4/connect?clientGroupID=g',
+): Promise<{status: number; body: string}> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path,
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      },
+    });
+    req.on('response', res => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({status: res.statusCode ?? 0, body}));
+    });
+    req.on('upgrade', (_res, socket) => {
+      socket.destroy();
+      reject(new Error(`the upgrade on port ${port} was accepted`));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

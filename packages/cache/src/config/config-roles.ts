@@ -36,7 +36,7 @@ export const ROLE_VARS = [
   {
     env: 'ZERO_CHANGE_STREAMER_PORT',
     docDefault: '`ZERO_PORT` + 1',
-    doc: '`replication-manager` only: port of the snapshot server (on `ZERO_HOST`), which view-syncers download their first replica from (`Authorization: Bearer` `ZERO_ADMIN_PASSWORD`)',
+    doc: '`replication-manager` only: port of the snapshot server (on `ZERO_HOST`) that view-syncers download a replica from when they start without one or fall behind the change log (`Authorization: Bearer` `ZERO_ADMIN_PASSWORD`); must differ from `ZERO_PORT`',
     key: 'changeStreamerPort',
     type: 'port',
     description:

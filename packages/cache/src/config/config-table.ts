@@ -100,11 +100,11 @@ export const CONFIG_VARS = [
   {
     env: 'ZERO_NUM_SYNC_WORKERS',
     docDefault: 'cores − 1 (at least 1)',
-    doc: 'sync worker processes (positive integer). `1`: one process, as before; more: a dispatcher process hands each WebSocket to the worker that owns its client group, one replicator process writes the replica (see [processes.md](processes.md))',
+    doc: 'sync worker processes (positive integer). `1`: one process, as before; more: a dispatcher process hands each WebSocket to the worker that owns its client group, one replicator process writes the replica (see [processes.md](processes.md)). A `replication-manager` runs no sync workers: `2` or more only puts its replicator in a process of its own',
     key: 'numSyncWorkers',
     type: 'positive-int',
     description:
-      'Sync worker processes; default: the number of cores minus one, at least 1. With 1, zero-cache runs in one process; with more, a dispatcher, a replicator and the workers (docs/processes.md).',
+      'Sync worker processes; default: the number of cores minus one, at least 1. With 1, zero-cache runs in one process; with more, a dispatcher, a replicator and the workers (docs/processes.md). A replication-manager runs none.',
   },
   ...ROLE_VARS,
   {

@@ -1,9 +1,9 @@
 // zero-cache on several cores: this (main) process binds the port and hands each WebSocket
 // upgrade to the sync worker that owns its client group; one replicator process writes the
 // replica (on a view-syncer: follows the change log; server/roles.ts); N sync workers serve
-// from it (none on a replication-manager, which refuses upgrades). The dispatcher restarts a child that crashes, stops
-// everything on a failure that a restart cannot fix, and drains every child on stop().
-// See docs/processes.md.
+// from it (none on a replication-manager, which refuses upgrades). The dispatcher restarts
+// a child that crashes, stops everything on a failure that a restart cannot fix, and drains
+// every child on stop(). See docs/processes.md.
 import {statSync} from 'node:fs';
 import {createServer, type IncomingMessage, type Server} from 'node:http';
 import type {Socket} from 'node:net';

@@ -13,6 +13,7 @@ import {downloadSnapshot} from '../change-db/snapshot-client.ts';
 import {startSnapshotServer, type SnapshotServer} from '../change-db/snapshot-server.ts';
 import type {ZeroConfig} from '../config/parse-config.ts';
 import type {Metrics} from '../metrics/metrics.ts';
+import {redactUrl, safeErrorMessage} from '../pg/redact-url.ts';
 import {Replicator} from '../replicator/replicator.ts';
 import {listenError} from './listen-error.ts';
 
@@ -42,6 +43,9 @@ export type RoleParts = {
   /** Stops what `listen` and `started` began and closes the change log (after the feed). */
   close(): Promise<void>;
 };
+
+/** Postgres errors that retrying cannot fix: bad credentials, privileges, no such database. */
+const PERMANENT = new Set(['28P01', '28000', '42501', '3D000']);
 
 /** Trimming of the change log runs this often on the manager. */
 export const TRIM_INTERVAL_MS = 10_000;
@@ -97,15 +101,47 @@ function managerParts(
   });
   let server: Promise<SnapshotServer> | undefined;
   let running: Promise<void> | undefined;
+  let stopped = false;
+  let wake = () => {};
+  // The change log's tables exist before the first transaction is written into them. An
+  // unreachable change database is waited for, as the Replicator waits for upstream.
+  const initChangeLog = async (): Promise<boolean> => {
+    for (let attempt = 1, delay = 200; !stopped; attempt++, delay = Math.min(delay * 2, 5_000)) {
+      try {
+        await writer.init();
+        return true;
+      } catch (e) {
+        const code = (e as {code?: unknown}).code;
+        if (typeof code === 'string' && PERMANENT.has(code)) throw e;
+        lc.warn('Creating the change log tables failed; retrying', {
+          changeDb: redactUrl(config.changeDb),
+          attempt,
+          retryInMs: delay,
+          error: safeErrorMessage(e),
+        });
+        await new Promise<void>(resolve => {
+          const t = setTimeout(resolve, delay);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
+    }
+    return false;
+  };
   const feed: ReplicaFeed = {
     ready: replicator.ready,
     get version() {
       return replicator.version;
     },
     subscribe: listener => replicator.subscribe(listener),
-    // The change log's tables exist before the first transaction is written into them.
-    run: () => (running ??= writer.init().then(() => replicator.run())),
-    stop: () => replicator.stop(),
+    run: () => (running ??= initChangeLog().then(ok => (ok ? replicator.run() : undefined))),
+    stop: () => {
+      stopped = true;
+      wake();
+      return replicator.stop();
+    },
   };
   return {
     feed,
