@@ -21,12 +21,13 @@ import {cpus, loadavg, totalmem} from 'node:os';
 import {join as joinPath} from 'node:path';
 import pg from 'pg';
 import {startCluster, type Cluster} from '../test/cluster.ts';
-import {onStop, startPostgres, stopAll} from './e2e/harness.ts';
+import {onStop, sleep, startPostgres, stopAll} from './e2e/harness.ts';
 import {figure, fmt, show, type Figure} from './e2e/stats.ts';
 import {
   failover,
   joinNode,
   latency,
+  nodeCpuMs,
   type Failover,
   type Join,
   type Latency,
@@ -53,6 +54,7 @@ const results: {
   loadAfter?: number[];
   rows: number;
   clusterStartMs?: number;
+  idleCpuPct?: Record<string, number>;
   threeNodes: Point[];
   oneNode: Point[];
   joins: Join[];
@@ -99,7 +101,7 @@ async function point(what: string, run: () => Promise<Latency>, clients: number)
 
 const showLatency = (what: string, l: Latency) =>
   console.log(
-    `${what}, ${l.clients} clients on ${l.nodes} node(s) ${JSON.stringify(l.spread)}: connect ${fmt(l.connectMs)} ms; commit to client p50 ${fmt(l.p50)} ms, p99 ${fmt(l.p99)} ms, to the last client ${fmt(l.allMs)} ms (median of ${writes} writes); server CPU ${fmt(l.cpuUsPerClientWrite)} µs/client/write`,
+    `${what}, ${l.clients} clients on ${l.nodes} node(s) ${JSON.stringify(l.spread)}: connect ${fmt(l.connectMs)} ms; commit to client p50 ${fmt(l.p50)} ms, p99 ${fmt(l.p99)} ms, to the last client ${fmt(l.allMs)} ms (median of ${writes} writes); server CPU ${fmt(l.cpuUsPerClientWrite)} µs/client/write (ms by node: ${JSON.stringify(l.cpuMsByNode)})`,
   );
 
 let cluster: Cluster | undefined;
@@ -133,6 +135,20 @@ try {
   );
 
   // (i) and (iv): three nodes through HAProxy, then one node taking every client directly.
+  // Idle: what each node costs with nothing connected and no writes (heartbeats, polls).
+  const i0 = nodeCpuMs(c);
+  const w0 = performance.now();
+  await sleep(5000); // an idle interval to measure, not a wait for a condition
+  const i1 = nodeCpuMs(c);
+  const idleMs = performance.now() - w0;
+  results.idleCpuPct = Object.fromEntries(
+    Object.entries(i1).map(([k, ms]) => [k, ((ms - (i0[k] ?? ms)) * 100) / idleMs]),
+  );
+  console.log(
+    `idle CPU, % of a core: ${Object.entries(results.idleCpuPct)
+      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .join(', ')}`,
+  );
   const one = `http://127.0.0.1:${c.viewSyncers[0]!.port}`;
   for (const n of wanted.has('latency') ? counts : []) {
     const opts = {procs, writes};

@@ -103,6 +103,8 @@ export type Latency = {
   cpuUsPerClientWrite: number;
   /** Clients per node (view-syncer name → count). */
   spread: Record<string, number>;
+  /** CPU ms of each node (manager, vs0, …) during the writes. */
+  cpuMsByNode: Record<string, number>;
 };
 
 /** Where the clients' groups are held: view-syncer name → count. */
@@ -117,14 +119,17 @@ export async function spread(cluster: Cluster, groups: readonly string[]) {
   return {by, nodeOfGroup};
 }
 
-function clusterCpuMs(cluster: Cluster): number {
-  let sum = 0;
+/** CPU ms so far of each running node's process, by name. */
+export function nodeCpuMs(cluster: Cluster): Record<string, number> {
+  const out: Record<string, number> = {};
   for (const n of [cluster.manager, ...cluster.viewSyncers]) {
     const pid = n.running() ? n.run?.child.pid : undefined;
-    if (pid !== undefined) sum += cpuMs(pid);
+    if (pid !== undefined) out[n.name] = cpuMs(pid);
   }
-  return sum;
+  return out;
 }
+
+const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
 /** `count` clients on `server`, `writes` writes of the hot row, each watched by every client. */
 export async function latency(
@@ -139,7 +144,7 @@ export async function latency(
   const {by} = await spread(cluster, cs.groups);
   const samples: number[] = [];
   const all: number[] = [];
-  const c0 = clusterCpuMs(cluster);
+  const c0 = nodeCpuMs(cluster);
   for (let w = 0; w < o.writes; w++) {
     const {committed, at} = await writeAndWatch(db, cs);
     const lat = at.map(t => t - committed);
@@ -147,7 +152,11 @@ export async function latency(
     all.push(Math.max(...lat));
     await sleep(50); // writes apart, as a steady trickle rather than a burst
   }
-  const cpu = ((clusterCpuMs(cluster) - c0) * 1000) / o.writes / count;
+  const c1 = nodeCpuMs(cluster);
+  const cpuMsByNode = Object.fromEntries(
+    Object.entries(c1).map(([k, ms]) => [k, Math.round(ms - (c0[k] ?? ms))]),
+  );
+  const cpu = (sum(cpuMsByNode) * 1000) / o.writes / count;
   await cs.close();
   return {
     clients: count,
@@ -158,6 +167,7 @@ export async function latency(
     allMs: percentile(all, 50),
     cpuUsPerClientWrite: cpu,
     spread: by,
+    cpuMsByNode,
   };
 }
 
