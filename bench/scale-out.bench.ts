@@ -10,7 +10,7 @@
 // Environment (all optional):
 //   BENCH_RUNS=3                  runs of every figure (median, min, max)
 //   BENCH_ROWS=1000000            rows of the large table every replica holds
-//   BENCH_CLIENTS=150,300         client counts of (i) and (iv)
+//   BENCH_CLIENTS=100,300,600     client counts of (i) and (iv)
 //   BENCH_FAILOVER_CLIENTS=300
 //   BENCH_CLIENT_PROCS=3          processes the clients run in
 //   BENCH_WRITES=10               writes per latency point
@@ -41,7 +41,7 @@ const ints = (s: string | undefined, d: string) =>
     .filter(n => Number.isInteger(n) && n > 0);
 const runs = ints(env['BENCH_RUNS'], '3')[0]!;
 const rows = ints(env['BENCH_ROWS'], '1000000')[0]!;
-const counts = ints(env['BENCH_CLIENTS'], '150,300');
+const counts = ints(env['BENCH_CLIENTS'], '100,300,600');
 const failoverClients = ints(env['BENCH_FAILOVER_CLIENTS'], '300')[0]!;
 const procs = ints(env['BENCH_CLIENT_PROCS'], '3')[0]!;
 const writes = ints(env['BENCH_WRITES'], '10')[0]!;
