@@ -11,7 +11,7 @@ import type {ChildProcess} from 'node:child_process';
 import {accessSync, constants, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {connect} from 'node:net';
 import {tmpdir} from 'node:os';
-import {delimiter, join} from 'node:path';
+import {delimiter, dirname, join} from 'node:path';
 import {freePort} from './free-port.ts';
 
 export type HaproxyBackend = {readonly name: string; readonly host: string; readonly port: number};
@@ -122,8 +122,10 @@ defaults
   timeout tunnel 1h
   timeout http-keep-alive 2s
   # A connection refused by a server that the checks have not yet marked down is retried
-  # on another one (the last retry redispatches).
-  option redispatch
+  # on another one at once: \`redispatch 1\` redispatches on every retry. With plain
+  # \`option redispatch\` only the last retry does, and each retry on the same server waits
+  # the turn-around timer, min(timeout connect, 1 s), first.
+  option redispatch 1
   retries 2
 
 frontend sync
@@ -138,12 +140,23 @@ backend view_syncers
   http-check send meth GET uri ${o.healthPath ?? '/'}
   http-check expect status 200
   # A node taken out also loses its WebSockets: its clients reconnect to their new node.
+  # A dead node refuses the check's connection at once, so it is out after two checks
+  # (~400 ms). A live node busy with a burst of hydrations may answer a check late: without
+  # \`timeout check\` the limit would be \`inter\` (200 ms) and busy nodes would flap DOWN,
+  # sending their new groups elsewhere and cutting the moves of a failover.
+  timeout check 2s
   default-server inter 200ms fastinter 200ms downinter 200ms fall 2 rise 1 on-marked-down shutdown-sessions
 ${servers.join('\n')}
 `;
 }
 
-type Child = {proc: ChildProcess; output: () => string; exited: Promise<number | null>};
+type Child = {
+  proc: ChildProcess;
+  /** The folder of its config (one per startHaproxy). */
+  dir: string;
+  output: () => string;
+  exited: Promise<number | null>;
+};
 
 function spawnHaproxy(bin: string, cfg: string, replacePid?: number): Child {
   const args = ['-f', cfg, '-db', ...(replacePid ? ['-sf', String(replacePid)] : [])];
@@ -152,7 +165,7 @@ function spawnHaproxy(bin: string, cfg: string, replacePid?: number): Child {
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>(resolve => proc.once('close', code => resolve(code)));
-  return {proc, output: () => out, exited};
+  return {proc, dir: dirname(cfg), output: () => out, exited};
 }
 
 function accepts(port: number): Promise<boolean> {
@@ -249,18 +262,31 @@ export async function startHaproxy(o: HaproxyOptions): Promise<Haproxy> {
       const old = current;
       const next = spawnHaproxy(bin, cfg, old.proc.pid);
       running.add(next);
-      // The old process hands over and exits once the new one has bound the port.
-      const ok = await Promise.race([old.exited.then(() => true), next.exited.then(() => false)]);
-      running.delete(old);
-      if (!ok) {
+      // The new process binds the port and the stats socket, then tells the old one to
+      // finish: the old one stops listening but serves its open connections (WebSockets)
+      // until they close. Reloaded once the stats socket answers from the new process.
+      const sock = join(dir, 'admin.sock');
+      const answersFromNext = async () => {
+        const info = await adminCommand(sock, 'show info').catch(() => '');
+        return new RegExp(`^Pid: ${next.proc.pid}$`, 'm').test(info);
+      };
+      let nextExited = false;
+      void next.exited.then(() => (nextExited = true));
+      while (!nextExited && !(await answersFromNext())) {
+        await new Promise(r => setTimeout(r, 25)); // The poll interval of a condition wait.
+      }
+      if (nextExited) {
         running.delete(next);
         throw new Error(`haproxy did not reload:\n${next.output().slice(-3000)}`);
       }
+      // The old process stays in `running` (killed on stop or exit) until it has finished.
+      void old.exited.then(() => running.delete(old));
       current = next;
     },
     async stop() {
-      await kill(current);
-      running.delete(current);
+      // Processes replaced by a reload that still serve old connections go too.
+      await Promise.all([...running].filter(c => c.dir === dir).map(kill));
+      for (const c of [...running]) if (c.dir === dir) running.delete(c);
       rmSync(dir, {recursive: true, force: true});
     },
   };

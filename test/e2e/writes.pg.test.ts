@@ -243,3 +243,21 @@ test('a 401 from the API server on a push loses nothing: new token, resent, appl
   expect(rows[0]).toEqual({n: 1});
   await vi.waitFor(() => expect(va.data.find(x => x.id === 'auth401')?.title).toBe('kept!'));
 });
+
+test('after a schema change upstream (a reset of every group), mutations are still confirmed', async () => {
+  const a = client();
+  const va = live(a);
+  await vi.waitFor(() => expect(va.resultType).toBe('complete'));
+  expect(await a.mutate.item.insert({id: 'pre-alter', title: 'P', votes: 0}).server).toEqual({
+    type: 'success',
+  });
+  await db.query(`ALTER TABLE item ADD COLUMN note TEXT NOT NULL DEFAULT 'n'`);
+  await db.query(`INSERT INTO item (id, title, votes) VALUES ('post-alter', 'Q', 0)`);
+  await vi.waitFor(() => expect(va.data.some(r => r.id === 'post-alter')).toBe(true));
+  // Its confirmation (the client's last mutation id) comes through replication, as before.
+  const w = a.mutate.item.insert({id: 'after-reset', title: 'R', votes: 0});
+  expect(await w.server).toEqual({type: 'success'});
+  expect(await a.mutate.item.add({id: 'after-reset-2', title: 'S'}).server).toEqual({
+    type: 'success',
+  });
+});

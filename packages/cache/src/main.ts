@@ -1,11 +1,11 @@
 // zero-cache's entry point: the only place that reads process.env.
 import {createLogger, logLineFormatter, type LogFormat} from '@zync/shared';
 import {ConfigError} from './config/config-error.ts';
-import {configHelp, parseConfig, unusedSettings} from './config/parse-config.ts';
+import {configHelp, parseConfig} from './config/parse-config.ts';
 import {ListenError} from './server/listen-error.ts';
 import {runZeroCache} from './server/run-zero-cache.ts';
 import {ProcessFailure, runZeroCacheProcesses} from './processes/dispatcher.ts';
-import {numSyncWorkers} from './processes/routing.ts';
+import {processLayout} from './server/role-rules.ts';
 import {legacyAPI} from './permissions/legacy-api.ts';
 import {permissionsPolicy} from './permissions/permissions-policy.ts';
 import {loadPermissionsHooks} from './permissions/permissions-hooks.ts';
@@ -45,9 +45,6 @@ async function main(): Promise<number> {
   format = config.logFormat;
   const formatLine = logLineFormatter(format);
   const lc = createLogger(config.logLevel, (level, msg, ctx) => write(formatLine(level, msg, ctx)));
-  for (const name of unusedSettings(process.env)) {
-    lc.warn(`${name} is set but not used yet: zero-cache ignores it (see zero-cache --help)`);
-  }
   let perms;
   let policy;
   let legacy;
@@ -80,16 +77,16 @@ async function main(): Promise<number> {
   }
   // One sync worker: everything in this process, as before. More: this process dispatches
   // sockets to worker processes, which load the schema file themselves (docs/processes.md).
-  const workers = numSyncWorkers(config.numSyncWorkers);
-  const zc =
-    workers === 1
-      ? runZeroCache(config, lc, {
-          permissions: perms.permissions,
-          legacy,
-          prepareQuery: perms.prepareQuery,
-          cells: perms.selectPermissions,
-        })
-      : runZeroCacheProcesses(config, lc, {workers, env: process.env});
+  // A replication-manager runs no sync workers (server/role-rules.ts).
+  const layout = processLayout(config);
+  const zc = !layout.multiProcess
+    ? runZeroCache(config, lc, {
+        permissions: perms.permissions,
+        legacy,
+        prepareQuery: perms.prepareQuery,
+        cells: perms.selectPermissions,
+      })
+    : runZeroCacheProcesses(config, lc, {workers: layout.syncWorkers, env: process.env});
   let stopping = false;
   const onSignal = (sig: string) => {
     if (stopping) return;

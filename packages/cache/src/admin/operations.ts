@@ -24,7 +24,7 @@ export type Operations = {
   /** The admin endpoints, for the sync server's HTTP port. */
   readonly http: HttpHandler;
   /** Starts serving figures of these services. */
-  attach(syncServer: SyncServer, replicator: Replicator): void;
+  attach(syncServer: SyncServer, replicator: Pick<Replicator, 'version'>): void;
   stop(): Promise<void>;
 };
 

@@ -164,7 +164,7 @@ export class ChangeLogWriter implements ChangeLogSink {
 
   /**
    * Trims every `intervalMs` (default 10 s) until `close()`, with `nodeTimeoutMs` (the
-   * design's ZERO_CHANGE_LOG_NODE_TIMEOUT, ~60 s). A failed trim is logged; the next one
+   * ZERO_CHANGE_LOG_NODE_TIMEOUT_SECONDS, default 60 s). A failed trim is logged; the next one
    * tries again.
    */
   startTrimming(opts: {readonly nodeTimeoutMs: number; readonly intervalMs?: number}): void {

@@ -261,7 +261,9 @@ describe('snapshot server and client', () => {
   });
 
   test('a client that goes away mid-transfer leaves no copy behind', async () => {
-    const {dir, server, log} = await setup();
+    // Larger than what the sockets buffer, so that the transfer cannot end before the client
+    // goes away.
+    const {dir, server, log} = await setup({mib: 32});
     const held = await get(server.port, '/replica-snapshot', `Bearer ${SECRET}`);
     held.destroy();
     await expect.poll(() => files(dir).filter(f => f.includes('serve'))).toEqual([]);

@@ -1,11 +1,14 @@
 // Every zero-cache setting, declared once. The tables in README.md and docs/configuration.md
 // are generated from it (`npm run docs:config`).
+import {ROLE_VARS} from './config-roles.ts';
 
 export type ConfigType =
   | 'string'
   | 'postgres-url'
   | 'http-url'
   | 'port'
+  | 'role'
+  | 'task-id'
   | 'app-id'
   | 'log-level'
   | 'log-format'
@@ -25,8 +28,6 @@ export interface ConfigVar {
   /** Never echoed in errors or help. */
   readonly secret?: boolean;
   readonly aliases?: readonly string[];
-  /** Accepted and validated but not acted on yet: help says so, start-up warns when set. */
-  readonly notUsedYet?: boolean;
   /** One line for `zero-cache --help`. */
   readonly description: string;
   /**
@@ -61,13 +62,12 @@ export const CONFIG_VARS = [
   {
     env: 'ZERO_CHANGE_DB',
     docDefault: 'the upstream database',
-    doc: '**not used yet**: checked to be a `postgres://` URL, then ignored (a `WARN` at start says so when set); the change log is kept in the SQLite replica',
+    doc: 'Postgres URL of the change log that the `replication-manager` writes and `view-syncer`s follow (schema `zync_<appId>_cdc`; see [scale-out.md](scale-out.md)). With `ZERO_ROLE=all` the change log stays in the SQLite replica and this database is not touched',
     key: 'changeDb',
     type: 'postgres-url',
     secret: true,
-    notUsedYet: true,
     description:
-      'Not used yet: checked to be a postgres:// URL, then ignored (zero-cache warns at start when it is set). The change log is kept in the SQLite replica.',
+      'Postgres URL of the change log shared by the replication manager and the view-syncers (ZERO_ROLE); with ZERO_ROLE=all the change log stays in the replica. Default: the upstream database.',
   },
   {
     env: 'ZERO_REPLICA_FILE',
@@ -100,12 +100,13 @@ export const CONFIG_VARS = [
   {
     env: 'ZERO_NUM_SYNC_WORKERS',
     docDefault: 'cores − 1 (at least 1)',
-    doc: 'sync worker processes (positive integer). `1`: one process, as before; more: a dispatcher process hands each WebSocket to the worker that owns its client group, one replicator process writes the replica (see [processes.md](processes.md))',
+    doc: 'sync worker processes (positive integer). `1`: one process, as before; more: a dispatcher process hands each WebSocket to the worker that owns its client group, one replicator process writes the replica (see [processes.md](processes.md)). A `replication-manager` runs no sync workers: `2` or more only puts its replicator in a process of its own',
     key: 'numSyncWorkers',
     type: 'positive-int',
     description:
-      'Sync worker processes; default: the number of cores minus one, at least 1. With 1, zero-cache runs in one process; with more, a dispatcher, a replicator and the workers (docs/processes.md).',
+      'Sync worker processes; default: the number of cores minus one, at least 1. With 1, zero-cache runs in one process; with more, a dispatcher, a replicator and the workers (docs/processes.md). A replication-manager runs none.',
   },
+  ...ROLE_VARS,
   {
     env: 'ZERO_APP_ID',
     docDefault: '`zero`',

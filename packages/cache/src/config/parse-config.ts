@@ -7,8 +7,15 @@ import {ConfigError} from './config-error.ts';
 import {CONFIG_VARS} from './config-table.ts';
 import type {ConfigVar} from './config-table.ts';
 import {parseOtelConfig, type OtlpMetricsConfig} from './otel-config.ts';
+import {
+  resolveRoleSettings,
+  TASK_ID_PATTERN,
+  ZERO_ROLES,
+  type RoleSettings,
+} from './config-roles.ts';
 
-export interface ZeroConfig {
+/** The role settings (config-roles.ts) are part of it: role, taskId, changeStreamer*. */
+export interface ZeroConfig extends RoleSettings {
   readonly upstreamDb: string;
   readonly cvrDb: string;
   readonly changeDb: string;
@@ -106,6 +113,16 @@ function parseValue(v: ConfigVar, raw: string): unknown {
       if (!/^\d+(\.\d+)?$/.test(raw) || !(n > 0)) throw bad('a positive number');
       return n;
     }
+    case 'role':
+      if (!(ZERO_ROLES as readonly string[]).includes(raw))
+        throw bad(`one of ${ZERO_ROLES.join(', ')}`);
+      return raw;
+    case 'task-id':
+      if (!TASK_ID_PATTERN.test(raw))
+        throw bad(
+          'letters, digits, ".", "_", ":" and "-" (starting with a letter or digit), at most 128 characters',
+        );
+      return raw;
     case 'app-id':
       if (!isValidAppID(raw))
         throw bad('lowercase letters, digits and underscores only (/^[a-z0-9_]+$/)');
@@ -201,6 +218,7 @@ export function parseConfig(env: Env): ZeroConfig {
   }
   out['cvrDb'] ??= out['upstreamDb'];
   out['changeDb'] ??= out['upstreamDb'];
+  Object.assign(out, resolveRoleSettings(out));
   out['otlpMetrics'] = parseOtelConfig(env);
   out['production'] = env['NODE_ENV'] === 'production';
   if (out['production'] && out['adminPassword'] === undefined) {
@@ -216,13 +234,6 @@ export function parseConfig(env: Env): ZeroConfig {
   return Object.freeze(out) as unknown as ZeroConfig;
 }
 
-/** The settings in `env` that are accepted but not used yet (start-up warns about them). */
-export function unusedSettings(env: Env): string[] {
-  return (CONFIG_VARS as readonly ConfigVar[])
-    .filter(v => v.notUsedYet && env[v.env] !== undefined && env[v.env] !== '')
-    .map(v => v.env);
-}
-
 /** The text `zero-cache --help` prints. */
 export function configHelp(): string {
   const lines = ['Usage: zero-cache', '', 'Configuration (environment variables):', ''];
@@ -232,10 +243,9 @@ export function configHelp(): string {
         ? `default: ${v.default}`
         : v.required
           ? 'required'
-          : 'default: unset';
+          : `default: ${v.docDefault.replace(/`/g, '')}`;
     const alias = v.aliases ? ` (alias ${v.aliases.join(', ')})` : '';
-    const unused = v.notUsedYet ? ' (NOT USED YET)' : '';
-    lines.push(`  ${v.env}${alias}${unused}`, `      ${v.description} [${def}]`);
+    lines.push(`  ${v.env}${alias}`, `      ${v.description} [${def}]`);
   }
   return lines.join('\n');
 }

@@ -1,8 +1,9 @@
 // zero-cache on several cores: this (main) process binds the port and hands each WebSocket
 // upgrade to the sync worker that owns its client group; one replicator process writes the
-// replica; N sync workers serve from it. The dispatcher restarts a child that crashes, stops
-// everything on a failure that a restart cannot fix, and drains every child on stop().
-// See docs/processes.md.
+// replica (on a view-syncer: follows the change log; server/roles.ts); N sync workers serve
+// from it (none on a replication-manager, which refuses upgrades). The dispatcher restarts
+// a child that crashes, stops everything on a failure that a restart cannot fix, and drains
+// every child on stop(). See docs/processes.md.
 import {statSync} from 'node:fs';
 import {createServer, type IncomingMessage, type Server} from 'node:http';
 import type {Socket} from 'node:net';
@@ -10,13 +11,14 @@ import {resolve} from 'node:path';
 import type {Logger} from '@zync/shared';
 import type {ZeroConfig} from '../config/parse-config.ts';
 import {listenError} from '../server/listen-error.ts';
+import {refusalResponse, refusedUpgrades} from '../server/role-rules.ts';
 import {ChildHandle, type ChildExit} from './child-handle.ts';
 import {DispatcherAdmin} from './dispatcher-admin.ts';
 import type {ChildRole, FromChild, ProcessStats, ToChild} from './messages.ts';
 import {routedGroupID, workerIndexFor} from './routing.ts';
 
 export type ProcessesOptions = {
-  /** Number of sync workers (ZERO_NUM_SYNC_WORKERS), at least 1. */
+  /** Number of sync workers (ZERO_NUM_SYNC_WORKERS); 0 on a replication-manager. */
   readonly workers: number;
   /** The environment the children start with. */
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -118,6 +120,8 @@ class Dispatcher implements ZeroCacheProcesses {
   readonly #workers: Slot[];
   /** /metrics and the admin endpoints, over every process (dispatcher-admin.ts). */
   readonly #admin: DispatcherAdmin;
+  /** Set on a replication-manager: the text every upgrade is refused with. */
+  readonly #refusal: string | undefined;
   #port = 0;
   #serving = false;
   #workersStarted = false;
@@ -135,6 +139,7 @@ class Dispatcher implements ZeroCacheProcesses {
     this.#config = config;
     this.#lc = lc.with({component: 'dispatcher'});
     this.#o = options;
+    this.#refusal = refusedUpgrades(config);
     this.#workers = Array.from({length: options.workers}, (_, i) =>
       slot('sync-worker', i, `sync-worker-${i}`),
     );
@@ -301,6 +306,8 @@ class Dispatcher implements ZeroCacheProcesses {
       this.#workersStarted = true;
       this.#latestVersion = version;
       for (const w of this.#workers) this.#spawn(w);
+      // A replication-manager has no worker to wait for.
+      this.#maybeServing();
       return;
     }
     if (replaced) {
@@ -328,11 +335,19 @@ class Dispatcher implements ZeroCacheProcesses {
       clearTimeout(q.timer);
       void this.#handOver(w, q.msg, q.socket);
     }
+    this.#maybeServing();
+  }
+
+  /** Serving from the moment every worker has been ready once. */
+  #maybeServing(): void {
     if (!this.#serving && this.#workers.every(x => x.handle?.ready)) {
       this.#serving = true;
       this.#resolveReady(this.#port);
       const host = this.#config.host;
       this.#lc.info('zero-cache ready', {
+        ...(this.#config.role === 'all'
+          ? {}
+          : {role: this.#config.role, node: this.#config.taskId}),
         workers: this.#workers.length,
         version: this.#latestVersion,
         url: `http://${host === '0.0.0.0' ? 'localhost' : host}:${this.#port}`,
@@ -361,6 +376,10 @@ class Dispatcher implements ZeroCacheProcesses {
 
   #upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     socket.on('error', () => {});
+    if (this.#refusal !== undefined) {
+      socket.end(refusalResponse(this.#refusal));
+      return;
+    }
     if (this.#stopping || !this.#workersStarted) {
       refuse(socket);
       return;

@@ -20,21 +20,26 @@ function errorCode(e: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-export function listenError(e: unknown, config: Pick<ZeroConfig, 'host' | 'port'>): ListenError {
+/** `portVar`: the setting that names the port (ZERO_PORT, or the snapshot server's). */
+export function listenError(
+  e: unknown,
+  config: Pick<ZeroConfig, 'host' | 'port'>,
+  portVar = 'ZERO_PORT',
+): ListenError {
   const code = errorCode(e);
   const where = `port ${config.port} on ${config.host}`;
   switch (code) {
     case 'EADDRINUSE':
       return new ListenError(
         `cannot listen on ${where}: the port is already in use by another process; ` +
-          'set ZERO_PORT to a free port or stop the other process',
+          `set ${portVar} to a free port or stop the other process`,
         config.port,
         code,
       );
     case 'EACCES':
       return new ListenError(
         `cannot listen on ${where}: permission denied (ports below 1024 need privileges); ` +
-          'set ZERO_PORT to a port of 1024 or more',
+          `set ${portVar} to a port of 1024 or more`,
         config.port,
         code,
       );
@@ -48,7 +53,7 @@ export function listenError(e: unknown, config: Pick<ZeroConfig, 'host' | 'port'
     default:
       return new ListenError(
         `cannot listen on ${where}: ${e instanceof Error ? e.message : String(e)}; ` +
-          'check ZERO_HOST and ZERO_PORT',
+          `check ZERO_HOST and ${portVar}`,
         config.port,
         code,
       );

@@ -1,23 +1,26 @@
-// Composes zero-cache's services from a parsed config: the replicator keeps the replica in
-// step with Postgres; once the replica is ready, the sync server serves clients from it.
+// Composes zero-cache's services from a parsed config: the replicator (or, on a view-syncer,
+// the change follower; see roles.ts) keeps the replica in step with Postgres; once the replica
+// is ready, the sync server serves clients from it (a replication-manager serves none).
 import {resolve} from 'node:path';
 import type {Logger} from '@zync/shared';
 import type {DefinedPermissions} from '@zync/zql';
 import {CVRPurger} from '../cvr/cvr-purger.ts';
 import type {LegacyAPI} from '../permissions/legacy-api.ts';
 import type {ZeroConfig} from '../config/parse-config.ts';
-import {Replicator} from '../replicator/replicator.ts';
 import type {Clock} from './clock.ts';
 import type {CellVisibility, QueryPreparer} from '../view-syncer/group-client.ts';
 import type {Authenticator, Pusher} from './hooks.ts';
 import type {SyncLimits} from './limits.ts';
 import {listenError} from './listen-error.ts';
+import {refusedUpgrades} from './role-rules.ts';
+import {roleParts, type ReplicaFeed} from './roles.ts';
 import {SyncServer} from './sync-server.ts';
 import {syncServices} from './sync-services.ts';
 import {startOperations, type OperationsOptions} from '../admin/operations.ts';
 
 export interface ZeroCache {
-  readonly replicator: Replicator;
+  /** The Replicator, or a view-syncer's ChangeFollower. */
+  readonly replicator: ReplicaFeed;
   readonly syncServer: SyncServer;
   /**
    * The port clients connect to, once the replica is ready and the server serves; rejects
@@ -57,46 +60,53 @@ export function runZeroCache(
   const replicaFile = resolve(config.replicaFile);
   const ops = startOperations(config, lc, hooks.operations);
   const metrics = ops.metrics;
-  const replicator = new Replicator({
-    upstreamUrl: config.upstreamDb,
-    replicaFile,
-    appId: config.appId,
-    lc,
-    metrics,
-  });
+  const role = roleParts(config, lc, replicaFile, metrics);
+  const replicator = role.feed;
   const services = syncServices(config, lc, hooks, replicaFile, replicator, metrics);
-  const purger = new CVRPurger({
-    store: services.cvrStore,
-    pins: services.groupPins,
-    inactiveMs: config.cvrGarbageCollectionInactivityThresholdHours * 3_600_000,
-    initialIntervalMs: config.cvrGarbageCollectionInitialIntervalSeconds * 1000,
-    initialBatchSize: config.cvrGarbageCollectionInitialBatchSize,
-    logger: lc,
+  const purger = role.purgesCVRs
+    ? new CVRPurger({
+        store: services.cvrStore,
+        pins: services.groupPins,
+        inactiveMs: config.cvrGarbageCollectionInactivityThresholdHours * 3_600_000,
+        initialIntervalMs: config.cvrGarbageCollectionInitialIntervalSeconds * 1000,
+        initialBatchSize: config.cvrGarbageCollectionInitialBatchSize,
+        logger: lc,
+      })
+    : undefined;
+  const syncServer = new SyncServer({
+    ...services.options,
+    http: ops.http,
+    clock: hooks.clock,
+    refuseUpgrades: refusedUpgrades(config),
   });
-  const syncServer = new SyncServer({...services.options, http: ops.http, clock: hooks.clock});
   ops.attach(syncServer, replicator);
   let stopping: Promise<void> | undefined;
   let syncStarted = false;
-  // The port is bound first: a taken port fails start-up at once, before the initial copy.
-  const listening = syncServer.listen().catch((e: unknown) => {
-    throw listenError(e, config);
-  });
+  // The ports are bound first: a taken port fails start-up at once, before the initial copy.
+  const listening = Promise.all([
+    syncServer.listen().catch((e: unknown) => {
+      throw listenError(e, config);
+    }),
+    role.listen(),
+  ]);
   const replicating = listening.then(() => (stopping ? undefined : replicator.run()));
   const serving = replicator.ready.then(() => {
     if (stopping) return undefined;
+    role.started();
     syncStarted = true;
     return syncServer.run();
   });
   // The CVR tables exist once the sync server is ready.
   void syncServer.ready.then(
-    () => purger.start(),
+    () => purger?.start(),
     () => {},
   );
   const stop = () =>
     (stopping ??= (async () => {
-      await purger.stop();
+      await purger?.stop();
       await syncServer.stop();
       await replicator.stop();
+      await role.close();
       await services.close();
       await ops.stop();
     })());
@@ -125,6 +135,7 @@ export function runZeroCache(
   void ready.then(
     port =>
       lc.info('zero-cache ready', {
+        ...(config.role === 'all' ? {} : {role: config.role, node: config.taskId}),
         replica: replicaFile,
         version: replicator.version,
         url: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`,

@@ -25,6 +25,7 @@ import {
   type Pusher,
 } from './hooks.ts';
 import {DEFAULT_SYNC_LIMITS, type SyncLimits} from './limits.ts';
+import {refusalResponse} from './role-rules.ts';
 import type {QueryDriverFactory, ReplicaNotifier} from '../view-syncer/query-driver.ts';
 import {noMetrics, type Metrics} from '../metrics/metrics.ts';
 
@@ -66,6 +67,11 @@ export type SyncServerOptions = {
   readonly http?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   /** Time and timers of token-expiry cuts and CVR write delays (default: the system clock). */
   readonly clock?: Clock | undefined;
+  /**
+   * Set on a node that serves no sync clients (a replication-manager): every WebSocket
+   * upgrade is answered `421 Misdirected Request` with this text (server/roles.ts).
+   */
+  readonly refuseUpgrades?: string | undefined;
 };
 
 /** How a draining server closes its sockets (see docs/processes.md). */
@@ -193,6 +199,11 @@ export class SyncServer {
     routedGroupID?: string | null,
   ): void {
     const wss = this.#wss;
+    if (this.#o.refuseUpgrades !== undefined) {
+      socket.on('error', () => {});
+      socket.end(refusalResponse(this.#o.refuseUpgrades));
+      return;
+    }
     if (!wss || (!this.#serving && !this.#stopping)) {
       socket.on('error', () => {});
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');

@@ -90,7 +90,8 @@ export function syncServices(
     : refuseRawQueries(prepareAny ?? passThroughQueryPreparer);
   // Groups share pinned snapshots and the change log: a write is pinned and read once.
   const snapshots = snapshotterFactory(replicaFile);
-  const cvrStore = new CVRStore(cvrPool, config.appId, lc);
+  // ZERO_TASK_ID: the owner recorded on the groups this node serves (docs/cvr.md).
+  const cvrStore = new CVRStore(cvrPool, config.appId, lc, {nodeID: config.taskId});
   const groupPins = new PgGroupPins(cvrPool, config.appId, lc);
   const options: SyncServerOptions = {
     host: config.host,

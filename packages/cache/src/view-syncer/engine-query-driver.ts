@@ -342,6 +342,9 @@ export class EngineQueryDriver implements QueryDriver {
       q.rowSet.destroy();
     }
     step.commit();
+    // The reset dropped every source, the clients table's too: opened again, or the changes
+    // after this one would no longer carry last mutation ids.
+    this.#snapshot.getSource(CLIENTS_TABLE);
     const changes = new Map<string, QueryRowChange[]>();
     for (const [hash, q] of [...this.#queries]) {
       // Rebuilt in one pass: these queries were within the budget before.
@@ -360,7 +363,8 @@ export class EngineQueryDriver implements QueryDriver {
       }
       if (list.length > 0) changes.set(hash, list);
     }
-    return {version: step.version, changes};
+    // Last mutation ids may have moved within the reset's range too.
+    return {version: step.version, changes, clientsChanged: true};
   }
 
   #keyed(rowSet: RowSetOutput): Map<string, DriverRow> {

@@ -32,10 +32,11 @@ export type ConnectionOptions = {
   onConnected?: (() => void) | undefined;
   createSocket?: SocketFactory | undefined;
   /**
-   * Query parameters of the socket URL, read at each connect: zero-cache routes a socket
-   * to the process that owns its client group by `clientGroupID`.
+   * Query parameters of the socket URL, read at each connect: zero-cache (its dispatcher, or
+   * a load balancer in front of several nodes) routes a socket to the process that owns its
+   * client group by `clientGroupID`. A promise delays the socket until it settles.
    */
-  urlParams?: (() => Record<string, string>) | undefined;
+  urlParams?: (() => Record<string, string> | Promise<Record<string, string>>) | undefined;
   hiddenTabDisconnectDelayMs?: number | undefined;
   pingIntervalMs?: number | undefined;
   pongTimeoutMs?: number | undefined;
@@ -208,11 +209,20 @@ export class Connection {
       return;
     }
     if (epoch !== this.#epoch || this.#closed) return;
+    let params: Record<string, string> | undefined;
+    try {
+      params = await this.#o.urlParams?.();
+    } catch (e) {
+      this.#o.logger.warn('Could not read the socket URL parameters', {error: errorName(e)});
+      this.#scheduleRetry('Could not read the socket URL parameters');
+      return;
+    }
+    if (epoch !== this.#epoch || this.#closed) return;
     const create = this.#o.createSocket ?? defaultSocketFactory;
     let socket: SocketLike;
     this.#wasConnected = false;
     try {
-      socket = create(withParams(this.#url, this.#o.urlParams?.()));
+      socket = create(withParams(this.#url, params));
     } catch (e) {
       this.#o.logger.warn('Could not open a WebSocket', {error: errorName(e)});
       this.#scheduleRetry('Could not open a WebSocket');

@@ -172,8 +172,7 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
             auth: new AuthSource(options.auth),
             state: this.#state,
             logger: this.#logger,
-            // The socket opens while the local store loads (see below); the connect frame
-            // carries what the store holds, so it waits for the load.
+            // The connect frame carries what the local store holds: it waits for the load.
             buildConnect: async token => {
               await this.#ready;
               return this.#connectBody(token);
@@ -184,7 +183,11 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
               this.#mutations.onConnected();
             },
             createSocket: options.createSocket,
-            urlParams: () => ({clientGroupID: this.#groupID, clientID: this.clientID}),
+            // Sockets are routed by group: a new client's first waits for the store to tell it.
+            urlParams: async () => {
+              if (this.#groupID === '') await this.#ready;
+              return {clientGroupID: this.#groupID, clientID: this.clientID};
+            },
             hiddenTabDisconnectDelayMs: options.hiddenTabDisconnectDelay,
           });
     const conn = this.#conn;
@@ -204,8 +207,7 @@ export class Zero<S extends Schema = DefaultSchema, MD = unknown, C = DefaultCon
     this.#ready = this.#init();
     this.#queries.waitForLoad(this.#ready);
     this.clientGroupID = this.#ready.then(() => this.#groupID);
-    // Connecting does not wait for the local store: the socket's handshake overlaps with
-    // opening it (IndexedDB takes tens of ms in a new page).
+    // The token is read meanwhile; the socket opens once the group is known (`urlParams`).
     this.#conn?.start();
   }
 
