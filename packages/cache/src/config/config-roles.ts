@@ -5,7 +5,7 @@
 import {hostname} from 'node:os';
 import {randomBytes} from 'node:crypto';
 import {ConfigError} from './config-error.ts';
-import type {ConfigVar} from './config-table.ts';
+import type {ConfigVar} from './config-var.ts';
 
 export const ZERO_ROLES = ['all', 'replication-manager', 'view-syncer'] as const;
 export type ZeroRole = (typeof ZERO_ROLES)[number];
