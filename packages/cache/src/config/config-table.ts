@@ -1,7 +1,6 @@
 // Every zero-cache setting, declared once. The tables in README.md and docs/configuration.md
 // are generated from it (`npm run docs:config`).
 import {ROLE_VARS} from './config-roles.ts';
-
 import type {ConfigVar} from './config-var.ts';
 
 export type {ConfigType, ConfigVar} from './config-var.ts';
