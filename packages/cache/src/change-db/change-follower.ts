@@ -8,7 +8,7 @@ import pg from 'pg';
 import type {Logger} from '@zync/shared';
 import {redactUrl, safeErrorMessage} from '../pg/redact-url.ts';
 import {removeDbFiles} from '../replicator/copy-process.ts';
-import type {VersionListener} from '../replicator/replicator.ts';
+import {FeedSignals, type VersionListener} from '../replica/replica-feed.ts';
 import {changeDbNames, type ChangeDbNames} from './change-db-names.ts';
 import {ChangelogPruner} from './changelog-pruner.ts';
 import {
@@ -59,10 +59,8 @@ export class ChangeFollower {
   readonly #opts: ChangeFollowerOptions;
   readonly #lc: Logger;
   readonly #names: ChangeDbNames;
-  readonly #listeners = new Set<VersionListener>();
+  readonly #signals: FeedSignals;
   readonly #pruner: ChangelogPruner;
-  #resolveReady!: () => void;
-  #rejectReady!: (e: unknown) => void;
   #running: Promise<void> | undefined;
   #stopped = false;
   #client: pg.Client | undefined;
@@ -72,7 +70,6 @@ export class ChangeFollower {
   /** The version this node reports before its replica is in place. */
   #claimed = '';
   #dirty = false;
-  #wake: (() => void) | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   /** The client runs one query at a time: heartbeats wait for the reads and back. */
   #queue: Promise<unknown> = Promise.resolve();
@@ -82,16 +79,9 @@ export class ChangeFollower {
     this.#opts = opts;
     this.#names = changeDbNames(opts.appId);
     this.#lc = opts.lc.with({component: 'change-follower'});
-    this.#pruner = new ChangelogPruner({
-      retentionMs: opts.changeLogRetentionMs,
-      intervalMs: opts.changeLogPruneIntervalMs,
-      now: opts.now ?? Date.now,
-    });
-    this.ready = new Promise((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#rejectReady = reject;
-    });
-    this.ready.catch(() => {});
+    this.#pruner = new ChangelogPruner(opts);
+    this.#signals = new FeedSignals(this.#lc, () => this.#stopped, opts.maxRetryDelayMs);
+    this.ready = this.#signals.ready;
   }
 
   /** The replica's current version ('' before the first snapshot is in place). */
@@ -101,8 +91,7 @@ export class ChangeFollower {
 
   /** Calls `listener(version)` after each replica commit. Returns an unsubscribe function. */
   subscribe(listener: VersionListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#signals.subscribe(listener);
   }
 
   run(): Promise<void> {
@@ -112,7 +101,7 @@ export class ChangeFollower {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#wake?.();
+    this.#signals.wake();
     await this.#running?.catch(() => {});
   }
 
@@ -125,13 +114,15 @@ export class ChangeFollower {
       if (trimmed === undefined) return;
       await this.#open(trimmed);
       if (this.#stopped) return;
-      this.#resolveReady();
+      this.#signals.resolveReady();
       await this.#follow();
     } catch (e) {
-      this.#rejectReady(e);
+      this.#signals.rejectReady(e);
       if (!this.#stopped) throw e;
     } finally {
-      this.#rejectReady(new Error('the change follower stopped before its replica was ready'));
+      this.#signals.rejectReady(
+        new Error('the change follower stopped before its replica was ready'),
+      );
       clearInterval(this.#heartbeat);
       await this.#disconnect();
       this.#db?.close();
@@ -223,7 +214,7 @@ export class ChangeFollower {
           error: safeErrorMessage(e),
         });
         await this.#disconnect();
-        await this.#sleep(delay);
+        await this.#signals.sleep(delay);
         delay = Math.min(delay * 2, this.#opts.maxRetryDelayMs ?? 5_000);
       }
     }
@@ -282,13 +273,7 @@ export class ChangeFollower {
 
   #advanced(version: string): void {
     this.#version = version;
-    for (const l of this.#listeners) {
-      try {
-        l(version);
-      } catch (e) {
-        this.#lc.error('a replica listener threw', {error: safeErrorMessage(e)});
-      }
-    }
+    this.#signals.notify(version);
     const n = this.#pruner.advanced(this.#db!, version);
     if (n > 0) this.#lc.debug('pruned change log', {entries: n});
   }
@@ -304,13 +289,13 @@ export class ChangeFollower {
     });
     const lost = () => {
       if (this.#client === c) this.#client = undefined;
-      this.#wake?.();
+      this.#signals.wake();
     };
     c.on('error', lost);
     c.on('end', lost);
     c.on('notification', () => {
       this.#dirty = true;
-      this.#wake?.();
+      this.#signals.wake();
     });
     try {
       await c.connect();
@@ -359,50 +344,19 @@ export class ChangeFollower {
 
   #waitForWork(ms: number): Promise<void> {
     if (this.#dirty || this.#stopped || !this.#client) return Promise.resolve();
-    return this.#sleep(ms);
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise(resolve => {
-      const done = () => {
-        clearTimeout(t);
-        if (this.#wake === done) this.#wake = undefined;
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      this.#wake = done;
-    });
+    return this.#signals.sleep(ms);
   }
 
   /** Runs `fn` until it succeeds, with backoff; undefined if the follower stopped first. */
-  async #retrying<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
-    let delay = 200;
-    for (let attempt = 1; ; attempt++) {
-      if (this.#stopped) return undefined;
-      try {
-        return await fn();
-      } catch (e) {
-        if (this.#stopped) return undefined;
-        if (e instanceof SnapshotError && e.kind === 'config') throw e;
-        if (isPermanent(e)) {
-          throw new Error(`${what} failed: ${safeErrorMessage(e)}`, {cause: e});
-        }
-        this.#lc.warn(`${what} failed; retrying`, {
-          changeDb: redactUrl(this.#opts.changeDbUrl),
-          attempt,
-          retryInMs: delay,
-          code: (e as {code?: string}).code,
-          error: safeErrorMessage(e),
-        });
-        await this.#sleep(delay);
-        delay = Math.min(delay * 2, this.#opts.maxRetryDelayMs ?? 5_000);
-      }
-    }
+  #retrying<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    return this.#signals.retrying(
+      {
+        what,
+        logFields: {changeDb: redactUrl(this.#opts.changeDbUrl)},
+        fatal: e => !this.#stopped && e instanceof SnapshotError && e.kind === 'config',
+        permanent: (message, cause) => new Error(message, {cause}),
+      },
+      fn,
+    );
   }
-}
-
-/** Errors that retrying cannot fix (bad credentials, missing privileges, unknown database). */
-function isPermanent(e: unknown): boolean {
-  const code = (e as {code?: string}).code;
-  return code === '28P01' || code === '28000' || code === '42501' || code === '3D000';
 }

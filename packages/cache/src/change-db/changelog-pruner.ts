@@ -1,14 +1,16 @@
-// Keeps a follower's `_zync_changelog` to its retention period, the way the replicator
-// keeps the manager's: versions are sampled as they arrive, and entries at or below the
+// Keeps a replica's `_zync_changelog` to its retention period, for the Replicator and the
+// ChangeFollower alike: versions are sampled as they arrive, and entries at or below the
 // newest sample older than the retention are deleted (raising `changelog_floor`).
 import type Database from 'better-sqlite3';
 
+/** Named as in the options of the Replicator and the ChangeFollower, which pass theirs. */
 export interface ChangelogPrunerOptions {
   /** How long change-log entries are kept (default 5 minutes). */
-  readonly retentionMs?: number | undefined;
+  readonly changeLogRetentionMs?: number | undefined;
   /** How often pruning is considered, after a commit (default 30 s). */
-  readonly intervalMs?: number | undefined;
-  readonly now: () => number;
+  readonly changeLogPruneIntervalMs?: number | undefined;
+  /** The clock the entries' age is measured by (default `Date.now`). */
+  readonly now?: (() => number) | undefined;
 }
 
 export class ChangelogPruner {
@@ -19,9 +21,9 @@ export class ChangelogPruner {
   #lastPrune: number;
 
   constructor(opts: ChangelogPrunerOptions) {
-    this.#keepMs = opts.retentionMs ?? 5 * 60_000;
-    this.#intervalMs = opts.intervalMs ?? 30_000;
-    this.#now = opts.now;
+    this.#keepMs = opts.changeLogRetentionMs ?? 5 * 60_000;
+    this.#intervalMs = opts.changeLogPruneIntervalMs ?? 30_000;
+    this.#now = opts.now ?? Date.now;
     this.#lastPrune = this.#now();
   }
 

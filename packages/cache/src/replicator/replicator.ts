@@ -33,7 +33,9 @@ import {
 } from './upstream.ts';
 import type {UpstreamNames} from './upstream.ts';
 import {noMetrics, type Metrics} from '../metrics/metrics.ts';
+import {ChangelogPruner} from '../change-db/changelog-pruner.ts';
 import type {ChangeLogSink} from '../change-db/row-ops.ts';
+import {FeedSignals, type VersionListener} from '../replica/replica-feed.ts';
 
 export interface ReplicatorOptions {
   readonly upstreamUrl: string;
@@ -63,16 +65,15 @@ export interface ReplicatorOptions {
   readonly changeLog?: ChangeLogSink | undefined;
 }
 
-export type VersionListener = (version: string) => void;
+export type {VersionListener} from '../replica/replica-feed.ts';
 
 export class Replicator {
   readonly ready: Promise<void>;
   readonly #opts: ReplicatorOptions;
   readonly #lc: Logger;
   readonly #names: UpstreamNames;
-  readonly #listeners = new Set<VersionListener>();
-  #resolveReady!: () => void;
-  #rejectReady!: (e: unknown) => void;
+  readonly #signals: FeedSignals;
+  readonly #pruner: ChangelogPruner;
   #stopped = false;
   #running: Promise<void> | undefined;
   #db: Database.Database | undefined;
@@ -80,23 +81,15 @@ export class Replicator {
   #copyClients: pg.Client[] = [];
   #copyChild: ChildProcess | undefined;
   #service: LogicalReplicationService | undefined;
-  #wake: (() => void) | undefined;
   #version = '';
-  #samples: {at: number; version: string}[] = [];
-  readonly #now: () => number;
-  #lastPrune: number;
 
   constructor(opts: ReplicatorOptions) {
     this.#opts = opts;
-    this.#now = opts.now ?? Date.now;
-    this.#lastPrune = this.#now();
     this.#lc = opts.lc.with({component: 'replicator'});
     this.#names = upstreamNames(opts.appId);
-    this.ready = new Promise((resolve, reject) => {
-      this.#resolveReady = resolve;
-      this.#rejectReady = reject;
-    });
-    this.ready.catch(() => {});
+    this.#pruner = new ChangelogPruner(opts);
+    this.#signals = new FeedSignals(this.#lc, () => this.#stopped, opts.maxRetryDelayMs);
+    this.ready = this.#signals.ready;
   }
 
   /** The replica's current version ('' before the initial copy is done). */
@@ -106,8 +99,7 @@ export class Replicator {
 
   /** Calls `listener(version)` after each replica commit. Returns an unsubscribe function. */
   subscribe(listener: VersionListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#signals.subscribe(listener);
   }
 
   run(): Promise<void> {
@@ -117,7 +109,7 @@ export class Replicator {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#wake?.();
+    this.#signals.wake();
     await this.#service?.stop().catch(() => {});
     this.#copyChild?.kill('SIGKILL');
     for (const c of this.#copyClients) await c.end().catch(() => {});
@@ -136,10 +128,10 @@ export class Replicator {
       });
       if (this.#stopped) return;
       await this.#openReplica();
-      this.#resolveReady();
+      this.#signals.resolveReady();
       await this.#streamLoop();
     } catch (e) {
-      this.#rejectReady(e);
+      this.#signals.rejectReady(e);
       if (!this.#stopped) throw e;
     } finally {
       await this.#catalog?.end().catch(() => {});
@@ -285,7 +277,7 @@ export class Replicator {
       }
       if (this.#stopped) break;
       if (Date.now() - startedAt > 10_000) delay = 100;
-      await this.#sleep(delay);
+      await this.#signals.sleep(delay);
       delay = Math.min(delay * 2, this.#opts.maxRetryDelayMs ?? 5_000);
       if (
         !this.#catalog ||
@@ -397,80 +389,29 @@ export class Replicator {
 
   #advanced(version: string): void {
     this.#version = version;
-    for (const l of this.#listeners) {
-      try {
-        l(version);
-      } catch (e) {
-        this.#lc.error('a replica listener threw', {error: safeErrorMessage(e)});
-      }
-    }
-    const now = this.#now();
-    const last = this.#samples[this.#samples.length - 1];
-    const keepMs = this.#opts.changeLogRetentionMs ?? 5 * 60_000;
-    if (!last || now - last.at > Math.min(5_000, keepMs / 4))
-      this.#samples.push({at: now, version});
-    if (now - this.#lastPrune > (this.#opts.changeLogPruneIntervalMs ?? 30_000)) {
-      this.#lastPrune = now;
-      this.#prune(now);
-    }
-  }
-
-  /** Drops change-log entries older than the retention period; see docs/replica.md. */
-  #prune(now: number): void {
-    const keepMs = this.#opts.changeLogRetentionMs ?? 5 * 60_000;
-    let floor: string | undefined;
-    while (this.#samples.length > 0 && now - this.#samples[0]!.at > keepMs) {
-      floor = this.#samples.shift()!.version;
-    }
-    if (!floor || !this.#db) return;
-    const db = this.#db;
-    db.transaction(() => {
-      const n = db.prepare(`DELETE FROM _zync_changelog WHERE version <= ?`).run(floor).changes;
-      db.prepare(`UPDATE _zync_replication_state SET changelog_floor = ? WHERE id = 0`).run(floor);
-      this.#lc.debug('pruned change log', {entries: n, floor});
-    })();
+    this.#signals.notify(version);
+    // Drops change-log entries older than the retention period; see docs/replica.md.
+    const n = this.#pruner.advanced(this.#db!, version);
+    if (n > 0) this.#lc.debug('pruned change log', {entries: n});
   }
 
   /** Runs `fn` until it succeeds; undefined if the replicator was stopped first. */
-  async #retrying<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
-    let delay = 200;
-    for (let attempt = 1; ; attempt++) {
-      if (this.#stopped) return undefined;
-      try {
-        return await fn();
-      } catch (e) {
-        if (e instanceof ReplicatorError || this.#stopped) throw e;
-        if (isPermanent(e)) {
-          throw new ReplicatorError('permission', `${what} failed: ${safeErrorMessage(e)}`, {
-            cause: e,
-          });
-        }
-        this.#lc.warn(`${what} failed; retrying`, {
-          upstream: redactUrl(this.#opts.upstreamUrl),
-          attempt,
-          retryInMs: delay,
-          code: (e as {code?: string}).code,
-          error: safeErrorMessage(e),
-        });
-        await this.#catalog?.end().catch(() => {});
-        this.#catalog = undefined;
-        await this.#sleep(delay);
-        delay = Math.min(delay * 2, this.#opts.maxRetryDelayMs ?? 5_000);
-        if (what !== 'connect to upstream' && what !== 'reconnect to upstream') {
-          await this.#reconnectCatalog();
-        }
-      }
-    }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise(resolve => {
-      const t = setTimeout(resolve, ms);
-      this.#wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
+  #retrying<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    const reconnects = what !== 'connect to upstream' && what !== 'reconnect to upstream';
+    return this.#signals.retrying(
+      {
+        what,
+        logFields: {upstream: redactUrl(this.#opts.upstreamUrl)},
+        fatal: e => e instanceof ReplicatorError || this.#stopped,
+        permanent: (message, cause) => new ReplicatorError('permission', message, {cause}),
+        beforeSleep: async () => {
+          await this.#catalog?.end().catch(() => {});
+          this.#catalog = undefined;
+        },
+        afterSleep: reconnects ? () => this.#reconnectCatalog() : undefined,
+      },
+      fn,
+    );
   }
 }
 
@@ -480,10 +421,4 @@ function openDb(file: string): Database.Database {
   db.pragma('synchronous = OFF');
   createInternalTables(db);
   return db;
-}
-
-/** Errors that retrying cannot fix (bad credentials, missing privileges, unknown database). */
-function isPermanent(e: unknown): boolean {
-  const code = (e as {code?: string}).code;
-  return code === '28P01' || code === '28000' || code === '42501' || code === '3D000';
 }

@@ -14,6 +14,7 @@ import {startSnapshotServer, type SnapshotServer} from '../change-db/snapshot-se
 import type {ZeroConfig} from '../config/parse-config.ts';
 import type {Metrics} from '../metrics/metrics.ts';
 import {redactUrl, safeErrorMessage} from '../pg/redact-url.ts';
+import {isPermanent} from '../replica/replica-feed.ts';
 import {Replicator} from '../replicator/replicator.ts';
 import {listenError} from './listen-error.ts';
 
@@ -44,9 +45,6 @@ export type RoleParts = {
   close(): Promise<void>;
 };
 
-/** Postgres errors that retrying cannot fix: bad credentials, privileges, no such database. */
-const PERMANENT = new Set(['28P01', '28000', '42501', '3D000']);
-
 /** Trimming of the change log runs this often on the manager. */
 export const TRIM_INTERVAL_MS = 10_000;
 
@@ -58,27 +56,37 @@ export function roleParts(
   metrics: Metrics,
 ): RoleParts {
   switch (config.role) {
-    case 'all': {
-      const replicator = new Replicator({
-        upstreamUrl: config.upstreamDb,
-        replicaFile,
-        appId: config.appId,
-        lc,
-        metrics,
-      });
+    case 'all':
       return {
-        feed: replicator,
+        feed: newReplicator(config, lc, replicaFile, metrics),
         purgesCVRs: true,
         listen: () => Promise.resolve(),
         started: () => {},
         close: () => Promise.resolve(),
       };
-    }
     case 'replication-manager':
       return managerParts(config, lc, replicaFile, metrics);
     case 'view-syncer':
       return viewSyncerParts(config, lc, replicaFile);
   }
+}
+
+/** The Replicator of `all` and, writing the change log into `changeLog`, of the manager. */
+function newReplicator(
+  config: ZeroConfig,
+  lc: Logger,
+  replicaFile: string,
+  metrics: Metrics,
+  changeLog?: ChangeLogWriter,
+): Replicator {
+  return new Replicator({
+    upstreamUrl: config.upstreamDb,
+    replicaFile,
+    appId: config.appId,
+    lc,
+    metrics,
+    changeLog,
+  });
 }
 
 function managerParts(
@@ -91,14 +99,7 @@ function managerParts(
   // parseConfig refuses the role without it; checked again so that no path serves without.
   if (secret === undefined) throw new Error('ZERO_ADMIN_PASSWORD is required for snapshots');
   const writer = new ChangeLogWriter({changeDbUrl: config.changeDb, appId: config.appId, lc});
-  const replicator = new Replicator({
-    upstreamUrl: config.upstreamDb,
-    replicaFile,
-    appId: config.appId,
-    lc,
-    metrics,
-    changeLog: writer,
-  });
+  const replicator = newReplicator(config, lc, replicaFile, metrics, writer);
   let server: Promise<SnapshotServer> | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
@@ -111,8 +112,7 @@ function managerParts(
         await writer.init();
         return true;
       } catch (e) {
-        const code = (e as {code?: unknown}).code;
-        if (typeof code === 'string' && PERMANENT.has(code)) throw e;
+        if (isPermanent(e)) throw e;
         lc.warn('Creating the change log tables failed; retrying', {
           changeDb: redactUrl(config.changeDb),
           attempt,
