@@ -6,19 +6,17 @@ import {afterEach, describe, expect, test} from 'vitest';
 import {freePort} from '../../../../test/free-port.ts';
 import {
   capturingLogger,
+  cleanups,
   files,
-  grow,
-  makeReplica,
+  listenLocal,
+  runCleanups,
   SECRET,
+  servedReplica,
   tempDir,
 } from '../../test/snapshot-fixture.ts';
 import {downloadSnapshot, SnapshotError, snapshotUrl} from './snapshot-client.ts';
-import {startSnapshotServer} from './snapshot-server.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+afterEach(runCleanups);
 
 type Tamper = (
   head: IncomingHttpHeaders,
@@ -30,19 +28,7 @@ type Tamper = (
  * `cut`, sends the real headers and half the body, then breaks the connection).
  */
 async function tamperedServer(tamper: Tamper | 'cut') {
-  const dir = tempDir();
-  const replica = makeReplica(dir);
-  if (tamper === 'cut') grow(replica, 2);
-  cleanups.push(() => replica.close());
-  const log = capturingLogger();
-  const real = await startSnapshotServer({
-    replicaFile: replica.file,
-    secret: SECRET,
-    host: '127.0.0.1',
-    port: 0,
-    lc: log.logger,
-  });
-  cleanups.push(() => real.close());
+  const {dir, replica, log, server: real} = await servedReplica({mib: tamper === 'cut' ? 2 : 0});
   const proxy = http.createServer((req, res) => {
     http.get(
       {host: '127.0.0.1', port: real.port, path: req.url, headers: req.headers},
@@ -62,11 +48,8 @@ async function tamperedServer(tamper: Tamper | 'cut') {
       },
     );
   });
-  await new Promise<void>(r => proxy.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>(r => proxy.close(() => r())));
+  const port = await listenLocal(proxy);
   proxy.on('connection', s => cleanups.push(() => void s.destroy()));
-  const addr = proxy.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
   return {dir, replica, log, uri: `http://127.0.0.1:${port}`, toFile: join(dir, 'f.db')};
 }
 
@@ -179,10 +162,7 @@ describe('snapshot client', () => {
 
   test('a non-snapshot server answering 404 is reported with the fix', async () => {
     const srv = http.createServer((_req, res) => res.writeHead(404).end());
-    await new Promise<void>(r => srv.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>(r => srv.close(() => r())));
-    const addr = srv.address();
-    const port = typeof addr === 'object' && addr ? addr.port : 0;
+    const port = await listenLocal(srv);
     const e = await failure(
       downloadSnapshot({
         uri: `http://127.0.0.1:${port}`,
@@ -197,13 +177,7 @@ describe('snapshot client', () => {
 
   test('a server that never answers ends in a timeout', async () => {
     const silent = http.createServer(() => {}); // Takes the request, never answers.
-    await new Promise<void>(r => silent.listen(0, '127.0.0.1', r));
-    cleanups.push(async () => {
-      silent.closeAllConnections();
-      await new Promise<void>(r => silent.close(() => r()));
-    });
-    const addr = silent.address();
-    const port = typeof addr === 'object' && addr ? addr.port : 0;
+    const port = await listenLocal(silent);
     const e = await failure(
       downloadSnapshot({
         uri: `http://127.0.0.1:${port}`,
