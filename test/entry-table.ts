@@ -1,12 +1,16 @@
 // The `entry` table that the cluster and process failover tests share: its Zero schema, the
 // upstream DDL with a trigger that counts how many times each row was written (a mutation
 // applied twice shows as `applied` 2), a live query of every entry, the upstream rows, and
-// which view-syncer of a cluster holds each client group.
-import type {Zero} from '@zync/client';
+// which view-syncer of a cluster holds each client group. Importing it gives Node the
+// WebSocket that Zero clients dial with.
+import {Zero} from '@zync/client';
 import {createSchema, number, string, table} from '@zync/zql';
 import type pg from 'pg';
 import {expect} from 'vitest';
+import {WebSocket} from 'ws';
 import type {Cluster, ClusterNode} from './cluster.ts';
+
+(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
 
 export const entrySchema = createSchema({
   tables: [
@@ -43,6 +47,11 @@ export async function createEntryTable(db: pg.Client, o: {seed?: boolean} = {}):
   `);
 }
 
+/** A Zero client of `userID` (clients of one user in one process share a group). */
+export function newEntryZero(server: string, userID: string): EntryZero {
+  return new Zero({server, userID, schema: entrySchema, kvStore: 'mem'});
+}
+
 /** A live query of every entry, ordered by id. */
 export function entriesView(z: EntryZero): EntryView {
   return z.query.entry.orderBy('id', 'asc').materialize() as unknown as EntryView;
@@ -67,4 +76,14 @@ export async function byNode<T>(
     by.set(n!, [...(by.get(n!) ?? []), item]);
   }
   return by;
+}
+
+/** Prints the figures a test measured along the way, rounded, under `title`. */
+export function printFigures(title: string, figures: Record<string, number>): void {
+  console.info(
+    `${title}:\n` +
+      Object.entries(figures)
+        .map(([k, v]) => `  ${k}: ${Math.round(v)}`)
+        .join('\n'),
+  );
 }

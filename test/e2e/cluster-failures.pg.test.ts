@@ -10,25 +10,22 @@
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {Zero} from '@zync/client';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
-import {WebSocket} from 'ws';
 import {startEmbeddedPostgres, type EmbeddedPostgres} from '../../scripts/embedded-postgres.ts';
 import {startCluster, type Cluster, type ClusterNode} from '../cluster.ts';
 import {
   byNode,
   createEntryTable,
   entriesView,
-  entrySchema,
   LONG,
+  newEntryZero,
+  printFigures,
   upstreamEntries,
   type EntryView,
   type EntryZero,
 } from '../entry-table.ts';
 import {freePort} from '../free-port.ts';
-
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
 
 type Client = {
   readonly z: EntryZero;
@@ -84,12 +81,7 @@ afterAll(async () => {
   await db?.end().catch(() => {});
   await server?.stop();
   if (pgDir) rmSync(pgDir, {recursive: true, force: true});
-  console.info(
-    'cluster failure figures:\n' +
-      Object.entries(figures)
-        .map(([k, v]) => `  ${k}: ${Math.round(v)}`)
-        .join('\n'),
-  );
+  printFigures('cluster failure figures', figures);
 });
 
 let users = 0;
@@ -97,10 +89,7 @@ let users = 0;
 /** `perGroup` clients of one new group, each with a live query of every entry, complete. */
 async function openGroup(perGroup: number): Promise<Client[]> {
   const userID = `u${users++}`;
-  const zs = Array.from(
-    {length: perGroup},
-    () => new Zero({server: cluster.url, userID, schema: entrySchema, kvStore: 'mem'}),
-  );
+  const zs = Array.from({length: perGroup}, () => newEntryZero(cluster.url, userID));
   const ids = await Promise.all(zs.map(z => z.clientGroupID));
   const out = zs.map(z => {
     const c: Client = {

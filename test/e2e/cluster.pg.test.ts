@@ -3,24 +3,21 @@
 // reaches clients on every view-syncer; a group lives on one node; a view-syncer killed moves
 // its groups to the other with no mutation lost or applied twice; a killed manager leaves
 // the view-syncers serving reads, and they catch up once it is back.
-import {Zero} from '@zync/client';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
-import {WebSocket} from 'ws';
 import {refusedUpgrade, startCluster, type Cluster, type ClusterNode} from '../cluster.ts';
 import {
   byNode,
   createEntryTable,
   entriesView,
-  entrySchema,
   LONG,
+  newEntryZero,
+  printFigures,
   upstreamEntries,
   type EntryView,
   type EntryZero,
 } from '../entry-table.ts';
 import {createTestDatabase} from '../pg.ts';
-
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
 
 type Group = {
   readonly id: string;
@@ -54,12 +51,7 @@ afterAll(async () => {
   for (const z of zeros) await z.close();
   await cluster?.stop();
   await db?.end();
-  console.info(
-    'cluster figures:\n' +
-      Object.entries(figures)
-        .map(([k, v]) => `  ${k}: ${Math.round(v)}`)
-        .join('\n'),
-  );
+  printFigures('cluster figures', figures);
 });
 
 let users = 0;
@@ -68,7 +60,7 @@ let users = 0;
 async function openGroup(): Promise<Group> {
   const userID = `u${users++}`;
   const clients = [0, 1].map(() => {
-    const z = new Zero({server: cluster.url, userID, schema: entrySchema, kvStore: 'mem'});
+    const z = newEntryZero(cluster.url, userID);
     zeros.push(z);
     return z;
   });

@@ -1,28 +1,24 @@
 // zero-cache with a replicator and two sync worker processes, and real Zero clients: a sync
 // worker or the replicator killed with SIGKILL loses nothing and applies nothing twice.
-import {Zero} from '@zync/client';
 import {workerIndexFor} from '@zync/cache';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
-import {WebSocket} from 'ws';
 import {
   createEntryTable,
   entriesView,
-  entrySchema,
+  newEntryZero,
   upstreamEntries,
   type EntryZero,
 } from '../entry-table.ts';
 import {createTestDatabase} from '../pg.ts';
 import {startProcesses, type StartedProcesses} from './processes.ts';
 
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
-
 let db: pg.Client;
 let opened = 0;
 
 /** A client of its own group (clients of one user share a group in one process). */
 function newZero(): EntryZero {
-  const z = new Zero({server: zc.url, userID: `u${opened++}`, schema: entrySchema, kvStore: 'mem'});
+  const z = newEntryZero(zc.url, `u${opened++}`);
   zeros.push(z);
   return z;
 }
