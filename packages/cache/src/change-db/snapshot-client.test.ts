@@ -14,7 +14,12 @@ import {
   servedReplica,
   tempDir,
 } from '../../test/snapshot-fixture.ts';
-import {downloadSnapshot, SnapshotError, snapshotUrl} from './snapshot-client.ts';
+import {
+  downloadSnapshot,
+  SnapshotError,
+  snapshotUrl,
+  type DownloadOptions,
+} from './snapshot-client.ts';
 
 afterEach(runCleanups);
 
@@ -62,6 +67,19 @@ async function failure(p: Promise<unknown>): Promise<SnapshotError> {
   return e as SnapshotError;
 }
 
+/** The failure of a download from `uri`, into a fresh folder unless `toFile` is given. */
+function failedDownload(uri: string, o: Partial<DownloadOptions> = {}): Promise<SnapshotError> {
+  return failure(
+    downloadSnapshot({
+      uri,
+      secret: SECRET,
+      lc: capturingLogger().logger,
+      ...o,
+      toFile: o.toFile ?? join(tempDir(), 'f.db'),
+    }),
+  );
+}
+
 describe('snapshot client', () => {
   test('a body changed on the way fails the checksum and the file is removed', async () => {
     const s = await tamperedServer((head, body) => {
@@ -69,9 +87,7 @@ describe('snapshot client', () => {
       copy[copy.length >> 1] = copy[copy.length >> 1]! ^ 0xff;
       return {head, body: copy};
     });
-    const e = await failure(
-      downloadSnapshot({uri: s.uri, secret: SECRET, toFile: s.toFile, lc: s.log.logger}),
-    );
+    const e = await failedDownload(s.uri, {toFile: s.toFile, lc: s.log.logger});
     expect(e.kind).toBe('checksum');
     expect(e.message).toMatch(/does not match its sha256/);
     expect(existsSync(s.toFile)).toBe(false);
@@ -80,9 +96,7 @@ describe('snapshot client', () => {
 
   test('a body cut short is reported as truncated', async () => {
     const s = await tamperedServer('cut');
-    const e = await failure(
-      downloadSnapshot({uri: s.uri, secret: SECRET, toFile: s.toFile, lc: s.log.logger}),
-    );
+    const e = await failedDownload(s.uri, {toFile: s.toFile, lc: s.log.logger});
     expect(e.kind).toBe('truncated');
     expect(existsSync(s.toFile)).toBe(false);
   });
@@ -93,9 +107,7 @@ describe('snapshot client', () => {
       // The announced length stays; the connection closes after the short body.
       return {head: {...head, connection: 'close'}, body: short};
     });
-    const e = await failure(
-      downloadSnapshot({uri: s.uri, secret: SECRET, toFile: s.toFile, lc: s.log.logger}),
-    );
+    const e = await failedDownload(s.uri, {toFile: s.toFile, lc: s.log.logger});
     expect(e.kind).toBe('truncated');
   });
 
@@ -104,9 +116,7 @@ describe('snapshot client', () => {
       head: {...head, 'x-zync-replica-version': '00000000000000ff'},
       body,
     }));
-    const e = await failure(
-      downloadSnapshot({uri: s.uri, secret: SECRET, toFile: s.toFile, lc: s.log.logger}),
-    );
+    const e = await failedDownload(s.uri, {toFile: s.toFile, lc: s.log.logger});
     expect(e.kind).toBe('invalid-replica');
     expect(existsSync(s.toFile)).toBe(false);
   });
@@ -122,9 +132,7 @@ describe('snapshot client', () => {
       },
       body: junk,
     }));
-    const e = await failure(
-      downloadSnapshot({uri: s.uri, secret: SECRET, toFile: s.toFile, lc: s.log.logger}),
-    );
+    const e = await failedDownload(s.uri, {toFile: s.toFile, lc: s.log.logger});
     expect(e.kind).toBe('invalid-replica');
     expect(e.message).toContain('SQLITE_NOTADB');
   });
@@ -136,9 +144,7 @@ describe('snapshot client', () => {
         delete h[drop];
         return {head: h, body};
       });
-      const e = await failure(
-        downloadSnapshot({uri: s.uri, secret: SECRET, toFile: s.toFile, lc: s.log.logger}),
-      );
+      const e = await failedDownload(s.uri, {toFile: s.toFile, lc: s.log.logger});
       expect(e.kind).toBe('bad-response');
       expect(files(s.dir)).not.toContain('f.db');
     }
@@ -146,15 +152,7 @@ describe('snapshot client', () => {
 
   test('an unreachable server is named by host and port only', async () => {
     const port = await freePort();
-    const toFile = join(tempDir(), 'f.db');
-    const e = await failure(
-      downloadSnapshot({
-        uri: `http://127.0.0.1:${port}/`,
-        secret: SECRET,
-        toFile,
-        lc: capturingLogger().logger,
-      }),
-    );
+    const e = await failedDownload(`http://127.0.0.1:${port}/`);
     expect(e.kind).toBe('unreachable');
     expect(e.message).toContain(`127.0.0.1:${port}`);
     expect(e.message).toContain('ZERO_CHANGE_STREAMER_URI');
@@ -163,14 +161,7 @@ describe('snapshot client', () => {
   test('a non-snapshot server answering 404 is reported with the fix', async () => {
     const srv = http.createServer((_req, res) => res.writeHead(404).end());
     const port = await listenLocal(srv);
-    const e = await failure(
-      downloadSnapshot({
-        uri: `http://127.0.0.1:${port}`,
-        secret: SECRET,
-        toFile: join(tempDir(), 'f.db'),
-        lc: capturingLogger().logger,
-      }),
-    );
+    const e = await failedDownload(`http://127.0.0.1:${port}`);
     expect(e.kind).toBe('http');
     expect(e.message).toContain('404');
   });
@@ -178,15 +169,7 @@ describe('snapshot client', () => {
   test('a server that never answers ends in a timeout', async () => {
     const silent = http.createServer(() => {}); // Takes the request, never answers.
     const port = await listenLocal(silent);
-    const e = await failure(
-      downloadSnapshot({
-        uri: `http://127.0.0.1:${port}`,
-        secret: SECRET,
-        toFile: join(tempDir(), 'f.db'),
-        lc: capturingLogger().logger,
-        idleTimeoutMs: 100,
-      }),
-    );
+    const e = await failedDownload(`http://127.0.0.1:${port}`, {idleTimeoutMs: 100});
     expect(e.kind).toBe('timeout');
     expect(e.message).toContain('sent nothing for 100 ms');
   });
@@ -195,15 +178,11 @@ describe('snapshot client', () => {
     const s = await tamperedServer((head, body) => ({head, body}));
     const ac = new AbortController();
     ac.abort();
-    const e = await failure(
-      downloadSnapshot({
-        uri: s.uri,
-        secret: SECRET,
-        toFile: s.toFile,
-        lc: s.log.logger,
-        signal: ac.signal,
-      }),
-    );
+    const e = await failedDownload(s.uri, {
+      toFile: s.toFile,
+      lc: s.log.logger,
+      signal: ac.signal,
+    });
     expect(e.kind).toBe('aborted');
     expect(existsSync(s.toFile)).toBe(false);
   });
