@@ -12,7 +12,11 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
-import {startEmbeddedPostgres, type EmbeddedPostgres} from '../../scripts/embedded-postgres.ts';
+import {
+  localPgFlags,
+  startEmbeddedPostgres,
+  type EmbeddedPostgres,
+} from '../../scripts/embedded-postgres.ts';
 import {startCluster, type Cluster, type ClusterNode} from '../cluster.ts';
 import {
   byNode,
@@ -37,16 +41,7 @@ type Client = {
   shrank: number;
 };
 
-const PG_FLAGS = [
-  '-c',
-  'wal_level=logical',
-  '-c',
-  'listen_addresses=127.0.0.1',
-  '-c',
-  'fsync=off',
-  '-c',
-  'max_connections=300',
-];
+const PG_FLAGS = localPgFlags({max_connections: 300});
 
 let pgPort = 0;
 let pgDir = '';
