@@ -32,14 +32,10 @@ import {
   sweep,
   writeLatency,
 } from './e2e/scenarios.ts';
+import {ints} from './e2e/options.ts';
 import {figure, show} from './e2e/stats.ts';
 
 const env = process.env;
-const ints = (s: string | undefined, d: string) =>
-  (s ?? d)
-    .split(',')
-    .map(x => Number(x.trim()))
-    .filter(n => Number.isInteger(n) && n > 0);
 const sizes = ints(env['BENCH_SIZES'], '10000,100000');
 const runs = ints(env['BENCH_RUNS'], '3')[0] ?? 3;
 const sweepCounts = ints(env['BENCH_SWEEP'], '1,10,100,500');

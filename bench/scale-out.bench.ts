@@ -17,11 +17,12 @@
 //   BENCH_SCENARIOS=latency,join,failover
 //   BENCH_NO_WRITE=1              print only
 import {mkdirSync, writeFileSync} from 'node:fs';
-import {cpus, loadavg, totalmem} from 'node:os';
+import {loadavg} from 'node:os';
 import {join as joinPath} from 'node:path';
 import pg from 'pg';
 import {startCluster, type Cluster} from '../test/cluster.ts';
 import {onStop, sleep, startPostgres, stopAll} from './e2e/harness.ts';
+import {ints, machineLine} from './e2e/options.ts';
 import {figure, fmt, show, type Figure} from './e2e/stats.ts';
 import {
   failover,
@@ -34,11 +35,6 @@ import {
 } from './scale-out/scenarios.ts';
 
 const env = process.env;
-const ints = (s: string | undefined, d: string) =>
-  (s ?? d)
-    .split(',')
-    .map(x => Number(x.trim()))
-    .filter(n => Number.isInteger(n) && n > 0);
 const runs = ints(env['BENCH_RUNS'], '3')[0]!;
 const rows = ints(env['BENCH_ROWS'], '1000000')[0]!;
 const counts = ints(env['BENCH_CLIENTS'], '100,300,600');
@@ -62,7 +58,7 @@ const results: {
   failovers: Failover[];
   failover?: Record<string, Figure>;
 } = {
-  machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB`,
+  machine: machineLine(),
   loadBefore: loadavg(),
   rows,
   threeNodes: [],

@@ -18,11 +18,12 @@
 //   BENCH_CPU_PROF=<dir>             write a CPU profile of every zero-cache process there
 //   BENCH_NO_WRITE=1                 print only
 import {existsSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs';
-import {cpus, loadavg, tmpdir, totalmem} from 'node:os';
+import {loadavg, tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {exportJWK, generateKeyPair, SignJWT} from 'jose';
 import pg from 'pg';
 import {startPostgres, startZeroCache, stopAll} from './e2e/harness.ts';
+import {ints, machineLine} from './e2e/options.ts';
 import {lineChart} from './e2e/svg.ts';
 import {connects, type Connects} from './workers/connects.ts';
 import {
@@ -34,11 +35,6 @@ import {
 } from './workers/scenarios.ts';
 
 const env = process.env;
-const ints = (s: string | undefined, d: string) =>
-  (s ?? d)
-    .split(',')
-    .map(x => Number(x.trim()))
-    .filter(n => Number.isInteger(n) && n > 0);
 const runs = ints(env['BENCH_RUNS'], '2')[0]!;
 const counts = ints(env['BENCH_SWEEP'], '500,1000,2000');
 const workerCounts = ints(env['BENCH_WORKERS'], '1,2');
@@ -61,7 +57,7 @@ const results: {
   sweep: SweepPoint[];
   connects: Connects[];
 } = {
-  machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB`,
+  machine: machineLine(),
   bin: script ? 'compiled (packages/zync/dist/bin)' : 'sources (tsx)',
   loadBefore: loadavg(),
   memory: [],

@@ -47,6 +47,20 @@ export interface EmbeddedPostgresOptions {
   readonly onNotice?: ((line: string) => void) | undefined;
 }
 
+/**
+ * Server arguments of a throwaway local cluster for tests and benchmarks: logical
+ * replication, listening on 127.0.0.1 only, no fsync, then `settings` (name → value).
+ */
+export function localPgFlags(settings: Record<string, string | number> = {}): string[] {
+  const all = {
+    wal_level: 'logical',
+    listen_addresses: '127.0.0.1',
+    fsync: 'off',
+    ...settings,
+  };
+  return Object.entries(all).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+}
+
 export interface EmbeddedPostgres {
   readonly port: number;
   readonly pid: number;

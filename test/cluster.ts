@@ -9,7 +9,11 @@ import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {request} from 'node:http';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {startEmbeddedPostgres, type EmbeddedPostgres} from '../scripts/embedded-postgres.ts';
+import {
+  localPgFlags,
+  startEmbeddedPostgres,
+  type EmbeddedPostgres,
+} from '../scripts/embedded-postgres.ts';
 import {freePort} from './free-port.ts';
 import {startHaproxy, type Haproxy, type HaproxyBackend} from './haproxy.ts';
 import {serves, startBin, type BinRun} from './zero-cache-process.ts';
@@ -206,7 +210,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   if (upstreamUrl === undefined) {
     pg = await startEmbeddedPostgres({
       port: await freePort(),
-      flags: ['-c', 'wal_level=logical', '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'],
+      flags: localPgFlags(),
     });
     upstreamUrl = pg.url();
   }

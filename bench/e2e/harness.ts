@@ -6,7 +6,7 @@ import type {ChildProcess} from 'node:child_process';
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {startEmbeddedPostgres} from '../../scripts/embedded-postgres.ts';
+import {localPgFlags, startEmbeddedPostgres} from '../../scripts/embedded-postgres.ts';
 import {sourceBinArgs} from '../../scripts/source-bin.ts';
 import {freePort} from '../../test/free-port.ts';
 
@@ -36,21 +36,12 @@ export async function startPostgres(o: {statements?: boolean} = {}): Promise<Pos
   const dir = mkdtempSync(join(tmpdir(), 'zync-e2e-bench-'));
   const server = await startEmbeddedPostgres({
     port: await freePort(),
-    flags: [
-      '-c',
-      'wal_level=logical',
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'fsync=off',
-      '-c',
-      'max_connections=200',
-      '-c',
-      'max_wal_senders=20',
-      '-c',
-      'max_replication_slots=20',
-      ...(o.statements ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : []),
-    ],
+    flags: localPgFlags({
+      max_connections: 200,
+      max_wal_senders: 20,
+      max_replication_slots: 20,
+      ...(o.statements ? {shared_preload_libraries: 'pg_stat_statements'} : {}),
+    }),
   });
   cleanups.push(async () => {
     await server.stop();

@@ -1,94 +1,11 @@
 // The scale-out benchmark's scenarios on a running cluster (test/cluster.ts): clients in
 // separate processes, a write's latency to clients of every node, a node joining with a large
 // replica, and failover after SIGKILL.
-import {fork, type ChildProcess} from 'node:child_process';
-import {createRequire} from 'node:module';
-import {join} from 'node:path';
-import {pathToFileURL} from 'node:url';
 import type pg from 'pg';
 import type {Cluster, ClusterNode} from '../../test/cluster.ts';
 import {cpuMs, sleep} from '../e2e/harness.ts';
+import {openClients, writeAndWatch} from '../e2e/remote-clients.ts';
 import {percentile} from '../e2e/stats.ts';
-import type {FromClients, ToClients} from './client-proc.ts';
-
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-
-class ClientProc {
-  readonly child: ChildProcess;
-  #waiting: ((m: FromClients) => void)[] = [];
-  constructor() {
-    this.child = fork(join(import.meta.dirname, 'client-proc.ts'), [], {
-      execArgv: ['--conditions=zync-source', '--import', tsx],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.child.on('message', (m: FromClients) => this.#waiting.shift()?.(m));
-  }
-  ask(m: ToClients): Promise<FromClients> {
-    const p = new Promise<FromClients>(r => this.#waiting.push(r));
-    this.child.send(m);
-    return p;
-  }
-  next(): Promise<FromClients> {
-    return new Promise<FromClients>(r => this.#waiting.push(r));
-  }
-}
-
-/** Clients spread over `procs` processes, all connected to `server` and complete. */
-export type Clients = {
-  readonly procs: readonly ClientProc[];
-  /** Each client's group, in process order then client order (the order of `seen`). */
-  readonly groups: readonly string[];
-  readonly connectMs: number;
-  close(): Promise<void>;
-};
-
-export async function openClients(server: string, count: number, procs: number): Promise<Clients> {
-  const ps = Array.from({length: procs}, () => new ClientProc());
-  const t0 = performance.now();
-  const opened = await Promise.all(
-    ps.map((p, i) =>
-      p.ask({
-        type: 'open',
-        server,
-        count: Math.floor(count / procs) + (i < count % procs ? 1 : 0),
-      }),
-    ),
-  );
-  const connectMs = performance.now() - t0;
-  const groups = opened.flatMap(m => (m.type === 'opened' ? m.groups : []));
-  return {
-    procs: ps,
-    groups,
-    connectMs,
-    async close() {
-      await Promise.all(ps.map(p => p.ask({type: 'close'})));
-      for (const p of ps) p.child.kill();
-    },
-  };
-}
-
-/** The value each write sets; a new one for every write of the process. */
-let v = 0;
-
-/** Sets `hot.v` upstream once every process watches for it; epoch ms of the commit and the
- *  epoch ms at which each client showed it (`Clients.groups` order). */
-export async function writeAndWatch(
-  db: pg.Client,
-  cs: Clients,
-  before?: () => Promise<void>,
-): Promise<{committed: number; at: number[]; slowest: string[]}> {
-  v++;
-  await Promise.all(cs.procs.map(p => p.ask({type: 'watch', v})));
-  const seen = cs.procs.map(p => p.next());
-  await before?.();
-  await db.query('UPDATE hot SET v = $1 WHERE id = 1', [v]);
-  const committed = performance.timeOrigin + performance.now();
-  const got = (await Promise.all(seen)).flatMap(m => (m.type === 'seen' ? [m] : []));
-  const at = got.flatMap(m => m.at);
-  // The slowest client's connection states, from the process whose last client came last.
-  const last = got.reduce((a, b) => (Math.max(...b.at) > Math.max(...a.at) ? b : a));
-  return {committed, at, slowest: last.slowest};
-}
 
 export type Latency = {
   clients: number;
@@ -139,7 +56,7 @@ export async function latency(
   count: number,
   o: {procs: number; writes: number},
 ): Promise<Latency> {
-  const cs = await openClients(server, count, o.procs);
+  const cs = await openClients(server, count, o.procs, 's');
   await sleep(1000); // the hydrations' CVR writes settle before measuring
   const {by} = await spread(cluster, cs.groups);
   const samples: number[] = [];
@@ -195,7 +112,7 @@ export async function failover(
   count: number,
   procs: number,
 ): Promise<Failover> {
-  const cs = await openClients(cluster.url, count, procs);
+  const cs = await openClients(cluster.url, count, procs, 's');
   await sleep(1000);
   const {by, nodeOfGroup} = await spread(cluster, cs.groups);
   const victimName = Object.entries(by).sort((a, b) => b[1] - a[1])[0]![0];

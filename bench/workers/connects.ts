@@ -13,7 +13,7 @@ import type pg from 'pg';
 import {cpuMs, sleep, type ZeroCacheProcess} from '../e2e/harness.ts';
 import {figure, percentile, show, type Figure} from '../e2e/stats.ts';
 import type {FromConnectProc, ToConnectProc} from './connect-proc.ts';
-import {readTree} from './tree.ts';
+import {childPids, readTree} from './tree.ts';
 
 export type Connects = {
   workers: number;
@@ -84,18 +84,6 @@ function cpuWithReaped(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / 100;
-}
-
-function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
 }
 
 /** Postgres's CPU ms: the postmaster with its exited backends, and the live ones. */

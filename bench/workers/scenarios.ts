@@ -1,13 +1,9 @@
 // The multi-process benchmarks' scenarios: idle memory per process and the client sweep
 // (clients in separate processes). Connect throughput is in connects.ts.
-import {fork, type ChildProcess} from 'node:child_process';
-import {createRequire} from 'node:module';
-import {join} from 'node:path';
-import {pathToFileURL} from 'node:url';
 import type pg from 'pg';
 import {sleep, type ZeroCacheProcess} from '../e2e/harness.ts';
+import {openClients, writeAndWatch} from '../e2e/remote-clients.ts';
 import {figure, percentile, show, type Figure} from '../e2e/stats.ts';
-import type {FromClients, ToClients} from './client-proc.ts';
 import {readTree, treeCpuMs, treeRssMiB} from './tree.ts';
 
 export type Start = (workers: number, env?: Record<string, string>) => Promise<ZeroCacheProcess>;
@@ -55,31 +51,6 @@ export type SweepPoint = {
   rssMiB: Figure;
 };
 
-/** The value each write sets; a new one for every write of the process. */
-let v = 0;
-
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-
-class ClientProc {
-  readonly child: ChildProcess;
-  #waiting: ((m: FromClients) => void)[] = [];
-  constructor() {
-    this.child = fork(join(import.meta.dirname, 'client-proc.ts'), [], {
-      execArgv: ['--conditions=zync-source', '--import', tsx],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.child.on('message', (m: FromClients) => this.#waiting.shift()?.(m));
-  }
-  ask(m: ToClients): Promise<FromClients> {
-    const p = new Promise<FromClients>(r => this.#waiting.push(r));
-    this.child.send(m);
-    return p;
-  }
-  next(): Promise<FromClients> {
-    return new Promise<FromClients>(r => this.#waiting.push(r));
-  }
-}
-
 export async function sweepPoint(
   zc: ZeroCacheProcess,
   db: pg.Client,
@@ -94,18 +65,8 @@ export async function sweepPoint(
   const idle: number[] = [];
   const rss: number[] = [];
   for (let r = 0; r < o.runs; r++) {
-    const procs = Array.from({length: o.procs}, () => new ClientProc());
-    const t0 = performance.now();
-    await Promise.all(
-      procs.map((p, i) =>
-        p.ask({
-          type: 'open',
-          server: zc.url,
-          count: Math.floor(clients / o.procs) + (i < clients % o.procs ? 1 : 0),
-        }),
-      ),
-    );
-    connect.push(performance.now() - t0);
+    const cs = await openClients(zc.url, clients, o.procs, 'w');
+    connect.push(cs.connectMs);
     await sleep(1500); // the hydrations' CVR writes
     const c0 = treeCpuMs(zc.pid);
     const w0 = performance.now();
@@ -115,21 +76,14 @@ export async function sweepPoint(
     const lat: number[] = [];
     const c1 = treeCpuMs(zc.pid);
     for (let w = 0; w < o.writes; w++) {
-      v++;
-      await Promise.all(procs.map(p => p.ask({type: 'watch', v})));
-      const seen = procs.map(p => p.next());
-      await db.query('UPDATE hot SET v = $1 WHERE id = 1', [v]);
-      const committed = performance.timeOrigin + performance.now();
-      for (const m of await Promise.all(seen)) {
-        if (m.type === 'seen') lat.push(...m.at.map(t => t - committed));
-      }
+      const {committed, at} = await writeAndWatch(db, cs);
+      lat.push(...at.map(t => t - committed));
       await sleep(50);
     }
     cpu.push(((treeCpuMs(zc.pid) - c1) * 1000) / o.writes / clients);
     p50.push(percentile(lat, 50));
     p99.push(percentile(lat, 99));
-    await Promise.all(procs.map(p => p.ask({type: 'close'})));
-    for (const p of procs) p.child.kill();
+    await cs.close();
     await sleep(1000);
   }
   const out: SweepPoint = {

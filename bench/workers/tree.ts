@@ -5,7 +5,8 @@ import {cpuMs, rssMiB} from '../e2e/harness.ts';
 
 export type ProcReading = {pid: number; role: string; rssMiB: number; cpuMs: number};
 
-function children(pid: number): number[] {
+/** The pids of the live children of `pid` (none once it has exited). */
+export function childPids(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
       .trim()
@@ -34,7 +35,7 @@ export function readTree(pid: number): ProcReading[] {
     } catch {
       return; // exited
     }
-    for (const c of children(p)) visit(c);
+    for (const c of childPids(p)) visit(c);
   };
   visit(pid);
   return out.filter(r => r.role !== 'other');

@@ -10,35 +10,30 @@
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {Zero} from '@zync/client';
-import {createSchema, number, string, table} from '@zync/zql';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
-import {WebSocket} from 'ws';
-import {startEmbeddedPostgres, type EmbeddedPostgres} from '../../scripts/embedded-postgres.ts';
+import {
+  localPgFlags,
+  startEmbeddedPostgres,
+  type EmbeddedPostgres,
+} from '../../scripts/embedded-postgres.ts';
 import {startCluster, type Cluster, type ClusterNode} from '../cluster.ts';
+import {
+  byNode,
+  createEntryTable,
+  entriesView,
+  LONG,
+  newEntryZero,
+  printFigures,
+  upstreamEntries,
+  type EntryView,
+  type EntryZero,
+} from '../entry-table.ts';
 import {freePort} from '../free-port.ts';
 
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
-
-const schema = createSchema({
-  tables: [
-    table('entry')
-      .columns({id: string(), client: string(), n: number(), applied: number()})
-      .primaryKey('id'),
-  ],
-});
-type Z = Zero<typeof schema>;
-type Entry = {id: string; client: string; n: number; applied: number};
-type View = {
-  data: readonly Entry[];
-  resultType: string;
-  addListener(fn: (data: readonly Entry[]) => void): () => void;
-  destroy(): void;
-};
 type Client = {
-  readonly z: Z;
-  readonly view: View;
+  readonly z: EntryZero;
+  readonly view: EntryView;
   readonly group: string;
   mutations: number;
   /** Rows are never deleted here: a view that ever showed fewer rows than before lost data. */
@@ -46,17 +41,7 @@ type Client = {
   shrank: number;
 };
 
-const LONG = {timeout: 60_000, interval: 50};
-const PG_FLAGS = [
-  '-c',
-  'wal_level=logical',
-  '-c',
-  'listen_addresses=127.0.0.1',
-  '-c',
-  'fsync=off',
-  '-c',
-  'max_connections=300',
-];
+const PG_FLAGS = localPgFlags({max_connections: 300});
 
 let pgPort = 0;
 let pgDir = '';
@@ -79,19 +64,7 @@ beforeAll(async () => {
   pgDir = mkdtempSync(join(tmpdir(), 'zync-failures-pg-'));
   server = await startEmbeddedPostgres({port: pgPort, dataDir: pgDir, flags: PG_FLAGS});
   db = await connectDb();
-  // `applied` counts how many times each row was written: a mutation applied twice shows.
-  await db.query(`
-    CREATE TABLE entry (id TEXT PRIMARY KEY, client TEXT NOT NULL, n INT NOT NULL,
-                        applied INT NOT NULL DEFAULT 0);
-    CREATE FUNCTION count_applied() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      NEW.applied := CASE WHEN TG_OP = 'UPDATE' THEN OLD.applied + 1 ELSE 1 END;
-      RETURN NEW;
-    END $$;
-    CREATE TRIGGER entry_applied BEFORE INSERT OR UPDATE ON entry
-      FOR EACH ROW EXECUTE FUNCTION count_applied();
-    INSERT INTO entry (id, client, n) VALUES ('seed', 'upstream', 0);
-  `);
+  await createEntryTable(db, {seed: true});
   const t0 = performance.now();
   cluster = await startCluster({upstreamUrl: server.url(), viewSyncers: 3});
   figures['cluster start (manager, 3 view-syncers, haproxy), ms'] = performance.now() - t0;
@@ -103,12 +76,7 @@ afterAll(async () => {
   await db?.end().catch(() => {});
   await server?.stop();
   if (pgDir) rmSync(pgDir, {recursive: true, force: true});
-  console.info(
-    'cluster failure figures:\n' +
-      Object.entries(figures)
-        .map(([k, v]) => `  ${k}: ${Math.round(v)}`)
-        .join('\n'),
-  );
+  printFigures('cluster failure figures', figures);
 });
 
 let users = 0;
@@ -116,15 +84,12 @@ let users = 0;
 /** `perGroup` clients of one new group, each with a live query of every entry, complete. */
 async function openGroup(perGroup: number): Promise<Client[]> {
   const userID = `u${users++}`;
-  const zs = Array.from(
-    {length: perGroup},
-    () => new Zero({server: cluster.url, userID, schema, kvStore: 'mem'}),
-  );
+  const zs = Array.from({length: perGroup}, () => newEntryZero(cluster.url, userID));
   const ids = await Promise.all(zs.map(z => z.clientGroupID));
   const out = zs.map(z => {
     const c: Client = {
       z,
-      view: z.query.entry.orderBy('id', 'asc').materialize() as unknown as View,
+      view: entriesView(z),
       group: ids[0]!,
       mutations: 0,
       most: 0,
@@ -141,23 +106,13 @@ async function openGroup(perGroup: number): Promise<Client[]> {
   return out;
 }
 
-async function upstreamEntries(): Promise<Entry[]> {
-  return (await db.query<Entry>(`SELECT * FROM entry ORDER BY id`)).rows;
-}
-
-async function nodesOf(cs: readonly Client[]): Promise<Map<ClusterNode, Client[]>> {
-  const by = new Map<ClusterNode, Client[]>();
-  for (const c of cs) {
-    const n = await cluster.nodeOf(c.group);
-    expect(n, `group ${c.group} is on a running view-syncer`).toBeDefined();
-    by.set(n!, [...(by.get(n!) ?? []), c]);
-  }
-  return by;
+function nodesOf(cs: readonly Client[]): Promise<Map<ClusterNode, Client[]>> {
+  return byNode(cluster, cs, c => c.group);
 }
 
 /** Each client's view holds exactly the upstream rows (ids, values, applied counts). */
 async function allMatchUpstream(among: readonly Client[]) {
-  const want = await upstreamEntries();
+  const want = await upstreamEntries(db);
   for (const c of among) {
     await vi.waitFor(
       () => expect([...c.view.data].sort((a, b) => (a.id < b.id ? -1 : 1))).toEqual(want),
@@ -169,7 +124,7 @@ async function allMatchUpstream(among: readonly Client[]) {
 
 /** Nothing applied twice, and every client's last mutation id is the number it made. */
 async function noneLostOrTwice() {
-  const rows = await upstreamEntries();
+  const rows = await upstreamEntries(db);
   expect(rows.filter(r => r.applied !== 1)).toEqual([]);
   for (const c of clients) {
     expect(rows.filter(r => r.client === c.z.clientID).length).toBe(c.mutations);
@@ -300,7 +255,7 @@ test('Postgres restarted under the running nodes: clients keep their data, later
   const running = cluster.viewSyncers.filter(n => n.running());
   const byNode = await nodesOf(clients);
   expect(byNode.size).toBe(running.length);
-  const before = await upstreamEntries();
+  const before = await upstreamEntries(db);
   for (const c of clients) c.shrank = 0;
   await db.end();
   const t0 = performance.now();

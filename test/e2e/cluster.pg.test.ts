@@ -3,32 +3,31 @@
 // reaches clients on every view-syncer; a group lives on one node; a view-syncer killed moves
 // its groups to the other with no mutation lost or applied twice; a killed manager leaves
 // the view-syncers serving reads, and they catch up once it is back.
-import {Zero} from '@zync/client';
-import {createSchema, number, string, table} from '@zync/zql';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
-import {WebSocket} from 'ws';
 import {refusedUpgrade, startCluster, type Cluster, type ClusterNode} from '../cluster.ts';
+import {
+  byNode,
+  createEntryTable,
+  entriesView,
+  LONG,
+  newEntryZero,
+  printFigures,
+  upstreamEntries,
+  type EntryView,
+  type EntryZero,
+} from '../entry-table.ts';
 import {createTestDatabase} from '../pg.ts';
 
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
+type Group = {
+  readonly id: string;
+  readonly clients: readonly EntryZero[];
+  readonly views: EntryView[];
+};
 
-const schema = createSchema({
-  tables: [
-    table('entry')
-      .columns({id: string(), client: string(), n: number(), applied: number()})
-      .primaryKey('id'),
-  ],
-});
-type Z = Zero<typeof schema>;
-type Entry = {id: string; client: string; n: number; applied: number};
-type View = {data: readonly Entry[]; resultType: string; destroy(): void};
-type Group = {readonly id: string; readonly clients: readonly Z[]; readonly views: View[]};
-
-const LONG = {timeout: 60_000, interval: 50};
 let db: pg.Client;
 let cluster: Cluster;
-const zeros: Z[] = [];
+const zeros: EntryZero[] = [];
 const groups: Group[] = [];
 /** Figures measured along the way, printed at the end. */
 const figures: Record<string, number> = {};
@@ -37,19 +36,7 @@ beforeAll(async () => {
   const url = await createTestDatabase('cluster');
   db = new pg.Client({connectionString: url});
   await db.connect();
-  // `applied` counts how many times each row was written: a mutation applied twice shows.
-  await db.query(`
-    CREATE TABLE entry (id TEXT PRIMARY KEY, client TEXT NOT NULL, n INT NOT NULL,
-                        applied INT NOT NULL DEFAULT 0);
-    CREATE FUNCTION count_applied() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      NEW.applied := CASE WHEN TG_OP = 'UPDATE' THEN OLD.applied + 1 ELSE 1 END;
-      RETURN NEW;
-    END $$;
-    CREATE TRIGGER entry_applied BEFORE INSERT OR UPDATE ON entry
-      FOR EACH ROW EXECUTE FUNCTION count_applied();
-    INSERT INTO entry (id, client, n) VALUES ('seed', 'upstream', 0);
-  `);
+  await createEntryTable(db, {seed: true});
   const t0 = performance.now();
   // vs0 is one process; vs1 a dispatcher, its change follower and two sync workers.
   cluster = await startCluster({
@@ -64,12 +51,7 @@ afterAll(async () => {
   for (const z of zeros) await z.close();
   await cluster?.stop();
   await db?.end();
-  console.info(
-    'cluster figures:\n' +
-      Object.entries(figures)
-        .map(([k, v]) => `  ${k}: ${Math.round(v)}`)
-        .join('\n'),
-  );
+  printFigures('cluster figures', figures);
 });
 
 let users = 0;
@@ -78,23 +60,17 @@ let users = 0;
 async function openGroup(): Promise<Group> {
   const userID = `u${users++}`;
   const clients = [0, 1].map(() => {
-    const z = new Zero({server: cluster.url, userID, schema, kvStore: 'mem'});
+    const z = newEntryZero(cluster.url, userID);
     zeros.push(z);
     return z;
   });
   const ids = await Promise.all(clients.map(z => z.clientGroupID));
   expect(ids[1]).toBe(ids[0]);
-  const views = clients.map(
-    z => z.query.entry.orderBy('id', 'asc').materialize() as unknown as View,
-  );
+  const views = clients.map(entriesView);
   for (const v of views) await vi.waitFor(() => expect(v.resultType).toBe('complete'), LONG);
   const group = {id: ids[0]!, clients, views};
   groups.push(group);
   return group;
-}
-
-async function upstreamEntries(): Promise<Entry[]> {
-  return (await db.query<Entry>(`SELECT * FROM entry ORDER BY id`)).rows;
 }
 
 /** Every view of every group shows the row `id`. */
@@ -106,14 +82,8 @@ async function everyoneSees(id: string, among: readonly Group[] = groups) {
   }
 }
 
-async function groupsByNode(): Promise<Map<ClusterNode, Group[]>> {
-  const by = new Map<ClusterNode, Group[]>();
-  for (const g of groups) {
-    const n = await cluster.nodeOf(g.id);
-    expect(n, `group ${g.id} is on a view-syncer`).toBeDefined();
-    by.set(n!, [...(by.get(n!) ?? []), g]);
-  }
-  return by;
+function groupsByNode(): Promise<Map<ClusterNode, Group[]>> {
+  return byNode(cluster, groups, g => g.id);
 }
 
 test('the manager serves no sync clients: health answers, upgrades get 421, snapshots need the secret', async () => {
@@ -168,7 +138,7 @@ test('a view-syncer killed: its groups reconnect through HAProxy to the other, n
   for (let i = PER_CLIENT / 2; i < PER_CLIENT; i++) write(i);
 
   for (const r of await Promise.all(results)) expect(r).toEqual({type: 'success'});
-  const rows = (await upstreamEntries()).filter(r => r.id.startsWith('m'));
+  const rows = (await upstreamEntries(db)).filter(r => r.id.startsWith('m'));
   expect(rows.length).toBe(writers.length * PER_CLIENT);
   expect(rows.filter(r => r.applied !== 1)).toEqual([]);
   // Every moved client sees every row it and the others wrote, now served by the survivor.
@@ -224,7 +194,7 @@ test('a view-syncer stopped (SIGTERM): its clients reconnect at once to the othe
   write(1);
   expect(await stopped).toBe(0);
   for (const r of await Promise.all(results)) expect(r).toEqual({type: 'success'});
-  const rows = (await upstreamEntries()).filter(r => r.id.startsWith('stop'));
+  const rows = (await upstreamEntries(db)).filter(r => r.id.startsWith('stop'));
   expect(rows.length).toBe(writers.length * 2);
   expect(rows.filter(r => r.applied !== 1)).toEqual([]);
   await db.query(`INSERT INTO entry (id, client, n) VALUES ('after-stop', 'upstream', 5)`);
@@ -271,7 +241,7 @@ test('the manager killed: view-syncers keep serving reads and writes, and catch 
   });
   // The write is applied upstream now; its confirmation comes back through replication.
   await expect
-    .poll(async () => (await upstreamEntries()).some(r => r.id === 'while-down'), LONG)
+    .poll(async () => (await upstreamEntries(db)).some(r => r.id === 'while-down'), LONG)
     .toBe(true);
   await db.query(`INSERT INTO entry (id, client, n) VALUES ('upstream-while-down', 'upstream', 6)`);
   const t0 = performance.now();
@@ -280,6 +250,6 @@ test('the manager killed: view-syncers keep serving reads and writes, and catch 
   await everyoneSees('while-down');
   await everyoneSees('upstream-while-down');
   figures['manager restart to every client caught up, ms'] = performance.now() - t0;
-  const rows = await upstreamEntries();
+  const rows = await upstreamEntries(db);
   expect(rows.filter(r => r.applied !== 1)).toEqual([]);
 }, 120_000);

@@ -1,54 +1,35 @@
 // zero-cache with a replicator and two sync worker processes, and real Zero clients: a sync
 // worker or the replicator killed with SIGKILL loses nothing and applies nothing twice.
-import {Zero} from '@zync/client';
 import {workerIndexFor} from '@zync/cache';
-import {createSchema, number, string, table} from '@zync/zql';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
-import {WebSocket} from 'ws';
+import {
+  createEntryTable,
+  entriesView,
+  newEntryZero,
+  upstreamEntries,
+  type EntryZero,
+} from '../entry-table.ts';
 import {createTestDatabase} from '../pg.ts';
 import {startProcesses, type StartedProcesses} from './processes.ts';
-
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
-
-const schema = createSchema({
-  tables: [
-    table('entry')
-      .columns({id: string(), client: string(), n: number(), applied: number()})
-      .primaryKey('id'),
-  ],
-});
-type Entry = {id: string; client: string; n: number; applied: number};
-type View = {data: readonly Entry[]; resultType: string; destroy(): void};
 
 let db: pg.Client;
 let opened = 0;
 
 /** A client of its own group (clients of one user share a group in one process). */
-function newZero(): Zero<typeof schema> {
-  const z = new Zero({server: zc.url, userID: `u${opened++}`, schema, kvStore: 'mem'});
+function newZero(): EntryZero {
+  const z = newEntryZero(zc.url, `u${opened++}`);
   zeros.push(z);
   return z;
 }
 let zc: StartedProcesses;
-const zeros: Zero<typeof schema>[] = [];
+const zeros: EntryZero[] = [];
 
 beforeAll(async () => {
   const url = await createTestDatabase('procs_failover');
   db = new pg.Client({connectionString: url});
   await db.connect();
-  // `applied` counts how many times each row was written: a mutation applied twice shows.
-  await db.query(`
-    CREATE TABLE entry (id TEXT PRIMARY KEY, client TEXT NOT NULL, n INT NOT NULL,
-                        applied INT NOT NULL DEFAULT 0);
-    CREATE FUNCTION count_applied() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      NEW.applied := CASE WHEN TG_OP = 'UPDATE' THEN OLD.applied + 1 ELSE 1 END;
-      RETURN NEW;
-    END $$;
-    CREATE TRIGGER entry_applied BEFORE INSERT OR UPDATE ON entry
-      FOR EACH ROW EXECUTE FUNCTION count_applied();
-  `);
+  await createEntryTable(db);
   zc = await startProcesses(url, {workers: 2});
 });
 
@@ -60,7 +41,7 @@ afterAll(async () => {
 
 /** Opens clients until each worker serves at least `perWorker` of them. */
 async function clientsOnBothWorkers(perWorker: number) {
-  const byWorker: Zero<typeof schema>[][] = [[], []];
+  const byWorker: EntryZero[][] = [[], []];
   for (let i = 0; i < 64 && byWorker.some(w => w.length < perWorker); i++) {
     const z = newZero();
     byWorker[workerIndexFor(await z.clientGroupID, 2)]!.push(z);
@@ -69,19 +50,10 @@ async function clientsOnBothWorkers(perWorker: number) {
   return byWorker;
 }
 
-function entries(z: Zero<typeof schema>): View {
-  return z.query.entry.orderBy('id', 'asc').materialize() as unknown as View;
-}
-
-async function upstreamEntries(): Promise<Entry[]> {
-  const {rows} = await db.query<Entry>(`SELECT * FROM entry ORDER BY id`);
-  return rows;
-}
-
 test('a sync worker killed with SIGKILL: its clients reconnect and resume, no mutation lost or applied twice', async () => {
   const [onKilled, onOther] = await clientsOnBothWorkers(2);
   const all = [...onKilled!, ...onOther!];
-  const views = all.map(entries);
+  const views = all.map(entriesView);
   for (const v of views) await vi.waitFor(() => expect(v.resultType).toBe('complete'));
   const oldPid = zc.pidOf('sync-worker-0');
   const PER_CLIENT = 20;
@@ -98,10 +70,10 @@ test('a sync worker killed with SIGKILL: its clients reconnect and resume, no mu
 
   const total = all.length * PER_CLIENT;
   await expect
-    .poll(async () => (await upstreamEntries()).length, {timeout: 30_000, interval: 100})
+    .poll(async () => (await upstreamEntries(db)).length, {timeout: 30_000, interval: 100})
     .toBe(total);
   for (const r of await Promise.all(results)) expect(r).toEqual({type: 'success'});
-  const rows = await upstreamEntries();
+  const rows = await upstreamEntries(db);
   expect(rows.filter(r => r.applied !== 1)).toEqual([]);
   // Every client, on the restarted worker or the other, sees every row.
   for (const v of views) {
@@ -116,7 +88,7 @@ test('a sync worker killed with SIGKILL: its clients reconnect and resume, no mu
 
 test('the replicator killed with SIGKILL: workers keep serving, and catch up once it is back', async () => {
   const [a, b] = (await clientsOnBothWorkers(1)).map(w => w[0]!);
-  const views = [a!, b!].map(entries);
+  const views = [a!, b!].map(entriesView);
   for (const v of views) await vi.waitFor(() => expect(v.resultType).toBe('complete'));
   let disconnects = 0;
   for (const z of [a!, b!]) {
@@ -129,7 +101,7 @@ test('the replicator killed with SIGKILL: workers keep serving, and catch up onc
   // Served while the replicator is down or restarting: a new client hydrates what the
   // workers have, and a write goes upstream.
   const late = newZero();
-  const lateView = entries(late);
+  const lateView = entriesView(late);
   await vi.waitFor(() => expect(lateView.resultType).toBe('complete'), {timeout: 10_000});
   expect(lateView.data.length).toBeGreaterThan(0);
   const w = a!.mutate.entry.upsert({id: 'after-kill', client: 'a', n: 1, applied: 0});
@@ -143,6 +115,6 @@ test('the replicator killed with SIGKILL: workers keep serving, and catch up onc
   expect(zc.pidOf('replicator')).not.toBe(oldPid);
   // The clients' sockets were never dropped.
   expect(disconnects).toBe(0);
-  const rows = await upstreamEntries();
+  const rows = await upstreamEntries(db);
   expect(rows.filter(r => r.applied !== 1)).toEqual([]);
 });

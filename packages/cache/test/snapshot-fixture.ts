@@ -1,12 +1,14 @@
 // Shared setup of the snapshot tests: a replica written the way the replicator writes it,
-// a logger that keeps its lines (to check that no secret reaches them) and a reader of a
-// replica's whole contents.
+// a snapshot server serving it, a logger that keeps its lines (to check that no secret
+// reaches them), a reader of a replica's whole contents, and the undo steps of each test.
 import {mkdtempSync, readdirSync} from 'node:fs';
+import type {Server} from 'node:http';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import Database from 'better-sqlite3';
 import {createLogger} from '@zync/shared';
 import type {Logger} from '@zync/shared';
+import {startSnapshotServer, type SnapshotServerOptions} from '../src/change-db/snapshot-server.ts';
 import {TestReplica} from './sqlite-test-replica.ts';
 
 export const SECRET = 'snapshot-test-secret-6f1c2a';
@@ -77,4 +79,44 @@ export function contents(file: string): Record<string, unknown[]> {
   } finally {
     db.close();
   }
+}
+
+/** What a test opened, undone newest first by `afterEach(runCleanups)`. */
+export const cleanups: (() => Promise<void> | void)[] = [];
+
+export async function runCleanups(): Promise<void> {
+  for (const c of cleanups.splice(0).reverse()) await c();
+}
+
+/** A replica (`mib` MiB larger when given) served by a snapshot server on a free port. */
+export async function servedReplica(
+  opts: {mib?: number} & Partial<Pick<SnapshotServerOptions, 'maxConcurrent'>> = {},
+) {
+  const {mib, ...serverOpts} = opts;
+  const dir = tempDir();
+  const replica = makeReplica(dir);
+  if (mib) grow(replica, mib);
+  cleanups.push(() => replica.close());
+  const log = capturingLogger();
+  const server = await startSnapshotServer({
+    replicaFile: replica.file,
+    secret: SECRET,
+    host: '127.0.0.1',
+    port: 0,
+    lc: log.logger,
+    ...serverOpts,
+  });
+  cleanups.push(() => server.close());
+  return {dir, replica, server, log, uri: `http://127.0.0.1:${server.port}`};
+}
+
+/** Listens on a free port of 127.0.0.1 until the test ends; returns the port. */
+export async function listenLocal(srv: Server): Promise<number> {
+  await new Promise<void>(r => srv.listen(0, '127.0.0.1', r));
+  cleanups.push(async () => {
+    srv.closeAllConnections();
+    await new Promise<void>(r => srv.close(() => r()));
+  });
+  const addr = srv.address();
+  return typeof addr === 'object' && addr ? addr.port : 0;
 }

@@ -6,19 +6,22 @@ import {afterEach, describe, expect, test} from 'vitest';
 import {freePort} from '../../../../test/free-port.ts';
 import {
   capturingLogger,
+  cleanups,
   files,
-  grow,
-  makeReplica,
+  listenLocal,
+  runCleanups,
   SECRET,
+  servedReplica,
   tempDir,
 } from '../../test/snapshot-fixture.ts';
-import {downloadSnapshot, SnapshotError, snapshotUrl} from './snapshot-client.ts';
-import {startSnapshotServer} from './snapshot-server.ts';
+import {
+  downloadSnapshot,
+  SnapshotError,
+  snapshotUrl,
+  type DownloadOptions,
+} from './snapshot-client.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+afterEach(runCleanups);
 
 type Tamper = (
   head: IncomingHttpHeaders,
@@ -30,19 +33,7 @@ type Tamper = (
  * `cut`, sends the real headers and half the body, then breaks the connection).
  */
 async function tamperedServer(tamper: Tamper | 'cut') {
-  const dir = tempDir();
-  const replica = makeReplica(dir);
-  if (tamper === 'cut') grow(replica, 2);
-  cleanups.push(() => replica.close());
-  const log = capturingLogger();
-  const real = await startSnapshotServer({
-    replicaFile: replica.file,
-    secret: SECRET,
-    host: '127.0.0.1',
-    port: 0,
-    lc: log.logger,
-  });
-  cleanups.push(() => real.close());
+  const {dir, replica, log, server: real} = await servedReplica({mib: tamper === 'cut' ? 2 : 0});
   const proxy = http.createServer((req, res) => {
     http.get(
       {host: '127.0.0.1', port: real.port, path: req.url, headers: req.headers},
@@ -62,11 +53,8 @@ async function tamperedServer(tamper: Tamper | 'cut') {
       },
     );
   });
-  await new Promise<void>(r => proxy.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>(r => proxy.close(() => r())));
+  const port = await listenLocal(proxy);
   proxy.on('connection', s => cleanups.push(() => void s.destroy()));
-  const addr = proxy.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
   return {dir, replica, log, uri: `http://127.0.0.1:${port}`, toFile: join(dir, 'f.db')};
 }
 
@@ -79,6 +67,19 @@ async function failure(p: Promise<unknown>): Promise<SnapshotError> {
   return e as SnapshotError;
 }
 
+/** The failure of a download from `uri`, into a fresh folder unless `toFile` is given. */
+function failedDownload(uri: string, o: Partial<DownloadOptions> = {}): Promise<SnapshotError> {
+  return failure(
+    downloadSnapshot({
+      uri,
+      secret: SECRET,
+      lc: capturingLogger().logger,
+      ...o,
+      toFile: o.toFile ?? join(tempDir(), 'f.db'),
+    }),
+  );
+}
+
 describe('snapshot client', () => {
   test('a body changed on the way fails the checksum and the file is removed', async () => {
     const s = await tamperedServer((head, body) => {
@@ -86,9 +87,7 @@ describe('snapshot client', () => {
       copy[copy.length >> 1] = copy[copy.length >> 1]! ^ 0xff;
       return {head, body: copy};
     });
-    const e = await failure(
-      downloadSnapshot({uri: s.uri, secret: SECRET, toFile: s.toFile, lc: s.log.logger}),
-    );
+    const e = await failedDownload(s.uri, {toFile: s.toFile, lc: s.log.logger});
     expect(e.kind).toBe('checksum');
     expect(e.message).toMatch(/does not match its sha256/);
     expect(existsSync(s.toFile)).toBe(false);
@@ -97,9 +96,7 @@ describe('snapshot client', () => {
 
   test('a body cut short is reported as truncated', async () => {
     const s = await tamperedServer('cut');
-    const e = await failure(
-      downloadSnapshot({uri: s.uri, secret: SECRET, toFile: s.toFile, lc: s.log.logger}),
-    );
+    const e = await failedDownload(s.uri, {toFile: s.toFile, lc: s.log.logger});
     expect(e.kind).toBe('truncated');
     expect(existsSync(s.toFile)).toBe(false);
   });
@@ -110,9 +107,7 @@ describe('snapshot client', () => {
       // The announced length stays; the connection closes after the short body.
       return {head: {...head, connection: 'close'}, body: short};
     });
-    const e = await failure(
-      downloadSnapshot({uri: s.uri, secret: SECRET, toFile: s.toFile, lc: s.log.logger}),
-    );
+    const e = await failedDownload(s.uri, {toFile: s.toFile, lc: s.log.logger});
     expect(e.kind).toBe('truncated');
   });
 
@@ -121,9 +116,7 @@ describe('snapshot client', () => {
       head: {...head, 'x-zync-replica-version': '00000000000000ff'},
       body,
     }));
-    const e = await failure(
-      downloadSnapshot({uri: s.uri, secret: SECRET, toFile: s.toFile, lc: s.log.logger}),
-    );
+    const e = await failedDownload(s.uri, {toFile: s.toFile, lc: s.log.logger});
     expect(e.kind).toBe('invalid-replica');
     expect(existsSync(s.toFile)).toBe(false);
   });
@@ -139,9 +132,7 @@ describe('snapshot client', () => {
       },
       body: junk,
     }));
-    const e = await failure(
-      downloadSnapshot({uri: s.uri, secret: SECRET, toFile: s.toFile, lc: s.log.logger}),
-    );
+    const e = await failedDownload(s.uri, {toFile: s.toFile, lc: s.log.logger});
     expect(e.kind).toBe('invalid-replica');
     expect(e.message).toContain('SQLITE_NOTADB');
   });
@@ -153,9 +144,7 @@ describe('snapshot client', () => {
         delete h[drop];
         return {head: h, body};
       });
-      const e = await failure(
-        downloadSnapshot({uri: s.uri, secret: SECRET, toFile: s.toFile, lc: s.log.logger}),
-      );
+      const e = await failedDownload(s.uri, {toFile: s.toFile, lc: s.log.logger});
       expect(e.kind).toBe('bad-response');
       expect(files(s.dir)).not.toContain('f.db');
     }
@@ -163,15 +152,7 @@ describe('snapshot client', () => {
 
   test('an unreachable server is named by host and port only', async () => {
     const port = await freePort();
-    const toFile = join(tempDir(), 'f.db');
-    const e = await failure(
-      downloadSnapshot({
-        uri: `http://127.0.0.1:${port}/`,
-        secret: SECRET,
-        toFile,
-        lc: capturingLogger().logger,
-      }),
-    );
+    const e = await failedDownload(`http://127.0.0.1:${port}/`);
     expect(e.kind).toBe('unreachable');
     expect(e.message).toContain(`127.0.0.1:${port}`);
     expect(e.message).toContain('ZERO_CHANGE_STREAMER_URI');
@@ -179,40 +160,16 @@ describe('snapshot client', () => {
 
   test('a non-snapshot server answering 404 is reported with the fix', async () => {
     const srv = http.createServer((_req, res) => res.writeHead(404).end());
-    await new Promise<void>(r => srv.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>(r => srv.close(() => r())));
-    const addr = srv.address();
-    const port = typeof addr === 'object' && addr ? addr.port : 0;
-    const e = await failure(
-      downloadSnapshot({
-        uri: `http://127.0.0.1:${port}`,
-        secret: SECRET,
-        toFile: join(tempDir(), 'f.db'),
-        lc: capturingLogger().logger,
-      }),
-    );
+    const port = await listenLocal(srv);
+    const e = await failedDownload(`http://127.0.0.1:${port}`);
     expect(e.kind).toBe('http');
     expect(e.message).toContain('404');
   });
 
   test('a server that never answers ends in a timeout', async () => {
     const silent = http.createServer(() => {}); // Takes the request, never answers.
-    await new Promise<void>(r => silent.listen(0, '127.0.0.1', r));
-    cleanups.push(async () => {
-      silent.closeAllConnections();
-      await new Promise<void>(r => silent.close(() => r()));
-    });
-    const addr = silent.address();
-    const port = typeof addr === 'object' && addr ? addr.port : 0;
-    const e = await failure(
-      downloadSnapshot({
-        uri: `http://127.0.0.1:${port}`,
-        secret: SECRET,
-        toFile: join(tempDir(), 'f.db'),
-        lc: capturingLogger().logger,
-        idleTimeoutMs: 100,
-      }),
-    );
+    const port = await listenLocal(silent);
+    const e = await failedDownload(`http://127.0.0.1:${port}`, {idleTimeoutMs: 100});
     expect(e.kind).toBe('timeout');
     expect(e.message).toContain('sent nothing for 100 ms');
   });
@@ -221,15 +178,11 @@ describe('snapshot client', () => {
     const s = await tamperedServer((head, body) => ({head, body}));
     const ac = new AbortController();
     ac.abort();
-    const e = await failure(
-      downloadSnapshot({
-        uri: s.uri,
-        secret: SECRET,
-        toFile: s.toFile,
-        lc: s.log.logger,
-        signal: ac.signal,
-      }),
-    );
+    const e = await failedDownload(s.uri, {
+      toFile: s.toFile,
+      lc: s.log.logger,
+      signal: ac.signal,
+    });
     expect(e.kind).toBe('aborted');
     expect(existsSync(s.toFile)).toBe(false);
   });

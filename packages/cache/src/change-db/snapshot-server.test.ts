@@ -7,39 +7,18 @@ import Database from 'better-sqlite3';
 import {afterEach, describe, expect, test} from 'vitest';
 import {
   capturingLogger,
+  cleanups,
   contents,
   files,
-  grow,
-  makeReplica,
+  runCleanups,
   SECRET,
+  servedReplica,
   tempDir,
 } from '../../test/snapshot-fixture.ts';
 import {downloadSnapshot, SnapshotError} from './snapshot-client.ts';
 import {startSnapshotServer} from './snapshot-server.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function setup(opts: {maxConcurrent?: number; mib?: number} = {}) {
-  const {mib, ...serverOpts} = opts;
-  const dir = tempDir();
-  const replica = makeReplica(dir);
-  if (mib) grow(replica, mib);
-  cleanups.push(() => replica.close());
-  const log = capturingLogger();
-  const server = await startSnapshotServer({
-    replicaFile: replica.file,
-    secret: SECRET,
-    host: '127.0.0.1',
-    port: 0,
-    lc: log.logger,
-    ...serverOpts,
-  });
-  cleanups.push(() => server.close());
-  return {dir, replica, server, log, uri: `http://127.0.0.1:${server.port}`};
-}
+afterEach(runCleanups);
 
 /** A GET whose response the test reads (or leaves paused) itself. */
 function get(port: number, path: string, auth?: string, method = 'GET'): Promise<IncomingMessage> {
@@ -74,7 +53,7 @@ function refused(port: number): Promise<boolean> {
 
 describe('snapshot server and client', () => {
   test('a download has the replica contents and version, and leaves no copy behind', async () => {
-    const {dir, replica, uri, log} = await setup();
+    const {dir, replica, uri, log} = await servedReplica();
     const toFile = join(dir, 'follower.db.snapshot');
     const res = await downloadSnapshot({uri, secret: SECRET, toFile, lc: log.logger});
     expect(res.version).toBe(replica.version);
@@ -92,7 +71,7 @@ describe('snapshot server and client', () => {
   });
 
   test('a later download sees later changes', async () => {
-    const {dir, replica, uri, log} = await setup();
+    const {dir, replica, uri, log} = await servedReplica();
     const toFile = join(dir, 'a.snapshot');
     await downloadSnapshot({uri, secret: SECRET, toFile, lc: log.logger});
     const v = replica.apply([
@@ -104,7 +83,7 @@ describe('snapshot server and client', () => {
   });
 
   test('a snapshot taken while the replica is being written is one consistent version', async () => {
-    const {dir, replica, uri, log} = await setup({mib: 16});
+    const {dir, replica, uri, log} = await servedReplica({mib: 16});
     // Each transaction adds a row `w<n>` and sets row `i0`'s priority to n: in a consistent
     // copy, i0's priority is the number of `w` rows, and the version is the one of that write.
     const versions = new Map<number, string>();
@@ -140,7 +119,7 @@ describe('snapshot server and client', () => {
   });
 
   test('concurrent downloads each get a whole snapshot', async () => {
-    const {dir, replica, uri, log} = await setup();
+    const {dir, replica, uri, log} = await servedReplica();
     const results = await Promise.all(
       [1, 2, 3].map(i =>
         downloadSnapshot({uri, secret: SECRET, toFile: join(dir, `f${i}.db`), lc: log.logger}),
@@ -155,7 +134,7 @@ describe('snapshot server and client', () => {
   });
 
   test('a missing or wrong secret gets 401 and the client names the fix', async () => {
-    const {dir, server, uri, log} = await setup();
+    const {dir, server, uri, log} = await servedReplica();
     for (const auth of [undefined, 'Bearer wrong', `Basic ${SECRET}`, `Bearer ${SECRET}x`, '']) {
       const res = await get(server.port, '/replica-snapshot', auth);
       expect(res.statusCode).toBe(401);
@@ -176,7 +155,7 @@ describe('snapshot server and client', () => {
   });
 
   test('health on /, nothing else is served', async () => {
-    const {server} = await setup();
+    const {server} = await servedReplica();
     const health = await get(server.port, '/');
     expect(health.statusCode).toBe(200);
     expect((await body(health)).toString()).toBe('ok\n');
@@ -215,7 +194,7 @@ describe('snapshot server and client', () => {
   });
 
   test('at most maxConcurrent copies: the next request gets 503 until one ends', async () => {
-    const {dir, server, uri, log} = await setup({maxConcurrent: 1, mib: 32});
+    const {dir, server, uri, log} = await servedReplica({maxConcurrent: 1, mib: 32});
     const held = await get(server.port, '/replica-snapshot', `Bearer ${SECRET}`);
     expect(held.statusCode).toBe(200);
     const toFile = join(dir, 'f.db');
@@ -231,7 +210,7 @@ describe('snapshot server and client', () => {
   });
 
   test('close cuts a transfer in progress, removes its copy and stops listening', async () => {
-    const {dir, server} = await setup({mib: 32});
+    const {dir, server} = await servedReplica({mib: 32});
     const held = await get(server.port, '/replica-snapshot', `Bearer ${SECRET}`);
     expect(held.statusCode).toBe(200);
     expect(files(dir).filter(f => f.includes('serve'))).toHaveLength(1);
@@ -249,7 +228,7 @@ describe('snapshot server and client', () => {
   });
 
   test('close with idle keep-alive connections returns', async () => {
-    const {server} = await setup();
+    const {server} = await servedReplica();
     const agent = new http.Agent({keepAlive: true});
     const res = await new Promise<IncomingMessage>(resolve =>
       http.get({host: '127.0.0.1', port: server.port, path: '/', agent}, resolve),
@@ -263,7 +242,7 @@ describe('snapshot server and client', () => {
   test('a client that goes away mid-transfer leaves no copy behind', async () => {
     // Larger than what the sockets buffer, so that the transfer cannot end before the client
     // goes away.
-    const {dir, server, log} = await setup({mib: 32});
+    const {dir, server, log} = await servedReplica({mib: 32});
     const held = await get(server.port, '/replica-snapshot', `Bearer ${SECRET}`);
     held.destroy();
     await expect.poll(() => files(dir).filter(f => f.includes('serve'))).toEqual([]);

@@ -1,11 +1,15 @@
-// A process of benchmark clients for the scale-out benchmark: real `Zero` clients (in-memory
-// stores, each its own client group) connected through HAProxy or to one node, each with a
-// small query of its own and the one `hot` row that every client shows. Driven over IPC by
-// scale-out.bench.ts, so that the clients' CPU is not the benchmark process's.
+// A process of benchmark clients for the multi-process benchmarks (workers, scale-out): real
+// `Zero` clients (in-memory stores, each its own client group) connected to one server (a
+// zero-cache or HAProxy in front of several), each with a small query of its own and the one
+// `hot` row that every client shows. Driven over IPC through remote-clients.ts, so that the
+// clients' CPU is not the benchmark process's.
 import {benchSchema, complete, newClient, when, type Client, type View} from '../e2e/clients.ts';
 
 export type ToClients =
-  {type: 'open'; server: string; count: number} | {type: 'watch'; v: number} | {type: 'close'};
+  /** `tag` starts every client's userID (one client group each). */
+  | {type: 'open'; server: string; count: number; tag: string}
+  | {type: 'watch'; v: number}
+  | {type: 'close'};
 export type FromClients =
   /** Each client's clientGroupID, in order. */
   | {type: 'opened'; groups: string[]}
@@ -27,7 +31,7 @@ const send = (m: FromClients) => process.send!(m);
 process.on('message', (m: ToClients) => {
   void (async () => {
     if (m.type === 'open') {
-      clients = Array.from({length: m.count}, () => newClient(m.server, schema, 's'));
+      clients = Array.from({length: m.count}, () => newClient(m.server, schema, m.tag));
       const small = clients.map((z, i) =>
         z.query['fan']!.where('owner', i % 50)
           .limit(5)
