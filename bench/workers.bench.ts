@@ -17,7 +17,7 @@
 //   BENCH_WAVE=40                    connects dialled together (the next wave waits for all)
 //   BENCH_CPU_PROF=<dir>             write a CPU profile of every zero-cache process there
 //   BENCH_NO_WRITE=1                 print only
-import {existsSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {loadavg, tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {exportJWK, generateKeyPair, SignJWT} from 'jose';
@@ -66,6 +66,8 @@ const results: {
 };
 console.log(`${results.machine}; zero-cache from ${results.bin}; load ${loadavg().join(' ')}`);
 
+// The replicas of every zero-cache the benchmark starts; removed at the end.
+const dir = mkdtempSync(join(tmpdir(), 'zync-workers-bench-'));
 try {
   const postgres = await startPostgres({statements: true});
   const db = new pg.Client({connectionString: postgres.url});
@@ -78,7 +80,6 @@ try {
     CREATE TABLE hot (id int PRIMARY KEY, v int NOT NULL);
     INSERT INTO hot VALUES (1, 0), (2, 0), (3, 0);
     CREATE TABLE item (id text PRIMARY KEY, title text NOT NULL, votes int NOT NULL);`);
-  const dir = mkdtempSync(join(tmpdir(), 'zync-workers-bench-'));
   let started = 0;
   const start: Start = (workers, extra = {}) =>
     startZeroCache({
@@ -143,6 +144,7 @@ try {
   await db.end();
 } finally {
   await stopAll();
+  rmSync(dir, {recursive: true, force: true});
 }
 results.loadAfter = loadavg();
 console.log(`load average after: ${results.loadAfter.join(' ')}`);
