@@ -13,8 +13,8 @@ import {downloadSnapshot} from '../change-db/snapshot-client.ts';
 import {startSnapshotServer, type SnapshotServer} from '../change-db/snapshot-server.ts';
 import type {ZeroConfig} from '../config/parse-config.ts';
 import type {Metrics} from '../metrics/metrics.ts';
-import {redactUrl, safeErrorMessage} from '../pg/redact-url.ts';
-import {isPermanent} from '../replica/replica-feed.ts';
+import {redactUrl} from '../pg/redact-url.ts';
+import {FeedSignals} from '../replica/replica-feed.ts';
 import {Replicator} from '../replicator/replicator.ts';
 import {listenError} from './listen-error.ts';
 
@@ -103,32 +103,20 @@ function managerParts(
   let server: Promise<SnapshotServer> | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
-  let wake = () => {};
   // The change log's tables exist before the first transaction is written into them. An
   // unreachable change database is waited for, as the Replicator waits for upstream.
+  const signals = new FeedSignals(lc, () => stopped);
   const initChangeLog = async (): Promise<boolean> => {
-    for (let attempt = 1, delay = 200; !stopped; attempt++, delay = Math.min(delay * 2, 5_000)) {
-      try {
-        await writer.init();
-        return true;
-      } catch (e) {
-        if (isPermanent(e)) throw e;
-        lc.warn('Creating the change log tables failed; retrying', {
-          changeDb: redactUrl(config.changeDb),
-          attempt,
-          retryInMs: delay,
-          error: safeErrorMessage(e),
-        });
-        await new Promise<void>(resolve => {
-          const t = setTimeout(resolve, delay);
-          wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-      }
-    }
-    return false;
+    const done = await signals.retrying(
+      {
+        what: 'Creating the change log tables',
+        logFields: {changeDb: redactUrl(config.changeDb)},
+        fatal: () => false,
+        permanent: (_message, cause) => cause as Error,
+      },
+      () => writer.init().then(() => true),
+    );
+    return done === true;
   };
   const feed: ReplicaFeed = {
     ready: replicator.ready,
@@ -139,7 +127,7 @@ function managerParts(
     run: () => (running ??= initChangeLog().then(ok => (ok ? replicator.run() : undefined))),
     stop: () => {
       stopped = true;
-      wake();
+      signals.wake();
       return replicator.stop();
     },
   };
