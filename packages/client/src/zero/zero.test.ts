@@ -87,6 +87,20 @@ function poke(body: Partial<PokeBody>): DownstreamFrame {
   ];
 }
 
+/** A client that syncs one issue into `provider`'s store, then closes; its group's id. */
+async function storeOneRow(
+  srv: Awaited<ReturnType<typeof fakeServer>>,
+  provider: ReturnType<typeof memStoreProvider>,
+): Promise<string> {
+  const z = makeZero(srv, provider);
+  await vi.waitFor(() => expect(z.connection.state.current.name).toBe('connected'));
+  srv.send(poke({rows: [{op: 'put', table: 'issues', value: {id: 'a', title: 'A', rank_num: 1}}]}));
+  await vi.waitFor(async () => expect(await z.run(z.query.issue)).toHaveLength(1));
+  const group = await z.clientGroupID;
+  await z.close();
+  return group;
+}
+
 describe('Zero', () => {
   test('rejects bad options with a clear TypeError', () => {
     expect(() => new Zero({userID: '', schema})).toThrow(/userID/);
@@ -200,14 +214,7 @@ describe('Zero', () => {
     const provider = memStoreProvider();
     const srv = await fakeServer();
     cleanups.push(() => srv.close());
-    const z1 = makeZero(srv, provider);
-    await vi.waitFor(() => expect(z1.connection.state.current.name).toBe('connected'));
-    srv.send(
-      poke({rows: [{op: 'put', table: 'issues', value: {id: 'a', title: 'A', rank_num: 1}}]}),
-    );
-    await vi.waitFor(async () => expect(await z1.run(z1.query.issue)).toHaveLength(1));
-    const group = await z1.clientGroupID;
-    await z1.close();
+    const group = await storeOneRow(srv, provider);
     await srv.close();
 
     // zero-cache is down: the data still shows from the local store.
@@ -230,14 +237,7 @@ describe('Zero', () => {
     const provider = memStoreProvider();
     const srv = await fakeServer();
     cleanups.push(() => srv.close());
-    const z1 = makeZero(srv, provider);
-    await vi.waitFor(() => expect(z1.connection.state.current.name).toBe('connected'));
-    srv.send(
-      poke({rows: [{op: 'put', table: 'issues', value: {id: 'a', title: 'A', rank_num: 1}}]}),
-    );
-    await vi.waitFor(async () => expect(await z1.run(z1.query.issue)).toHaveLength(1));
-    const group = await z1.clientGroupID;
-    await z1.close();
+    const group = await storeOneRow(srv, provider);
 
     // A store whose reads wait until the test lets them go.
     let release!: () => void;
