@@ -125,6 +125,8 @@ export async function startSnapshotServer(o: SnapshotServerOptions): Promise<Sna
       const copy = await copyReplica(replicaFile, tmpFile);
       const copyMs = Math.round(performance.now() - started);
       if (copy.version === undefined) {
+        // Removed before answering, so no copy outlives the request it served.
+        await removeCopy(tmpFile);
         text(res, 503, 'the replica has not finished its initial copy yet; retry later\n', {
           'retry-after': '5',
         });
@@ -151,6 +153,7 @@ export async function startSnapshotServer(o: SnapshotServerOptions): Promise<Sna
         lc.warn(missing ? 'No replica file to copy yet' : 'Copying the replica failed', {
           code: e.code,
         });
+        await removeCopy(tmpFile);
         if (!res.headersSent) {
           if (missing) {
             text(res, 503, 'the replica does not exist yet; retry later\n', {'retry-after': '5'});
