@@ -14,8 +14,17 @@ export type SourceBin =
 /** The condition that resolves `zync` to its sources (see packages/zync/package.json). */
 export const SOURCE_CONDITION = 'zync-source';
 
+/**
+ * Set by the test run (test/compiled-bins.ts): a folder holding the commands compiled from the
+ * current sources by the package's build. The commands then run from there, still under the
+ * `zync-source` condition, so that an app's schema file resolves `zync` to the sources.
+ */
+export const COMPILED_BINS_ENV = 'ZYNC_COMPILED_BINS';
+
 /** Node arguments that run a command from source: `spawn(process.execPath, sourceBinArgs(..))`. */
 export function sourceBinArgs(name: SourceBin): string[] {
+  const compiled = process.env[COMPILED_BINS_ENV];
+  if (compiled) return [`--conditions=${SOURCE_CONDITION}`, join(compiled, `${name}.js`)];
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   return [
     `--conditions=${SOURCE_CONDITION}`,

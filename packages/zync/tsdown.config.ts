@@ -39,6 +39,57 @@ const common: UserConfig = {
   report: false,
 };
 
+/**
+ * The commands and the child processes zero-cache starts. The test run builds these too, once,
+ * into a temporary folder (test/compiled-bins.ts).
+ */
+export const commands: UserConfig = {
+  ...common,
+  entry: {
+    'zero-cache': '../cache/src/bin/zero-cache.ts',
+    'zero-cache-dev': '../cache/src/bin/zero-cache-dev.ts',
+    'zero-deploy-permissions': '../cache/src/bin/zero-deploy-permissions.ts',
+    'analyze-query': '../cache/src/bin/analyze-query.ts',
+    'copy-child': '../cache/src/replicator/copy-child.ts',
+    replicator: '../cache/src/processes/replicator-process.ts',
+    'sync-worker': '../cache/src/processes/sync-worker.ts',
+  },
+  outDir: 'dist/bin',
+  clean: false,
+  dts: false,
+  // The commands start as new processes, where loading many small module files costs more
+  // than the code itself: their pure-JavaScript dependencies are bundled in. The native
+  // addon, esbuild (its own binary; loaded only to compile a schema file) and the drivers'
+  // optional native helpers stay imports, and so do the metrics packages (prom-client is
+  // CommonJS; the OpenTelemetry SDK is loaded only when an OTLP endpoint is set).
+  deps: {
+    neverBundle: [
+      /^node:/,
+      'prom-client',
+      /^@opentelemetry\//,
+      'better-sqlite3',
+      'esbuild',
+      'pg-native',
+      'bufferutil',
+      'utf-8-validate',
+    ],
+    alwaysBundle: [
+      /^@zync\//,
+      'pg',
+      'pg-copy-streams',
+      'pg-logical-replication',
+      'jose',
+      'ws',
+      'valibot',
+      'sql-template-tag',
+      'undici',
+    ],
+  },
+  outputOptions: {
+    banner: chunk => (chunk.isEntry ? '#!/usr/bin/env node\n' : ''),
+  },
+};
+
 export default defineConfig([
   {
     ...common,
@@ -59,50 +110,5 @@ export default defineConfig([
       banner: chunk => (chunk.isEntry && chunk.name === 'react' ? "'use client';\n" : ''),
     },
   },
-  {
-    ...common,
-    entry: {
-      'zero-cache': '../cache/src/bin/zero-cache.ts',
-      'zero-cache-dev': '../cache/src/bin/zero-cache-dev.ts',
-      'zero-deploy-permissions': '../cache/src/bin/zero-deploy-permissions.ts',
-      'analyze-query': '../cache/src/bin/analyze-query.ts',
-      'copy-child': '../cache/src/replicator/copy-child.ts',
-      replicator: '../cache/src/processes/replicator-process.ts',
-      'sync-worker': '../cache/src/processes/sync-worker.ts',
-    },
-    outDir: 'dist/bin',
-    clean: false,
-    dts: false,
-    // The commands start as new processes, where loading many small module files costs more
-    // than the code itself: their pure-JavaScript dependencies are bundled in. The native
-    // addon, esbuild (its own binary; loaded only to compile a schema file) and the drivers'
-    // optional native helpers stay imports, and so do the metrics packages (prom-client is
-    // CommonJS; the OpenTelemetry SDK is loaded only when an OTLP endpoint is set).
-    deps: {
-      neverBundle: [
-        /^node:/,
-        'prom-client',
-        /^@opentelemetry\//,
-        'better-sqlite3',
-        'esbuild',
-        'pg-native',
-        'bufferutil',
-        'utf-8-validate',
-      ],
-      alwaysBundle: [
-        /^@zync\//,
-        'pg',
-        'pg-copy-streams',
-        'pg-logical-replication',
-        'jose',
-        'ws',
-        'valibot',
-        'sql-template-tag',
-        'undici',
-      ],
-    },
-    outputOptions: {
-      banner: chunk => (chunk.isEntry ? '#!/usr/bin/env node\n' : ''),
-    },
-  },
+  commands,
 ]);

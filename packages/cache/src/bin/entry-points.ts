@@ -27,11 +27,15 @@ const SOURCE = 'zync-source';
 const runningCompiled = !import.meta.url.endsWith('.ts');
 
 export function resolveEntry(name: EntryPoint): ResolvedEntry {
-  if (runningCompiled) return {file: new URL(`./${name}.js`, import.meta.url), execArgv: []};
+  // Children keep the parent's resolution conditions: an app's schema file, which a child may
+  // compile, resolves its imports as it would in the parent.
+  const inherited = conditionFlags(process.execArgv);
+  if (runningCompiled) {
+    return {file: new URL(`./${name}.js`, import.meta.url), execArgv: inherited};
+  }
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  // Keep the parent's resolution conditions; from the sources, `zync` (an app's schema file
-  // imports it) resolves to its sources too.
-  const conditions = new Set([...conditionFlags(process.execArgv), `--conditions=${SOURCE}`]);
+  // From the sources, `zync` resolves to its sources too.
+  const conditions = new Set([...inherited, `--conditions=${SOURCE}`]);
   return {
     file: new URL(SOURCES[name], import.meta.url),
     execArgv: [...conditions, '--import', tsx],

@@ -58,12 +58,15 @@ async function startCommand(name: string) {
     }
   };
   await expect.poll(healthy, {timeout: 60_000, interval: 100}).toBe(true);
-  // The dispatcher's children: the replicator and the workers.
+  // The dispatcher's children: the replicator and the workers (their sources, or the files
+  // compiled from them).
   const pids = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(child.pid)], {
     encoding: 'utf8',
   })
     .split('\n')
-    .filter(l => /processes\/(sync-worker|replicator-process)\.ts/.test(l))
+    .filter(l =>
+      /processes\/(sync-worker|replicator-process)\.ts|\/(sync-worker|replicator)\.js/.test(l),
+    )
     .map(l => Number(l.trim().split(/\s+/)[0]));
   return {db, port, appId, child, exited, pids, stderr: () => stderr};
 }

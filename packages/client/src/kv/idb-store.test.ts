@@ -1,9 +1,11 @@
-import 'fake-indexeddb/auto';
 import {IDBFactory} from 'fake-indexeddb';
 import {expect, test, vi} from 'vitest';
 import {idbStoreProvider} from './idb-store.ts';
 import {MemDatabases} from './mem-store.ts';
 import {runStoreContract} from './store-contract.ts';
+import {useFakeIndexedDB} from '../../test/fake-indexeddb.ts';
+
+useFakeIndexedDB();
 
 runStoreContract('idb (fake-indexeddb)', {
   persistent: true,

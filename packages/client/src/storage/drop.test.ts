@@ -1,4 +1,3 @@
-import 'fake-indexeddb/auto';
 import {mkdtempSync, readdirSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -9,6 +8,9 @@ import type {Store, StoreProvider} from '../kv/store.ts';
 import {DropBus} from './drop-bus.ts';
 import {dropAllDatabases, dropDatabase, resolveStoreProvider, watchDrops} from './drop.ts';
 import {REGISTRY_NAME} from './registry.ts';
+import {useFakeIndexedDB} from '../../test/fake-indexeddb.ts';
+
+useFakeIndexedDB();
 
 const dir = mkdtempSync(join(tmpdir(), 'zync-drop-'));
 afterAll(() => rmSync(dir, {recursive: true, force: true}));
