@@ -5,6 +5,7 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {afterAll, expect, test} from 'vitest';
+import {COMPILED_BINS_ENV} from '../../../scripts/source-bin.ts';
 import {freePort} from '../../../test/free-port.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..', '..');
@@ -19,7 +20,11 @@ test('npm start from an empty data directory reaches ready and serves the app', 
     ZERO_PORT: await freePort(),
   };
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ZERO_')) env[k] = v;
+  // As `npm start` runs on a user's machine: zero-cache from its sources through tsx, not the
+  // test run's compiled commands (COMPILED_BINS_ENV).
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('ZERO_') && k !== COMPILED_BINS_ENV) env[k] = v;
+  }
   const child = spawn(
     process.execPath,
     ['--conditions=zync-source', '--import', 'tsx', 'scripts/start.ts', '--auth=jwks'],
