@@ -33,3 +33,18 @@ export function sourceBinArgs(name: SourceBin): string[] {
     join(REPO_ROOT, 'packages/cache/src/bin', `${name}.ts`),
   ];
 }
+
+/**
+ * For a zero-cache dispatcher a test runs in-process (its `entries` option): its children from
+ * the test run's compiled commands, or undefined when the run has none (the default then
+ * forks them from the sources through tsx).
+ */
+export function compiledEntries():
+  ((name: string) => {file: URL; execArgv: readonly string[]}) | undefined {
+  const compiled = process.env[COMPILED_BINS_ENV];
+  if (!compiled) return undefined;
+  return name => ({
+    file: pathToFileURL(join(compiled, `${name}.js`)),
+    execArgv: [`--conditions=${SOURCE_CONDITION}`],
+  });
+}

@@ -5,6 +5,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {parseConfig, runZeroCacheProcesses, type ZeroCacheProcesses} from '@zync/cache';
 import {createLogger, formatLogLine} from '@zync/shared';
+import {compiledEntries} from '../../scripts/source-bin.ts';
 
 let counter = 0;
 
@@ -39,6 +40,7 @@ export async function startProcesses(
     workers: opts.workers,
     env: process.env,
     drainMs: opts.drainMs,
+    entries: compiledEntries(),
   });
   zc.done.catch(() => {});
   const port = await zc.ready;

@@ -1,10 +1,10 @@
-// The dispatcher's side of one child process: forks it from its entry point (the sources
-// through tsx in the repository, the compiled file in the package), relays its log lines,
-// sends it messages and sockets, and drains or kills it.
+// The dispatcher's side of one child process: forks it from the entry point it is given
+// (bin/entry-points.ts: the sources through tsx in the repository, the compiled file in the
+// package), relays its log lines, sends it messages and sockets, and drains or kills it.
 import {fork, type ChildProcess} from 'node:child_process';
 import type {Socket} from 'node:net';
 import type {Logger} from '@zync/shared';
-import {resolveEntry} from '../bin/entry-points.ts';
+import type {ResolvedEntry} from '../bin/entry-points.ts';
 import {ROLE_ENV, type StartMessage} from './child-runtime.ts';
 import type {ChildRole, FromChild, ToChild} from './messages.ts';
 
@@ -43,6 +43,7 @@ export class ChildHandle {
 
   constructor(
     name: string,
+    entry: ResolvedEntry,
     start: StartMessage,
     env: Readonly<Record<string, string | undefined>>,
     lc: Logger,
@@ -51,7 +52,6 @@ export class ChildHandle {
     this.name = name;
     this.role = start.role;
     this.#lc = lc.with({proc: name});
-    const entry = resolveEntry(start.role);
     this.#child = fork(entry.file, [], {
       execArgv: [...entry.execArgv, ...profilingFlags(process.execArgv)],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

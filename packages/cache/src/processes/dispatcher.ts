@@ -9,6 +9,7 @@ import {createServer, type IncomingMessage, type Server} from 'node:http';
 import type {Socket} from 'node:net';
 import {resolve} from 'node:path';
 import type {Logger} from '@zync/shared';
+import {resolveEntry, type ResolvedEntry} from '../bin/entry-points.ts';
 import type {ZeroConfig} from '../config/parse-config.ts';
 import {listenError} from '../server/listen-error.ts';
 import {refusalResponse, refusedUpgrades} from '../server/role-rules.ts';
@@ -26,6 +27,11 @@ export type ProcessesOptions = {
   readonly drainMs?: number | undefined;
   /** How often the status page's history is sampled (default 10 s). */
   readonly historyIntervalMs?: number | undefined;
+  /**
+   * Where a child's entry point is (default `resolveEntry`: the sources through tsx in the
+   * repository, the compiled files in the package).
+   */
+  readonly entries?: ((role: ChildRole) => ResolvedEntry) | undefined;
 };
 
 export type ProcessInfo = {
@@ -255,6 +261,7 @@ class Dispatcher implements ZeroCacheProcesses {
     if (this.#stopping) return;
     s.handle = new ChildHandle(
       s.name,
+      (this.#o.entries ?? resolveEntry)(s.role),
       {
         type: 'start',
         role: s.role,
