@@ -71,6 +71,17 @@ test('groups nobody holds that were inactive too long lose their CVR and pin; ot
   await recent.c.close();
   // `held` keeps its client: its group stays in memory, owned by this process.
   await expect.poll(() => s.server.stats().clientGroups).toBe(1);
+  // A group leaves memory first and writes its release after: wait for the two releases, or
+  // one could land after the backdating below and make its group recent again.
+  await expect
+    .poll(async () =>
+      (
+        await s.pool.query<{group_id: string}>(
+          `SELECT group_id FROM "zync_test_cvr".groups WHERE NOT owned ORDER BY group_id`,
+        )
+      ).rows.map(r => r.group_id),
+    )
+    .toEqual(['old', 'recent']);
   await s.pool.query(
     `UPDATE "zync_test_cvr".groups SET last_active = now() - interval '3 hours'
      WHERE group_id IN ('old', 'held')`,
