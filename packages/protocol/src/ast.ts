@@ -1,6 +1,11 @@
 // The query AST: plain, JSON-serialisable data with a `kind` on every node.
 // It is the one shape shared by the query builder (zql), the client, zero-cache and the
 // API server, so it lives in the protocol and is validated like any frame.
+//
+// The types are written out rather than inferred from the schemas: an app's declaration
+// files then never import valibot, whose own declarations take a type checker about 8 s
+// when an app checks its libraries (skipLibCheck off). ast.types.test.ts checks that each
+// schema validates exactly its type.
 import * as v from 'valibot';
 
 export const literalValueSchema = v.union([
@@ -10,7 +15,8 @@ export const literalValueSchema = v.union([
   v.null(),
   v.array(v.union([v.string(), v.number(), v.boolean(), v.null()])),
 ]);
-export type LiteralValue = v.InferOutput<typeof literalValueSchema>;
+type Scalar = string | number | boolean | null;
+export type LiteralValue = Scalar | Scalar[];
 
 /** Every comparison operator a `simple` condition may use. */
 export const SIMPLE_OPERATORS = [
@@ -31,16 +37,16 @@ export const SIMPLE_OPERATORS = [
 ] as const;
 
 export const simpleOperatorSchema = v.picklist(SIMPLE_OPERATORS);
-export type SimpleOperator = v.InferOutput<typeof simpleOperatorSchema>;
+export type SimpleOperator = (typeof SIMPLE_OPERATORS)[number];
 
 export const columnRefSchema = v.strictObject({kind: v.literal('column'), name: v.string()});
-export type ColumnRef = v.InferOutput<typeof columnRefSchema>;
+export type ColumnRef = {kind: 'column'; name: string};
 
 export const literalRefSchema = v.strictObject({
   kind: v.literal('literal'),
   value: literalValueSchema,
 });
-export type LiteralRef = v.InferOutput<typeof literalRefSchema>;
+export type LiteralRef = {kind: 'literal'; value: LiteralValue};
 
 export const valuePositionSchema = v.variant('kind', [columnRefSchema, literalRefSchema]);
 export type ValuePosition = ColumnRef | LiteralRef;
