@@ -90,7 +90,9 @@ export async function runCleanups(): Promise<void> {
 
 /** A replica (`mib` MiB larger when given) served by a snapshot server on a free port. */
 export async function servedReplica(
-  opts: {mib?: number} & Partial<Pick<SnapshotServerOptions, 'maxConcurrent'>> = {},
+  opts: {mib?: number} & Partial<
+    Pick<SnapshotServerOptions, 'maxConcurrent' | 'minVersionWaitMs'>
+  > = {},
 ) {
   const {mib, ...serverOpts} = opts;
   const dir = tempDir();

@@ -1,5 +1,6 @@
 // A snapshot source for tests: copies the manager's replica file with `VACUUM INTO`, as the
-// snapshot server does, without HTTP in between.
+// snapshot server does, without HTTP in between. It copies at once, whatever version the
+// follower asks for, so the tests also see the follower refuse a copy that is too old.
 import Database from 'better-sqlite3';
 import type {SnapshotSource} from '../src/change-db/change-follower.ts';
 

@@ -23,8 +23,12 @@ import {decodeRowOps} from './row-ops.ts';
 
 /** Where snapshots of the manager's replica come from (HTTP in production). */
 export interface SnapshotSource {
-  /** Writes a complete replica file to `toFile` (which does not exist); returns its version. */
-  download(toFile: string): Promise<{version: string}>;
+  /**
+   * Writes a complete replica file to `toFile` (which does not exist); returns its version.
+   * `minVersion`, when given, is the oldest version the follower can use: the source may wait
+   * for the manager's replica to reach it.
+   */
+  download(toFile: string, minVersion?: string): Promise<{version: string}>;
 }
 
 export interface ChangeFollowerOptions {
@@ -170,7 +174,7 @@ export class ChangeFollower {
     return this.#retrying('download a replica snapshot', async () => {
       removeDbFiles(tmp);
       const started = Date.now();
-      await this.#opts.snapshots.download(tmp);
+      await this.#opts.snapshots.download(tmp, atLeast === '' ? undefined : atLeast);
       const version = checkSnapshot(tmp, this.#opts.appId);
       if (version < atLeast) {
         // The manager stores a change before its replica commits it: it is about to.

@@ -14,7 +14,13 @@ import {pipeline} from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import type {Logger} from '@zync/shared';
 import {readReplicationState} from '../replica/replica-schema.ts';
-import {SHA256_HEADER, SNAPSHOT_PATH, VERSION_HEADER} from './snapshot-server.ts';
+import {REPLICA_VERSION_RE} from '../replica/version.ts';
+import {
+  MIN_VERSION_PARAM,
+  SHA256_HEADER,
+  SNAPSHOT_PATH,
+  VERSION_HEADER,
+} from './snapshot-server.ts';
 
 export type SnapshotErrorKind =
   | 'unreachable'
@@ -50,11 +56,15 @@ export type DownloadOptions = {
   readonly signal?: AbortSignal;
   /** How long the connection may stay silent (waiting for the copy, or mid-body). Default 5 min. */
   readonly idleTimeoutMs?: number;
+  /**
+   * The oldest replica version this snapshot may be at (`?min-version=`): the server waits
+   * for its replica to reach it, and an older snapshot is refused as not ready.
+   */
+  readonly minVersion?: string | undefined;
 };
 
 export type DownloadResult = {readonly version: string; readonly bytes: number};
 
-const VERSION_RE = /^[0-9a-f]{16}$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
 /** The snapshot URL for a base URL; throws a TypeError naming what is wrong with it. */
@@ -97,7 +107,13 @@ function validate(o: DownloadOptions): URL {
   if (t !== undefined && (!Number.isInteger(t) || t <= 0)) {
     throw new TypeError('downloadSnapshot: idleTimeoutMs must be a positive integer');
   }
-  return snapshotUrl(o.uri);
+  const min = o.minVersion;
+  if (min !== undefined && (typeof min !== 'string' || !REPLICA_VERSION_RE.test(min))) {
+    throw new TypeError('downloadSnapshot: minVersion must be a replica version (16 hex digits)');
+  }
+  const url = snapshotUrl(o.uri);
+  if (min !== undefined) url.searchParams.set(MIN_VERSION_PARAM, min);
+  return url;
 }
 
 export async function downloadSnapshot(o: DownloadOptions): Promise<DownloadResult> {
@@ -108,6 +124,13 @@ export async function downloadSnapshot(o: DownloadOptions): Promise<DownloadResu
   try {
     const res = await request(url, o.secret, o.idleTimeoutMs ?? 300_000, o.signal);
     const head = checkHeaders(res, where);
+    if (o.minVersion !== undefined && head.version < o.minVersion) {
+      res.destroy();
+      throw new SnapshotError(
+        'not-ready',
+        `the snapshot server at ${where} sent version ${head.version}, older than ${o.minVersion}; retry later`,
+      );
+    }
     const bytes = await receive(res, o.toFile, head, where, o.signal);
     const receivedMs = Math.round(performance.now() - started);
     checkReplica(o.toFile, head.version);
@@ -208,7 +231,8 @@ function checkHeaders(res: IncomingMessage, where: string): Head {
   };
   if (rawLength === undefined || !/^\d{1,15}$/.test(rawLength)) throw bad('no valid length');
   if (typeof sha256 !== 'string' || !SHA256_RE.test(sha256)) throw bad('no valid checksum');
-  if (typeof version !== 'string' || !VERSION_RE.test(version)) throw bad('no valid version');
+  if (typeof version !== 'string' || !REPLICA_VERSION_RE.test(version))
+    throw bad('no valid version');
   return {length: Number(rawLength), sha256, version};
 }
 

@@ -7,6 +7,12 @@
 // `x-zync-replica-version` (the copy's own `_zync_replication_state.version`). Each request
 // gets its own copy; at most `maxConcurrent` copies exist at once, more requests get 503
 // with `retry-after`. The temporary file is removed when its response ends, however it ends.
+//
+// `?min-version=<version>` asks for a copy at that version or later: a follower that read a
+// `reset` entry needs the replica that includes it, and the manager stores an entry in the
+// change log just before its replica commits it. The request waits (holding one of the
+// `maxConcurrent` places) until the replica reaches the version, then copies; if it does
+// not within `minVersionWaitMs`, it gets 503.
 import {createHash, randomBytes, timingSafeEqual} from 'node:crypto';
 import {createReadStream} from 'node:fs';
 import {readdir, rm} from 'node:fs/promises';
@@ -14,10 +20,15 @@ import {createServer} from 'node:http';
 import type {IncomingMessage, ServerResponse} from 'node:http';
 import {basename, dirname, join, resolve} from 'node:path';
 import {pipeline} from 'node:stream/promises';
+import {setTimeout as delay} from 'node:timers/promises';
+import Database from 'better-sqlite3';
 import type {Logger} from '@zync/shared';
+import {readReplicationState} from '../replica/replica-schema.ts';
+import {REPLICA_VERSION_RE} from '../replica/version.ts';
 import {copyReplica, SnapshotCopyError} from './snapshot-copy.ts';
 
 export const SNAPSHOT_PATH = '/replica-snapshot';
+export const MIN_VERSION_PARAM = 'min-version';
 export const VERSION_HEADER = 'x-zync-replica-version';
 export const SHA256_HEADER = 'x-zync-sha256';
 
@@ -32,6 +43,8 @@ export type SnapshotServerOptions = {
   readonly lc: Logger;
   /** Copies that may exist at once (each is as large as the replica). Default 4. */
   readonly maxConcurrent?: number;
+  /** How long a request with `min-version` waits for the replica to reach it. Default 10 s. */
+  readonly minVersionWaitMs?: number;
 };
 
 export type SnapshotServer = {
@@ -64,6 +77,26 @@ function validate(o: SnapshotServerOptions): void {
   const max = o.maxConcurrent;
   if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
     throw new TypeError('startSnapshotServer: maxConcurrent must be a positive integer');
+  }
+  const wait = o.minVersionWaitMs;
+  if (wait !== undefined && (!Number.isInteger(wait) || wait < 0)) {
+    throw new TypeError('startSnapshotServer: minVersionWaitMs must be a non-negative integer');
+  }
+}
+
+/** How often a request with `min-version` reads the replica's version while it waits. */
+const VERSION_POLL_MS = 20;
+
+/** The replica's version, or undefined while it has none (no file, no initial copy). */
+function replicaVersion(file: string): string | undefined {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, {readonly: true, fileMustExist: true});
+    return readReplicationState(db)?.version;
+  } catch {
+    return undefined;
+  } finally {
+    db?.close();
   }
 }
 
@@ -110,6 +143,7 @@ export async function startSnapshotServer(o: SnapshotServerOptions): Promise<Sna
   const lc = o.lc.with({component: 'snapshot-server'});
   const replicaFile = resolve(o.replicaFile);
   const maxConcurrent = o.maxConcurrent ?? 4;
+  const minVersionWaitMs = o.minVersionWaitMs ?? 10_000;
   const allowed = bearerCheck(o.secret);
   const inFlight = new Set<Promise<void>>();
   let copies = 0;
@@ -117,11 +151,35 @@ export async function startSnapshotServer(o: SnapshotServerOptions): Promise<Sna
 
   await removeLeftovers(replicaFile, lc);
 
-  async function serveSnapshot(res: ServerResponse): Promise<void> {
+  /** Whether the replica reaches `min` within the wait (false also when the server closes). */
+  async function reaches(min: string, res: ServerResponse): Promise<boolean> {
+    const deadline = performance.now() + minVersionWaitMs;
+    for (let first = true; ; first = false) {
+      const version = replicaVersion(replicaFile);
+      if (version !== undefined && version >= min) return true;
+      if (closing || res.destroyed || performance.now() >= deadline) return false;
+      if (first) lc.debug('Waiting for the replica to reach a snapshot request', {min, version});
+      await delay(VERSION_POLL_MS);
+    }
+  }
+
+  async function serveSnapshot(res: ServerResponse, minVersion: string | undefined): Promise<void> {
     const tmpFile = `${replicaFile}${TMP_MARK}${randomBytes(6).toString('hex')}`;
     const started = performance.now();
     copies++;
     try {
+      if (minVersion !== undefined && !(await reaches(minVersion, res))) {
+        if (!closing && !res.destroyed) {
+          lc.info('The replica did not reach the version a snapshot request asked for', {
+            minVersion,
+            waitedMs: Math.round(performance.now() - started),
+          });
+          text(res, 503, `the replica has not reached version ${minVersion} yet; retry later\n`, {
+            'retry-after': '1',
+          });
+        }
+        return;
+      }
       const copy = await copyReplica(replicaFile, tmpFile);
       const copyMs = Math.round(performance.now() - started);
       if (copy.version === undefined) {
@@ -173,7 +231,13 @@ export async function startSnapshotServer(o: SnapshotServerOptions): Promise<Sna
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://snapshot-server');
+    } catch {
+      return text(res, 400, 'bad request target\n');
+    }
+    const path = url.pathname;
     if (path === '/') {
       if (req.method === 'GET' || req.method === 'HEAD') return text(res, 200, 'ok\n');
       return text(res, 405, 'method not allowed\n', {allow: 'GET, HEAD'});
@@ -186,6 +250,10 @@ export async function startSnapshotServer(o: SnapshotServerOptions): Promise<Sna
       });
       return text(res, 401, 'unauthorized\n', {'www-authenticate': 'Bearer'});
     }
+    const minVersion = url.searchParams.get(MIN_VERSION_PARAM) ?? undefined;
+    if (minVersion !== undefined && !REPLICA_VERSION_RE.test(minVersion)) {
+      return text(res, 400, `${MIN_VERSION_PARAM} must be a replica version: 16 hex digits\n`);
+    }
     if (closing) return text(res, 503, 'shutting down\n', {'retry-after': '5'});
     if (copies >= maxConcurrent) {
       lc.warn('Too many snapshot copies at once; asked the client to retry', {maxConcurrent});
@@ -193,7 +261,7 @@ export async function startSnapshotServer(o: SnapshotServerOptions): Promise<Sna
         'retry-after': '5',
       });
     }
-    const p = serveSnapshot(res).finally(() => inFlight.delete(p));
+    const p = serveSnapshot(res, minVersion).finally(() => inFlight.delete(p));
     inFlight.add(p);
   }
 

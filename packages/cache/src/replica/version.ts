@@ -1,6 +1,9 @@
 // Replica versions are derived from upstream commit LSNs: 16 zero-padded lowercase hex
 // digits, so that plain string comparison orders them like the LSNs themselves.
 
+/** What a replica version looks like. */
+export const REPLICA_VERSION_RE = /^[0-9a-f]{16}$/;
+
 /** Parses a Postgres LSN (`16/B374D848`) into a bigint. */
 export function parseLsn(lsn: string): bigint {
   const slash = lsn.indexOf('/');

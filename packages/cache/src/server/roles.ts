@@ -175,7 +175,9 @@ function viewSyncerParts(config: ZeroConfig, lc: Logger, replicaFile: string): R
     replicaFile,
     nodeId: config.taskId,
     lc,
-    snapshots: {download: toFile => downloadSnapshot({uri, secret, toFile, lc})},
+    snapshots: {
+      download: (toFile, minVersion) => downloadSnapshot({uri, secret, toFile, lc, minVersion}),
+    },
   });
   return {
     feed: follower,
