@@ -21,7 +21,8 @@ export default defineConfig({
     exclude: ['**/node_modules/**'],
     globalSetup: ['test/tmp-global-setup.ts', 'test/compiled-bins.ts', 'test/pg-global-setup.ts'],
     // Waits are for conditions; their limits only bound how long a broken test takes to fail.
-    setupFiles: ['test/wait-limits.ts'],
+    // Node 20 has no global WebSocket: every file gets ws's.
+    setupFiles: ['test/wait-limits.ts', 'test/websocket-global.ts'],
     expect: {poll: {timeout: 10_000}},
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -1,16 +1,12 @@
 // The `entry` table that the cluster and process failover tests share: its Zero schema, the
 // upstream DDL with a trigger that counts how many times each row was written (a mutation
 // applied twice shows as `applied` 2), a live query of every entry, the upstream rows, and
-// which view-syncer of a cluster holds each client group. Importing it gives Node the
-// WebSocket that Zero clients dial with.
+// which view-syncer of a cluster holds each client group.
 import {Zero} from '@zync/client';
 import {createSchema, number, string, table} from '@zync/zql';
 import type pg from 'pg';
 import {expect} from 'vitest';
-import {WebSocket} from 'ws';
 import type {Cluster, ClusterNode} from './cluster.ts';
-
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
 
 export const entrySchema = createSchema({
   tables: [

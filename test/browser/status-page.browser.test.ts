@@ -10,12 +10,9 @@ import pg from 'pg';
 import type {BrowserContext} from 'playwright-core';
 import {chromium as playwright} from 'playwright-core';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
-import {WebSocket} from 'ws';
 import {createTestDatabase} from '../pg.ts';
 import type {StartedZeroCache} from '../e2e/zero-cache.ts';
 import {startZeroCache} from '../e2e/zero-cache.ts';
-
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
 
 const PASSWORD = 'status-page-password';
 const schema = createSchema({

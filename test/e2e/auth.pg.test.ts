@@ -15,8 +15,6 @@ import {createTestDatabase} from '../pg.ts';
 import type {StartedZeroCache} from './zero-cache.ts';
 import {startZeroCache} from './zero-cache.ts';
 
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
-
 const SECRET = 'e2e-auth-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 const item = table('item').columns({id: string(), title: string()}).primaryKey('id');
 const schema = createSchema({tables: [item]});

@@ -16,15 +16,12 @@ import {
 } from '@zync/zql';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
-import {WebSocket} from 'ws';
 import type {Authenticator} from '../../packages/cache/src/server/hooks.ts';
 import {SelectPermissions} from '../../packages/cache/src/permissions/select-permissions.ts';
 import {TestClient} from '../../packages/cache/test/sync/test-client.ts';
 import {createTestDatabase} from '../pg.ts';
 import type {StartedZeroCache} from './zero-cache.ts';
 import {startZeroCache} from './zero-cache.ts';
-
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
 
 const user = table('user')
   .from('users')

@@ -6,12 +6,9 @@ import {silentLogger} from '@zync/shared';
 import {createSchema, number, string, table} from '@zync/zql';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
-import {WebSocket} from 'ws';
 import {createTestDatabase} from '../pg.ts';
 import type {StartedZeroCache} from './zero-cache.ts';
 import {startZeroCache} from './zero-cache.ts';
-
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
 
 const schema = createSchema({
   tables: [table('note').columns({id: string(), n: number()}).primaryKey('id')],

@@ -6,12 +6,9 @@ import {Zero} from '@zync/client';
 import {createSchema, number, string, table} from '@zync/zql';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
-import {WebSocket} from 'ws';
 import {refusedUpgrade, startCluster, type Cluster} from '../cluster.ts';
 import {createTestDatabase} from '../pg.ts';
 import {startBin} from '../zero-cache-process.ts';
-
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
 
 const schema = createSchema({
   tables: [table('item').columns({id: string(), n: number()}).primaryKey('id')],

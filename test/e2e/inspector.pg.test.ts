@@ -8,12 +8,9 @@ import type {QueryPreparer} from '@zync/cache';
 import {createSchema, number, relationships, string, syncedQuery, table} from '@zync/zql';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
-import {WebSocket} from 'ws';
 import {createTestDatabase} from '../pg.ts';
 import {startQueriesApi, type QueriesApi} from './synced-queries-api.ts';
 import {startZeroCache, type StartedZeroCache} from './zero-cache.ts';
-
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
 
 const issue = table('issue')
   .columns({id: string(), title: string(), owner: string(), rank: number()})

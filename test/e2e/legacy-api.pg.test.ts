@@ -9,11 +9,8 @@ import {createSchema, string, table} from '@zync/zql';
 import {createLogger} from '@zync/shared';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test} from 'vitest';
-import {WebSocket} from 'ws';
 import {createTestDatabase} from '../pg.ts';
 import {startZeroCache, type StartedZeroCache} from './zero-cache.ts';
-
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
 
 const schema = createSchema({
   tables: [table('issue').columns({id: string(), title: string()}).primaryKey('id')],

@@ -10,14 +10,11 @@ import {silentLogger} from '@zync/shared';
 import {createSchema, number, string, table} from '@zync/zql';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
-import {WebSocket} from 'ws';
 import {createTestDatabase} from '../pg.ts';
 import type {ApiServer} from './api-server.ts';
 import {startApiServer} from './api-server.ts';
 import type {StartedZeroCache} from './zero-cache.ts';
 import {startZeroCache} from './zero-cache.ts';
-
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
 
 const schema = createSchema({
   tables: [table('item').columns({id: string(), votes: number()}).primaryKey('id')],

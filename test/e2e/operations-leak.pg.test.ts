@@ -17,8 +17,6 @@ import {startApiServer} from './api-server.ts';
 import type {StartedZeroCache} from './zero-cache.ts';
 import {startZeroCache} from './zero-cache.ts';
 
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
-
 const TOKEN_MARK = 'TOKENMARK7f3a9c';
 const COOKIE_MARK = 'COOKIEMARK91bd2e';
 const ROW_MARK = 'ROWMARKc0ffee11';

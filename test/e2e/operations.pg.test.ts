@@ -8,15 +8,12 @@ import {createSchema, number, string, table} from '@zync/zql';
 import {SignJWT} from 'jose';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
-import {WebSocket} from 'ws';
 import {createTestDatabase} from '../pg.ts';
 import type {ApiServer} from './api-server.ts';
 import {startApiServer} from './api-server.ts';
 import {metric, scrape, type Sample} from './metrics-text.ts';
 import type {StartedZeroCache} from './zero-cache.ts';
 import {startZeroCache} from './zero-cache.ts';
-
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
 
 const SECRET = 'operations-test-secret-0123456789-abcdefghijkl';
 const PASSWORD = 'operations-admin-password';

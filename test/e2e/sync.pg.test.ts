@@ -9,8 +9,6 @@ import {createTestDatabase} from '../pg.ts';
 import type {StartedZeroCache} from './zero-cache.ts';
 import {startZeroCache} from './zero-cache.ts';
 
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
-
 const issue = table('issue')
   .columns({id: string(), title: string(), rank: number(), ownerID: string().from('owner_id')})
   .primaryKey('id');

@@ -14,8 +14,6 @@ import {startQueriesApi} from './synced-queries-api.ts';
 import type {StartedZeroCache} from './zero-cache.ts';
 import {startZeroCache} from './zero-cache.ts';
 
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
-
 const schema = createSchema({
   tables: [
     table('issue').columns({id: string(), title: string(), owner: string()}).primaryKey('id'),

@@ -7,11 +7,8 @@ import {handleMutateRequest, handleQueryRequest, zeroNodePg} from '@zync/server'
 import {createBuilder, createSchema, string, syncedQuery, table} from '@zync/zql';
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
-import {WebSocket} from 'ws';
 import {createTestDatabase} from '../pg.ts';
 import {startZeroCache, type StartedZeroCache} from './zero-cache.ts';
-
-(globalThis as {WebSocket?: unknown}).WebSocket = WebSocket;
 
 const schema = createSchema({
   tables: [
