@@ -1,8 +1,8 @@
 // ZERO_ROLE and the settings of zero-cache on several nodes: defaults, and combinations that
 // cannot work refused with one line that names the fix.
 import {expect, test} from 'vitest';
-import {ConfigError} from './config-error.ts';
 import {parseConfig} from './parse-config.ts';
+import {parseErrorOf as errorOf} from '../../test/config-errors.ts';
 
 const base = {ZERO_UPSTREAM_DB: 'postgres://u:hunter2@db.example:5432/app'};
 const secret = {ZERO_ADMIN_PASSWORD: 'correct horse battery staple'};
@@ -12,16 +12,6 @@ const viewSyncer = {
   ZERO_ROLE: 'view-syncer',
   ZERO_CHANGE_STREAMER_URI: 'http://manager:4849',
 };
-
-function errorOf(env: Record<string, string>): ConfigError {
-  try {
-    parseConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 test('defaults: role all, streamer port ZERO_PORT + 1, a unique task id, 60 s node timeout', () => {
   const c = parseConfig(base);

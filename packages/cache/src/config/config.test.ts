@@ -1,19 +1,9 @@
 import {expect, test} from 'vitest';
-import {ConfigError} from './config-error.ts';
 import {CONFIG_VARS} from './config-table.ts';
 import {configHelp, parseConfig} from './parse-config.ts';
+import {parseErrorOf as errorOf} from '../../test/config-errors.ts';
 
 const base = {ZERO_UPSTREAM_DB: 'postgres://u:hunter2@db.example:5432/app'};
-
-function errorOf(env: Record<string, string>): ConfigError {
-  try {
-    parseConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 test('defaults, frozen result, derived databases', () => {
   const c = parseConfig(base);

@@ -1,21 +1,11 @@
 // The operations settings: log format, slow-hydration threshold, the admin password in
 // production, and the OTEL_* variables.
 import {expect, test} from 'vitest';
-import {ConfigError} from './config-error.ts';
 import {parseOtelConfig} from './otel-config.ts';
 import {parseConfig} from './parse-config.ts';
+import {errorOf} from '../../test/config-errors.ts';
 
 const base = {ZERO_UPSTREAM_DB: 'postgres://u:p@db.example:5432/app'};
-
-function errorOf(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 test('log format and slow-hydration threshold: defaults, values, refusals', () => {
   const c = parseConfig(base);
