@@ -87,16 +87,30 @@ function validate(o: SnapshotServerOptions): void {
 /** How often a request with `min-version` reads the replica's version while it waits. */
 const VERSION_POLL_MS = 20;
 
-/** The replica's version, or undefined while it has none (no file, no initial copy). */
-function replicaVersion(file: string): string | undefined {
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(file, {readonly: true, fileMustExist: true});
-    return readReplicationState(db)?.version;
-  } catch {
-    return undefined;
-  } finally {
-    db?.close();
+/**
+ * Reads the replica's version as it changes, on one read-only connection (each read sees the
+ * latest commit); undefined while the replica has none (no file yet, no initial copy).
+ */
+class VersionReader {
+  readonly #file: string;
+  #db: Database.Database | undefined;
+
+  constructor(file: string) {
+    this.#file = file;
+  }
+
+  read(): string | undefined {
+    try {
+      this.#db ??= new Database(this.#file, {readonly: true, fileMustExist: true});
+      return readReplicationState(this.#db)?.version;
+    } catch {
+      return undefined;
+    }
+  }
+
+  close(): void {
+    this.#db?.close();
+    this.#db = undefined;
   }
 }
 
@@ -154,12 +168,17 @@ export async function startSnapshotServer(o: SnapshotServerOptions): Promise<Sna
   /** Whether the replica reaches `min` within the wait (false also when the server closes). */
   async function reaches(min: string, res: ServerResponse): Promise<boolean> {
     const deadline = performance.now() + minVersionWaitMs;
-    for (let first = true; ; first = false) {
-      const version = replicaVersion(replicaFile);
-      if (version !== undefined && version >= min) return true;
-      if (closing || res.destroyed || performance.now() >= deadline) return false;
-      if (first) lc.debug('Waiting for the replica to reach a snapshot request', {min, version});
-      await delay(VERSION_POLL_MS);
+    const reader = new VersionReader(replicaFile);
+    try {
+      for (let first = true; ; first = false) {
+        const version = reader.read();
+        if (version !== undefined && version >= min) return true;
+        if (closing || res.destroyed || performance.now() >= deadline) return false;
+        if (first) lc.debug('Waiting for the replica to reach a snapshot request', {min, version});
+        await delay(VERSION_POLL_MS);
+      }
+    } finally {
+      reader.close();
     }
   }
 
