@@ -1,8 +1,9 @@
 // zero-cache on several nodes, end to end: one replication-manager and two view-syncers (real
-// processes; one of them with sync worker processes), HAProxy in front, real Zero clients of several client groups. A write upstream
-// reaches clients on every view-syncer; a group lives on one node; a view-syncer killed moves
-// its groups to the other with no mutation lost or applied twice; a killed manager leaves
-// the view-syncers serving reads, and they catch up once it is back.
+// processes; one of them with sync worker processes), HAProxy in front, real Zero clients of
+// several client groups. A write upstream reaches clients on every view-syncer; a group lives
+// on one node; a view-syncer killed moves its groups to the other with no mutation lost or
+// applied twice; a killed manager leaves the view-syncers serving reads, and they catch up
+// once it is back.
 import pg from 'pg';
 import {afterAll, beforeAll, expect, test, vi} from 'vitest';
 import {refusedUpgrade, startCluster, type Cluster, type ClusterNode} from '../cluster.ts';
